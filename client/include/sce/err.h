@@ -1,0 +1,41 @@
+/*
+ * sce/err.h - the one error-code enum shared by the client library, the
+ * server and the gateway.
+ *
+ * The values are the gRPC status codes and equal the StatusCode enum of
+ * proto/sce.proto, so a code travels unchanged from the server to any client
+ * and the gateway maps it to one HTTP status.  Codes are never renumbered or
+ * reused; retired ones stay listed.
+ */
+#ifndef SCE_ERR_H
+#define SCE_ERR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum sce_err {
+    SCE_OK = 0,
+    SCE_ERR_CANCELLED = 1,
+    SCE_ERR_UNKNOWN = 2,
+    SCE_ERR_INVALID_ARGUMENT = 3,
+    SCE_ERR_DEADLINE_EXCEEDED = 4,
+    SCE_ERR_NOT_FOUND = 5,
+    SCE_ERR_RESOURCE_EXHAUSTED = 8,
+    SCE_ERR_UNIMPLEMENTED = 12,
+    SCE_ERR_INTERNAL = 13,
+    SCE_ERR_UNAVAILABLE = 14,
+} sce_err;
+
+/* A short, static, lower-case name for the code ("invalid argument");
+ * "unknown error" for a value that is not a code.  Never NULL. */
+const char *sce_strerror(int err);
+
+/* The code's upper-case name as in the proto ("INVALID_ARGUMENT"). */
+const char *sce_err_name(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SCE_ERR_H */

@@ -1,0 +1,21 @@
+/*
+ * bundle.h - the byte stream a runner reads on its stdin: the code bundle,
+ * then the program's own stdin.
+ *
+ *   "SCE1 <header_len>\n" <header: JSON {"entry", "args", "files": [{"path",
+ *   "size"}]}> <file contents, concatenated in header order> <user stdin>
+ *
+ * The runners (server/runners/) read exactly the bundle and leave the rest
+ * for the program, so the program's stdin is only its own.
+ */
+#ifndef SCE_BUNDLE_H
+#define SCE_BUNDLE_H
+
+#include <stddef.h>
+
+#include "request.h"
+
+/* Builds the whole stream for spec.  On SCE_OK *out is malloc'd (free()). */
+int bundle_build(const run_spec *spec, char **out, size_t *outlen);
+
+#endif

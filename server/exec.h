@@ -1,0 +1,49 @@
+/*
+ * exec.h - one run, from a checked run_spec to a verdict:
+ * create (limit set, labels) -> attach -> start -> feed bundle and stdin ->
+ * read capped output until the program ends, the deadline passes or the
+ * output cap is hit (then kill) -> exit status -> OOM check -> hand the
+ * container to the reaper.  The container is handed over on every path.
+ */
+#ifndef SCE_EXEC_H
+#define SCE_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "docker.h"
+#include "options.h"
+#include "reaper.h"
+#include "request.h"
+#include "verdict.h"
+
+typedef struct exec_env {
+    const server_options *opt;
+    docker *d;
+    reaper *r;
+    const char *boot_id;
+} exec_env;
+
+typedef struct exec_result {
+    run_verdict v;
+    int exit_code;
+    sce_buf out;          /* kept head of stdout; caller frees */
+    sce_buf err;
+    uint32_t wall_ms;
+} exec_result;
+
+/* Runs spec.  SCE_OK when the program ran, whatever its verdict (in res);
+ * SCE_ERR_UNAVAILABLE when the engine or the image is missing (err says how
+ * to fix it); SCE_ERR_INTERNAL when the sandbox itself failed.  res->out and
+ * res->err are initialised in every case and must be freed with
+ * exec_result_free. */
+int exec_run(const exec_env *env, const run_spec *spec, const char *request_id,
+             exec_result *res, char *err, size_t errlen);
+void exec_result_free(exec_result *res);
+
+/* Runs the language's version probe with the full limit set and stores the
+ * outcome with languages_status_set. */
+int exec_probe_language(const exec_env *env, const lang_def *l);
+
+#endif

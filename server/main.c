@@ -1,0 +1,180 @@
+/*
+ * main.c - sce-server: options, signals and wiring only.
+ *
+ * Start-up: load options (defaults < file < env < flags), open the engine
+ * client, start the reaper (its first sweep removes a predecessor's
+ * leftovers), start serving, and probe each language's image in the
+ * background.  SIGINT/SIGTERM: stop receiving, let runs in progress finish
+ * and answer, remove every container this process created, exit 0.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "docker.h"
+#include "exec.h"
+#include "languages.h"
+#include "log.h"
+#include "options.h"
+#include "reaper.h"
+#include "rpc.h"
+#include "sce/err.h"
+
+#define PROBE_RETRY_MS 10000
+
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t probe_cond = PTHREAD_COND_INITIALIZER;
+static int probe_stop;
+
+/* Probes every language until each has answered with its version, so
+ * images built after the server started are picked up by themselves. */
+static void *probe_main(void *arg)
+{
+    const exec_env *env = arg;
+
+    for (;;) {
+        int missing = 0;
+        struct timespec until;
+
+        for (size_t i = 0; i < languages_count(); i++) {
+            lang_status st;
+
+            languages_status_get(languages_at(i), &st);
+            if (st.available)
+                continue;
+            if (exec_probe_language(env, languages_at(i)) != SCE_OK)
+                missing++;
+        }
+        if (missing == 0)
+            return NULL;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += PROBE_RETRY_MS / 1000;
+        pthread_mutex_lock(&probe_lock);
+        if (!probe_stop)
+            pthread_cond_timedwait(&probe_cond, &probe_lock, &until);
+        if (probe_stop) {
+            pthread_mutex_unlock(&probe_lock);
+            return NULL;
+        }
+        pthread_mutex_unlock(&probe_lock);
+    }
+}
+
+static int check_options(const server_options *o, char *err, size_t errlen)
+{
+    int lvl = sce_log_level_parse(o->log_level);
+
+    if (lvl < 0) {
+        snprintf(err, errlen, "log_level: expected debug, info, warn or error, got '%s'",
+                 o->log_level);
+        return -1;
+    }
+    sce_log_set_level(lvl);
+    if (o->user[0] == '\0' || strcmp(o->user, "root") == 0 || strcmp(o->user, "0") == 0 ||
+        strncmp(o->user, "0:", 2) == 0 || strncmp(o->user, "root:", 5) == 0) {
+        snprintf(err, errlen, "user: '%s' would run programs as root; use a non-root uid:gid",
+                 o->user);
+        return -1;
+    }
+    if (o->stale_after_ms < o->timeout_ms + 60000) {
+        snprintf(err, errlen, "stale_after must exceed timeout by at least 60s");
+        return -1;
+    }
+    if (o->instance[0] == '\0' || strlen(o->instance) > 100) {
+        snprintf(err, errlen, "instance: must be 1 to 100 characters");
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    server_options opt;
+    char err[1024];
+    char boot_id[40];
+    unsigned char rnd[8];
+    sigset_t set;
+    int sig, rv, status = 1;
+    docker *d = NULL;
+    reaper *r = NULL;
+    rpc_server *srv = NULL;
+    exec_env env;
+    pthread_t prober;
+    int prober_started = 0;
+
+    memset(&opt, 0, sizeof(opt));
+    rv = sce_config_load(&server_options_spec, &opt, argc, argv, err, sizeof(err));
+    if (rv == SCE_CONFIG_EXIT) {
+        status = 0;
+        goto out;
+    }
+    if (rv != SCE_CONFIG_OK || check_options(&opt, err, sizeof(err)) != 0) {
+        fprintf(stderr, "sce-server: %s\n", err);
+        status = 2;
+        goto out;
+    }
+
+    /* Signals are taken by sigwait in this thread only. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+        fprintf(stderr, "sce-server: no randomness for the boot id\n");
+        goto out;
+    }
+    snprintf(boot_id, sizeof(boot_id), "%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
+             rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    SCE_LOG(SCE_LOG_INFO, NULL, "sce-server %s starting: instance %s, boot %s, engine %s",
+            SCE_VERSION, opt.instance, boot_id, opt.docker_socket);
+
+    rv = docker_open(opt.docker_socket, opt.docker_api_version, (int)opt.docker_timeout_ms, &d,
+                     err, sizeof(err));
+    if (rv != SCE_OK) {
+        fprintf(stderr, "sce-server: %s\n", err);
+        goto out;
+    }
+    rv = reaper_start(&opt, d, boot_id, &r);
+    if (rv != SCE_OK) {
+        fprintf(stderr, "sce-server: cannot start the reaper: %s\n", sce_strerror(rv));
+        goto out;
+    }
+    env.opt = &opt;
+    env.d = d;
+    env.r = r;
+    env.boot_id = boot_id;
+    rv = rpc_start(&env, &srv, err, sizeof(err));
+    if (rv != SCE_OK) {
+        fprintf(stderr, "sce-server: %s\n", err);
+        goto out;
+    }
+    if (pthread_create(&prober, NULL, probe_main, &env) == 0)
+        prober_started = 1;
+
+    do {
+        if (sigwait(&set, &sig) != 0)
+            sig = SIGTERM;
+    } while (sig != SIGINT && sig != SIGTERM);
+    SCE_LOG(SCE_LOG_INFO, NULL, "%s: finishing runs in progress, then stopping",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    status = 0;
+out:
+    if (prober_started) {
+        pthread_mutex_lock(&probe_lock);
+        probe_stop = 1;
+        pthread_cond_broadcast(&probe_cond);
+        pthread_mutex_unlock(&probe_lock);
+        pthread_join(prober, NULL);
+    }
+    rpc_stop(srv);
+    reaper_stop(r);
+    docker_close(d);
+    sce_config_free(&server_options_spec, &opt);
+    return status;
+}

@@ -1,0 +1,80 @@
+/*
+ * options.c - the table of sce-server's options.  Adding an option means a
+ * field in options.h, a row here, a line in config/sce-server.conf.example
+ * and a row in docs/ARCHITECTURE.md.
+ */
+#include "options.h"
+
+#include <stddef.h>
+
+#include "sce_limits.h"
+
+/* Bounds "1, 0" (min > max) mean unbounded. */
+#define OPT(key, env, type, field, def, lo, hi, help)                                              \
+    {key, env, type, offsetof(server_options, field), def, lo, hi, help}
+
+static const sce_option server_opts[] = {
+    OPT("listen", "SCE_LISTEN", SCE_OPT_STRING, listen, SCE_DEF_LISTEN, 1, 0,
+        "nng URL to serve on (tcp://HOST:PORT, ipc:///path)"),
+    OPT("docker_socket", "SCE_DOCKER_SOCKET", SCE_OPT_STRING, docker_socket,
+        "/var/run/docker.sock", 1, 0, "the Docker Engine API unix socket"),
+    OPT("docker_api_version", "SCE_DOCKER_API_VERSION", SCE_OPT_STRING, docker_api_version,
+        "v1.41", 1, 0, "Engine API version prefix of every request"),
+    OPT("docker_timeout", "SCE_DOCKER_TIMEOUT", SCE_OPT_MS, docker_timeout_ms,
+        SCE_DEF_DOCKER_TIMEOUT, 1000, 600000, "longest wait for one Engine API call"),
+    OPT("workers", "SCE_WORKERS", SCE_OPT_INT, workers, SCE_DEF_WORKERS, 1, 256,
+        "runs executed at once"),
+    OPT("queue_depth", "SCE_QUEUE_DEPTH", SCE_OPT_INT, queue_depth, SCE_DEF_QUEUE, 0, 4096,
+        "requests waiting for a worker; beyond it: RESOURCE_EXHAUSTED"),
+    OPT("message_limit", "SCE_MESSAGE_LIMIT", SCE_OPT_BYTES, message_limit_bytes,
+        SCE_DEF_MESSAGE, 4096, 1 << 30, "largest request message accepted"),
+
+    OPT("timeout", "SCE_TIMEOUT", SCE_OPT_MS, timeout_ms, SCE_DEF_TIMEOUT, SCE_MIN_TIMEOUT_MS,
+        3600000, "wall-time limit of a run (requests may only lower it)"),
+    OPT("memory", "SCE_MEMORY", SCE_OPT_BYTES, memory_bytes, SCE_DEF_MEMORY,
+        SCE_MIN_MEMORY_BYTES, 64LL << 30, "memory limit of a run; swap is set equal (no swap)"),
+    OPT("cpus", "SCE_CPUS", SCE_OPT_DOUBLE, cpus, SCE_DEF_CPUS, 0.01, 256, "CPUs of a run"),
+    OPT("pids_limit", "SCE_PIDS_LIMIT", SCE_OPT_INT, pids_limit, SCE_DEF_PIDS, 8, 65536,
+        "processes and threads of a run"),
+    OPT("tmpfs_size", "SCE_TMPFS_SIZE", SCE_OPT_BYTES, tmpfs_bytes, SCE_DEF_TMPFS, 1 << 20,
+        1LL << 30, "size of the writable /tmp of a run"),
+    OPT("output_limit", "SCE_OUTPUT_LIMIT", SCE_OPT_BYTES, output_limit_bytes, SCE_DEF_OUTPUT,
+        1024, 64 << 20, "bytes kept per stream (stdout, stderr); more is OUTPUT_LIMIT"),
+    OPT("code_limit", "SCE_CODE_LIMIT", SCE_OPT_INT, code_limit_chars, SCE_DEF_CODE_CHARS, 1,
+        10000000, "characters of single-file code"),
+    OPT("stdin_limit", "SCE_STDIN_LIMIT", SCE_OPT_BYTES, stdin_limit_bytes, SCE_DEF_STDIN, 0,
+        64 << 20, "bytes of a run's stdin"),
+    OPT("project_limit", "SCE_PROJECT_LIMIT", SCE_OPT_BYTES, project_limit_bytes,
+        SCE_DEF_PROJECT, 1024, 64 << 20, "total bytes of a multi-file bundle"),
+    OPT("files_limit", "SCE_FILES_LIMIT", SCE_OPT_INT, files_limit, SCE_DEF_FILES, 1, 10000,
+        "files in a bundle"),
+    OPT("args_limit", "SCE_ARGS_LIMIT", SCE_OPT_INT, args_limit, SCE_DEF_ARGS, 0, 4096,
+        "arguments of a run"),
+    OPT("arg_limit", "SCE_ARG_LIMIT", SCE_OPT_BYTES, arg_limit_bytes, SCE_DEF_ARG_BYTES, 1,
+        1 << 20, "bytes of one argument"),
+    OPT("user", "SCE_USER", SCE_OPT_STRING, user, SCE_DEF_USER, 1, 0,
+        "uid:gid the program runs as (never root)"),
+    OPT("runtime", "SCE_RUNTIME", SCE_OPT_STRING, runtime, "", 1, 0,
+        "OCI runtime (runc, runsc); empty: the engine's default"),
+
+    OPT("python_image", "SCE_PYTHON_IMAGE", SCE_OPT_STRING, python_image, "sce-python:latest",
+        1, 0, "image for python (needs python3 on PATH)"),
+    OPT("node_image", "SCE_NODE_IMAGE", SCE_OPT_STRING, node_image, "sce-node:latest", 1, 0,
+        "image for node (needs node on PATH)"),
+
+    OPT("instance", "SCE_INSTANCE", SCE_OPT_STRING, instance, "default", 1, 0,
+        "name of this server on the engine; a restart removes the leftovers of the same name"),
+    OPT("sweep_interval", "SCE_SWEEP_INTERVAL", SCE_OPT_MS, sweep_interval_ms, SCE_DEF_SWEEP,
+        1000, 86400000, "how often leftover containers are looked for"),
+    OPT("stale_after", "SCE_STALE_AFTER", SCE_OPT_MS, stale_after_ms, SCE_DEF_STALE, 60000,
+        604800000, "age after which any sce container is a leftover"),
+    OPT("log_level", "SCE_LOG_LEVEL", SCE_OPT_STRING, log_level, "info", 1, 0,
+        "debug, info, warn or error (debug logs user code and output)"),
+};
+
+const sce_config_spec server_options_spec = {
+    "sce-server",
+    "SCE_CONFIG",
+    server_opts,
+    sizeof(server_opts) / sizeof(server_opts[0]),
+};

@@ -1,0 +1,51 @@
+/*
+ * options.h - sce-server's configuration: one struct, one table.
+ *
+ * Filled by sce_config_load (common/config.h) from defaults < config file <
+ * SCE_* environment < flags; immutable once the server runs, so every
+ * thread reads it without locking.  docs/ARCHITECTURE.md and
+ * config/sce-server.conf.example list the same options.
+ */
+#ifndef SCE_SERVER_OPTIONS_H
+#define SCE_SERVER_OPTIONS_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+typedef struct server_options {
+    char *listen;
+    char *docker_socket;
+    char *docker_api_version;
+    int64_t docker_timeout_ms;
+    int64_t workers;
+    int64_t queue_depth;
+    int64_t message_limit_bytes;
+
+    int64_t timeout_ms;
+    int64_t memory_bytes;
+    double cpus;
+    int64_t pids_limit;
+    int64_t tmpfs_bytes;
+    int64_t output_limit_bytes;
+    int64_t code_limit_chars;
+    int64_t stdin_limit_bytes;
+    int64_t project_limit_bytes;
+    int64_t files_limit;
+    int64_t args_limit;
+    int64_t arg_limit_bytes;
+    char *user;
+    char *runtime;
+
+    char *python_image;
+    char *node_image;
+
+    char *instance;
+    int64_t sweep_interval_ms;
+    int64_t stale_after_ms;
+    char *log_level;
+} server_options;
+
+extern const sce_config_spec server_options_spec;
+
+#endif

@@ -1,0 +1,354 @@
+/*
+ * reaper.c - container removal, the live set, leftover sweeps and the engine
+ * ping (see reaper.h).
+ *
+ * One mutex guards two small arrays of container ids: `live` (created, not
+ * removed) and `pending` (handed over for removal).  Engine calls are made
+ * with the lock released.  The arrays grow as needed; their size is bounded
+ * by the number of runs in flight plus those finishing.
+ */
+#include "reaper.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "sce/err.h"
+
+#define PING_INTERVAL_MS 5000
+#define NOT_LIVE_GRACE_S 60 /* a container of this boot may be un-tracked this long */
+
+typedef struct id_list {
+    char (*ids)[DOCKER_ID_MAX + 1];
+    size_t n;
+    size_t cap;
+} id_list;
+
+struct reaper {
+    const server_options *opt;
+    docker *d;
+    char boot_id[64];
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int stopping;
+    int kicked;
+    id_list live;
+    id_list pending;
+    engine_health health;
+};
+
+static int list_add(id_list *l, const char *id)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        void *p = realloc(l->ids, cap * sizeof(*l->ids));
+        if (p == NULL)
+            return -1;
+        l->ids = p;
+        l->cap = cap;
+    }
+    snprintf(l->ids[l->n++], DOCKER_ID_MAX + 1, "%s", id);
+    return 0;
+}
+
+static int list_find(const id_list *l, const char *id)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->ids[i], id) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void list_del(id_list *l, const char *id)
+{
+    int i = list_find(l, id);
+
+    if (i >= 0)
+        memcpy(l->ids[i], l->ids[--l->n], sizeof(l->ids[0]));
+}
+
+static void remove_one(reaper *r, const char *id)
+{
+    char err[256];
+    int rv = docker_container_remove(r->d, id, err, sizeof(err));
+
+    if (rv != SCE_OK)
+        SCE_LOG(SCE_LOG_WARN, NULL, "removing container %.12s: %s", id, err);
+    else
+        SCE_LOG(SCE_LOG_DEBUG, NULL, "removed container %.12s", id);
+    pthread_mutex_lock(&r->lock);
+    /* A failed removal stays live: the next sweep (or shutdown) retries. */
+    if (rv == SCE_OK)
+        list_del(&r->live, id);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Removes every pending container; returns how many. */
+static size_t drain_pending(reaper *r)
+{
+    char id[DOCKER_ID_MAX + 1];
+    size_t done = 0;
+
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        if (r->pending.n == 0) {
+            pthread_mutex_unlock(&r->lock);
+            return done;
+        }
+        memcpy(id, r->pending.ids[--r->pending.n], sizeof(id));
+        pthread_mutex_unlock(&r->lock);
+        remove_one(r, id);
+        done++;
+    }
+}
+
+static void ping(reaper *r)
+{
+    engine_health h;
+    char err[256];
+    int rv;
+
+    memset(&h, 0, sizeof(h));
+    rv = docker_ping(r->d, h.version, sizeof(h.version), NULL, 0, err, sizeof(err));
+    h.checked = 1;
+    h.ok = rv == SCE_OK;
+    if (!h.ok)
+        snprintf(h.message, sizeof(h.message), "%s", err);
+    pthread_mutex_lock(&r->lock);
+    if (h.ok != r->health.ok || !r->health.checked)
+        SCE_LOG(h.ok ? SCE_LOG_INFO : SCE_LOG_WARN, NULL, "docker engine %s%s%s",
+                h.ok ? "up, version " : "down: ", h.ok ? h.version : h.message, "");
+    r->health = h;
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void sweep(reaper *r)
+{
+    docker_container_info *items = NULL;
+    size_t n = 0;
+    char filter[256], err[256];
+    time_t now = time(NULL);
+    size_t removed = 0;
+
+    /* This instance: a predecessor's containers, and ours that nobody tracks. */
+    snprintf(filter, sizeof(filter), "%s=%s", REAPER_LABEL_INSTANCE, r->opt->instance);
+    if (docker_container_list(r->d, filter, REAPER_LABEL_BOOT, &items, &n, err, sizeof(err)) ==
+        SCE_OK) {
+        for (size_t i = 0; i < n; i++) {
+            int mine = strcmp(items[i].instance, r->boot_id) == 0;
+            int live;
+
+            pthread_mutex_lock(&r->lock);
+            live = list_find(&r->live, items[i].id) >= 0;
+            pthread_mutex_unlock(&r->lock);
+            if (!mine || (!live && now - items[i].created > NOT_LIVE_GRACE_S)) {
+                remove_one(r, items[i].id);
+                removed++;
+            }
+        }
+    } else {
+        SCE_LOG(SCE_LOG_WARN, NULL, "sweep: listing containers: %s", err);
+    }
+    free(items);
+    items = NULL;
+    n = 0;
+
+    /* Any sce instance: containers far older than any run can last. */
+    snprintf(filter, sizeof(filter), "%s=%s", REAPER_LABEL_MANAGED, REAPER_LABEL_MANAGED_VALUE);
+    if (docker_container_list(r->d, filter, REAPER_LABEL_BOOT, &items, &n, err, sizeof(err)) ==
+        SCE_OK) {
+        for (size_t i = 0; i < n; i++) {
+            int live;
+
+            pthread_mutex_lock(&r->lock);
+            live = list_find(&r->live, items[i].id) >= 0;
+            pthread_mutex_unlock(&r->lock);
+            if (!live && (now - items[i].created) * 1000 > r->opt->stale_after_ms) {
+                remove_one(r, items[i].id);
+                removed++;
+            }
+        }
+    }
+    free(items);
+    if (removed > 0)
+        SCE_LOG(SCE_LOG_INFO, NULL, "sweep removed %zu leftover container%s", removed,
+                removed == 1 ? "" : "s");
+}
+
+static void add_ms(struct timespec *ts, int64_t ms)
+{
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
+
+static void *reaper_main(void *arg)
+{
+    reaper *r = arg;
+    struct timespec now, next_sweep, next_ping;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    next_sweep = next_ping = now;
+    for (;;) {
+        int do_sweep, do_ping;
+
+        drain_pending(r);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        pthread_mutex_lock(&r->lock);
+        do_sweep = r->kicked || now.tv_sec > next_sweep.tv_sec ||
+                   (now.tv_sec == next_sweep.tv_sec && now.tv_nsec >= next_sweep.tv_nsec);
+        do_ping = do_sweep || now.tv_sec > next_ping.tv_sec ||
+                  (now.tv_sec == next_ping.tv_sec && now.tv_nsec >= next_ping.tv_nsec);
+        r->kicked = 0;
+        pthread_mutex_unlock(&r->lock);
+
+        if (do_ping) {
+            ping(r);
+            next_ping = now;
+            add_ms(&next_ping, PING_INTERVAL_MS);
+        }
+        if (do_sweep) {
+            sweep(r);
+            next_sweep = now;
+            add_ms(&next_sweep, r->opt->sweep_interval_ms);
+        }
+
+        pthread_mutex_lock(&r->lock);
+        if (r->stopping) {
+            pthread_mutex_unlock(&r->lock);
+            break;
+        }
+        if (r->pending.n == 0 && !r->kicked) {
+            struct timespec until = next_ping;
+            if (next_sweep.tv_sec < until.tv_sec)
+                until = next_sweep;
+            pthread_cond_timedwait(&r->wake, &r->lock, &until);
+        }
+        pthread_mutex_unlock(&r->lock);
+    }
+    return NULL;
+}
+
+int reaper_start(const server_options *o, docker *d, const char *boot_id, reaper **out)
+{
+    pthread_condattr_t ca;
+    reaper *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
+        return SCE_ERR_RESOURCE_EXHAUSTED;
+    r->opt = o;
+    r->d = d;
+    snprintf(r->boot_id, sizeof(r->boot_id), "%s", boot_id);
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&r->thread, NULL, reaper_main, r) != 0) {
+        pthread_cond_destroy(&r->wake);
+        pthread_mutex_destroy(&r->lock);
+        free(r);
+        return SCE_ERR_INTERNAL;
+    }
+    *out = r;
+    return SCE_OK;
+}
+
+void reaper_track(reaper *r, const char *id)
+{
+    pthread_mutex_lock(&r->lock);
+    if (list_add(&r->live, id) != 0)
+        SCE_LOG(SCE_LOG_ERROR, NULL, "out of memory tracking container %.12s", id);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void reaper_release(reaper *r, const char *id)
+{
+    int queued;
+
+    pthread_mutex_lock(&r->lock);
+    queued = list_add(&r->pending, id) == 0;
+    pthread_cond_signal(&r->wake);
+    pthread_mutex_unlock(&r->lock);
+    /* Without memory for the queue, remove it here rather than leak it. */
+    if (!queued)
+        remove_one(r, id);
+}
+
+size_t reaper_live_count(reaper *r)
+{
+    size_t n;
+
+    pthread_mutex_lock(&r->lock);
+    n = r->live.n;
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
+
+void reaper_engine_health(reaper *r, engine_health *out)
+{
+    pthread_mutex_lock(&r->lock);
+    *out = r->health;
+    pthread_mutex_unlock(&r->lock);
+}
+
+void reaper_engine_report(reaper *r, int ok, const char *message)
+{
+    pthread_mutex_lock(&r->lock);
+    if (r->health.ok != ok)
+        SCE_LOG(ok ? SCE_LOG_INFO : SCE_LOG_WARN, NULL, "docker engine %s%s", ok ? "up" : "down: ",
+                ok ? "" : message);
+    r->health.checked = 1;
+    r->health.ok = ok;
+    snprintf(r->health.message, sizeof(r->health.message), "%s", ok ? "" : message);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void reaper_kick(reaper *r)
+{
+    pthread_mutex_lock(&r->lock);
+    r->kicked = 1;
+    pthread_cond_signal(&r->wake);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void reaper_stop(reaper *r)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&r->lock);
+    r->stopping = 1;
+    pthread_cond_signal(&r->wake);
+    pthread_mutex_unlock(&r->lock);
+    pthread_join(r->thread, NULL);
+
+    /* Whatever is still live now belongs to nobody: remove it. */
+    drain_pending(r);
+    for (;;) {
+        char id[DOCKER_ID_MAX + 1];
+        pthread_mutex_lock(&r->lock);
+        if (r->live.n == 0) {
+            pthread_mutex_unlock(&r->lock);
+            break;
+        }
+        memcpy(id, r->live.ids[r->live.n - 1], sizeof(id));
+        /* Drop it from the set even if removal fails, so this loop ends; the
+         * next start's sweep removes what is left. */
+        r->live.n--;
+        pthread_mutex_unlock(&r->lock);
+        remove_one(r, id);
+    }
+    free(r->live.ids);
+    free(r->pending.ids);
+    pthread_cond_destroy(&r->wake);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}

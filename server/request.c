@@ -1,0 +1,326 @@
+/*
+ * request.c - validation of RunRequest.  Each check writes one message a
+ * user can act on: what was wrong, and the limit or the accepted values.
+ */
+#include "request.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sce_limits.h"
+#include "sce/err.h"
+
+long request_utf8_chars(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    long n = 0;
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = p[i];
+        size_t k;
+        uint32_t cp;
+
+        if (c < 0x80) {
+            i++;
+            n++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            k = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            k = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            k = 3;
+            cp = c & 0x07;
+        } else {
+            return -1;
+        }
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j >= len || (p[i + j] & 0xC0) != 0x80)
+                return -1;
+            cp = (cp << 6) | (p[i + j] & 0x3F);
+        }
+        /* Overlong forms, surrogates and values past U+10FFFF are invalid. */
+        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return -1;
+        i += k + 1;
+        n++;
+    }
+    return n;
+}
+
+const char *request_path_problem(const char *path)
+{
+    size_t len = path ? strlen(path) : 0;
+    const char *seg;
+
+    if (len == 0)
+        return "is empty";
+    if (len > SCE_PATH_MAX_BYTES)
+        return "is too long";
+    if (path[0] == '/')
+        return "is absolute";
+    if (strchr(path, '\\') != NULL)
+        return "contains a backslash";
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
+            return "contains a control character";
+    if (request_utf8_chars(path, len) < 0)
+        return "is not valid UTF-8";
+    seg = path;
+    for (;;) {
+        const char *slash = strchr(seg, '/');
+        size_t n = slash ? (size_t)(slash - seg) : strlen(seg);
+
+        if (n == 0)
+            return "has an empty segment";
+        if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+            return "has a '.' or '..' segment";
+        if (slash == NULL)
+            break;
+        seg = slash + 1;
+    }
+    return NULL;
+}
+
+void request_format_ms(int64_t ms, char *out, size_t outlen)
+{
+    if (ms % 1000 == 0)
+        snprintf(out, outlen, "%lld second%s", (long long)(ms / 1000), ms == 1000 ? "" : "s");
+    else if (ms > 1000)
+        snprintf(out, outlen, "%.3g seconds", (double)ms / 1000.0);
+    else
+        snprintf(out, outlen, "%lld milliseconds", (long long)ms);
+}
+
+void request_format_bytes(int64_t bytes, char *out, size_t outlen)
+{
+    if (bytes >= (1LL << 30) && bytes % (1LL << 30) == 0)
+        snprintf(out, outlen, "%lld GiB", (long long)(bytes >> 30));
+    else if (bytes >= (1LL << 20) && bytes % (1LL << 20) == 0)
+        snprintf(out, outlen, "%lld MiB", (long long)(bytes >> 20));
+    else if (bytes >= 1024 && bytes % 1024 == 0)
+        snprintf(out, outlen, "%lld KiB", (long long)(bytes >> 10));
+    else
+        snprintf(out, outlen, "%lld bytes", (long long)bytes);
+}
+
+/* A per-request limit: 0 keeps the server's value; more than it is refused. */
+static int lower_limit(const char *name, uint64_t asked, int64_t server_max, int64_t floor,
+                       int is_bytes, int64_t *out, char *err, size_t errlen)
+{
+    char a[64], m[64];
+
+    if (asked == 0) {
+        *out = server_max;
+        return SCE_OK;
+    }
+    if (is_bytes) {
+        request_format_bytes((int64_t)(asked > (uint64_t)INT64_MAX ? INT64_MAX : asked), a,
+                             sizeof(a));
+        request_format_bytes(server_max, m, sizeof(m));
+    } else {
+        request_format_ms((int64_t)asked, a, sizeof(a));
+        request_format_ms(server_max, m, sizeof(m));
+    }
+    if (asked > (uint64_t)server_max) {
+        snprintf(err, errlen, "limits.%s: %s is more than the server's maximum of %s", name, a,
+                 m);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if ((int64_t)asked < floor) {
+        if (is_bytes)
+            request_format_bytes(floor, m, sizeof(m));
+        else
+            request_format_ms(floor, m, sizeof(m));
+        snprintf(err, errlen, "limits.%s: %s is less than the minimum of %s", name, a, m);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    *out = (int64_t)asked;
+    return SCE_OK;
+}
+
+static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, run_spec *spec,
+                       char *err, size_t errlen)
+{
+    size_t total = 0;
+    char lim[64];
+
+    if (rq->n_files > (size_t)o->files_limit) {
+        snprintf(err, errlen, "files: %zu files; the limit is %lld", rq->n_files,
+                 (long long)o->files_limit);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    spec->files = calloc(rq->n_files, sizeof(run_file));
+    if (spec->files == NULL)
+        return SCE_ERR_RESOURCE_EXHAUSTED;
+    for (size_t i = 0; i < rq->n_files; i++) {
+        const Sce__V1__File *f = rq->files[i];
+        const char *why = request_path_problem(f->path);
+
+        if (why != NULL) {
+            snprintf(err, errlen, "files[%zu].path '%.80s' %s", i, f->path ? f->path : "", why);
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+        for (size_t j = 0; j < i; j++) {
+            const char *p = spec->files[j].path;
+            size_t n = strlen(p), m = strlen(f->path);
+            /* A file may not also be a directory of another ("a" and "a/b"). */
+            if (strcmp(p, f->path) == 0 || (n < m && strncmp(p, f->path, n) == 0 &&
+                                            f->path[n] == '/') ||
+                (m < n && strncmp(p, f->path, m) == 0 && p[m] == '/')) {
+                snprintf(err, errlen, "files[%zu].path '%.80s' clashes with files[%zu]", i,
+                         f->path, j);
+                return SCE_ERR_INVALID_ARGUMENT;
+            }
+        }
+        total += f->content.len;
+        spec->files[i].path = f->path;
+        spec->files[i].data = f->content.data;
+        spec->files[i].len = f->content.len;
+    }
+    spec->nfiles = rq->n_files;
+    if (total > (size_t)o->project_limit_bytes) {
+        request_format_bytes(o->project_limit_bytes, lim, sizeof(lim));
+        snprintf(err, errlen, "files: %zu bytes in all; the limit is %s", total, lim);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if (rq->entry == NULL || rq->entry[0] == '\0') {
+        spec->entry = NULL;
+        for (size_t i = 0; i < spec->nfiles; i++)
+            if (strcmp(spec->files[i].path, spec->lang->default_entry) == 0)
+                spec->entry = spec->files[i].path;
+        if (spec->entry == NULL) {
+            snprintf(err, errlen, "entry: not given, and there is no %s among the files",
+                     spec->lang->default_entry);
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+        return SCE_OK;
+    }
+    for (size_t i = 0; i < spec->nfiles; i++)
+        if (strcmp(spec->files[i].path, rq->entry) == 0)
+            spec->entry = spec->files[i].path;
+    if (spec->entry == NULL) {
+        snprintf(err, errlen, "entry '%.80s' is not among the files", rq->entry);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    return SCE_OK;
+}
+
+int request_check_run(const server_options *o, const Sce__V1__RunRequest *rq, run_spec *spec,
+                      char *err, size_t errlen)
+{
+    int rv = SCE_ERR_INVALID_ARGUMENT;
+    char lim[64];
+    const Sce__V1__Limits *lm = rq->limits;
+
+    memset(spec, 0, sizeof(*spec));
+    if (rq->language == NULL || rq->language[0] == '\0') {
+        snprintf(err, errlen, "language is required: one of %s", languages_names());
+        goto out;
+    }
+    spec->lang = languages_find(rq->language);
+    if (spec->lang == NULL) {
+        snprintf(err, errlen, "unknown language '%.40s': use one of %s", rq->language,
+                 languages_names());
+        goto out;
+    }
+
+    if (rq->code != NULL && rq->code[0] != '\0') {
+        size_t len = strlen(rq->code);
+        long chars;
+
+        if (rq->n_files > 0) {
+            snprintf(err, errlen, "give either code or files, not both");
+            goto out;
+        }
+        chars = request_utf8_chars(rq->code, len);
+        if (chars < 0) {
+            snprintf(err, errlen, "code is not valid UTF-8");
+            goto out;
+        }
+        if (chars > o->code_limit_chars) {
+            snprintf(err, errlen, "code is %ld characters; the limit is %lld", chars,
+                     (long long)o->code_limit_chars);
+            goto out;
+        }
+        spec->files = calloc(1, sizeof(run_file));
+        if (spec->files == NULL) {
+            rv = SCE_ERR_RESOURCE_EXHAUSTED;
+            goto out;
+        }
+        spec->files[0].path = spec->lang->default_entry;
+        if (rq->entry != NULL && rq->entry[0] != '\0') {
+            const char *why = request_path_problem(rq->entry);
+            if (why != NULL) {
+                snprintf(err, errlen, "entry '%.80s' %s", rq->entry, why);
+                goto out;
+            }
+            spec->files[0].path = rq->entry;
+        }
+        spec->files[0].data = (const uint8_t *)rq->code;
+        spec->files[0].len = len;
+        spec->nfiles = 1;
+        spec->entry = spec->files[0].path;
+    } else if (rq->n_files > 0) {
+        rv = check_files(o, rq, spec, err, errlen);
+        if (rv != SCE_OK)
+            goto out;
+        rv = SCE_ERR_INVALID_ARGUMENT;
+    } else {
+        snprintf(err, errlen, "code is empty");
+        goto out;
+    }
+
+    if (rq->stdin.len > (size_t)o->stdin_limit_bytes) {
+        request_format_bytes(o->stdin_limit_bytes, lim, sizeof(lim));
+        snprintf(err, errlen, "stdin is %zu bytes; the limit is %s", rq->stdin.len, lim);
+        goto out;
+    }
+    spec->stdin_data = rq->stdin.data;
+    spec->stdin_len = rq->stdin.len;
+
+    if (rq->n_args > (size_t)o->args_limit) {
+        snprintf(err, errlen, "args: %zu arguments; the limit is %lld", rq->n_args,
+                 (long long)o->args_limit);
+        goto out;
+    }
+    for (size_t i = 0; i < rq->n_args; i++) {
+        size_t n = strlen(rq->args[i]);
+        if (n > (size_t)o->arg_limit_bytes) {
+            snprintf(err, errlen, "args[%zu] is %zu bytes; the limit is %lld", i, n,
+                     (long long)o->arg_limit_bytes);
+            goto out;
+        }
+        if (request_utf8_chars(rq->args[i], n) < 0) {
+            snprintf(err, errlen, "args[%zu] is not valid UTF-8", i);
+            goto out;
+        }
+    }
+    spec->args = (const char *const *)rq->args;
+    spec->nargs = rq->n_args;
+
+    rv = lower_limit("timeout_ms", lm ? lm->timeout_ms : 0, o->timeout_ms, SCE_MIN_TIMEOUT_MS, 0,
+                     &spec->timeout_ms, err, errlen);
+    if (rv == SCE_OK)
+        rv = lower_limit("memory_bytes", lm ? lm->memory_bytes : 0, o->memory_bytes,
+                         SCE_MIN_MEMORY_BYTES, 1, &spec->memory_bytes, err, errlen);
+    if (rv == SCE_OK)
+        rv = lower_limit("output_limit_bytes", lm ? lm->output_limit_bytes : 0,
+                         o->output_limit_bytes, 1, 1, &spec->output_limit_bytes, err, errlen);
+out:
+    if (rv != SCE_OK)
+        request_spec_free(spec);
+    return rv;
+}
+
+void request_spec_free(run_spec *spec)
+{
+    free(spec->files);
+    spec->files = NULL;
+    spec->nfiles = 0;
+}

@@ -1,0 +1,516 @@
+/*
+ * rpc.c - nng REP socket, contexts, the bounded run queue and its workers;
+ * decode -> dispatch -> encode.
+ *
+ * Each slot owns one nng context and one aio and is, at any time, either
+ * receiving, holding a request (queued or with a worker), or sending the
+ * answer.  Callbacks run on nng's threads and never call the engine: they
+ * decode, answer cheap methods and malformed input at once, and queue runs.
+ * Workers pop runs, execute them, and send the answer on the slot's context.
+ */
+#include "rpc.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "languages.h"
+#include "sce_limits.h"
+#include "log.h"
+#include "request.h"
+#include "sce.pb-c.h"
+#include "sce/err.h"
+
+#define SPARE_SLOTS 8           /* contexts kept free to refuse work quickly */
+#define NNG_HARD_MAX (64 << 20) /* larger messages are dropped by nng itself */
+
+typedef struct slot slot;
+
+struct slot {
+    rpc_server *srv;
+    nng_ctx ctx;
+    nng_aio *aio;
+    int sending;
+    int idle;                   /* not armed: only during shutdown */
+    Sce__V1__Request *req;      /* the request being served */
+    char rid[40];
+    int64_t received_ms;
+    slot *next;                 /* queue link */
+};
+
+struct rpc_server {
+    const exec_env *env;
+    nng_socket sock;
+    slot *slots;
+    size_t nslots;
+    pthread_t *workers;
+    size_t nworkers;
+
+    pthread_mutex_t lock;
+    pthread_cond_t work;        /* a run was queued, or stopping */
+    pthread_cond_t quiet;       /* a slot went idle */
+    slot *head, *tail;
+    size_t queued;
+    size_t busy;
+    size_t idle_slots;
+    int stopping;
+    int serving;                /* every slot was armed once */
+    uint64_t runs_total;
+    int64_t started_ms;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void new_request_id(char *out, size_t outlen)
+{
+    unsigned char r[8];
+
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+        memset(r, 0, sizeof(r));
+    snprintf(out, outlen, "%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5],
+             r[6], r[7]);
+}
+
+static void arm_recv(slot *s)
+{
+    rpc_server *srv = s->srv;
+
+    pthread_mutex_lock(&srv->lock);
+    if (srv->stopping) {
+        s->idle = 1;
+        srv->idle_slots++;
+        pthread_cond_broadcast(&srv->quiet);
+        pthread_mutex_unlock(&srv->lock);
+        return;
+    }
+    s->sending = 0;
+    nng_ctx_recv(s->ctx, s->aio);
+    pthread_mutex_unlock(&srv->lock);
+}
+
+/* Packs resp, sends it on the slot's context, releases the request. */
+static void reply(slot *s, Sce__V1__Response *resp)
+{
+    size_t len = sce__v1__response__get_packed_size(resp);
+    nng_msg *msg = NULL;
+
+    if (s->req != NULL) {
+        sce__v1__request__free_unpacked(s->req, NULL);
+        s->req = NULL;
+    }
+    if (nng_msg_alloc(&msg, len) != 0) {
+        SCE_LOG(SCE_LOG_ERROR, s->rid, "out of memory for a %zu-byte answer", len);
+        arm_recv(s);
+        return;
+    }
+    sce__v1__response__pack(resp, nng_msg_body(msg));
+    s->sending = 1;
+    nng_aio_set_msg(s->aio, msg);
+    nng_ctx_send(s->ctx, s->aio);
+}
+
+static void reply_status(slot *s, int method, int code, const char *message)
+{
+    Sce__V1__Response resp = SCE__V1__RESPONSE__INIT;
+    Sce__V1__Status st = SCE__V1__STATUS__INIT;
+
+    st.code = (Sce__V1__StatusCode)code;
+    st.message = (char *)message;
+    resp.method = (Sce__V1__Method)method;
+    resp.request_id = s->rid;
+    resp.status = &st;
+    if (code != SCE_OK)
+        SCE_LOG(SCE_LOG_INFO, s->rid, "answer %s: %s", sce_err_name(code), message);
+    reply(s, &resp);
+}
+
+/* ------------------------------------------------------------ handlers */
+
+static void handle_languages(slot *s)
+{
+    const exec_env *env = s->srv->env;
+    Sce__V1__Response resp = SCE__V1__RESPONSE__INIT;
+    Sce__V1__Status st = SCE__V1__STATUS__INIT;
+    Sce__V1__LanguagesResult lr = SCE__V1__LANGUAGES_RESULT__INIT;
+    size_t n = languages_count();
+    Sce__V1__Language items[8];
+    Sce__V1__Language *ptrs[8];
+    lang_status status[8];
+
+    for (size_t i = 0; i < n && i < 8; i++) {
+        const lang_def *l = languages_at(i);
+        size_t next = 0;
+
+        languages_status_get(l, &status[i]);
+        sce__v1__language__init(&items[i]);
+        items[i].name = (char *)l->name;
+        items[i].version = status[i].version;
+        items[i].image = (char *)languages_image(env->opt, l);
+        items[i].default_entry = (char *)l->default_entry;
+        while (l->extensions[next] != NULL)
+            next++;
+        items[i].n_extensions = next;
+        items[i].extensions = (char **)l->extensions;
+        items[i].available = status[i].available;
+        items[i].message = status[i].probed ? status[i].message : "not checked yet";
+        ptrs[i] = &items[i];
+    }
+    lr.n_languages = n;
+    lr.languages = ptrs;
+    resp.method = SCE__V1__METHOD__METHOD_LANGUAGES;
+    resp.request_id = s->rid;
+    resp.status = &st;
+    resp.body_case = SCE__V1__RESPONSE__BODY_LANGUAGES;
+    resp.languages = &lr;
+    reply(s, &resp);
+}
+
+static void handle_health(slot *s)
+{
+    rpc_server *srv = s->srv;
+    Sce__V1__Response resp = SCE__V1__RESPONSE__INIT;
+    Sce__V1__Status st = SCE__V1__STATUS__INIT;
+    Sce__V1__HealthResult h = SCE__V1__HEALTH_RESULT__INIT;
+    engine_health eh;
+
+    reaper_engine_health(srv->env->r, &eh);
+    pthread_mutex_lock(&srv->lock);
+    h.serving = !srv->stopping;
+    h.busy_workers = (uint32_t)srv->busy;
+    h.queued = (uint32_t)srv->queued;
+    h.runs_total = srv->runs_total;
+    pthread_mutex_unlock(&srv->lock);
+    h.engine_ok = eh.ok;
+    h.engine_message = eh.checked ? eh.message : "not checked yet";
+    h.engine_version = eh.version;
+    h.server_version = SCE_VERSION;
+    h.instance_id = srv->env->opt->instance;
+    h.workers = (uint32_t)srv->nworkers;
+    h.queue_capacity = (uint32_t)srv->env->opt->queue_depth;
+    h.uptime_ms = (uint64_t)(now_ms() - srv->started_ms);
+    resp.method = SCE__V1__METHOD__METHOD_HEALTH;
+    resp.request_id = s->rid;
+    resp.status = &st;
+    resp.body_case = SCE__V1__RESPONSE__BODY_HEALTH;
+    resp.health = &h;
+    reply(s, &resp);
+}
+
+static void handle_run(slot *s)
+{
+    const exec_env *env = s->srv->env;
+    Sce__V1__Response resp = SCE__V1__RESPONSE__INIT;
+    Sce__V1__Status st = SCE__V1__STATUS__INIT;
+    Sce__V1__RunResult rr = SCE__V1__RUN_RESULT__INIT;
+    Sce__V1__Limits lim = SCE__V1__LIMITS__INIT;
+    run_spec spec;
+    exec_result res;
+    lang_status ls;
+    char err[1024];
+    int rv;
+
+    rv = request_check_run(env->opt, s->req->run, &spec, err, sizeof(err));
+    if (rv != SCE_OK) {
+        reply_status(s, SCE__V1__METHOD__METHOD_RUN, rv, err);
+        return;
+    }
+    rv = exec_run(env, &spec, s->rid, &res, err, sizeof(err));
+    if (rv != SCE_OK) {
+        SCE_LOG(SCE_LOG_WARN, s->rid, "run failed: %s", err);
+        reply_status(s, SCE__V1__METHOD__METHOD_RUN, rv, err);
+        goto out;
+    }
+    languages_status_get(spec.lang, &ls);
+    rr.verdict = (Sce__V1__Verdict)res.v.verdict;
+    rr.exit_code = res.exit_code;
+    rr.signal = res.v.signal;
+    rr.stdout.data = (uint8_t *)res.out.data;
+    rr.stdout.len = res.out.len;
+    rr.stderr.data = (uint8_t *)res.err.data;
+    rr.stderr.len = res.err.len;
+    rr.stdout_truncated = res.out.truncated;
+    rr.stderr_truncated = res.err.truncated;
+    rr.message = res.v.message;
+    rr.wall_ms = res.wall_ms;
+    rr.language = (char *)spec.lang->name;
+    rr.language_version = ls.version;
+    lim.timeout_ms = (uint32_t)spec.timeout_ms;
+    lim.memory_bytes = (uint64_t)spec.memory_bytes;
+    lim.output_limit_bytes = (uint32_t)spec.output_limit_bytes;
+    rr.limits = &lim;
+    resp.method = SCE__V1__METHOD__METHOD_RUN;
+    resp.request_id = s->rid;
+    resp.status = &st;
+    resp.body_case = SCE__V1__RESPONSE__BODY_RUN;
+    resp.run = &rr;
+    reply(s, &resp);
+out:
+    exec_result_free(&res);
+    request_spec_free(&spec);
+}
+
+/* ------------------------------------------------------------ plumbing */
+
+static void *worker_main(void *arg)
+{
+    rpc_server *srv = arg;
+
+    for (;;) {
+        slot *s;
+
+        pthread_mutex_lock(&srv->lock);
+        while (srv->head == NULL && !srv->stopping)
+            pthread_cond_wait(&srv->work, &srv->lock);
+        if (srv->head == NULL) {
+            pthread_mutex_unlock(&srv->lock);
+            return NULL;
+        }
+        s = srv->head;
+        srv->head = s->next;
+        if (srv->head == NULL)
+            srv->tail = NULL;
+        srv->queued--;
+        srv->busy++;
+        pthread_mutex_unlock(&srv->lock);
+
+        if (s->req->deadline_ms > 0 && now_ms() - s->received_ms > (int64_t)s->req->deadline_ms)
+            reply_status(s, SCE__V1__METHOD__METHOD_RUN, SCE_ERR_DEADLINE_EXCEEDED,
+                         "the request waited in the queue past its deadline");
+        else
+            handle_run(s);
+
+        pthread_mutex_lock(&srv->lock);
+        srv->busy--;
+        srv->runs_total++;
+        pthread_mutex_unlock(&srv->lock);
+    }
+}
+
+/* Queues a run; 0 if the queue is full. */
+static int enqueue(slot *s)
+{
+    rpc_server *srv = s->srv;
+    int ok;
+
+    pthread_mutex_lock(&srv->lock);
+    ok = srv->queued + srv->busy < srv->nworkers + (size_t)srv->env->opt->queue_depth;
+    if (ok) {
+        s->next = NULL;
+        if (srv->tail)
+            srv->tail->next = s;
+        else
+            srv->head = s;
+        srv->tail = s;
+        srv->queued++;
+        pthread_cond_signal(&srv->work);
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return ok;
+}
+
+static void on_request(slot *s, nng_msg *msg)
+{
+    rpc_server *srv = s->srv;
+    size_t len = nng_msg_len(msg);
+    char err[256];
+    Sce__V1__Request *req;
+
+    s->received_ms = now_ms();
+    s->req = NULL;
+    new_request_id(s->rid, sizeof(s->rid));
+    if (len > (size_t)srv->env->opt->message_limit_bytes) {
+        nng_msg_free(msg);
+        snprintf(err, sizeof(err), "request is %zu bytes; the limit is %lld", len,
+                 (long long)srv->env->opt->message_limit_bytes);
+        reply_status(s, 0, SCE_ERR_INVALID_ARGUMENT, err);
+        return;
+    }
+    req = sce__v1__request__unpack(NULL, len, nng_msg_body(msg));
+    nng_msg_free(msg);
+    if (req == NULL) {
+        reply_status(s, 0, SCE_ERR_INVALID_ARGUMENT,
+                     "malformed request: not a protobuf sce.v1.Request message");
+        return;
+    }
+    s->req = req;
+    if (req->request_id != NULL && req->request_id[0] != '\0')
+        snprintf(s->rid, sizeof(s->rid), "%.32s", req->request_id);
+
+    switch (req->method) {
+    case SCE__V1__METHOD__METHOD_RUN:
+        if (req->body_case != SCE__V1__REQUEST__BODY_RUN) {
+            reply_status(s, req->method, SCE_ERR_INVALID_ARGUMENT,
+                         "method RUN needs a run body");
+        } else if (!enqueue(s)) {
+            snprintf(err, sizeof(err), "the server is busy: %zu runs in progress and the queue "
+                     "is full; retry later", srv->nworkers);
+            reply_status(s, req->method, SCE_ERR_RESOURCE_EXHAUSTED, err);
+        }
+        break;
+    case SCE__V1__METHOD__METHOD_LANGUAGES:
+        handle_languages(s);
+        break;
+    case SCE__V1__METHOD__METHOD_HEALTH:
+        handle_health(s);
+        break;
+    case SCE__V1__METHOD__METHOD_RUN_PROJECT:
+    case SCE__V1__METHOD__METHOD_RUN_BATCH:
+    case SCE__V1__METHOD__METHOD_HISTORY:
+        reply_status(s, req->method, SCE_ERR_UNIMPLEMENTED,
+                     "this method is not implemented by this server version");
+        break;
+    default:
+        snprintf(err, sizeof(err), "unknown method %d", (int)req->method);
+        reply_status(s, req->method, SCE_ERR_INVALID_ARGUMENT, err);
+        break;
+    }
+}
+
+static void slot_cb(void *arg)
+{
+    slot *s = arg;
+    int rv = nng_aio_result(s->aio);
+
+    if (s->sending) {
+        if (rv != 0) {
+            /* The caller went away; the answer has nowhere to go. */
+            nng_msg_free(nng_aio_get_msg(s->aio));
+            SCE_LOG(SCE_LOG_DEBUG, s->rid, "answer not delivered: %s", nng_strerror(rv));
+        }
+        arm_recv(s);
+        return;
+    }
+    if (rv != 0) {
+        if (rv != NNG_ECLOSED && rv != NNG_ECANCELED)
+            SCE_LOG(SCE_LOG_WARN, NULL, "receive: %s", nng_strerror(rv));
+        arm_recv(s);
+        return;
+    }
+    on_request(s, nng_aio_get_msg(s->aio));
+}
+
+int rpc_start(const exec_env *env, rpc_server **out, char *err, size_t errlen)
+{
+    const server_options *o = env->opt;
+    rpc_server *srv = calloc(1, sizeof(*srv));
+    int rv;
+
+    if (srv == NULL)
+        return SCE_ERR_RESOURCE_EXHAUSTED;
+    srv->env = env;
+    srv->started_ms = now_ms();
+    srv->nworkers = (size_t)o->workers;
+    srv->nslots = srv->nworkers + (size_t)o->queue_depth + SPARE_SLOTS;
+    pthread_mutex_init(&srv->lock, NULL);
+    pthread_cond_init(&srv->work, NULL);
+    pthread_cond_init(&srv->quiet, NULL);
+
+    rv = nng_rep0_open(&srv->sock);
+    if (rv != 0) {
+        snprintf(err, errlen, "cannot open the REP socket: %s", nng_strerror(rv));
+        goto fail;
+    }
+    nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ,
+                        (size_t)o->message_limit_bytes * 2 < NNG_HARD_MAX
+                            ? (size_t)o->message_limit_bytes * 2
+                            : NNG_HARD_MAX);
+    rv = nng_listen(srv->sock, o->listen, NULL, 0);
+    if (rv != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", o->listen, nng_strerror(rv));
+        goto fail;
+    }
+    srv->slots = calloc(srv->nslots, sizeof(slot));
+    srv->workers = calloc(srv->nworkers, sizeof(pthread_t));
+    if (srv->slots == NULL || srv->workers == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < srv->nworkers; i++) {
+        if (pthread_create(&srv->workers[i], NULL, worker_main, srv) != 0) {
+            snprintf(err, errlen, "cannot start worker threads");
+            srv->nworkers = i;
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < srv->nslots; i++) {
+        slot *s = &srv->slots[i];
+        s->srv = srv;
+        if (nng_ctx_open(&s->ctx, srv->sock) != 0 || nng_aio_alloc(&s->aio, slot_cb, s) != 0) {
+            snprintf(err, errlen, "cannot open nng contexts");
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < srv->nslots; i++)
+        arm_recv(&srv->slots[i]);
+    srv->serving = 1;
+    SCE_LOG(SCE_LOG_INFO, NULL, "listening on %s: %zu workers, queue %lld", o->listen,
+            srv->nworkers, (long long)o->queue_depth);
+    *out = srv;
+    return SCE_OK;
+fail:
+    rpc_stop(srv);
+    return SCE_ERR_UNAVAILABLE;
+}
+
+void rpc_stop(rpc_server *srv)
+{
+    if (srv == NULL)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    srv->stopping = 1;
+    pthread_cond_broadcast(&srv->work);
+    pthread_mutex_unlock(&srv->lock);
+
+    /* Cancel pending receives until every slot has gone idle; slots holding a
+     * request go idle after their answer is sent. */
+    if (srv->serving) {
+        for (;;) {
+            struct timespec until;
+            pthread_mutex_lock(&srv->lock);
+            if (srv->idle_slots >= srv->nslots) {
+                pthread_mutex_unlock(&srv->lock);
+                break;
+            }
+            pthread_mutex_unlock(&srv->lock);
+            for (size_t i = 0; i < srv->nslots; i++)
+                if (!srv->slots[i].sending && srv->slots[i].req == NULL)
+                    nng_aio_cancel(srv->slots[i].aio);
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 100 * 1000000;
+            if (until.tv_nsec >= 1000000000) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000;
+            }
+            pthread_mutex_lock(&srv->lock);
+            pthread_cond_timedwait(&srv->quiet, &srv->lock, &until);
+            pthread_mutex_unlock(&srv->lock);
+        }
+    }
+    for (size_t i = 0; i < srv->nworkers; i++)
+        pthread_join(srv->workers[i], NULL);
+    nng_close(srv->sock);
+    for (size_t i = 0; srv->slots != NULL && i < srv->nslots; i++) {
+        if (srv->slots[i].aio != NULL)
+            nng_aio_free(srv->slots[i].aio);
+        if (srv->slots[i].req != NULL)
+            sce__v1__request__free_unpacked(srv->slots[i].req, NULL);
+    }
+    free(srv->slots);
+    free(srv->workers);
+    pthread_cond_destroy(&srv->quiet);
+    pthread_cond_destroy(&srv->work);
+    pthread_mutex_destroy(&srv->lock);
+    free(srv);
+    SCE_LOG(SCE_LOG_INFO, NULL, "stopped serving");
+}

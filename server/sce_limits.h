@@ -1,0 +1,45 @@
+/*
+ * sce_limits.h - every cap and timeout of the server named in one place.
+ *
+ * The SCE_DEF_* strings are the defaults of configurable options (see
+ * options.c, where each is bounded); the SCE_* numbers are fixed caps that
+ * protect the server itself and are not configurable.
+ */
+#ifndef SCE_LIMITS_H
+#define SCE_LIMITS_H
+
+/* ---- defaults of the standard limit set (configurable) ---- */
+#define SCE_DEF_TIMEOUT "10s"          /* wall time of one run */
+#define SCE_DEF_MEMORY "128m"          /* memory; swap is set equal, so no swap */
+#define SCE_DEF_CPUS "1"               /* CPUs */
+#define SCE_DEF_PIDS "64"              /* processes + threads */
+#define SCE_DEF_TMPFS "16m"            /* the writable /tmp */
+#define SCE_DEF_OUTPUT "64k"           /* per stream (stdout, stderr) */
+#define SCE_DEF_CODE_CHARS "5000"      /* characters of `code` */
+#define SCE_DEF_STDIN "1m"             /* the program's stdin */
+#define SCE_DEF_PROJECT "1m"           /* total bytes of a file bundle */
+#define SCE_DEF_FILES "200"            /* files in a bundle */
+#define SCE_DEF_ARGS "64"              /* program arguments */
+#define SCE_DEF_ARG_BYTES "4096"       /* bytes of one argument */
+#define SCE_DEF_USER "65534:65534"     /* nobody:nogroup */
+
+/* ---- server capacity (configurable) ---- */
+#define SCE_DEF_LISTEN "tcp://127.0.0.1:7700"
+#define SCE_DEF_WORKERS "8"            /* runs at once */
+#define SCE_DEF_QUEUE "32"             /* accepted requests waiting for a worker */
+#define SCE_DEF_MESSAGE "8m"           /* largest request message accepted */
+#define SCE_DEF_DOCKER_TIMEOUT "30s"   /* one Engine API call */
+#define SCE_DEF_SWEEP "60s"            /* leftover sweep period */
+#define SCE_DEF_STALE "10m"            /* a labelled container older than this is a leftover */
+
+/* ---- fixed caps ---- */
+#define SCE_MIN_MEMORY_BYTES (16LL << 20)  /* below this an interpreter cannot start */
+#define SCE_MIN_TIMEOUT_MS 100
+#define SCE_PATH_MAX_BYTES 255             /* one bundle path */
+#define SCE_KILL_DRAIN_MS 1000             /* output still read after a kill */
+#define SCE_EXIT_GRACE_MS 2000             /* wait for the exit status after EOF */
+#define SCE_IO_CHUNK 65536                 /* one read from the attach stream */
+#define SCE_RUNNER_BAD_BUNDLE 125          /* runner's exit code for a bundle it rejects */
+#define SCE_MESSAGE_MAX 512                /* the one-line human message */
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * verdict.c - verdict rules, in priority order:
+ *   a runner that rejected its bundle   -> INTERNAL_ERROR (the sandbox failed)
+ *   killed at the time limit             -> TIMEOUT
+ *   killed past the output cap           -> OUTPUT_LIMIT
+ *   OOM-killed, or the interpreter's own out-of-memory failure -> MEMORY_LIMIT
+ *   exit code 0                          -> OK
+ *   anything else                        -> RUNTIME_ERROR
+ */
+#define _GNU_SOURCE /* sigabbrev_np */
+#include "verdict.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sce_limits.h"
+#include "request.h"
+#include "sce.pb-c.h"
+
+static const char runner_tag[] = "sce-runner: ";
+
+/* Copies one line, replacing control characters, trimmed, at most outlen-1. */
+static void copy_line(const char *p, size_t n, char *out, size_t outlen)
+{
+    size_t j = 0;
+
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+        n--;
+    while (n > 0 && (*p == ' ' || *p == '\t')) {
+        p++;
+        n--;
+    }
+    for (size_t i = 0; i < n && j + 1 < outlen; i++) {
+        unsigned char c = (unsigned char)p[i];
+        out[j++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    }
+    /* Never end inside a UTF-8 sequence. */
+    if (j > 0 && j + 1 >= outlen) {
+        size_t k = j;
+        while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80)
+            k--;
+        if (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0xC0)
+            j = k - 1;
+    }
+    if (outlen > 0)
+        out[j] = '\0';
+}
+
+static int is_blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return 0;
+    return 1;
+}
+
+void verdict_error_line(const char *language, const char *err, size_t len, char *out,
+                        size_t outlen)
+{
+    const char *best = NULL;
+    size_t best_len = 0;
+    const char *prev = NULL;
+    size_t prev_len = 0;
+    const char *p = err, *end = err + len;
+    int node = language && strcmp(language, "node") == 0;
+
+    out[0] = '\0';
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+        if (node && n >= 7 && strncmp(p, "    at ", 7) == 0) {
+            /* The error line is the last non-blank line above the first frame. */
+            if (prev != NULL) {
+                copy_line(prev, prev_len, out, outlen);
+                return;
+            }
+        } else if (!is_blank(p, n)) {
+            /* "Node.js v18.19.0" closes every Node crash report; skip it. */
+            if (!(node && n > 9 && strncmp(p, "Node.js v", 9) == 0)) {
+                best = p;
+                best_len = n;
+            }
+            prev = p;
+            prev_len = n;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    if (best != NULL)
+        copy_line(best, best_len, out, outlen);
+}
+
+static int contains(const char *hay, size_t n, const char *needle)
+{
+    size_t m = strlen(needle);
+
+    if (hay == NULL || m > n)
+        return 0;
+    for (size_t i = 0; i + m <= n; i++)
+        if (memcmp(hay + i, needle, m) == 0)
+            return 1;
+    return 0;
+}
+
+static int interpreter_out_of_memory(const run_outcome *o, const char *line)
+{
+    if (o->exit_code == 0)
+        return 0;
+    if (contains(o->stderr_data, o->stderr_len, "JavaScript heap out of memory"))
+        return 1;
+    return strcmp(line, "MemoryError") == 0 || strncmp(line, "MemoryError:", 12) == 0;
+}
+
+void verdict_decide(const run_outcome *o, run_verdict *v)
+{
+    char line[SCE_MESSAGE_MAX];
+    char amount[64];
+
+    memset(v, 0, sizeof(*v));
+    if (o->exit_code > 128 && o->exit_code < 128 + 65)
+        v->signal = o->exit_code - 128;
+    verdict_error_line(o->language, o->stderr_data, o->stderr_len, line, sizeof(line));
+
+    if (o->exit_code == SCE_RUNNER_BAD_BUNDLE && o->stderr_len >= sizeof(runner_tag) - 1 &&
+        memcmp(o->stderr_data, runner_tag, sizeof(runner_tag) - 1) == 0) {
+        v->verdict = SCE__V1__VERDICT__VERDICT_INTERNAL_ERROR;
+        copy_line(o->stderr_data, strcspn(o->stderr_data, "\n"), v->message, sizeof(v->message));
+    } else if (o->timed_out) {
+        v->verdict = SCE__V1__VERDICT__VERDICT_TIMEOUT;
+        request_format_ms(o->timeout_ms, amount, sizeof(amount));
+        snprintf(v->message, sizeof(v->message), "Execution timed out after %s", amount);
+    } else if (o->output_exceeded) {
+        v->verdict = SCE__V1__VERDICT__VERDICT_OUTPUT_LIMIT;
+        request_format_bytes(o->output_limit_bytes, amount, sizeof(amount));
+        snprintf(v->message, sizeof(v->message),
+                 "Output limit of %s exceeded: the program was stopped", amount);
+    } else if (o->oom_killed || interpreter_out_of_memory(o, line)) {
+        v->verdict = SCE__V1__VERDICT__VERDICT_MEMORY_LIMIT;
+        request_format_bytes(o->memory_bytes, amount, sizeof(amount));
+        snprintf(v->message, sizeof(v->message), "Killed: memory limit of %s exceeded", amount);
+    } else if (o->exit_code == 0) {
+        v->verdict = SCE__V1__VERDICT__VERDICT_OK;
+    } else {
+        v->verdict = SCE__V1__VERDICT__VERDICT_RUNTIME_ERROR;
+        if (line[0] != '\0')
+            snprintf(v->message, sizeof(v->message), "%s", line);
+        else if (v->signal > 0 && sigabbrev_np(v->signal) != NULL)
+            snprintf(v->message, sizeof(v->message), "Killed by signal %d (SIG%s)", v->signal,
+                     sigabbrev_np(v->signal));
+        else
+            snprintf(v->message, sizeof(v->message), "Process exited with code %d",
+                     o->exit_code);
+    }
+}
