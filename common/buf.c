@@ -3,6 +3,7 @@
  */
 #include "buf.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,23 +21,26 @@ void sce_buf_init(sce_buf *b, size_t limit)
 int sce_buf_append(sce_buf *b, const void *p, size_t n)
 {
     size_t room = b->limit - b->len;
+    int cut = n > room;
 
-    if (n > room) {
-        b->truncated = 1;
+    if (cut)
         n = room;
-    }
     if (b->len + n + 1 > b->alloc) {
         size_t want = b->alloc ? b->alloc : 256;
-        while (want < b->len + n + 1)
+        /* limit + 1 (the terminator) never wraps: limits stay below SIZE_MAX. */
+        size_t most = b->limit < SIZE_MAX ? b->limit + 1 : SIZE_MAX;
+        while (want < b->len + n + 1 && want < most / 2)
             want *= 2;
-        if (want > b->limit + 1)
-            want = b->limit + 1;
+        if (want < b->len + n + 1 || want > most)
+            want = most;
         char *d = realloc(b->data, want);
         if (d == NULL)
             return SCE_ERR_RESOURCE_EXHAUSTED;
         b->data = d;
         b->alloc = want;
     }
+    if (cut)
+        b->truncated = 1;
     if (n > 0)
         memcpy(b->data + b->len, p, n);
     b->len += n;

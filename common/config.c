@@ -289,6 +289,18 @@ int sce_config_load(const sce_config_spec *spec, void *cfg, int argc, char **arg
     char sub[512];
     int rv;
 
+    /* --help and --version answer whatever the other layers say. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            sce_config_usage(spec, stdout);
+            return SCE_CONFIG_EXIT;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("%s %s\n", spec->program, SCE_VERSION);
+            return SCE_CONFIG_EXIT;
+        }
+    }
+
     /* 1. defaults */
     for (size_t i = 0; i < spec->nopts; i++) {
         const sce_option *o = &spec->opts[i];
@@ -305,10 +317,15 @@ int sce_config_load(const sce_config_spec *spec, void *cfg, int argc, char **arg
     if (spec->config_env)
         config_path = getenv(spec->config_env);
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            config_path = argv[i + 1];
-        else if (strncmp(argv[i], "--config=", 9) == 0)
+        if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc) {
+                snprintf(err, errlen, "option '--config' needs a value");
+                return SCE_CONFIG_ERROR;
+            }
+            config_path = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
             config_path = argv[i] + 9;
+        }
     }
     if (config_path && *config_path) {
         rv = load_file(spec, cfg, config_path, err, errlen);
@@ -336,10 +353,6 @@ int sce_config_load(const sce_config_spec *spec, void *cfg, int argc, char **arg
         size_t namelen;
         const sce_option *o;
 
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            sce_config_usage(spec, stdout);
-            return SCE_CONFIG_EXIT;
-        }
         if (strncmp(a, "--", 2) != 0) {
             snprintf(err, errlen, "unexpected argument '%s' (see --help)", a);
             return SCE_CONFIG_ERROR;

@@ -51,7 +51,8 @@ enum {
     SCE_CONFIG_ERROR = 2,
 };
 
-/* Fills `cfg` from defaults, the file, the environment and argv (argv[0] is
+/* Fills `cfg` (zero it first: strings already there are freed when
+ * replaced) from defaults, the file, the environment and argv (argv[0] is
  * skipped).  Returns SCE_CONFIG_OK, SCE_CONFIG_EXIT after printing --help,
  * or SCE_CONFIG_ERROR with one line in err ("config.ini:4: timeout_ms: not a
  * duration: 'abc'").  On error the struct may be partly filled: free it with

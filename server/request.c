@@ -8,49 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sce_limits.h"
 #include "sce/err.h"
+#include "sce_limits.h"
+#include "utf8.h"
 
 long request_utf8_chars(const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    long n = 0;
-    size_t i = 0;
+    return sce_utf8_count(s, len);
+}
 
-    while (i < len) {
-        unsigned char c = p[i];
-        size_t k;
-        uint32_t cp;
+/* A piece of user input fit to quote in a one-line message: at most about
+ * 80 characters, valid UTF-8, no control characters. */
+typedef struct quoted {
+    char text[244];
+} quoted;
 
-        if (c < 0x80) {
-            i++;
-            n++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            k = 1;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            k = 2;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            k = 3;
-            cp = c & 0x07;
-        } else {
-            return -1;
-        }
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= len || (p[i + j] & 0xC0) != 0x80)
-                return -1;
-            cp = (cp << 6) | (p[i + j] & 0x3F);
-        }
-        /* Overlong forms, surrogates and values past U+10FFFF are invalid. */
-        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return -1;
-        i += k + 1;
-        n++;
+static quoted quote(const char *s)
+{
+    quoted q;
+    size_t len = s ? strlen(s) : 0, end = 0;
+
+    /* The first 80 characters (an invalid byte counts as one). */
+    for (int chars = 0; end < len && chars < 80; chars++) {
+        size_t k = sce_utf8_seq((const unsigned char *)s + end, len - end);
+        end += k ? k : 1;
     }
-    return n;
+    sce_utf8_clean_line(s ? s : "", end, q.text, sizeof(q.text));
+    return q;
 }
 
 const char *request_path_problem(const char *path)
@@ -89,12 +73,18 @@ const char *request_path_problem(const char *path)
 
 void request_format_ms(int64_t ms, char *out, size_t outlen)
 {
-    if (ms % 1000 == 0)
+    if (ms % 1000 == 0) {
         snprintf(out, outlen, "%lld second%s", (long long)(ms / 1000), ms == 1000 ? "" : "s");
-    else if (ms > 1000)
-        snprintf(out, outlen, "%.3g seconds", (double)ms / 1000.0);
-    else
-        snprintf(out, outlen, "%lld milliseconds", (long long)ms);
+    } else if (ms > 1000) {
+        /* Every millisecond shown, trailing zeros dropped: 1.5, 10.001. */
+        char frac[8];
+        int n = snprintf(frac, sizeof(frac), "%03lld", (long long)(ms % 1000));
+        while (n > 1 && frac[n - 1] == '0')
+            frac[--n] = '\0';
+        snprintf(out, outlen, "%lld.%s seconds", (long long)(ms / 1000), frac);
+    } else {
+        snprintf(out, outlen, "%lld millisecond%s", (long long)ms, ms == 1 ? "" : "s");
+    }
 }
 
 void request_format_bytes(int64_t bytes, char *out, size_t outlen)
@@ -106,7 +96,7 @@ void request_format_bytes(int64_t bytes, char *out, size_t outlen)
     else if (bytes >= 1024 && bytes % 1024 == 0)
         snprintf(out, outlen, "%lld KiB", (long long)(bytes >> 10));
     else
-        snprintf(out, outlen, "%lld bytes", (long long)bytes);
+        snprintf(out, outlen, "%lld byte%s", (long long)bytes, bytes == 1 ? "" : "s");
 }
 
 /* A per-request limit: 0 keeps the server's value; more than it is refused. */
@@ -119,9 +109,11 @@ static int lower_limit(const char *name, uint64_t asked, int64_t server_max, int
         *out = server_max;
         return SCE_OK;
     }
-    if (is_bytes) {
-        request_format_bytes((int64_t)(asked > (uint64_t)INT64_MAX ? INT64_MAX : asked), a,
-                             sizeof(a));
+    if (is_bytes && asked > (uint64_t)INT64_MAX) {
+        snprintf(a, sizeof(a), "%llu bytes", (unsigned long long)asked);
+        request_format_bytes(server_max, m, sizeof(m));
+    } else if (is_bytes) {
+        request_format_bytes((int64_t)asked, a, sizeof(a));
         request_format_bytes(server_max, m, sizeof(m));
     } else {
         request_format_ms((int64_t)asked, a, sizeof(a));
@@ -163,7 +155,7 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
         const char *why = request_path_problem(f->path);
 
         if (why != NULL) {
-            snprintf(err, errlen, "files[%zu].path '%.80s' %s", i, f->path ? f->path : "", why);
+            snprintf(err, errlen, "files[%zu].path '%s' %s", i, quote(f->path).text, why);
             return SCE_ERR_INVALID_ARGUMENT;
         }
         for (size_t j = 0; j < i; j++) {
@@ -173,8 +165,8 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
             if (strcmp(p, f->path) == 0 || (n < m && strncmp(p, f->path, n) == 0 &&
                                             f->path[n] == '/') ||
                 (m < n && strncmp(p, f->path, m) == 0 && p[m] == '/')) {
-                snprintf(err, errlen, "files[%zu].path '%.80s' clashes with files[%zu]", i,
-                         f->path, j);
+                snprintf(err, errlen, "files[%zu].path '%s' clashes with files[%zu]", i,
+                         quote(f->path).text, j);
                 return SCE_ERR_INVALID_ARGUMENT;
             }
         }
@@ -205,7 +197,7 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
         if (strcmp(spec->files[i].path, rq->entry) == 0)
             spec->entry = spec->files[i].path;
     if (spec->entry == NULL) {
-        snprintf(err, errlen, "entry '%.80s' is not among the files", rq->entry);
+        snprintf(err, errlen, "entry '%s' is not among the files", quote(rq->entry).text);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     return SCE_OK;
@@ -225,7 +217,7 @@ int request_check_run(const server_options *o, const Sce__V1__RunRequest *rq, ru
     }
     spec->lang = languages_find(rq->language);
     if (spec->lang == NULL) {
-        snprintf(err, errlen, "unknown language '%.40s': use one of %s", rq->language,
+        snprintf(err, errlen, "unknown language '%s': use one of %s", quote(rq->language).text,
                  languages_names());
         goto out;
     }
@@ -257,7 +249,7 @@ int request_check_run(const server_options *o, const Sce__V1__RunRequest *rq, ru
         if (rq->entry != NULL && rq->entry[0] != '\0') {
             const char *why = request_path_problem(rq->entry);
             if (why != NULL) {
-                snprintf(err, errlen, "entry '%.80s' %s", rq->entry, why);
+                snprintf(err, errlen, "entry '%s' %s", quote(rq->entry).text, why);
                 goto out;
             }
             spec->files[0].path = rq->entry;

@@ -17,34 +17,15 @@
 #include "sce_limits.h"
 #include "request.h"
 #include "sce.pb-c.h"
+#include "utf8.h"
 
 static const char runner_tag[] = "sce-runner: ";
 
-/* Copies one line, replacing control characters, trimmed, at most outlen-1. */
+/* One line of program output, fit for a message: valid UTF-8, no control
+ * characters, cut at a character boundary. */
 static void copy_line(const char *p, size_t n, char *out, size_t outlen)
 {
-    size_t j = 0;
-
-    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
-        n--;
-    while (n > 0 && (*p == ' ' || *p == '\t')) {
-        p++;
-        n--;
-    }
-    for (size_t i = 0; i < n && j + 1 < outlen; i++) {
-        unsigned char c = (unsigned char)p[i];
-        out[j++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-    }
-    /* Never end inside a UTF-8 sequence. */
-    if (j > 0 && j + 1 >= outlen) {
-        size_t k = j;
-        while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80)
-            k--;
-        if (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0xC0)
-            j = k - 1;
-    }
-    if (outlen > 0)
-        out[j] = '\0';
+    sce_utf8_clean_line(p, n, out, outlen);
 }
 
 static int is_blank(const char *p, size_t n)
@@ -77,8 +58,10 @@ void verdict_error_line(const char *language, const char *err, size_t len, char 
                 return;
             }
         } else if (!is_blank(p, n)) {
-            /* "Node.js v18.19.0" closes every Node crash report; skip it. */
-            if (!(node && n > 9 && strncmp(p, "Node.js v", 9) == 0)) {
+            /* "Node.js v18.19.0" closes every Node crash report, and a thrown
+             * non-Error is followed by a hint; neither is the error. */
+            if (!(node && ((n > 9 && strncmp(p, "Node.js v", 9) == 0) ||
+                           (n > 26 && strncmp(p, "(Use `node --trace-uncaught", 27) == 0)))) {
                 best = p;
                 best_len = n;
             }
@@ -125,7 +108,9 @@ void verdict_decide(const run_outcome *o, run_verdict *v)
     if (o->exit_code == SCE_RUNNER_BAD_BUNDLE && o->stderr_len >= sizeof(runner_tag) - 1 &&
         memcmp(o->stderr_data, runner_tag, sizeof(runner_tag) - 1) == 0) {
         v->verdict = SCE__V1__VERDICT__VERDICT_INTERNAL_ERROR;
-        copy_line(o->stderr_data, strcspn(o->stderr_data, "\n"), v->message, sizeof(v->message));
+        const char *nl = memchr(o->stderr_data, '\n', o->stderr_len);
+        copy_line(o->stderr_data, nl ? (size_t)(nl - o->stderr_data) : o->stderr_len, v->message,
+                  sizeof(v->message));
     } else if (o->timed_out) {
         v->verdict = SCE__V1__VERDICT__VERDICT_TIMEOUT;
         request_format_ms(o->timeout_ms, amount, sizeof(amount));
