@@ -1,0 +1,139 @@
+// sce Node.js runner. Started as: node -e <this source>
+//
+// Reads a code bundle from fd 0:
+//   "SCE1 <header_len>\n" + <header_len bytes of JSON> + file contents
+//   (in header order) + the user's own stdin until EOF
+// header: {"entry": "main.js", "args": [...], "files": [{"path", "size"}...]}
+// writes the files under /tmp/code and runs the entry as the main module,
+// as `node <entry> <args...>` would from /tmp/code.
+// A malformed bundle: one line "sce-runner: <reason>" on stderr, exit 125.
+//
+// Nothing is printed before the bundle has been read (a warm pool starts
+// this before the code is known), and the runner leaves no globals behind.
+'use strict';
+(() => {
+  const fs = require('fs');
+  const path = require('path');
+  const Module = require('module');
+  const ROOT = '/tmp/code';
+
+  const fail = (reason) => {
+    fs.writeSync(2, `sce-runner: ${reason}\n`);
+    process.exit(125);
+  };
+
+  // Read exactly n bytes from fd 0, never more, so the user's stdin stays
+  // unread in the pipe for process.stdin. fd 0 may be non-blocking: on
+  // EAGAIN wait 2 ms (synchronously) and retry.
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const readExact = (n) => {
+    const buf = Buffer.allocUnsafe(n);
+    let off = 0;
+    while (off < n) {
+      let got;
+      try {
+        got = fs.readSync(0, buf, off, n - off, null);
+      } catch (e) {
+        if (e.code === 'EAGAIN') { Atomics.wait(nap, 0, 0, 2); continue; }
+        if (e.code === 'EINTR') continue;
+        fail(`cannot read the bundle: ${e.code || e.message}`);
+      }
+      if (got === 0) fail('truncated bundle');
+      off += got;
+    }
+    return buf;
+  };
+
+  // 1. The first line, byte by byte: "SCE1 <header_len>\n".
+  let line = '';
+  while (!line.endsWith('\n')) {
+    line += String.fromCharCode(readExact(1)[0]);
+    if (line.length > 24) fail('bad bundle magic');
+  }
+  const m = /^SCE1 ([0-9]{1,9})\n$/.exec(line);
+  if (!m) fail('bad bundle magic');
+  if (Number(m[1]) > 1 << 24) fail('bad bundle header: longer than 16 MiB');
+
+  // 2. The JSON header, checked field by field.
+  let header;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(readExact(Number(m[1]))));
+  } catch (e) {
+    fail(`bad bundle header: ${e.message}`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+    fail('bad bundle header: not an object');
+  }
+  const { entry, args = [], files } = header;
+  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) {
+    fail('bad bundle header: args must be a list of strings');
+  }
+  if (!Array.isArray(files)) fail('bad bundle header: files must be a list');
+  const paths = new Set();
+  for (const f of files) {
+    const p = f !== null && typeof f === 'object' ? f.path : undefined;
+    if (typeof p !== 'string' || p === '' || p.includes('\0') || p.startsWith('/') ||
+        p.split('/').some((seg) => seg === '' || seg === '.' || seg === '..')) {
+      fail(`bad file path: ${JSON.stringify(p)}`);
+    }
+    if (!Number.isSafeInteger(f.size) || f.size < 0) fail(`bad file size for ${JSON.stringify(p)}`);
+    if (paths.has(p)) fail(`duplicate file path: ${JSON.stringify(p)}`);
+    paths.add(p);
+  }
+  if (typeof entry !== 'string' || !paths.has(entry)) {
+    fail(`entry ${JSON.stringify(entry)} is not one of the files`);
+  }
+
+  // 3. The file contents, streamed to /tmp/code/<path>.
+  const oldMask = process.umask(0o022);
+  let current = '';
+  try {
+    fs.mkdirSync(ROOT, { recursive: true, mode: 0o755 });
+    for (const f of files) {
+      current = f.path;
+      const dest = path.join(ROOT, f.path);
+      fs.mkdirSync(path.dirname(dest), { recursive: true, mode: 0o755 });
+      const fd = fs.openSync(dest, 'wx', 0o644);
+      for (let left = f.size; left > 0;) {
+        const chunk = readExact(Math.min(left, 1 << 20));
+        for (let off = 0; off < chunk.length;) off += fs.writeSync(fd, chunk, off);
+        left -= chunk.length;
+      }
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    fail(`cannot write ${current}: ${e.code || e.message}`);
+  }
+  process.umask(oldMask);
+
+  // 4. Set the scene like `cd /tmp/code && node <entry> <args>`.
+  process.chdir(ROOT);
+  const main = path.join(ROOT, entry);
+  process.argv = [process.execPath, main, ...args];
+  // Drop `-e <runner source>` so child_process.fork() does not inherit it.
+  process.execArgv = process.execArgv.filter((a, i, all) =>
+    !(a === '-e' || a === '--eval' || a.startsWith('--eval=') ||
+      (i > 0 && (all[i - 1] === '-e' || all[i - 1] === '--eval'))));
+  delete process._eval;
+
+  // 5. `node -e` defines globals that `node file.js` does not: require,
+  // module, exports, __filename, __dirname, and a lazy getter for each
+  // built-in module (fs, path, ...: those whose setter is named setReal).
+  // Removed from the tick queue, as node sets `module` again after this
+  // script returns.
+  const evalOnly = ['require', 'module', 'exports', '__filename', '__dirname'];
+  process.nextTick(() => {
+    for (const name of Object.getOwnPropertyNames(globalThis)) {
+      const d = Object.getOwnPropertyDescriptor(globalThis, name);
+      if (evalOnly.includes(name) || (d.configurable && d.set && d.set.name === 'setReal')) {
+        delete globalThis[name];
+      }
+    }
+  });
+
+  // 6. Run it the way `node file.js` does (Module.runMain: require.main ===
+  // module, CommonJS or ES module as package.json says). Called from the
+  // tick queue after this script has returned, so no runner frame is on the
+  // stack: uncaught errors print as in a plain run, and exit 1.
+  process.nextTick(Module.runMain.bind(Module, main));
+})();

@@ -1,0 +1,135 @@
+# sce Python runner. Started as: python3 -u -I -c <this source>
+#
+# Reads a code bundle from fd 0:
+#   b"SCE1 <header_len>\n" + <header_len bytes of JSON> + file contents
+#   (in header order) + the user's own stdin until EOF
+# header: {"entry": "main.py", "args": [...], "files": [{"path", "size"}...]}
+# writes the files under /tmp/code and runs the entry as __main__, as
+# `python3 <entry> <args...>` would from /tmp/code.
+# A malformed bundle: one line "sce-runner: <reason>" on stderr, exit 125.
+#
+# Everything lives inside one function so no runner name is visible to the
+# user's program, and nothing is printed before the bundle has been read
+# (a warm pool starts this before the code is known).
+
+
+def _sce_run():
+    import builtins, json, os, sys
+    from importlib.machinery import SourceFileLoader
+
+    globals().pop("_sce_run", None)  # hide the runner from user code
+    ROOT = "/tmp/code"
+
+    def fail(reason):
+        os.write(2, ("sce-runner: %s\n" % reason).encode("utf-8", "replace"))
+        os._exit(125)
+
+    def read_exact(n):
+        # os.read on fd 0: never reads past what we ask for, so the user's
+        # stdin stays unread in the pipe for sys.stdin / input().
+        parts = []
+        while n > 0:
+            chunk = os.read(0, min(n, 1 << 20))
+            if not chunk:
+                fail("truncated bundle")
+            parts.append(chunk)
+            n -= len(chunk)
+        return b"".join(parts)
+
+    # 1. The first line, byte by byte: "SCE1 <header_len>\n".
+    line = b""
+    while not line.endswith(b"\n"):
+        line += read_exact(1)
+        if len(line) > 24:
+            fail("bad bundle magic")
+    magic, _, length = line[:-1].partition(b" ")
+    if magic != b"SCE1" or not length.isdigit() or len(length) > 9:
+        fail("bad bundle magic")
+    if int(length) > 1 << 24:
+        fail("bad bundle header: longer than 16 MiB")
+
+    # 2. The JSON header, checked field by field.
+    try:
+        header = json.loads(read_exact(int(length)).decode("utf-8"))
+    except ValueError as e:
+        fail("bad bundle header: %s" % e)
+    if not isinstance(header, dict):
+        fail("bad bundle header: not an object")
+    entry, args, files = header.get("entry"), header.get("args", []), header.get("files")
+    if not (isinstance(args, list) and all(isinstance(a, str) for a in args)):
+        fail("bad bundle header: args must be a list of strings")
+    if not isinstance(files, list):
+        fail("bad bundle header: files must be a list")
+    paths = []
+    for f in files:
+        path, size = (f.get("path"), f.get("size")) if isinstance(f, dict) else (None, None)
+        if not isinstance(path, str) or not path or "\0" in path or path.startswith("/") \
+                or any(seg in ("", ".", "..") for seg in path.split("/")):
+            fail("bad file path: %r" % (path,))
+        if type(size) is not int or size < 0:
+            fail("bad file size for %r" % path)
+        if path in paths:
+            fail("duplicate file path: %r" % path)
+        paths.append(path)
+    if not isinstance(entry, str) or entry not in paths:
+        fail("entry %r is not one of the files" % (entry,))
+
+    # 3. The file contents, streamed to /tmp/code/<path>.
+    old_umask = os.umask(0o022)
+    current = ROOT
+    try:
+        os.makedirs(ROOT, 0o755, exist_ok=True)
+        for f in files:
+            current = f["path"]
+            dest = os.path.join(ROOT, current)
+            os.makedirs(os.path.dirname(dest), 0o755, exist_ok=True)
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            left = f["size"]
+            while left > 0:
+                data = read_exact(min(left, 1 << 20))
+                while data:
+                    data = data[os.write(fd, data):]
+                left -= min(left, 1 << 20)
+            os.close(fd)
+    except OSError as e:
+        fail("cannot write %s: %s" % (current, e.strerror))
+    os.umask(old_umask)
+
+    # 4. Set the scene like `cd /tmp/code && python3 <entry> <args>`.
+    os.chdir(ROOT)
+    path = os.path.join(ROOT, entry)
+    sys.argv = [entry] + args
+    if sys.path and sys.path[0] == "":
+        sys.path[0] = ROOT
+    else:
+        sys.path.insert(0, ROOT)
+    sys.dont_write_bytecode = True  # -I ignores PYTHONDONTWRITEBYTECODE
+    old_main = sys.modules["__main__"]  # keep it alive while we run
+    main = type(sys)("__main__")
+    main.__dict__.update(__file__=path, __cached__=None, __annotations__={},
+                         __builtins__=builtins,
+                         __loader__=SourceFileLoader("__main__", path))
+    sys.modules["__main__"] = main
+
+    # 5. Run it. An uncaught exception propagates to the interpreter, which
+    # prints it and exits as a plain run would (exit 1; SystemExit and
+    # KeyboardInterrupt as usual); we only hide the runner's own frames
+    # (filename "<string>") from the traceback handed to sys.excepthook.
+    try:
+        with open(path, "rb") as src:
+            code = compile(src.read(), path, "exec", dont_inherit=True)
+        del src
+        exec(code, main.__dict__)
+    except BaseException:
+        hook = sys.excepthook  # the user's, if they set one
+
+        def strip_runner_frames(etype, value, tb):
+            while tb is not None and tb.tb_frame.f_code.co_filename == "<string>":
+                tb = tb.tb_next
+            hook(etype, value.with_traceback(tb), tb)
+
+        sys.excepthook = strip_runner_frames
+        raise
+
+
+_sce_run()
