@@ -1,0 +1,643 @@
+/*
+ * test_run.c - integration tests of Run against the real server and the real
+ * Docker Engine: every demo case of the reference executors, for one
+ * language (argv[1]: python or node), through libsce.
+ *
+ * The server is started by the ctest fixture `stack` (stack.sh), which
+ * writes its URL to the file named by $SCE_TEST_STACK_ENV.  A missing stack
+ * is a failure, never a skip.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sce.pb-c.h"
+#include "sce/client.h"
+
+static char server_url[512];
+static const char *lang;
+static int is_py;
+static sce_client *client;
+
+/* ------------------------------------------------------------ helpers */
+
+static void load_stack_env(void)
+{
+    const char *path = getenv("SCE_TEST_STACK_ENV");
+    char line[1024];
+    FILE *f;
+
+    if (path == NULL) {
+        fprintf(stderr, "SCE_TEST_STACK_ENV is not set: run through ctest (fixture 'stack')\n");
+        exit(1);
+    }
+    f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "cannot open %s: the stack fixture did not start\n", path);
+        exit(1);
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "SCE_SERVER=", 11) == 0)
+            snprintf(server_url, sizeof(server_url), "%s", line + 11);
+    }
+    fclose(f);
+    if (server_url[0] == '\0') {
+        fprintf(stderr, "%s has no SCE_SERVER line\n", path);
+        exit(1);
+    }
+}
+
+/* Runs code (Python or Node, as the test chooses) and returns the result. */
+static sce_run_result *run_full(const char *code, const char *in, const char *const *args,
+                                size_t nargs, uint32_t timeout_ms)
+{
+    sce_run_request rq;
+    sce_run_result *res = NULL;
+    char err[512];
+    int rv;
+
+    memset(&rq, 0, sizeof(rq));
+    rq.language = lang;
+    rq.code = code;
+    rq.stdin_data = in;
+    rq.stdin_len = in ? strlen(in) : 0;
+    rq.args = args;
+    rq.nargs = nargs;
+    rq.timeout_ms = timeout_ms;
+    rv = sce_client_run(client, &rq, &res, err, sizeof(err));
+    if (rv != SCE_OK)
+        fail_msg("run failed: %s: %s", sce_err_name(rv), err);
+    return res;
+}
+
+static sce_run_result *run(const char *py, const char *js)
+{
+    return run_full(is_py ? py : js, NULL, NULL, 0, 0);
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+    if (hay == NULL || strstr(hay, needle) == NULL)
+        fail_msg("expected to find \"%s\" in:\n%s", needle, hay ? hay : "(null)");
+}
+
+static void assert_verdict(const sce_run_result *r, sce_verdict v)
+{
+    if (r->verdict != v)
+        fail_msg("verdict %s, expected %s; exit %d, message \"%s\"\nstdout: %.2000s\nstderr: "
+                 "%.2000s",
+                 sce_verdict_name(r->verdict), sce_verdict_name(v), r->exit_code, r->message,
+                 r->stdout_data, r->stderr_data);
+}
+
+/* ------------------------------------------------------------ the demo cases */
+
+static void test_hello(void **state)
+{
+    sce_run_result *r = run("print('Hello, World!')\n", "console.log('Hello, World!');\n");
+
+    assert_verdict(r, SCE_VERDICT_OK);
+    assert_string_equal(r->stdout_data, "Hello, World!\n");
+    assert_int_equal(r->stderr_len, 0);
+    assert_int_equal(r->exit_code, 0);
+    assert_string_equal(r->message, "");
+    assert_string_equal(r->language, lang);
+    assert_true(strlen(r->language_version) > 0);
+    assert_int_equal(r->timeout_ms, 10000);
+    assert_int_equal(r->memory_bytes, 128u << 20);
+    assert_int_equal(r->output_limit_bytes, 65536);
+    assert_int_equal(strlen(r->request_id), 16);
+    sce_run_result_free(r);
+}
+
+static void test_arithmetic(void **state)
+{
+    sce_run_result *r = run("print(2 + 2)\nprint(7 * 6, 2 ** 100)\n",
+                            "console.log(2 + 2);\nconsole.log(7 * 6, 2n ** 100n);\n");
+
+    assert_verdict(r, SCE_VERDICT_OK);
+    assert_string_equal(r->stdout_data, is_py ? "4\n42 1267650600228229401496703205376\n"
+                                              : "4\n42 1267650600228229401496703205376n\n");
+    sce_run_result_free(r);
+}
+
+static void test_loops(void **state)
+{
+    sce_run_result *r = run("for i in range(5):\n    print(i)\ntotal = sum(range(1001))\n"
+                            "print(total)\n",
+                            "for (let i = 0; i < 5; i++) console.log(i);\n"
+                            "let t = 0; for (let i = 0; i <= 1000; i++) t += i;\nconsole.log(t);\n");
+
+    assert_verdict(r, SCE_VERDICT_OK);
+    assert_string_equal(r->stdout_data, "0\n1\n2\n3\n4\n500500\n");
+    sce_run_result_free(r);
+}
+
+static void test_runtime_error(void **state)
+{
+    sce_run_result *r = run("print('before')\nprint(x)\n", "console.log('before');\nx;\n");
+
+    assert_verdict(r, SCE_VERDICT_RUNTIME_ERROR);
+    assert_int_equal(r->exit_code, 1);
+    assert_string_equal(r->stdout_data, "before\n");
+    if (is_py) {
+        assert_string_equal(r->message, "NameError: name 'x' is not defined");
+        assert_contains(r->stderr_data, "Traceback (most recent call last):");
+        assert_contains(r->stderr_data, "main.py\", line 2, in <module>");
+        /* The runner's own frames never show. */
+        assert_null(strstr(r->stderr_data, "runpy"));
+        assert_null(strstr(r->stderr_data, "sce"));
+    } else {
+        assert_string_equal(r->message, "ReferenceError: x is not defined");
+        assert_contains(r->stderr_data, "main.js:2");
+    }
+    sce_run_result_free(r);
+}
+
+static void test_syntax_error(void **state)
+{
+    sce_run_result *r = run("print('unclosed'\n", "console.log('unclosed';\n");
+
+    assert_verdict(r, SCE_VERDICT_RUNTIME_ERROR);
+    assert_contains(r->message, "SyntaxError");
+    sce_run_result_free(r);
+}
+
+static void test_infinite_loop(void **state)
+{
+    struct timespec t0, t1;
+    long ms;
+    sce_run_result *r;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    r = run("print('started', flush=True)\nwhile True:\n    pass\n",
+            "console.log('started');\nwhile (true) {}\n");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+
+    assert_verdict(r, SCE_VERDICT_TIMEOUT);
+    assert_string_equal(r->message, "Execution timed out after 10 seconds");
+    /* The output printed before the kill is kept. */
+    assert_string_equal(r->stdout_data, "started\n");
+    assert_in_range(r->wall_ms, 10000, 11000);
+    assert_in_range(ms, 10000, 14000);
+    assert_int_equal(r->exit_code, 137);
+    assert_int_equal(r->signal, 9);
+    sce_run_result_free(r);
+}
+
+static void test_lowered_timeout(void **state)
+{
+    sce_run_result *r = run_full(is_py ? "import time\ntime.sleep(30)\n"
+                                       : "setTimeout(() => {}, 30000);\n",
+                                 NULL, NULL, 0, 1500);
+
+    assert_verdict(r, SCE_VERDICT_TIMEOUT);
+    assert_string_equal(r->message, "Execution timed out after 1.5 seconds");
+    assert_int_equal(r->timeout_ms, 1500);
+    assert_in_range(r->wall_ms, 1500, 2500);
+    sce_run_result_free(r);
+}
+
+static void test_memory_bomb(void **state)
+{
+    sce_run_result *r = run("x = 'a' * 10**9\nprint(len(x))\n",
+                            "const a = [];\nwhile (true) a.push(new Array(1e6).fill(1.5));\n");
+
+    assert_verdict(r, SCE_VERDICT_MEMORY_LIMIT);
+    assert_string_equal(r->message, "Killed: memory limit of 128 MiB exceeded");
+    assert_int_equal(r->stdout_len, 0);
+    sce_run_result_free(r);
+}
+
+static void test_network_call(void **state)
+{
+    sce_run_result *r =
+        run("import socket\n"
+            "try:\n"
+            "    print(socket.gethostbyname('example.com'))\n"
+            "except OSError as e:\n"
+            "    print('dns failed:', e)\n"
+            "s = socket.socket()\n"
+            "s.settimeout(3)\n"
+            "s.connect(('1.1.1.1', 80))\n",
+            "const dns = require('dns');\n"
+            "dns.lookup('example.com', (err, a) => {\n"
+            "  console.log(err ? 'dns failed: ' + err.code : a);\n"
+            "  require('net').connect(80, '1.1.1.1').on('error', e => {\n"
+            "    console.log('connect failed: ' + e.code); process.exit(2); });\n"
+            "});\n");
+
+    assert_verdict(r, SCE_VERDICT_RUNTIME_ERROR);
+    assert_contains(r->stdout_data, "dns failed");
+    if (is_py)
+        assert_contains(r->message, "OSError: [Errno 101] Network is unreachable");
+    else
+        assert_contains(r->stdout_data, "connect failed: ENETUNREACH");
+    sce_run_result_free(r);
+}
+
+static void test_write_outside_tmp(void **state)
+{
+    sce_run_result *r = run("open('/etc/hacked', 'w').write('x')\n",
+                            "require('fs').writeFileSync('/etc/hacked', 'x');\n");
+
+    assert_verdict(r, SCE_VERDICT_RUNTIME_ERROR);
+    assert_contains(is_py ? r->message : r->stderr_data, is_py ? "Read-only file system"
+                                                               : "EROFS");
+    sce_run_result_free(r);
+}
+
+static void test_read_passwd_is_the_containers(void **state)
+{
+    sce_run_result *r = run("print(open('/etc/passwd').read())\n",
+                            "console.log(require('fs').readFileSync('/etc/passwd', 'utf8'));\n");
+
+    assert_verdict(r, SCE_VERDICT_OK);
+    assert_contains(r->stdout_data, "nobody:x:65534");
+    sce_run_result_free(r);
+}
+
+static void test_write_tmp(void **state)
+{
+    sce_run_result *r =
+        run("import os\n"
+            "open('/tmp/a.txt', 'w').write('hello')\n"
+            "print(open('/tmp/a.txt').read(), os.getuid())\n"
+            "try:\n"
+            "    with open('/tmp/big', 'wb') as f:\n"
+            "        for i in range(20):\n"
+            "            f.write(b'x' * (1 << 20))\n"
+            "except OSError as e:\n"
+            "    print('full after', os.path.getsize('/tmp/big') >> 20, 'MiB:', e.strerror)\n",
+            "const fs = require('fs');\n"
+            "fs.writeFileSync('/tmp/a.txt', 'hello');\n"
+            "console.log(fs.readFileSync('/tmp/a.txt', 'utf8'), process.getuid());\n"
+            "try { const fd = fs.openSync('/tmp/big', 'w');\n"
+            "  for (let i = 0; i < 20; i++) fs.writeSync(fd, Buffer.alloc(1 << 20, 120));\n"
+            "} catch (e) { console.log('full after', fs.statSync('/tmp/big').size >> 20, "
+            "'MiB:', e.code); }\n");
+
+    assert_verdict(r, SCE_VERDICT_OK);
+    assert_contains(r->stdout_data, "hello 65534\n");
+    assert_contains(r->stdout_data, is_py ? "MiB: No space left on device" : "MiB: ENOSPC");
+    assert_in_range(atoi(strstr(r->stdout_data, "full after ") + 11), 14, 16);
+    sce_run_result_free(r);
+}
+
+static void test_fork_bomb(void **state)
+{
+    sce_run_result *r, *after;
+
+    r = run("import os, time\n"
+            "n = 0\n"
+            "try:\n"
+            "    for i in range(500):\n"
+            "        if os.fork() == 0:\n"
+            "            time.sleep(60)\n"
+            "            os._exit(0)\n"
+            "        n += 1\n"
+            "except OSError as e:\n"
+            "    print('fork failed after', n, 'children:', e.strerror)\n",
+            "const { spawn } = require('child_process');\n"
+            "let n = 0, failed = false;\n"
+            "for (let i = 0; i < 500 && !failed; i++) {\n"
+            "  try { const c = spawn('sleep', ['60']); c.on('error', e => { if (!failed) {\n"
+            "    failed = true; console.log('spawn failed after', n, 'children:', e.code);\n"
+            "    process.exit(0); } }); n++; }\n"
+            "  catch (e) { failed = true; console.log('spawn failed after', n, 'children:', "
+            "e.code); process.exit(0); }\n"
+            "}\n");
+    /* Contained: the program learns it cannot make more processes, its
+     * children die with the container, and the run ends. */
+    assert_verdict(r, SCE_VERDICT_OK);
+    if (is_py) {
+        assert_contains(r->stdout_data, "Resource temporarily unavailable");
+        assert_in_range(atoi(strstr(r->stdout_data, "after ") + 6), 1, 63);
+    } else {
+        assert_contains(r->stdout_data, "EAGAIN");
+    }
+    sce_run_result_free(r);
+
+    after = run("print('still here')\n", "console.log('still here');\n");
+    assert_verdict(after, SCE_VERDICT_OK);
+    sce_run_result_free(after);
+}
+
+static void test_output_flood(void **state)
+{
+    sce_run_result *r = run("while True:\n    print('y' * 99)\n",
+                            "const s = 'y'.repeat(99) + '\\n';\nwhile (true) process.stdout.write(s);\n");
+
+    assert_verdict(r, SCE_VERDICT_OUTPUT_LIMIT);
+    assert_string_equal(r->message, "Output limit of 64 KiB exceeded: the program was stopped");
+    assert_int_equal(r->stdout_len, 65536);
+    assert_true(r->stdout_truncated);
+    /* The head is kept, byte-exact. */
+    assert_memory_equal(r->stdout_data, "yyyyyyyyyy", 10);
+    assert_int_equal(r->stdout_data[99], '\n');
+    sce_run_result_free(r);
+}
+
+static void test_stdin_echo(void **state)
+{
+    sce_run_result *r = run_full(is_py ? "name = input()\nrest = __import__('sys').stdin.read()\n"
+                                         "print('hello', name)\nprint(rest.upper(), end='')\n"
+                                       : "let d = '';\nprocess.stdin.on('data', c => d += c);\n"
+                                         "process.stdin.on('end', () => { const [n, ...r] = "
+                                         "d.split('\\n');\n console.log('hello', n);\n"
+                                         " process.stdout.write(r.join('\\n').toUpperCase()); "
+                                         "});\n",
+                                 "world\nline two\nline three\n", NULL, 0, 0);
+
+    assert_verdict(r, SCE_VERDICT_OK);
+    assert_string_equal(r->stdout_data, "hello world\nLINE TWO\nLINE THREE\n");
+    sce_run_result_free(r);
+}
+
+static void test_exit_code(void **state)
+{
+    sce_run_result *r = run("print('bye')\nexit(3)\n", "console.log('bye');\nprocess.exit(3);\n");
+
+    assert_verdict(r, SCE_VERDICT_RUNTIME_ERROR);
+    assert_int_equal(r->exit_code, 3);
+    assert_int_equal(r->signal, 0);
+    assert_string_equal(r->message, "Process exited with code 3");
+    assert_string_equal(r->stdout_data, "bye\n");
+    sce_run_result_free(r);
+}
+
+static void test_args_and_main(void **state)
+{
+    const char *args[] = {"one", "two words", "$(id)", "--flag"};
+    sce_run_result *r = run_full(
+        is_py ? "import sys\nprint(__name__, sys.argv)\n"
+              : "console.log(require.main === module, JSON.stringify(process.argv.slice(1)));\n",
+        NULL, args, 4, 0);
+
+    assert_verdict(r, SCE_VERDICT_OK);
+    assert_string_equal(r->stdout_data,
+                        is_py ? "__main__ ['main.py', 'one', 'two words', '$(id)', '--flag']\n"
+                              : "true [\"/tmp/code/main.js\",\"one\",\"two words\",\"$(id)\","
+                                "\"--flag\"]\n");
+    sce_run_result_free(r);
+}
+
+static void test_sandbox_identity(void **state)
+{
+    sce_run_result *r =
+        run("import os\nprint(os.getuid(), os.getgid(), os.environ.get('SCE_SERVER'), "
+            "open('/proc/self/status').read().split('CapEff:')[1].split()[0], "
+            "open('/proc/self/status').read().split('NoNewPrivs:')[1].split()[0])\n",
+            "const s = require('fs').readFileSync('/proc/self/status', 'utf8');\n"
+            "console.log(process.getuid(), process.getgid(), process.env.SCE_SERVER, "
+            "s.split('CapEff:')[1].trim().split(/\\s/)[0], "
+            "s.split('NoNewPrivs:')[1].trim().split(/\\s/)[0]);\n");
+
+    assert_verdict(r, SCE_VERDICT_OK);
+    assert_string_equal(r->stdout_data, is_py ? "65534 65534 None 0000000000000000 1\n"
+                                              : "65534 65534 undefined 0000000000000000 1\n");
+    sce_run_result_free(r);
+}
+
+static void test_code_too_long(void **state)
+{
+    char *code = malloc(5002);
+    sce_run_request rq;
+    sce_run_result *res = NULL;
+    char err[512];
+    int rv;
+
+    memset(code, ' ', 5001);
+    code[5001] = '\0';
+    code[0] = '1';
+    memset(&rq, 0, sizeof(rq));
+    rq.language = lang;
+    rq.code = code;
+    rv = sce_client_run(client, &rq, &res, err, sizeof(err));
+    assert_int_equal(rv, SCE_ERR_INVALID_ARGUMENT);
+    assert_string_equal(err, "code is 5001 characters; the limit is 5000");
+    assert_null(res);
+
+    /* 5000 characters are fine. */
+    code[5000] = '\0';
+    rv = sce_client_run(client, &rq, &res, err, sizeof(err));
+    assert_int_equal(rv, SCE_OK);
+    sce_run_result_free(res);
+    free(code);
+}
+
+/* Counts "create" events of containers labelled with this request id since
+ * `since` (unix seconds), asking the engine directly. */
+static size_t write_cb(char *p, size_t size, size_t n, void *arg)
+{
+    size_t *count = arg;
+    const char *q = p;
+    size_t len = size * n;
+
+    for (size_t i = 0; i + 16 <= len; i++)
+        if (memcmp(q + i, "\"Action\":\"create", 16) == 0)
+            (*count)++;
+    return len;
+}
+
+static size_t container_creates(const char *request_id, long since)
+{
+    char url[1024];
+    size_t count = 0;
+    CURL *h = curl_easy_init();
+    long until = (long)time(NULL) + 1;
+
+    snprintf(url, sizeof(url),
+             "http://localhost/v1.41/events?since=%ld&until=%ld&filters=%%7B%%22label%%22%%3A%%5B%%22"
+             "org.sce.request-id%%3D%s%%22%%5D%%7D",
+             since, until, request_id);
+    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, "/var/run/docker.sock");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &count);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    curl_easy_cleanup(h);
+    return count;
+}
+
+/* Sends a Run with a chosen request id through the raw call; returns the
+ * status code. */
+static int raw_run(const char *request_id, const char *code)
+{
+    Sce__V1__Request rq = SCE__V1__REQUEST__INIT;
+    Sce__V1__RunRequest run_rq = SCE__V1__RUN_REQUEST__INIT;
+    Sce__V1__Response *resp;
+    uint8_t *buf;
+    void *out = NULL;
+    size_t out_len = 0, len;
+    char err[256];
+    int code_rv;
+
+    run_rq.language = (char *)lang;
+    run_rq.code = (char *)code;
+    rq.method = SCE__V1__METHOD__METHOD_RUN;
+    rq.request_id = (char *)request_id;
+    rq.body_case = SCE__V1__REQUEST__BODY_RUN;
+    rq.run = &run_rq;
+    len = sce__v1__request__get_packed_size(&rq);
+    buf = malloc(len);
+    sce__v1__request__pack(&rq, buf);
+    assert_int_equal(sce_client_call_raw(client, buf, len, &out, &out_len, err, sizeof(err)),
+                     SCE_OK);
+    resp = sce__v1__response__unpack(NULL, out_len, out);
+    assert_non_null(resp);
+    assert_string_equal(resp->request_id, request_id);
+    code_rv = resp->status ? (int)resp->status->code : 0;
+    sce__v1__response__free_unpacked(resp, NULL);
+    free(out);
+    free(buf);
+    return code_rv;
+}
+
+static void test_rejected_before_any_container(void **state)
+{
+    char *code = malloc(5002);
+    char rid_bad[64], rid_good[64];
+    long since = (long)time(NULL) - 1;
+
+    snprintf(rid_bad, sizeof(rid_bad), "reject%d%s", (int)getpid(), lang);
+    snprintf(rid_good, sizeof(rid_good), "accept%d%s", (int)getpid(), lang);
+    memset(code, 'a', 5001);
+    code[5001] = '\0';
+    assert_int_equal(raw_run(rid_bad, code), SCE_ERR_INVALID_ARGUMENT);
+    /* The control: an accepted run does show a create event. */
+    assert_int_equal(raw_run(rid_good, is_py ? "print(1)" : "console.log(1)"), SCE_OK);
+    assert_int_equal(container_creates(rid_good, since), 1);
+    assert_int_equal(container_creates(rid_bad, since), 0);
+    free(code);
+}
+
+static void test_bad_requests(void **state)
+{
+    sce_run_request rq;
+    sce_run_result *res = NULL;
+    char err[512];
+
+    memset(&rq, 0, sizeof(rq));
+    rq.language = "ruby";
+    rq.code = "puts 1";
+    assert_int_equal(sce_client_run(client, &rq, &res, err, sizeof(err)),
+                     SCE_ERR_INVALID_ARGUMENT);
+    assert_string_equal(err, "unknown language 'ruby': use one of python, node");
+
+    rq.language = lang;
+    rq.timeout_ms = 20000;
+    assert_int_equal(sce_client_run(client, &rq, &res, err, sizeof(err)),
+                     SCE_ERR_INVALID_ARGUMENT);
+    assert_string_equal(err,
+                        "limits.timeout_ms: 20 seconds is more than the server's maximum of 10 "
+                        "seconds");
+    assert_null(res);
+}
+
+static void test_malformed_protobuf(void **state)
+{
+    static const unsigned char junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x99, 0x01, 0x00};
+    void *out = NULL;
+    size_t out_len = 0;
+    char err[256];
+    Sce__V1__Response *resp;
+    sce_health *h = NULL;
+
+    assert_int_equal(sce_client_call_raw(client, junk, sizeof(junk), &out, &out_len, err,
+                                         sizeof(err)),
+                     SCE_OK);
+    resp = sce__v1__response__unpack(NULL, out_len, out);
+    assert_non_null(resp);
+    assert_int_equal(resp->status->code, SCE__V1__STATUS_CODE__STATUS_INVALID_ARGUMENT);
+    assert_string_equal(resp->status->message,
+                        "malformed request: not a protobuf sce.v1.Request message");
+    sce__v1__response__free_unpacked(resp, NULL);
+    free(out);
+
+    /* The server keeps serving. */
+    assert_int_equal(sce_client_health(client, &h, err, sizeof(err)), SCE_OK);
+    assert_true(h->serving);
+    assert_true(h->engine_ok);
+    sce_health_free(h);
+}
+
+static void test_languages(void **state)
+{
+    sce_language_list *l = NULL;
+    char err[256];
+    int found = 0;
+
+    assert_int_equal(sce_client_languages(client, &l, err, sizeof(err)), SCE_OK);
+    for (size_t i = 0; i < l->count; i++) {
+        if (strcmp(l->items[i].name, lang) != 0)
+            continue;
+        found = 1;
+        assert_true(l->items[i].available);
+        /* The real version, read from the image. */
+        assert_true(strncmp(l->items[i].version, is_py ? "3." : "18.", is_py ? 2 : 3) == 0);
+    }
+    assert_true(found);
+    sce_language_list_free(l);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hello),
+        cmocka_unit_test(test_arithmetic),
+        cmocka_unit_test(test_loops),
+        cmocka_unit_test(test_runtime_error),
+        cmocka_unit_test(test_syntax_error),
+        cmocka_unit_test(test_infinite_loop),
+        cmocka_unit_test(test_lowered_timeout),
+        cmocka_unit_test(test_memory_bomb),
+        cmocka_unit_test(test_network_call),
+        cmocka_unit_test(test_write_outside_tmp),
+        cmocka_unit_test(test_read_passwd_is_the_containers),
+        cmocka_unit_test(test_write_tmp),
+        cmocka_unit_test(test_fork_bomb),
+        cmocka_unit_test(test_output_flood),
+        cmocka_unit_test(test_stdin_echo),
+        cmocka_unit_test(test_exit_code),
+        cmocka_unit_test(test_args_and_main),
+        cmocka_unit_test(test_sandbox_identity),
+        cmocka_unit_test(test_code_too_long),
+        cmocka_unit_test(test_rejected_before_any_container),
+        cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_malformed_protobuf),
+        cmocka_unit_test(test_languages),
+    };
+    char err[256];
+    int failed;
+
+    if (argc != 2 || (strcmp(argv[1], "python") != 0 && strcmp(argv[1], "node") != 0)) {
+        fprintf(stderr, "usage: test_run python|node\n");
+        return 2;
+    }
+    lang = argv[1];
+    is_py = strcmp(lang, "python") == 0;
+    load_stack_env();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (sce_client_open(server_url, &client, err, sizeof(err)) != SCE_OK) {
+        fprintf(stderr, "sce_client_open(%s): %s\n", server_url, err);
+        return 1;
+    }
+    sce_client_set_timeout(client, 60000);
+    failed = _cmocka_run_group_tests(lang, tests, sizeof(tests) / sizeof(tests[0]), NULL, NULL);
+    sce_client_close(client);
+    curl_global_cleanup();
+    return failed;
+}
