@@ -1,0 +1,909 @@
+/*
+ * sce.c - the `sce` command-line client: runs one program on sce-server and
+ * passes its output through, or shows the server's languages and health.
+ *
+ * It uses only the public header sce/client.h, like any other libsce user,
+ * plus jansson for --json.  It does not retry, read a config file, or
+ * interpret the program's output; the exit status carries the verdict (see
+ * exit_for_verdict, exit_for_err and the help text).
+ */
+#include "sce/client.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sysexits.h>
+
+#include <jansson.h>
+
+#ifndef SCE_VERSION
+#define SCE_VERSION "unknown"
+#endif
+
+/* Exit statuses besides the program's own and sysexits.h: the ones
+ * timeout(1) and docker use for a time limit and a SIGKILL. */
+#define EXIT_TIMEOUT 124
+#define EXIT_KILLED 137
+
+/* The largest code or stdin file read; the server's own caps are far lower
+ * and it says so, this only bounds memory for a mistaken /dev/zero. */
+#define INPUT_MAX_BYTES ((size_t)64 << 20)
+
+/* The call waits this much longer than the run's time limit (queueing,
+ * container start), and never less than the library's default. */
+#define CALL_MARGIN_MS 30000u
+#define CALL_MIN_TIMEOUT_MS 60000u
+
+static const char usage_text[] =
+    "usage: sce [--server URL] COMMAND [OPTIONS]\n"
+    "\n"
+    "Runs Python or Node.js code in a throw-away sandbox on sce-server.\n"
+    "\n"
+    "commands:\n"
+    "  run [OPTIONS] FILE|- [-- ARG...]  run a program, print its output\n"
+    "  languages [--json]                list the server's languages\n"
+    "  health [--json]                   show the server's health\n"
+    "  help, --help                      show this help\n"
+    "  --version                         show the client's version\n"
+    "\n"
+    "run options:\n"
+    "  -l, --language LANG    python or node (default: from FILE's extension:\n"
+    "                         .py python; .js .cjs .mjs node; required for -)\n"
+    "      --stdin FILE       the program's standard input ('-': sce's own;\n"
+    "                         default: empty)\n"
+    "      --timeout S        time limit in seconds, e.g. 2.5\n"
+    "      --memory SIZE      memory limit, e.g. 128m, 1g (k, m, g = 1024^n)\n"
+    "      --output-limit SIZE  cap on the output kept\n"
+    "      --arg A            a program argument (repeatable; these come\n"
+    "                         before the ones after --)\n"
+    "      --json             print the whole result as one JSON object\n"
+    "  FILE                   the program; '-' reads it from standard input\n"
+    "\n"
+    "common options:\n"
+    "      --server URL       sce-server's address (default: $" SCE_SERVER_ENV ", else\n"
+    "                         " SCE_DEFAULT_SERVER_URL ")\n"
+    "\n"
+    "exit status of run: the program's exit code, or\n"
+    "  124 timeout, 137 memory limit, output limit: the program's code or 1,\n"
+    "  65 rejected or invalid request, 66 unreadable input file, 64 usage,\n"
+    "  69 server unreachable or no answer in time, 75 server busy,\n"
+    "  70 anything else (sandbox or internal error), 71 out of memory.\n"
+    "health exits 0 when the server serves and its engine is up, else 69.\n";
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("sce: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'sce --help'.\n", stderr);
+}
+
+/* ------------------------------------------------------------ exit codes */
+
+/* A process status for the shell: 1..255 as is, anything else 1. */
+static int program_status(int exit_code)
+{
+    return exit_code >= 1 && exit_code <= 255 ? exit_code : 1;
+}
+
+static int exit_for_verdict(const sce_run_result *r)
+{
+    switch (r->verdict) {
+    case SCE_VERDICT_OK:
+        return 0;
+    case SCE_VERDICT_RUNTIME_ERROR:
+    case SCE_VERDICT_OUTPUT_LIMIT:
+        return program_status(r->exit_code);
+    case SCE_VERDICT_TIMEOUT:
+        return EXIT_TIMEOUT;
+    case SCE_VERDICT_MEMORY_LIMIT:
+        return EXIT_KILLED;
+    case SCE_VERDICT_REJECTED:
+        return EX_DATAERR;
+    default:
+        return EX_SOFTWARE;
+    }
+}
+
+static int exit_for_err(int err)
+{
+    switch (err) {
+    case SCE_ERR_UNAVAILABLE:
+    case SCE_ERR_DEADLINE_EXCEEDED:
+        return EX_UNAVAILABLE;
+    case SCE_ERR_INVALID_ARGUMENT:
+        return EX_DATAERR;
+    case SCE_ERR_RESOURCE_EXHAUSTED:
+        return EX_TEMPFAIL;
+    default:
+        return EX_SOFTWARE;
+    }
+}
+
+static int report_err(int err, const char *msg)
+{
+    fprintf(stderr, "sce: %s: %s\n", sce_err_name(err), msg[0] ? msg : sce_strerror(err));
+    return exit_for_err(err);
+}
+
+/* ------------------------------------------------------------ parsing */
+
+/* Matches argv[*i] against --name, --name=VALUE and, when `shortname` is
+ * set, -c VALUE and -cVALUE.  Returns 1 with *value set (consuming the next
+ * argument when needed), 0 when it is another option, -1 when the value is
+ * missing (a usage error has been printed). */
+static int opt_value(int argc, char **argv, int *i, const char *longname, char shortname,
+                     const char **value)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(longname);
+
+    if (strncmp(a, longname, n) == 0 && a[n] == '=') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (strcmp(a, longname) != 0 && !(shortname && a[0] == '-' && a[1] == shortname))
+        return 0;
+    if (shortname && a[0] == '-' && a[1] == shortname && a[2] != '\0') {
+        *value = a + 2;
+        return 1;
+    }
+    if (*i + 1 >= argc) {
+        usage_error("option %s needs a value", a);
+        return -1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+static int server_empty(const char *url)
+{
+    if (url[0] != '\0')
+        return 0;
+    usage_error("--server needs a URL");
+    return 1;
+}
+
+/* Seconds with decimals, to milliseconds (1 ms at least). */
+static int parse_seconds(const char *s, uint32_t *ms)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v <= 0 ||
+        v * 1000.0 > (double)UINT32_MAX)
+        return -1;
+    *ms = (uint32_t)llround(v * 1000.0);
+    if (*ms == 0)
+        *ms = 1;
+    return 0;
+}
+
+/* A byte size: a number (decimals allowed) with an optional binary suffix
+ * k, m, g, t (also K, KB, KiB, ...).  0 and values above `max` are errors. */
+static int parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+    static const char units[] = "kmgt";
+    double mult = 1, v;
+    char *end;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno != 0 || end == s || !isfinite(v) || v <= 0)
+        return -1;
+    if (*end != '\0') {
+        const char *u = strchr(units, end[0] | 0x20);
+
+        if (u == NULL)
+            return -1;
+        mult = ldexp(1.0, 10 * (int)(u - units + 1));
+        end++;
+        if (strcasecmp(end, "") != 0 && strcasecmp(end, "b") != 0 && strcasecmp(end, "ib") != 0)
+            return -1;
+    } else if (strchr(s, '.') != NULL) {
+        return -1; /* a fraction of a byte */
+    }
+    v *= mult;
+    if (v < 1 || v > (double)max)
+        return -1;
+    *out = (uint64_t)llround(v);
+    return 0;
+}
+
+/* The language of a file name, from its extension; NULL if unknown. */
+static const char *language_of(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+
+    if (dot == NULL || strchr(dot, '/') != NULL)
+        return NULL;
+    if (strcasecmp(dot, ".py") == 0)
+        return "python";
+    if (strcasecmp(dot, ".js") == 0 || strcasecmp(dot, ".cjs") == 0 || strcasecmp(dot, ".mjs") == 0)
+        return "node";
+    return NULL;
+}
+
+/* Reads a whole file ("-": standard input) into a NUL-terminated buffer.
+ * Returns 0, or an errno value (EFBIG past INPUT_MAX_BYTES). */
+static int read_input(const char *path, char **out, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    size_t n = 0, cap = 0;
+    char *buf = NULL;
+    int rv = 0;
+
+    if (f == NULL)
+        return errno;
+    for (;;) {
+        size_t got;
+
+        if (cap - n < 4096) {
+            size_t want = cap ? cap * 2 : 65536;
+            char *b;
+
+            if (want > INPUT_MAX_BYTES + 1)
+                want = INPUT_MAX_BYTES + 1;
+            if (want <= n + 1) {
+                rv = EFBIG;
+                goto out;
+            }
+            if ((b = realloc(buf, want)) == NULL) {
+                rv = ENOMEM;
+                goto out;
+            }
+            buf = b;
+            cap = want;
+        }
+        got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f))
+                rv = errno ? errno : EIO;
+            break;
+        }
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    buf = NULL;
+out:
+    free(buf);
+    if (f != stdin)
+        fclose(f);
+    return rv;
+}
+
+static const char *read_error(int rv)
+{
+    return rv == EFBIG ? "larger than 64 MiB" : strerror(rv);
+}
+
+/* ------------------------------------------------------------ JSON */
+
+/* Copies bytes as UTF-8, replacing each maximal ill-formed subsequence by
+ * U+FFFD (Unicode's recommended practice), so that any output fits in a JSON
+ * string.  NUL bytes are kept (jansson writes them as \u0000). */
+static char *utf8_sanitize(const char *s, size_t len, size_t *out_len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char *out = malloc(len * 3 + 1);
+    size_t i = 0, o = 0;
+
+    if (out == NULL)
+        return NULL;
+    while (i < len) {
+        unsigned char b = p[i];
+        unsigned char lo = 0x80, hi = 0xbf;
+        size_t need, j, k;
+
+        if (b < 0x80) {
+            out[o++] = (char)b;
+            i++;
+            continue;
+        }
+        if (b >= 0xc2 && b <= 0xdf) {
+            need = 1;
+        } else if (b >= 0xe0 && b <= 0xef) {
+            need = 2;
+            if (b == 0xe0)
+                lo = 0xa0;
+            else if (b == 0xed)
+                hi = 0x9f; /* no surrogates */
+        } else if (b >= 0xf0 && b <= 0xf4) {
+            need = 3;
+            if (b == 0xf0)
+                lo = 0x90;
+            else if (b == 0xf4)
+                hi = 0x8f; /* nothing above U+10FFFF */
+        } else {
+            need = 0; /* a stray continuation byte, C0, C1, F5..FF */
+        }
+        for (j = i + 1, k = 0; k < need && j < len; j++, k++) {
+            unsigned char c = p[j];
+
+            if (k == 0 ? (c < lo || c > hi) : (c < 0x80 || c > 0xbf))
+                break;
+        }
+        if (need > 0 && k == need) {
+            memcpy(out + o, p + i, j - i);
+            o += j - i;
+        } else {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+        }
+        i = j;
+    }
+    out[o] = '\0';
+    *out_len = o;
+    return out;
+}
+
+static json_t *json_bytes(const char *s, size_t len)
+{
+    size_t n;
+    char *clean = utf8_sanitize(s, len, &n);
+    json_t *j;
+
+    if (clean == NULL)
+        return NULL;
+    j = json_stringn(clean, n);
+    free(clean);
+    return j;
+}
+
+static json_t *json_text(const char *s)
+{
+    return json_bytes(s, strlen(s));
+}
+
+static json_t *json_u64(uint64_t v)
+{
+    return json_integer(v > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)v);
+}
+
+/* json_object_set_new that remembers a failure (a NULL value included). */
+static void jset(json_t *o, const char *key, json_t *v, int *bad)
+{
+    if (o == NULL || v == NULL || json_object_set_new(o, key, v) != 0) {
+        json_decref(v);
+        *bad = 1;
+    }
+}
+
+/* Prints one JSON value and a newline; frees it.  Returns 0, or -1 when
+ * memory ran out while building it (`bad`) or writing failed. */
+static int json_print(json_t *j, int bad)
+{
+    int rv = -1;
+
+    if (j != NULL && !bad && json_dumpf(j, stdout, JSON_COMPACT) == 0 && fputc('\n', stdout) != EOF)
+        rv = 0;
+    json_decref(j);
+    if (rv != 0)
+        fputs("sce: out of memory writing JSON\n", stderr);
+    return rv;
+}
+
+static int print_run_json(const sce_run_result *r)
+{
+    json_t *o = json_object(), *limits = json_object();
+    int bad = 0;
+
+    jset(o, "verdict", json_string(sce_verdict_name(r->verdict)), &bad);
+    jset(o, "exit_code", json_integer(r->exit_code), &bad);
+    jset(o, "signal", json_integer(r->signal), &bad);
+    jset(o, "stdout", json_bytes(r->stdout_data, r->stdout_len), &bad);
+    jset(o, "stderr", json_bytes(r->stderr_data, r->stderr_len), &bad);
+    jset(o, "stdout_truncated", json_boolean(r->stdout_truncated), &bad);
+    jset(o, "stderr_truncated", json_boolean(r->stderr_truncated), &bad);
+    jset(o, "message", json_text(r->message), &bad);
+    jset(o, "wall_ms", json_u64(r->wall_ms), &bad);
+    jset(o, "cpu_ms", json_u64(r->cpu_ms), &bad);
+    jset(o, "peak_memory_bytes", json_u64(r->peak_memory_bytes), &bad);
+    jset(o, "language", json_text(r->language), &bad);
+    jset(o, "language_version", json_text(r->language_version), &bad);
+    jset(limits, "timeout_ms", json_u64(r->timeout_ms), &bad);
+    jset(limits, "memory_bytes", json_u64(r->memory_bytes), &bad);
+    jset(limits, "output_limit_bytes", json_u64(r->output_limit_bytes), &bad);
+    jset(o, "limits", limits, &bad);
+    jset(o, "request_id", json_text(r->request_id), &bad);
+    return json_print(o, bad);
+}
+
+/* In --json mode an error is also one JSON object on stdout, so that a
+ * script always has something to parse; the stderr line stays. */
+static void print_err_json(int err, const char *msg)
+{
+    json_t *o = json_object();
+    int bad = 0;
+
+    jset(o, "error", json_string(sce_err_name(err)), &bad);
+    jset(o, "message", json_text(msg[0] ? msg : sce_strerror(err)), &bad);
+    (void)json_print(o, bad);
+}
+
+/* ------------------------------------------------------------ run */
+
+/* What the verdict line says when the server gave no message. */
+static const char *verdict_fallback(const sce_run_result *r, char *buf, size_t len)
+{
+    switch (r->verdict) {
+    case SCE_VERDICT_RUNTIME_ERROR:
+        if (r->signal != 0)
+            snprintf(buf, len, "killed by signal %d (exit code %d)", r->signal, r->exit_code);
+        else
+            snprintf(buf, len, "exit code %d", r->exit_code);
+        return buf;
+    case SCE_VERDICT_TIMEOUT:
+        return "killed at the time limit";
+    case SCE_VERDICT_MEMORY_LIMIT:
+        return "killed at the memory limit";
+    case SCE_VERDICT_OUTPUT_LIMIT:
+        return "killed for printing more than the output limit";
+    case SCE_VERDICT_REJECTED:
+        return "refused before running";
+    case SCE_VERDICT_INTERNAL_ERROR:
+        return "the sandbox failed";
+    default:
+        return "the server gave no verdict";
+    }
+}
+
+/* Program output byte for byte, then sce's own notes on stderr, each on a
+ * line of its own (a newline is added first when the program's stderr did
+ * not end with one, so the note is never glued to its last line). */
+static void print_run_plain(const sce_run_result *r)
+{
+    int fresh_line = r->stderr_len == 0 || r->stderr_data[r->stderr_len - 1] == '\n';
+    char buf[128];
+
+    fwrite(r->stdout_data, 1, r->stdout_len, stdout);
+    fflush(stdout);
+    fwrite(r->stderr_data, 1, r->stderr_len, stderr);
+    if (r->stdout_truncated || r->stderr_truncated || r->verdict != SCE_VERDICT_OK) {
+        if (!fresh_line)
+            fputc('\n', stderr);
+    }
+    if (r->stdout_truncated)
+        fprintf(stderr, "sce: stdout truncated at %zu bytes\n", r->stdout_len);
+    if (r->stderr_truncated)
+        fprintf(stderr, "sce: stderr truncated at %zu bytes\n", r->stderr_len);
+    if (r->verdict != SCE_VERDICT_OK)
+        fprintf(stderr, "sce: %s: %s\n", sce_verdict_name(r->verdict),
+                r->message[0] ? r->message : verdict_fallback(r, buf, sizeof(buf)));
+}
+
+typedef struct run_opts {
+    const char *server;
+    const char *language;
+    const char *stdin_path;
+    const char *file;
+    uint32_t timeout_ms;
+    uint64_t memory_bytes;
+    uint32_t output_limit_bytes;
+    const char **args; /* argc entries allocated */
+    size_t nargs;
+    int json;
+} run_opts;
+
+/* Returns 0, the exit status of a usage error, or -1 after printing help. */
+static int run_parse(int argc, char **argv, run_opts *o)
+{
+    int i, dashdash = 0;
+
+    for (i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        int m;
+
+        if (dashdash) {
+            o->args[o->nargs++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            dashdash = 1;
+            continue;
+        }
+        if (a[0] != '-' || strcmp(a, "-") == 0) {
+            if (o->file != NULL) {
+                usage_error("unexpected argument '%s' (program arguments go after --)", a);
+                return EX_USAGE;
+            }
+            o->file = a;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(usage_text, stdout);
+            return -1;
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = 1;
+        } else if ((m = opt_value(argc, argv, &i, "--language", 'l', &v)) != 0) {
+            if (m < 0)
+                return EX_USAGE;
+            o->language = v;
+        } else if ((m = opt_value(argc, argv, &i, "--stdin", 0, &v)) != 0) {
+            if (m < 0)
+                return EX_USAGE;
+            o->stdin_path = v;
+        } else if ((m = opt_value(argc, argv, &i, "--server", 0, &v)) != 0) {
+            if (m < 0 || server_empty(v))
+                return EX_USAGE;
+            o->server = v;
+        } else if ((m = opt_value(argc, argv, &i, "--arg", 0, &v)) != 0) {
+            if (m < 0)
+                return EX_USAGE;
+            o->args[o->nargs++] = v;
+        } else if ((m = opt_value(argc, argv, &i, "--timeout", 0, &v)) != 0) {
+            if (m < 0)
+                return EX_USAGE;
+            if (parse_seconds(v, &o->timeout_ms) != 0) {
+                usage_error("bad --timeout '%s': give seconds, e.g. 10 or 2.5", v);
+                return EX_USAGE;
+            }
+        } else if ((m = opt_value(argc, argv, &i, "--memory", 0, &v)) != 0) {
+            if (m < 0)
+                return EX_USAGE;
+            if (parse_size(v, UINT64_MAX, &o->memory_bytes) != 0) {
+                usage_error("bad --memory '%s': give a size, e.g. 128m or 1g", v);
+                return EX_USAGE;
+            }
+        } else if ((m = opt_value(argc, argv, &i, "--output-limit", 0, &v)) != 0) {
+            uint64_t n;
+
+            if (m < 0)
+                return EX_USAGE;
+            if (parse_size(v, UINT32_MAX, &n) != 0) {
+                usage_error("bad --output-limit '%s': give a size, e.g. 64k", v);
+                return EX_USAGE;
+            }
+            o->output_limit_bytes = (uint32_t)n;
+        } else {
+            usage_error("unknown option '%s' for run", a);
+            return EX_USAGE;
+        }
+    }
+    if (o->file == NULL) {
+        usage_error("run needs a FILE (or - for standard input)");
+        return EX_USAGE;
+    }
+    if (o->language == NULL) {
+        if (strcmp(o->file, "-") == 0) {
+            usage_error("reading code from standard input: pass -l python or -l node");
+            return EX_USAGE;
+        }
+        if ((o->language = language_of(o->file)) == NULL) {
+            usage_error("cannot tell the language of '%s': pass -l python or -l node", o->file);
+            return EX_USAGE;
+        }
+    }
+    if (o->stdin_path != NULL && strcmp(o->stdin_path, "-") == 0 && strcmp(o->file, "-") == 0) {
+        usage_error("the code already comes from standard input; give --stdin a file");
+        return EX_USAGE;
+    }
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv, const char *server)
+{
+    run_opts o = {.server = server};
+    sce_run_request req = {0};
+    sce_client *c = NULL;
+    sce_run_result *r = NULL;
+    char *code = NULL, *input = NULL, err[512];
+    size_t code_len = 0, input_len = 0;
+    int status, rv;
+
+    if ((o.args = calloc((size_t)argc + 1, sizeof(*o.args))) == NULL) {
+        fputs("sce: out of memory\n", stderr);
+        return EX_OSERR;
+    }
+    if ((status = run_parse(argc, argv, &o)) != 0) {
+        status = status < 0 ? 0 : status;
+        goto out;
+    }
+
+    if ((rv = read_input(o.file, &code, &code_len)) != 0) {
+        fprintf(stderr, "sce: cannot read %s: %s\n",
+                strcmp(o.file, "-") == 0 ? "standard input" : o.file, read_error(rv));
+        status = EX_NOINPUT;
+        goto out;
+    }
+    if (memchr(code, '\0', code_len) != NULL) {
+        fprintf(stderr, "sce: %s contains NUL bytes; code must be text\n", o.file);
+        status = EX_DATAERR;
+        goto out;
+    }
+    if (o.stdin_path != NULL && (rv = read_input(o.stdin_path, &input, &input_len)) != 0) {
+        fprintf(stderr, "sce: cannot read %s: %s\n",
+                strcmp(o.stdin_path, "-") == 0 ? "standard input" : o.stdin_path, read_error(rv));
+        status = EX_NOINPUT;
+        goto out;
+    }
+
+    req.language = o.language;
+    req.code = code;
+    req.stdin_data = input;
+    req.stdin_len = input_len;
+    req.args = o.args;
+    req.nargs = o.nargs;
+    req.timeout_ms = o.timeout_ms;
+    req.memory_bytes = o.memory_bytes;
+    req.output_limit_bytes = o.output_limit_bytes;
+
+    if ((rv = sce_client_open(o.server, &c, err, sizeof(err))) == SCE_OK) {
+        if (o.timeout_ms > 0) {
+            uint64_t t = (uint64_t)o.timeout_ms + CALL_MARGIN_MS;
+
+            if (t < CALL_MIN_TIMEOUT_MS)
+                t = CALL_MIN_TIMEOUT_MS;
+            sce_client_set_timeout(c, t > UINT32_MAX ? UINT32_MAX : (uint32_t)t);
+        }
+        rv = sce_client_run(c, &req, &r, err, sizeof(err));
+    }
+    if (rv != SCE_OK) {
+        if (o.json)
+            print_err_json(rv, err);
+        status = report_err(rv, err);
+        goto out;
+    }
+    status = exit_for_verdict(r);
+    if (o.json) {
+        if (print_run_json(r) != 0)
+            status = EX_OSERR;
+    } else {
+        print_run_plain(r);
+    }
+out:
+    sce_run_result_free(r);
+    sce_client_close(c);
+    free(code);
+    free(input);
+    free(o.args);
+    return status;
+}
+
+/* ------------------------------------------------------------ languages, health */
+
+/* Parses the options of languages and health: --json and --server.
+ * Returns like run_parse. */
+static int info_parse(const char *cmd, int argc, char **argv, const char **server, int *json)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *v;
+        int m;
+
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(usage_text, stdout);
+            return -1;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            *json = 1;
+        } else if ((m = opt_value(argc, argv, &i, "--server", 0, &v)) != 0) {
+            if (m < 0 || server_empty(v))
+                return EX_USAGE;
+            *server = v;
+        } else {
+            usage_error("unexpected argument '%s' for %s", argv[i], cmd);
+            return EX_USAGE;
+        }
+    }
+    return 0;
+}
+
+static int print_languages_json(const sce_language_list *l)
+{
+    json_t *arr = json_array();
+    int bad = arr == NULL;
+
+    for (size_t i = 0; i < l->count; i++) {
+        const sce_language *x = &l->items[i];
+        json_t *o = json_object(), *ext = json_array();
+
+        jset(o, "name", json_text(x->name), &bad);
+        jset(o, "version", json_text(x->version), &bad);
+        jset(o, "image", json_text(x->image), &bad);
+        jset(o, "default_entry", json_text(x->default_entry), &bad);
+        for (size_t j = 0; j < x->nextensions; j++)
+            if (ext == NULL || json_array_append_new(ext, json_text(x->extensions[j])) != 0)
+                bad = 1;
+        jset(o, "extensions", ext, &bad);
+        jset(o, "available", json_boolean(x->available), &bad);
+        jset(o, "message", json_text(x->message), &bad);
+        if (o == NULL || arr == NULL || json_array_append_new(arr, o) != 0)
+            bad = 1;
+    }
+    return json_print(arr, bad);
+}
+
+static void print_languages_table(const sce_language_list *l)
+{
+    int wn = 4, wv = 7, wi = 5;
+
+    for (size_t i = 0; i < l->count; i++) {
+        const sce_language *x = &l->items[i];
+        int n = (int)strlen(x->name), v = (int)strlen(x->version), im = (int)strlen(x->image);
+
+        wn = n > wn ? n : wn;
+        wv = v > wv ? v : wv;
+        wi = im > wi ? im : wi;
+    }
+    printf("%-*s  %-*s  %-*s  %s\n", wn, "NAME", wv, "VERSION", wi, "IMAGE", "STATUS");
+    for (size_t i = 0; i < l->count; i++) {
+        const sce_language *x = &l->items[i];
+
+        printf("%-*s  %-*s  %-*s  ", wn, x->name, wv, x->version[0] ? x->version : "-", wi,
+               x->image);
+        if (x->available)
+            printf("available\n");
+        else if (x->message[0])
+            printf("unavailable: %s\n", x->message);
+        else
+            printf("unavailable\n");
+    }
+}
+
+static int cmd_languages(int argc, char **argv, const char *server)
+{
+    sce_client *c = NULL;
+    sce_language_list *l = NULL;
+    char err[512];
+    int json = 0, status, rv;
+
+    if ((status = info_parse("languages", argc, argv, &server, &json)) != 0)
+        return status < 0 ? 0 : status;
+    if ((rv = sce_client_open(server, &c, err, sizeof(err))) == SCE_OK)
+        rv = sce_client_languages(c, &l, err, sizeof(err));
+    if (rv != SCE_OK) {
+        if (json)
+            print_err_json(rv, err);
+        status = report_err(rv, err);
+    } else if (json) {
+        status = print_languages_json(l) == 0 ? 0 : EX_OSERR;
+    } else {
+        print_languages_table(l);
+        status = 0;
+    }
+    sce_language_list_free(l);
+    sce_client_close(c);
+    return status;
+}
+
+static void print_duration(uint64_t ms)
+{
+    uint64_t s = ms / 1000;
+
+    if (s >= 86400)
+        printf("%" PRIu64 "d ", s / 86400);
+    if (s >= 3600)
+        printf("%" PRIu64 "h ", s / 3600 % 24);
+    if (s >= 60)
+        printf("%" PRIu64 "m ", s / 60 % 60);
+    printf("%" PRIu64 "s\n", s % 60);
+}
+
+static int print_health_json(const sce_health *h)
+{
+    json_t *o = json_object();
+    int bad = 0;
+
+    jset(o, "serving", json_boolean(h->serving), &bad);
+    jset(o, "engine_ok", json_boolean(h->engine_ok), &bad);
+    jset(o, "engine_message", json_text(h->engine_message), &bad);
+    jset(o, "engine_version", json_text(h->engine_version), &bad);
+    jset(o, "server_version", json_text(h->server_version), &bad);
+    jset(o, "instance_id", json_text(h->instance_id), &bad);
+    jset(o, "workers", json_u64(h->workers), &bad);
+    jset(o, "busy_workers", json_u64(h->busy_workers), &bad);
+    jset(o, "queued", json_u64(h->queued), &bad);
+    jset(o, "queue_capacity", json_u64(h->queue_capacity), &bad);
+    jset(o, "uptime_ms", json_u64(h->uptime_ms), &bad);
+    jset(o, "runs_total", json_u64(h->runs_total), &bad);
+    return json_print(o, bad);
+}
+
+static void print_health_plain(const sce_health *h)
+{
+    printf("serving:         %s\n", h->serving ? "yes" : "no");
+    if (h->engine_ok)
+        printf("engine:          ok%s%s%s\n", h->engine_version[0] ? " (Docker " : "",
+               h->engine_version, h->engine_version[0] ? ")" : "");
+    else
+        printf("engine:          down%s%s\n", h->engine_message[0] ? ": " : "", h->engine_message);
+    printf("server version:  %s\n", h->server_version[0] ? h->server_version : "-");
+    printf("instance:        %s\n", h->instance_id[0] ? h->instance_id : "-");
+    printf("workers:         %" PRIu32 " busy of %" PRIu32 "\n", h->busy_workers, h->workers);
+    printf("queue:           %" PRIu32 " of %" PRIu32 "\n", h->queued, h->queue_capacity);
+    printf("uptime:          ");
+    print_duration(h->uptime_ms);
+    printf("runs:            %" PRIu64 "\n", h->runs_total);
+}
+
+static int cmd_health(int argc, char **argv, const char *server)
+{
+    sce_client *c = NULL;
+    sce_health *h = NULL;
+    char err[512];
+    int json = 0, status, rv;
+
+    if ((status = info_parse("health", argc, argv, &server, &json)) != 0)
+        return status < 0 ? 0 : status;
+    if ((rv = sce_client_open(server, &c, err, sizeof(err))) == SCE_OK)
+        rv = sce_client_health(c, &h, err, sizeof(err));
+    if (rv != SCE_OK) {
+        if (json)
+            print_err_json(rv, err);
+        status = report_err(rv, err);
+        goto out;
+    }
+    status = h->serving && h->engine_ok ? 0 : EX_UNAVAILABLE;
+    if (json) {
+        if (print_health_json(h) != 0)
+            status = EX_OSERR;
+    } else {
+        print_health_plain(h);
+    }
+out:
+    sce_health_free(h);
+    sce_client_close(c);
+    return status;
+}
+
+/* ------------------------------------------------------------ main */
+
+int main(int argc, char **argv)
+{
+    const char *server = NULL, *cmd;
+    int i;
+
+    /* Options before the command: --server, --help, --version. */
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        const char *v;
+        int m;
+
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
+            printf("sce %s\n", SCE_VERSION);
+            return 0;
+        }
+        if ((m = opt_value(argc, argv, &i, "--server", 0, &v)) != 0) {
+            if (m < 0 || server_empty(v))
+                return EX_USAGE;
+            server = v;
+            continue;
+        }
+        usage_error("unknown option '%s'", argv[i]);
+        return EX_USAGE;
+    }
+    if (i >= argc) {
+        fputs(usage_text, stderr);
+        return EX_USAGE;
+    }
+    cmd = argv[i++];
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - i, argv + i, server);
+    if (strcmp(cmd, "languages") == 0)
+        return cmd_languages(argc - i, argv + i, server);
+    if (strcmp(cmd, "health") == 0)
+        return cmd_health(argc - i, argv + i, server);
+    if (strcmp(cmd, "help") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    usage_error("unknown command '%s'", cmd);
+    return EX_USAGE;
+}

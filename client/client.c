@@ -1,0 +1,1053 @@
+/*
+ * client.c - libsce: the blocking, thread-safe C client of sce-server.
+ *
+ * Each call packs one sce.v1.Request, sends it on its own nng context of the
+ * client's REQ socket, waits for the one Response and copies it into the
+ * public structs of sce/client.h, which then belong to the caller.  It does
+ * not retry, queue, or interpret verdicts: a run that failed is still an
+ * answer.  It never aborts on allocation failure (RESOURCE_EXHAUSTED instead).
+ *
+ * Connecting.  sce_client_open creates the dialer (which validates the URL)
+ * but the first call starts it, non-blocking; from then on nng reconnects in
+ * the background.  Starting late means a client that is opened and closed
+ * without a call never connects, and it avoids an nng 1.5 leak: closing a
+ * socket whose dialer is in the middle of a connect loses the endpoint.
+ *
+ * Telling "server down" from "server slow".  nng hides connection failures:
+ * the dialer keeps reconnecting in the background, and a request sent while
+ * no pipe is connected just waits in the REQ queue until the send timeout.
+ * Left alone, an absent server would look like a 60 s DEADLINE_EXCEEDED.  So
+ * the client tracks its connected pipes through pipe events (ADD_POST,
+ * REM_POST), and when a call finds none it probes the URL once, outside the
+ * client's socket (see probe_url): refused, no such socket file,
+ * unresolvable or no connection in time means UNAVAILABLE at once.  A
+ * successful probe only proves that someone listens; the call then waits
+ * for the background dialer as usual.  The probe never touches the client's
+ * socket, so it cannot disturb other threads' requests, and it costs nothing
+ * while connected (the common case of a long-lived client).  Rejected
+ * alternatives: a blocking dial on the client's socket (no timeout, and a
+ * second dialer per reconnect); waiting a grace period for a pipe (a guess,
+ * and slow both ways).
+ *
+ * Never running a request twice.  Runs are not idempotent, so the REQ resend
+ * timer is disabled (NNG_DURATION_INFINITE).  nng 1.5 still re-sends an
+ * outstanding request on the next pipe when the pipe that carried it
+ * closes; to prevent that, a REM_POST event marks every call in flight as
+ * lost and cancels its receive, and a lost call closes its context (which
+ * drops the queued request) and answers UNAVAILABLE.  Calls still waiting to
+ * send are marked too: one of them may have just handed its request to the
+ * dying pipe, and a false "lost" while the server goes away is better than
+ * a program run twice.
+ */
+#include "sce/client.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "sce.pb-c.h"
+
+#define CLIENT_DEFAULT_TIMEOUT_MS 60000u
+/* The largest answer accepted: a run result with both output streams at the
+ * server's largest output cap, with room to spare. */
+#define CLIENT_RECV_MAX_BYTES ((size_t)64 << 20)
+/* Background reconnection: first retry within 100 ms, backing off to 1 s, so
+ * a restarted server is found again within a second. */
+#define CLIENT_RECONNECT_MIN_MS 100
+#define CLIENT_RECONNECT_MAX_MS 1000
+/* One dialer holds one pipe at a time; a few more slots cover the moment a
+ * dying pipe and its replacement overlap. */
+#define CLIENT_MAX_PIPES 16
+
+/* One exchange in flight, linked into its client's list for the pipe-event
+ * callback.  Lives on the calling thread's stack. */
+typedef struct inflight {
+    struct inflight *next;
+    nng_aio *aio;
+    int receiving; /* a receive may be pending on aio: cancel it if lost */
+    int lost;      /* a pipe closed while the request was outstanding */
+} inflight;
+
+struct sce_client {
+    nng_socket sock;
+    int sock_open;
+    nng_dialer dialer;
+    atomic_flag dialer_started;
+    char *url;
+    _Atomic uint32_t timeout_ms;
+    pthread_mutex_t mtx; /* guards pipes, npipes and calls */
+    uint32_t pipes[CLIENT_MAX_PIPES];
+    size_t npipes;
+    inflight *calls;
+};
+
+/* The protobuf-c allocator used to unpack answers: plain malloc, but it
+ * remembers a failure so that OOM is not mistaken for a malformed answer. */
+typedef struct unpack_state {
+    int oom;
+} unpack_state;
+
+static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (errbuf == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static void *unpack_alloc_cb(void *data, size_t size)
+{
+    void *p = malloc(size);
+
+    if (p == NULL)
+        ((unpack_state *)data)->oom = 1;
+    return p;
+}
+
+static void unpack_free_cb(void *data, void *p)
+{
+    (void)data;
+    free(p);
+}
+
+/* Copies a protobuf string; protobuf-c gives "" for absent strings, NULL is
+ * accepted all the same. */
+static char *dup_str(const char *s)
+{
+    if (s == NULL)
+        s = "";
+    return strdup(s);
+}
+
+/* Copies bytes into a NUL-terminated buffer (the data may hold NULs). */
+static char *dup_bytes(const void *p, size_t n)
+{
+    char *d = malloc(n + 1);
+
+    if (d == NULL)
+        return NULL;
+    if (n > 0)
+        memcpy(d, p, n);
+    d[n] = '\0';
+    return d;
+}
+
+const char *sce_verdict_name(int verdict)
+{
+    switch (verdict) {
+    case SCE_VERDICT_OK:
+        return "ok";
+    case SCE_VERDICT_RUNTIME_ERROR:
+        return "runtime_error";
+    case SCE_VERDICT_TIMEOUT:
+        return "timeout";
+    case SCE_VERDICT_MEMORY_LIMIT:
+        return "memory_limit";
+    case SCE_VERDICT_OUTPUT_LIMIT:
+        return "output_limit";
+    case SCE_VERDICT_REJECTED:
+        return "rejected";
+    case SCE_VERDICT_INTERNAL_ERROR:
+        return "internal_error";
+    default:
+        return "unspecified";
+    }
+}
+
+/* 16 lower-case hex digits from the kernel's generator; a clock-and-counter
+ * mix if that fails (the id correlates logs, it guards nothing). */
+static void make_request_id(char id[17])
+{
+    static const char hex[] = "0123456789abcdef";
+    static _Atomic uint64_t counter;
+    unsigned char raw[8];
+    ssize_t n = getrandom(raw, sizeof(raw), GRND_NONBLOCK);
+
+    if (n != (ssize_t)sizeof(raw)) {
+        struct timespec ts;
+        uint64_t x;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        x = (uint64_t)ts.tv_sec * 1000000007u ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40) ^
+            (atomic_fetch_add(&counter, 1) * 0x9e3779b97f4a7c15u);
+        memcpy(raw, &x, sizeof(raw));
+    }
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        id[2 * i] = hex[raw[i] >> 4];
+        id[2 * i + 1] = hex[raw[i] & 0xf];
+    }
+    id[16] = '\0';
+}
+
+/* ------------------------------------------------------------ connection */
+
+static void pipe_event_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    sce_client *c = arg;
+    uint32_t id = (uint32_t)nng_pipe_id(p);
+
+    pthread_mutex_lock(&c->mtx);
+    if (ev == NNG_PIPE_EV_ADD_POST) {
+        if (c->npipes < CLIENT_MAX_PIPES)
+            c->pipes[c->npipes++] = id;
+    } else if (ev == NNG_PIPE_EV_REM_POST) {
+        /* nng reports REM_POST also for pipes that never got ADD_POST
+         * (rejected during setup); only a pipe we saw connected counts. */
+        for (size_t i = 0; i < c->npipes; i++) {
+            if (c->pipes[i] != id)
+                continue;
+            c->pipes[i] = c->pipes[--c->npipes];
+            for (inflight *k = c->calls; k != NULL; k = k->next) {
+                k->lost = 1;
+                if (k->receiving)
+                    nng_aio_cancel(k->aio);
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->mtx);
+}
+
+static size_t connected_pipes(sce_client *c)
+{
+    size_t n;
+
+    pthread_mutex_lock(&c->mtx);
+    n = c->npipes;
+    pthread_mutex_unlock(&c->mtx);
+    return n;
+}
+
+static int nng_to_err(int nrv, char *errbuf, size_t errlen, const char *what)
+{
+    if (nrv == NNG_ENOMEM) {
+        seterr(errbuf, errlen, "out of memory");
+        return SCE_ERR_RESOURCE_EXHAUSTED;
+    }
+    seterr(errbuf, errlen, "%s: %s", what, nng_strerror(nrv));
+    return SCE_ERR_INTERNAL;
+}
+
+/* Milliseconds left until `deadline` (0: none), for an aio timeout. */
+static nng_duration time_left(nng_time deadline)
+{
+    nng_time now;
+
+    if (deadline == 0)
+        return NNG_DURATION_INFINITE;
+    now = nng_clock();
+    if (now >= deadline)
+        return NNG_DURATION_ZERO;
+    return (nng_duration)(deadline - now);
+}
+
+/* Whether `url` starts with one of the schemes in the NULL-terminated list. */
+static int url_scheme_in(const char *url, const char *const *schemes)
+{
+    for (; *schemes != NULL; schemes++)
+        if (strncmp(url, *schemes, strlen(*schemes)) == 0)
+            return 1;
+    return 0;
+}
+
+/* Connects to `url` once and hangs up.  Returns 0 when something accepted
+ * the connection, NNG_ENOTSUP when the scheme is not probed, else the nng
+ * error.
+ *
+ * Local transports get a full SP handshake on a throwaway socket: nng 1.5's
+ * ipc listener stops accepting for good when a peer hangs up before the
+ * handshake is done (measured), so a bare connect would break the server.
+ * Their connect is immediate, and the handshake is bounded by nng's own
+ * 10 s negotiation timeout.  TCP gets a bare transport connect bounded by
+ * `timeout` instead (a blocking SP dial to a black-holed host waits for the
+ * kernel's ~2 minutes); nng's tcp listener survives those (measured).  Other
+ * transports (ws, tls) are not probed. */
+static int probe_url(const char *url, nng_duration timeout)
+{
+    static const char *const local[] = {"inproc://", "ipc://", "abstract://", "unix://", NULL};
+    static const char *const tcp[] = {"tcp://", "tcp4://", "tcp6://", NULL};
+    nng_stream_dialer *d = NULL;
+    nng_aio *aio = NULL;
+    nng_socket s;
+    int rv;
+
+    if (url_scheme_in(url, local)) {
+        if ((rv = nng_req0_open(&s)) != 0)
+            return rv;
+        rv = nng_dial(s, url, NULL, 0);
+        nng_close(s);
+        return rv;
+    }
+    if (!url_scheme_in(url, tcp))
+        return NNG_ENOTSUP;
+    if ((rv = nng_stream_dialer_alloc(&d, url)) != 0)
+        goto out;
+    if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0)
+        goto out;
+    nng_aio_set_timeout(aio, timeout);
+    nng_stream_dialer_dial(d, aio);
+    nng_aio_wait(aio);
+    rv = nng_aio_result(aio);
+    if (rv == 0)
+        nng_stream_free(nng_aio_get_output(aio, 0));
+out:
+    nng_aio_free(aio);
+    nng_stream_dialer_free(d);
+    return rv;
+}
+
+/* Starts the background dialer on the first call.  Non-blocking: an absent
+ * server is found by the probe, and nng keeps retrying.  Concurrent first
+ * calls do not wait for the one that starts it: their sends queue until a
+ * pipe comes up. */
+static int client_start_dialer(sce_client *c, char *errbuf, size_t errlen)
+{
+    int nrv;
+
+    if (atomic_flag_test_and_set(&c->dialer_started))
+        return SCE_OK;
+    if ((nrv = nng_dialer_start(c->dialer, NNG_FLAG_NONBLOCK)) != 0) {
+        atomic_flag_clear(&c->dialer_started);
+        return nng_to_err(nrv, errbuf, errlen, "cannot start dialing");
+    }
+    return SCE_OK;
+}
+
+/* When no pipe is connected, finds out whether the server is there at all.
+ * Only a definite "nobody there" is an error; anything inconclusive (a
+ * transport the probe cannot speak, a TLS failure) lets the call go on. */
+static int client_check_reachable(sce_client *c, nng_time deadline, char *errbuf, size_t errlen)
+{
+    int rv;
+
+    if (connected_pipes(c) > 0)
+        return SCE_OK;
+    rv = probe_url(c->url, time_left(deadline));
+    switch (rv) {
+    case 0:
+        return SCE_OK;
+    case NNG_ECONNREFUSED:
+    case NNG_ENOENT:
+        seterr(errbuf, errlen, "cannot reach sce-server at %s (is it running?)", c->url);
+        return SCE_ERR_UNAVAILABLE;
+    case NNG_ETIMEDOUT:
+        seterr(errbuf, errlen, "cannot reach sce-server at %s: no connection within the timeout",
+               c->url);
+        return SCE_ERR_UNAVAILABLE;
+    case NNG_EADDRINVAL:
+    case NNG_EUNREACHABLE:
+    case NNG_ECONNRESET:
+    case NNG_ECONNSHUT:
+    case NNG_EPERM:
+        seterr(errbuf, errlen, "cannot reach sce-server at %s: %s", c->url, nng_strerror(rv));
+        return SCE_ERR_UNAVAILABLE;
+    case NNG_ENOMEM:
+        seterr(errbuf, errlen, "out of memory");
+        return SCE_ERR_RESOURCE_EXHAUSTED;
+    default:
+        return SCE_OK;
+    }
+}
+
+static void call_register(sce_client *c, inflight *k)
+{
+    pthread_mutex_lock(&c->mtx);
+    k->next = c->calls;
+    c->calls = k;
+    pthread_mutex_unlock(&c->mtx);
+}
+
+static void call_unregister(sce_client *c, inflight *k)
+{
+    pthread_mutex_lock(&c->mtx);
+    for (inflight **pp = &c->calls; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == k) {
+            *pp = k->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->mtx);
+}
+
+static int call_lost(sce_client *c, inflight *k)
+{
+    int lost;
+
+    pthread_mutex_lock(&c->mtx);
+    lost = k->lost;
+    pthread_mutex_unlock(&c->mtx);
+    return lost;
+}
+
+/* Sends `msg` (consumed, always) and waits for the answer, all within
+ * `timeout_ms` (0: no limit).  On SCE_OK *reply is the answer (caller
+ * frees). */
+static int client_exchange(sce_client *c, nng_msg *msg, uint32_t timeout_ms, nng_msg **reply,
+                           char *errbuf, size_t errlen)
+{
+    nng_duration tmo = timeout_ms ? (nng_duration)timeout_ms : NNG_DURATION_INFINITE;
+    nng_time deadline = timeout_ms ? nng_clock() + timeout_ms : 0;
+    inflight call = {0};
+    nng_ctx ctx = NNG_CTX_INITIALIZER;
+    int ctx_open = 0, registered = 0;
+    int rv, nrv;
+
+    if ((rv = client_start_dialer(c, errbuf, errlen)) != SCE_OK ||
+        (rv = client_check_reachable(c, deadline, errbuf, errlen)) != SCE_OK)
+        goto out;
+    if ((nrv = nng_ctx_open(&ctx, c->sock)) != 0) {
+        rv = nng_to_err(nrv, errbuf, errlen, "cannot open an nng context");
+        goto out;
+    }
+    ctx_open = 1;
+    if ((nrv = nng_ctx_set_ms(ctx, NNG_OPT_SENDTIMEO, tmo)) != 0 ||
+        (nrv = nng_ctx_set_ms(ctx, NNG_OPT_RECVTIMEO, tmo)) != 0 ||
+        (nrv = nng_ctx_set_ms(ctx, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0) {
+        rv = nng_to_err(nrv, errbuf, errlen, "cannot set nng context options");
+        goto out;
+    }
+    if ((nrv = nng_aio_alloc(&call.aio, NULL, NULL)) != 0) {
+        rv = nng_to_err(nrv, errbuf, errlen, "cannot allocate an nng aio");
+        goto out;
+    }
+    call_register(c, &call);
+    registered = 1;
+
+    nng_aio_set_msg(call.aio, msg);
+    msg = NULL;
+    nng_aio_set_timeout(call.aio, time_left(deadline));
+    nng_ctx_send(ctx, call.aio);
+    nng_aio_wait(call.aio);
+    if ((nrv = nng_aio_result(call.aio)) != 0) {
+        /* A failed send leaves the message with the aio. */
+        nng_msg_free(nng_aio_get_msg(call.aio));
+        nng_aio_set_msg(call.aio, NULL);
+        if (nrv == NNG_ETIMEDOUT && connected_pipes(c) == 0) {
+            seterr(errbuf, errlen, "cannot reach sce-server at %s (is it running?)", c->url);
+            rv = SCE_ERR_UNAVAILABLE;
+        } else if (nrv == NNG_ETIMEDOUT) {
+            seterr(errbuf, errlen, "no answer from %s within %u ms", c->url, timeout_ms);
+            rv = SCE_ERR_DEADLINE_EXCEEDED;
+        } else {
+            rv = nng_to_err(nrv, errbuf, errlen, "cannot send the request");
+        }
+        goto out;
+    }
+
+    pthread_mutex_lock(&c->mtx);
+    call.receiving = !call.lost;
+    pthread_mutex_unlock(&c->mtx);
+    if (call.receiving) {
+        nng_aio_set_timeout(call.aio, time_left(deadline));
+        nng_ctx_recv(ctx, call.aio);
+        /* A pipe may have closed between the check above and the start of
+         * the receive, when the callback's cancel had nothing to cancel. */
+        if (call_lost(c, &call))
+            nng_aio_cancel(call.aio);
+        nng_aio_wait(call.aio);
+        nrv = nng_aio_result(call.aio);
+    } else {
+        nrv = NNG_ECONNRESET;
+    }
+    if (nrv == 0) {
+        *reply = nng_aio_get_msg(call.aio);
+        rv = SCE_OK;
+    } else if (call_lost(c, &call) || nrv == NNG_ECONNRESET || nrv == NNG_ECONNSHUT ||
+               nrv == NNG_ECLOSED) {
+        seterr(errbuf, errlen,
+               "lost the connection to sce-server at %s before it answered "
+               "(the request may or may not have been carried out)",
+               c->url);
+        rv = SCE_ERR_UNAVAILABLE;
+    } else if (nrv == NNG_ETIMEDOUT) {
+        seterr(errbuf, errlen, "no answer from %s within %u ms", c->url, timeout_ms);
+        rv = SCE_ERR_DEADLINE_EXCEEDED;
+    } else {
+        rv = nng_to_err(nrv, errbuf, errlen, "cannot receive the answer");
+    }
+
+out:
+    if (registered)
+        call_unregister(c, &call);
+    /* Closing the context also drops a request still queued for (re)send. */
+    if (ctx_open)
+        nng_ctx_close(ctx);
+    nng_aio_free(call.aio);
+    if (msg != NULL)
+        nng_msg_free(msg);
+    return rv;
+}
+
+/* ------------------------------------------------------------ protocol */
+
+static const char *method_name(int method)
+{
+    switch (method) {
+    case SCE__V1__METHOD__METHOD_RUN:
+        return "run";
+    case SCE__V1__METHOD__METHOD_LANGUAGES:
+        return "languages";
+    case SCE__V1__METHOD__METHOD_HEALTH:
+        return "health";
+    default:
+        return "unknown";
+    }
+}
+
+static int status_is_known(int code)
+{
+    switch (code) {
+    case SCE_ERR_CANCELLED:
+    case SCE_ERR_UNKNOWN:
+    case SCE_ERR_INVALID_ARGUMENT:
+    case SCE_ERR_DEADLINE_EXCEEDED:
+    case SCE_ERR_NOT_FOUND:
+    case SCE_ERR_RESOURCE_EXHAUSTED:
+    case SCE_ERR_UNIMPLEMENTED:
+    case SCE_ERR_INTERNAL:
+    case SCE_ERR_UNAVAILABLE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Sends `req` (request_id and deadline_ms are filled in here) and returns the
+ * server's Response when its status is OK and it carries the body the method
+ * calls for.  *resp_out is freed with sce__v1__response__free_unpacked(r,
+ * NULL); `id` receives the request id that was sent. */
+static int client_call(sce_client *c, Sce__V1__Request *req, Sce__V1__Response__BodyCase body,
+                       Sce__V1__Response **resp_out, char id[17], char *errbuf, size_t errlen)
+{
+    nng_msg *msg = NULL, *reply = NULL;
+    Sce__V1__Response *resp = NULL;
+    unpack_state ust = {0};
+    ProtobufCAllocator alloc = {unpack_alloc_cb, unpack_free_cb, &ust};
+    size_t len;
+    int rv, nrv;
+
+    make_request_id(id);
+    req->request_id = id;
+    req->deadline_ms = atomic_load(&c->timeout_ms);
+
+    len = sce__v1__request__get_packed_size(req);
+    if ((nrv = nng_msg_alloc(&msg, len)) != 0) {
+        rv = nng_to_err(nrv, errbuf, errlen, "cannot allocate the request");
+        goto out;
+    }
+    sce__v1__request__pack(req, nng_msg_body(msg));
+    rv = client_exchange(c, msg, req->deadline_ms, &reply, errbuf, errlen);
+    msg = NULL;
+    if (rv != SCE_OK)
+        goto out;
+
+    resp = sce__v1__response__unpack(&alloc, nng_msg_len(reply), nng_msg_body(reply));
+    if (resp == NULL && ust.oom) {
+        seterr(errbuf, errlen, "out of memory decoding the answer");
+        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        goto out;
+    }
+    if (resp == NULL) {
+        seterr(errbuf, errlen, "malformed answer from sce-server at %s (%zu bytes)", c->url,
+               nng_msg_len(reply));
+        rv = SCE_ERR_INTERNAL;
+        goto out;
+    }
+    if (resp->method != req->method) {
+        seterr(errbuf, errlen, "sce-server answered a %s request with method %s (%d)",
+               method_name(req->method), method_name(resp->method), (int)resp->method);
+        rv = SCE_ERR_INTERNAL;
+        goto out;
+    }
+    if (resp->status != NULL && resp->status->code != SCE__V1__STATUS_CODE__STATUS_OK) {
+        int code = (int)resp->status->code;
+        const char *m = resp->status->message;
+
+        rv = status_is_known(code) ? code : SCE_ERR_UNKNOWN;
+        if (m != NULL && m[0] != '\0')
+            seterr(errbuf, errlen, "%s", m);
+        else if (rv == SCE_ERR_UNKNOWN && code != SCE_ERR_UNKNOWN)
+            seterr(errbuf, errlen, "sce-server answered status %d", code);
+        else
+            seterr(errbuf, errlen, "%s", sce_strerror(rv));
+        goto out;
+    }
+    if (resp->body_case != body) {
+        seterr(errbuf, errlen, "sce-server's answer to a %s request carries no %s result",
+               method_name(req->method), method_name(req->method));
+        rv = SCE_ERR_INTERNAL;
+        goto out;
+    }
+    *resp_out = resp;
+    resp = NULL;
+    rv = SCE_OK;
+
+out:
+    if (resp != NULL)
+        sce__v1__response__free_unpacked(resp, NULL);
+    if (reply != NULL)
+        nng_msg_free(reply);
+    if (msg != NULL)
+        nng_msg_free(msg);
+    return rv;
+}
+
+/* ------------------------------------------------------------ public API */
+
+int sce_client_open(const char *url, sce_client **out, char *errbuf, size_t errlen)
+{
+    sce_client *c = NULL;
+    int rv = SCE_OK, nrv;
+
+    seterr(errbuf, errlen, "%s", "");
+    if (out == NULL) {
+        seterr(errbuf, errlen, "out is NULL");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if (url == NULL) {
+        url = getenv(SCE_SERVER_ENV);
+        if (url == NULL || url[0] == '\0')
+            url = SCE_DEFAULT_SERVER_URL;
+    }
+    if (url[0] == '\0') {
+        seterr(errbuf, errlen, "the server URL is empty");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if ((c = calloc(1, sizeof(*c))) == NULL || (c->url = strdup(url)) == NULL) {
+        seterr(errbuf, errlen, "out of memory");
+        free(c);
+        return SCE_ERR_RESOURCE_EXHAUSTED;
+    }
+    pthread_mutex_init(&c->mtx, NULL);
+    atomic_init(&c->timeout_ms, CLIENT_DEFAULT_TIMEOUT_MS);
+    atomic_flag_clear(&c->dialer_started);
+
+    if ((nrv = nng_req0_open(&c->sock)) != 0) {
+        rv = nng_to_err(nrv, errbuf, errlen, "cannot open an nng REQ socket");
+        goto out;
+    }
+    c->sock_open = 1;
+    if ((nrv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, CLIENT_RECV_MAX_BYTES)) != 0 ||
+        (nrv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
+        (nrv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, pipe_event_cb, c)) != 0 ||
+        (nrv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, pipe_event_cb, c)) != 0) {
+        rv = nng_to_err(nrv, errbuf, errlen, "cannot set nng socket options");
+        goto out;
+    }
+    if ((nrv = nng_dialer_create(&c->dialer, c->sock, url)) != 0) {
+        if (nrv == NNG_ENOMEM) {
+            rv = nng_to_err(nrv, errbuf, errlen, "");
+        } else {
+            seterr(errbuf, errlen, "malformed server URL '%s': %s", url, nng_strerror(nrv));
+            rv = SCE_ERR_INVALID_ARGUMENT;
+        }
+        goto out;
+    }
+    /* Failing to tune reconnection is harmless: nng's defaults also work. */
+    (void)nng_dialer_set_ms(c->dialer, NNG_OPT_RECONNMINT, CLIENT_RECONNECT_MIN_MS);
+    (void)nng_dialer_set_ms(c->dialer, NNG_OPT_RECONNMAXT, CLIENT_RECONNECT_MAX_MS);
+    *out = c;
+    c = NULL;
+
+out:
+    sce_client_close(c);
+    return rv;
+}
+
+void sce_client_close(sce_client *c)
+{
+    if (c == NULL)
+        return;
+    /* nng_close returns after every pipe has been removed, which includes
+     * their REM_POST callbacks: none can run on `c` afterwards. */
+    if (c->sock_open)
+        nng_close(c->sock);
+    pthread_mutex_destroy(&c->mtx);
+    free(c->url);
+    free(c);
+}
+
+void sce_client_set_timeout(sce_client *c, uint32_t timeout_ms)
+{
+    if (c != NULL)
+        atomic_store(&c->timeout_ms, timeout_ms);
+}
+
+/* Checks what the server would reject anyway, plus what would crash here. */
+static int run_request_check(const sce_run_request *req, char *errbuf, size_t errlen)
+{
+    if (req == NULL) {
+        seterr(errbuf, errlen, "the run request is NULL");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if (req->language == NULL || req->language[0] == '\0') {
+        seterr(errbuf, errlen, "the run request names no language");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if (req->code != NULL && req->nfiles > 0) {
+        seterr(errbuf, errlen, "the run request gives both code and files; give one");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if (req->code == NULL && req->nfiles == 0) {
+        seterr(errbuf, errlen, "the run request gives neither code nor files");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if (req->nfiles > 0 && req->files == NULL) {
+        seterr(errbuf, errlen, "nfiles is %zu but files is NULL", req->nfiles);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    for (size_t i = 0; i < req->nfiles; i++) {
+        if (req->files[i].path == NULL) {
+            seterr(errbuf, errlen, "file %zu has no path", i);
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+        if (req->files[i].len > 0 && req->files[i].data == NULL) {
+            seterr(errbuf, errlen, "file '%s' has %zu bytes but no data", req->files[i].path,
+                   req->files[i].len);
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+    }
+    if (req->stdin_len > 0 && req->stdin_data == NULL) {
+        seterr(errbuf, errlen, "stdin_len is %zu but stdin_data is NULL", req->stdin_len);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if (req->nargs > 0 && req->args == NULL) {
+        seterr(errbuf, errlen, "nargs is %zu but args is NULL", req->nargs);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    for (size_t i = 0; i < req->nargs; i++) {
+        if (req->args[i] == NULL) {
+            seterr(errbuf, errlen, "argument %zu is NULL", i);
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+    }
+    return SCE_OK;
+}
+
+static int run_result_copy(const Sce__V1__RunResult *pb, const char *request_id,
+                           sce_run_result **out)
+{
+    sce_run_result *r = calloc(1, sizeof(*r));
+    int rv = SCE_ERR_RESOURCE_EXHAUSTED;
+
+    if (r == NULL)
+        goto out;
+    r->verdict = (sce_verdict)pb->verdict;
+    r->exit_code = pb->exit_code;
+    r->signal = pb->signal;
+    r->stdout_len = pb->stdout.len;
+    r->stderr_len = pb->stderr.len;
+    r->stdout_truncated = pb->stdout_truncated ? 1 : 0;
+    r->stderr_truncated = pb->stderr_truncated ? 1 : 0;
+    r->wall_ms = pb->wall_ms;
+    r->cpu_ms = pb->cpu_ms;
+    r->peak_memory_bytes = pb->peak_memory_bytes;
+    if (pb->limits != NULL) {
+        r->timeout_ms = pb->limits->timeout_ms;
+        r->memory_bytes = pb->limits->memory_bytes;
+        r->output_limit_bytes = pb->limits->output_limit_bytes;
+    }
+    if ((r->stdout_data = dup_bytes(pb->stdout.data, pb->stdout.len)) == NULL ||
+        (r->stderr_data = dup_bytes(pb->stderr.data, pb->stderr.len)) == NULL ||
+        (r->message = dup_str(pb->message)) == NULL ||
+        (r->language = dup_str(pb->language)) == NULL ||
+        (r->language_version = dup_str(pb->language_version)) == NULL ||
+        (r->request_id = dup_str(request_id)) == NULL)
+        goto out;
+    *out = r;
+    r = NULL;
+    rv = SCE_OK;
+out:
+    sce_run_result_free(r);
+    return rv;
+}
+
+int sce_client_run(sce_client *c, const sce_run_request *req, sce_run_result **out, char *errbuf,
+                   size_t errlen)
+{
+    Sce__V1__Request request = SCE__V1__REQUEST__INIT;
+    Sce__V1__RunRequest run = SCE__V1__RUN_REQUEST__INIT;
+    Sce__V1__Limits limits = SCE__V1__LIMITS__INIT;
+    Sce__V1__File *files = NULL;
+    Sce__V1__File **file_ptrs = NULL;
+    Sce__V1__Response *resp = NULL;
+    char id[17];
+    int rv;
+
+    seterr(errbuf, errlen, "%s", "");
+    if (c == NULL || out == NULL) {
+        seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if ((rv = run_request_check(req, errbuf, errlen)) != SCE_OK)
+        return rv;
+
+    /* The packed message only reads these borrowed pointers. */
+    run.language = (char *)req->language;
+    run.code = (char *)(req->code != NULL ? req->code : "");
+    run.entry = (char *)(req->entry != NULL ? req->entry : "");
+    run.stdin.data = (uint8_t *)req->stdin_data;
+    run.stdin.len = req->stdin_len;
+    run.n_args = req->nargs;
+    run.args = (char **)req->args;
+    limits.timeout_ms = req->timeout_ms;
+    limits.memory_bytes = req->memory_bytes;
+    limits.output_limit_bytes = req->output_limit_bytes;
+    run.limits = &limits;
+    if (req->nfiles > 0) {
+        files = calloc(req->nfiles, sizeof(*files));
+        file_ptrs = calloc(req->nfiles, sizeof(*file_ptrs));
+        if (files == NULL || file_ptrs == NULL) {
+            seterr(errbuf, errlen, "out of memory");
+            rv = SCE_ERR_RESOURCE_EXHAUSTED;
+            goto out;
+        }
+        for (size_t i = 0; i < req->nfiles; i++) {
+            sce__v1__file__init(&files[i]);
+            files[i].path = (char *)req->files[i].path;
+            files[i].content.data = (uint8_t *)req->files[i].data;
+            files[i].content.len = req->files[i].len;
+            file_ptrs[i] = &files[i];
+        }
+        run.n_files = req->nfiles;
+        run.files = file_ptrs;
+    }
+    request.method = SCE__V1__METHOD__METHOD_RUN;
+    request.body_case = SCE__V1__REQUEST__BODY_RUN;
+    request.run = &run;
+
+    rv = client_call(c, &request, SCE__V1__RESPONSE__BODY_RUN, &resp, id, errbuf, errlen);
+    if (rv != SCE_OK)
+        goto out;
+    rv = run_result_copy(
+        resp->run, resp->request_id != NULL && resp->request_id[0] != '\0' ? resp->request_id : id,
+        out);
+    if (rv != SCE_OK)
+        seterr(errbuf, errlen, "out of memory");
+out:
+    if (resp != NULL)
+        sce__v1__response__free_unpacked(resp, NULL);
+    free(files);
+    free(file_ptrs);
+    return rv;
+}
+
+void sce_run_result_free(sce_run_result *r)
+{
+    if (r == NULL)
+        return;
+    free(r->stdout_data);
+    free(r->stderr_data);
+    free(r->message);
+    free(r->language);
+    free(r->language_version);
+    free(r->request_id);
+    free(r);
+}
+
+static int language_copy(const Sce__V1__Language *pb, sce_language *l)
+{
+    if ((l->name = dup_str(pb->name)) == NULL || (l->version = dup_str(pb->version)) == NULL ||
+        (l->image = dup_str(pb->image)) == NULL ||
+        (l->default_entry = dup_str(pb->default_entry)) == NULL ||
+        (l->message = dup_str(pb->message)) == NULL)
+        return SCE_ERR_RESOURCE_EXHAUSTED;
+    l->available = pb->available ? 1 : 0;
+    if (pb->n_extensions > 0) {
+        if ((l->extensions = calloc(pb->n_extensions, sizeof(*l->extensions))) == NULL)
+            return SCE_ERR_RESOURCE_EXHAUSTED;
+        for (size_t i = 0; i < pb->n_extensions; i++) {
+            if ((l->extensions[i] = dup_str(pb->extensions[i])) == NULL)
+                return SCE_ERR_RESOURCE_EXHAUSTED;
+            l->nextensions = i + 1;
+        }
+    }
+    return SCE_OK;
+}
+
+int sce_client_languages(sce_client *c, sce_language_list **out, char *errbuf, size_t errlen)
+{
+    Sce__V1__Request request = SCE__V1__REQUEST__INIT;
+    Sce__V1__LanguagesRequest body = SCE__V1__LANGUAGES_REQUEST__INIT;
+    Sce__V1__Response *resp = NULL;
+    sce_language_list *l = NULL;
+    const Sce__V1__LanguagesResult *pb;
+    char id[17];
+    int rv;
+
+    seterr(errbuf, errlen, "%s", "");
+    if (c == NULL || out == NULL) {
+        seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    request.method = SCE__V1__METHOD__METHOD_LANGUAGES;
+    request.body_case = SCE__V1__REQUEST__BODY_LANGUAGES;
+    request.languages = &body;
+    rv = client_call(c, &request, SCE__V1__RESPONSE__BODY_LANGUAGES, &resp, id, errbuf, errlen);
+    if (rv != SCE_OK)
+        goto out;
+    pb = resp->languages;
+    rv = SCE_ERR_RESOURCE_EXHAUSTED;
+    if ((l = calloc(1, sizeof(*l))) == NULL)
+        goto oom;
+    if (pb->n_languages > 0) {
+        if ((l->items = calloc(pb->n_languages, sizeof(*l->items))) == NULL)
+            goto oom;
+        for (size_t i = 0; i < pb->n_languages; i++) {
+            l->count = i + 1; /* so that a half-copied item is freed too */
+            if (language_copy(pb->languages[i], &l->items[i]) != SCE_OK)
+                goto oom;
+        }
+    }
+    *out = l;
+    l = NULL;
+    rv = SCE_OK;
+    goto out;
+oom:
+    seterr(errbuf, errlen, "out of memory");
+out:
+    sce_language_list_free(l);
+    if (resp != NULL)
+        sce__v1__response__free_unpacked(resp, NULL);
+    return rv;
+}
+
+void sce_language_list_free(sce_language_list *l)
+{
+    if (l == NULL)
+        return;
+    for (size_t i = 0; i < l->count; i++) {
+        sce_language *x = &l->items[i];
+
+        free(x->name);
+        free(x->version);
+        free(x->image);
+        free(x->default_entry);
+        for (size_t j = 0; j < x->nextensions; j++)
+            free(x->extensions[j]);
+        free(x->extensions);
+        free(x->message);
+    }
+    free(l->items);
+    free(l);
+}
+
+int sce_client_health(sce_client *c, sce_health **out, char *errbuf, size_t errlen)
+{
+    Sce__V1__Request request = SCE__V1__REQUEST__INIT;
+    Sce__V1__HealthRequest body = SCE__V1__HEALTH_REQUEST__INIT;
+    Sce__V1__Response *resp = NULL;
+    const Sce__V1__HealthResult *pb;
+    sce_health *h = NULL;
+    char id[17];
+    int rv;
+
+    seterr(errbuf, errlen, "%s", "");
+    if (c == NULL || out == NULL) {
+        seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    request.method = SCE__V1__METHOD__METHOD_HEALTH;
+    request.body_case = SCE__V1__REQUEST__BODY_HEALTH;
+    request.health = &body;
+    rv = client_call(c, &request, SCE__V1__RESPONSE__BODY_HEALTH, &resp, id, errbuf, errlen);
+    if (rv != SCE_OK)
+        goto out;
+    pb = resp->health;
+    rv = SCE_ERR_RESOURCE_EXHAUSTED;
+    if ((h = calloc(1, sizeof(*h))) == NULL)
+        goto oom;
+    h->serving = pb->serving ? 1 : 0;
+    h->engine_ok = pb->engine_ok ? 1 : 0;
+    h->workers = pb->workers;
+    h->busy_workers = pb->busy_workers;
+    h->queued = pb->queued;
+    h->queue_capacity = pb->queue_capacity;
+    h->uptime_ms = pb->uptime_ms;
+    h->runs_total = pb->runs_total;
+    if ((h->engine_message = dup_str(pb->engine_message)) == NULL ||
+        (h->engine_version = dup_str(pb->engine_version)) == NULL ||
+        (h->server_version = dup_str(pb->server_version)) == NULL ||
+        (h->instance_id = dup_str(pb->instance_id)) == NULL)
+        goto oom;
+    *out = h;
+    h = NULL;
+    rv = SCE_OK;
+    goto out;
+oom:
+    seterr(errbuf, errlen, "out of memory");
+out:
+    sce_health_free(h);
+    if (resp != NULL)
+        sce__v1__response__free_unpacked(resp, NULL);
+    return rv;
+}
+
+void sce_health_free(sce_health *h)
+{
+    if (h == NULL)
+        return;
+    free(h->engine_message);
+    free(h->engine_version);
+    free(h->server_version);
+    free(h->instance_id);
+    free(h);
+}
+
+int sce_client_call_raw(sce_client *c, const void *req, size_t req_len, void **out, size_t *out_len,
+                        char *errbuf, size_t errlen)
+{
+    nng_msg *msg = NULL, *reply = NULL;
+    void *copy;
+    int rv, nrv;
+
+    seterr(errbuf, errlen, "%s", "");
+    if (c == NULL || out == NULL || out_len == NULL || (req == NULL && req_len > 0)) {
+        seterr(errbuf, errlen, "%s is NULL",
+               c == NULL     ? "the client"
+               : req == NULL ? "req"
+               : out == NULL ? "out"
+                             : "out_len");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if ((nrv = nng_msg_alloc(&msg, 0)) != 0 ||
+        (req_len > 0 && (nrv = nng_msg_append(msg, req, req_len)) != 0)) {
+        rv = nng_to_err(nrv, errbuf, errlen, "cannot allocate the request");
+        goto out;
+    }
+    rv = client_exchange(c, msg, atomic_load(&c->timeout_ms), &reply, errbuf, errlen);
+    msg = NULL;
+    if (rv != SCE_OK)
+        goto out;
+    /* One spare byte so that an empty answer is still a valid pointer. */
+    if ((copy = malloc(nng_msg_len(reply) + 1)) == NULL) {
+        seterr(errbuf, errlen, "out of memory");
+        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        goto out;
+    }
+    memcpy(copy, nng_msg_body(reply), nng_msg_len(reply));
+    *out = copy;
+    *out_len = nng_msg_len(reply);
+out:
+    if (reply != NULL)
+        nng_msg_free(reply);
+    if (msg != NULL)
+        nng_msg_free(msg);
+    return rv;
+}
