@@ -14,6 +14,7 @@
 
 static json_t *header_json(const run_spec *spec)
 {
+    json_t *h;
     json_t *args = json_array();
     json_t *files = json_array();
 
@@ -29,7 +30,13 @@ static json_t *header_json(const run_spec *spec)
             goto fail;
     }
     /* "o" steals both arrays, also when packing fails. */
-    return json_pack("{s:s, s:o, s:o}", "entry", spec->entry, "args", args, "files", files);
+    h = json_pack("{s:s, s:o, s:o}", "entry", spec->entry, "args", args, "files", files);
+    if (h != NULL && spec->nonce != NULL && spec->nonce[0] != '\0' &&
+        json_object_set_new(h, "nonce", json_string(spec->nonce)) != 0) {
+        json_decref(h);
+        h = NULL;
+    }
+    return h;
 fail:
     json_decref(args);
     json_decref(files);

@@ -3,7 +3,11 @@
  * then the program's own stdin.
  *
  *   "SCE1 <header_len>\n" <header: JSON {"entry", "args", "files": [{"path",
- *   "size"}]}> <file contents, concatenated in header order> <user stdin>
+ *   "size"}], "nonce"}> <file contents, concatenated in header order> <user stdin>
+ *
+ * With a nonce, the runner ends the run by writing "\x1eSCE-END:<nonce>:<exit
+ * status>\n" on stdout and on stderr once the program has ended (exec.c
+ * strips it), so the end is known without waiting for the container.
  *
  * The runners (server/runners/) read exactly the bundle and leave the rest
  * for the program, so the program's stdin is only its own.

@@ -7,6 +7,7 @@
  * deadlock against us.  The clock starts when the first byte of the bundle
  * is written.  Teardown is the reaper's job, off the request path.
  */
+#define _GNU_SOURCE /* memmem */
 #include "exec.h"
 
 #include <errno.h>
@@ -14,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
+#include "activity.h"
 #include "bundle.h"
 #include "docker_stream.h"
 #include "sce_limits.h"
@@ -44,34 +47,103 @@ static const docker_ulimit container_ulimits[] = {
     {"nofile", 1024, 1024},
 };
 
+#define MARKER_TAG "\x1eSCE-END:"
+#define MARKER_MAX 80 /* tag + nonce + ':' + status + '\n', with room */
+
+typedef struct stream_state {
+    sce_buf *buf;
+    int ended;            /* the runner's end marker arrived */
+    int status;           /* the exit status it carried */
+} stream_state;
+
 typedef struct collector {
-    sce_buf *out;
-    sce_buf *err;
+    stream_state s[2];    /* stdout, stderr */
+    char prefix[MARKER_MAX]; /* MARKER_TAG <nonce> ':' */
+    size_t prefix_len;
+    size_t limit;         /* output cap per stream */
     int exceeded;
     int oom;
 } collector;
 
+/* Where a possibly incomplete marker starts at the end of b (b->len if
+ * none): those bytes do not count against the output cap yet. */
+static size_t visible_len(const collector *c, const sce_buf *b)
+{
+    size_t from = b->len > MARKER_MAX ? b->len - MARKER_MAX : 0;
+
+    for (size_t i = b->len; i-- > from;) {
+        size_t n = b->len - i;
+        if (b->data[i] != '\x1e')
+            continue;
+        if (memcmp(b->data + i, c->prefix, n < c->prefix_len ? n : c->prefix_len) != 0)
+            return b->len;
+        for (size_t j = i + c->prefix_len; j < b->len; j++)
+            if (b->data[j] < '0' || b->data[j] > '9')
+                return b->len;
+        return i;
+    }
+    return b->len;
+}
+
+/* Looks for the complete marker in the bytes just appended (from `old`):
+ * "<prefix><digits>\n".  On a match the marker and anything after it are
+ * cut off, and the stream is ended. */
+static void find_marker(collector *c, stream_state *st, size_t old)
+{
+    sce_buf *b = st->buf;
+    size_t from = old > MARKER_MAX ? old - MARKER_MAX : 0;
+    char *hit;
+
+    if (c->prefix_len == 0 || b->len < c->prefix_len + 2)
+        return;
+    hit = memmem(b->data + from, b->len - from, c->prefix, c->prefix_len);
+    while (hit != NULL) {
+        char *p = hit + c->prefix_len, *end = b->data + b->len;
+        int status = 0, digits = 0;
+
+        while (p < end && *p >= '0' && *p <= '9' && digits < 4) {
+            status = status * 10 + (*p++ - '0');
+            digits++;
+        }
+        if (p < end && *p == '\n' && digits > 0) {
+            b->len = (size_t)(hit - b->data);
+            b->data[b->len] = '\0';
+            st->ended = 1;
+            st->status = status;
+            return;
+        }
+        hit = memmem(hit + 1, (size_t)(end - hit - 1), c->prefix, c->prefix_len);
+    }
+}
+
 static int collect_cb(void *arg, int stream, const void *p, size_t n)
 {
     collector *c = arg;
-    sce_buf *b = stream == 2 ? c->err : c->out;
+    stream_state *st;
+    size_t old;
 
-    if (stream == 0)
+    if (stream != 1 && stream != 2)
         return 0;
-    if (sce_buf_append(b, p, n) != SCE_OK) {
+    st = &c->s[stream - 1];
+    /* After the marker: a leftover child still writing; the run is over. */
+    if (st->ended)
+        return 0;
+    old = st->buf->len;
+    if (sce_buf_append(st->buf, p, n) != SCE_OK) {
         c->oom = 1;
         return 1;
     }
-    if (b->truncated)
+    find_marker(c, st, old);
+    if (st->buf->truncated || visible_len(c, st->buf) > c->limit)
         c->exceeded = 1;
     return 0;
 }
 
-static int create_container(const exec_env *env, const run_spec *spec, const char *image,
-                            const char *rid, char id[DOCKER_ID_MAX + 1], char *err, size_t errlen)
+static int create_container(const exec_env *env, const lang_def *l, int64_t memory_bytes,
+                            const char *image, const char *rid, char id[DOCKER_ID_MAX + 1],
+                            char *err, size_t errlen)
 {
     const server_options *o = env->opt;
-    const lang_def *l = spec->lang;
     const char *argv[8];
     char tmpfs_opts[128];
     docker_label labels[] = {
@@ -101,8 +173,8 @@ static int create_container(const exec_env *env, const run_spec *spec, const cha
     c.hostname = "sandbox";
     c.labels = labels;
     c.nlabels = sizeof(labels) / sizeof(labels[0]);
-    c.memory_bytes = spec->memory_bytes;
-    c.memory_swap_bytes = spec->memory_bytes; /* swap limit = memory: no swap */
+    c.memory_bytes = memory_bytes;
+    c.memory_swap_bytes = memory_bytes; /* swap limit = memory: no swap */
     c.nano_cpus = (int64_t)(o->cpus * 1e9);
     c.pids_limit = o->pids_limit;
     c.tmpfs_path = "/tmp";
@@ -159,8 +231,14 @@ static void kill_container(const exec_env *env, const char *id, const char *rid)
         SCE_LOG(SCE_LOG_WARN, rid, "kill %.12s: %s", id, kerr);
 }
 
-/* The poll loop: returns SCE_OK when the stream ended or the container was
- * killed and drained; an error when the connection failed. */
+static int ended(const collector *c)
+{
+    return c->s[0].ended && c->s[1].ended;
+}
+
+/* The poll loop: returns SCE_OK when the runner's markers or the stream's
+ * end arrived, or the container was killed and drained; an error when the
+ * connection failed. */
 static int pump(const exec_env *env, const run_spec *spec, const char *id, const char *rid,
                 docker_attach *a, io_state *io, collector *col, char *err, size_t errlen)
 {
@@ -174,7 +252,7 @@ static int pump(const exec_env *env, const run_spec *spec, const char *id, const
     docker_stream_init(&ds);
     io->t0 = now_ms();
     deadline = io->t0 + spec->timeout_ms;
-    while (!io->eof) {
+    while (!io->eof && !ended(col)) {
         int64_t now = now_ms();
         struct pollfd pfd;
         int64_t wait;
@@ -241,7 +319,7 @@ static int pump(const exec_env *env, const run_spec *spec, const char *id, const
                     io->eof = 1;
                     break;
                 }
-                if (got == 0)
+                if (got == 0 || ended(col))
                     break;
             }
             if (rv != SCE_OK)
@@ -254,106 +332,170 @@ static int pump(const exec_env *env, const run_spec *spec, const char *id, const
     return rv;
 }
 
-int exec_run(const exec_env *env, const run_spec *spec, const char *rid, exec_result *res,
+int exec_prepare(const exec_env *env, const lang_def *l, int64_t memory_bytes, const char *rid,
+                 warm_container *out, char *err, size_t errlen)
+{
+    const char *image = languages_image(env->opt, l);
+    char detail[512];
+    int rv;
+
+    memset(out, 0, sizeof(*out));
+    rv = create_container(env, l, memory_bytes, image, rid, out->id, detail, sizeof(detail));
+    if (rv != SCE_OK) {
+        out->id[0] = '\0';
+        return engine_failure(env, rv, image, "creating the container", detail, err, errlen);
+    }
+    reaper_track(env->r, out->id);
+    rv = docker_attach_open(env->d, out->id, &out->attach, detail, sizeof(detail));
+    if (rv != SCE_OK) {
+        rv = engine_failure(env, rv, NULL, "attaching to the container", detail, err, errlen);
+        goto fail;
+    }
+    rv = docker_container_start(env->d, out->id, detail, sizeof(detail));
+    if (rv != SCE_OK) {
+        rv = engine_failure(env, rv, NULL, "starting the container", detail, err, errlen);
+        goto fail;
+    }
+    return SCE_OK;
+fail:
+    docker_attach_close(out->attach);
+    out->attach = NULL;
+    reaper_release(env->r, out->id);
+    out->id[0] = '\0';
+    return rv;
+}
+
+static void new_nonce(char out[33])
+{
+    unsigned char r[16];
+
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+        /* No randomness: run without markers (the stream's end still works). */
+        out[0] = '\0';
+        return;
+    }
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec_result *res,
              char *err, size_t errlen)
 {
-    const char *image = languages_image(env->opt, spec->lang);
-    char id[DOCKER_ID_MAX + 1] = "";
+    run_spec spec = *spec_in;
+    warm_container w;
     char detail[512];
-    docker_attach *a = NULL;
+    char nonce[33];
     char *input = NULL;
     size_t input_len = 0;
     io_state io;
     collector col;
     docker_state st;
     run_outcome oc;
-    int status = -1;
+    int status = -1, oom_killed = 0;
     int rv;
 
     memset(res, 0, sizeof(*res));
-    sce_buf_init(&res->out, (size_t)spec->output_limit_bytes);
-    sce_buf_init(&res->err, (size_t)spec->output_limit_bytes);
+    memset(&w, 0, sizeof(w));
+    /* Headroom for the end marker, which is cut off again. */
+    sce_buf_init(&res->out, (size_t)spec.output_limit_bytes + MARKER_MAX);
+    sce_buf_init(&res->err, (size_t)spec.output_limit_bytes + MARKER_MAX);
     memset(&io, 0, sizeof(io));
     memset(&col, 0, sizeof(col));
-    col.out = &res->out;
-    col.err = &res->err;
+    col.s[0].buf = &res->out;
+    col.s[1].buf = &res->err;
+    col.limit = (size_t)spec.output_limit_bytes;
+    new_nonce(nonce);
+    spec.nonce = nonce;
+    if (nonce[0] != '\0')
+        col.prefix_len = (size_t)snprintf(col.prefix, sizeof(col.prefix), "%s%s:", MARKER_TAG,
+                                          nonce);
 
-    rv = bundle_build(spec, &input, &input_len);
+    rv = bundle_build(&spec, &input, &input_len);
     if (rv != SCE_OK) {
         snprintf(err, errlen, "out of memory building the bundle");
         goto out;
     }
-    rv = create_container(env, spec, image, rid, id, detail, sizeof(detail));
-    if (rv != SCE_OK) {
-        id[0] = '\0';
-        rv = engine_failure(env, rv, image, "creating the container", detail, err, errlen);
-        goto out;
+    res->warm = pool_acquire(env->pool, spec.lang, spec.memory_bytes, &w);
+    if (!res->warm) {
+        rv = exec_prepare(env, spec.lang, spec.memory_bytes, rid, &w, err, errlen);
+        if (rv != SCE_OK)
+            goto out;
     }
-    reaper_track(env->r, id);
-    SCE_LOG(SCE_LOG_DEBUG, rid, "created %.12s (%s)", id, spec->lang->name);
-
-    rv = docker_attach_open(env->d, id, &a, detail, sizeof(detail));
-    if (rv != SCE_OK) {
-        rv = engine_failure(env, rv, NULL, "attaching to the container", detail, err, errlen);
-        goto out;
-    }
-    rv = docker_container_start(env->d, id, detail, sizeof(detail));
-    if (rv != SCE_OK) {
-        rv = engine_failure(env, rv, NULL, "starting the container", detail, err, errlen);
-        goto out;
-    }
+    SCE_LOG(SCE_LOG_DEBUG, rid, "%s container %.12s (%s)", res->warm ? "warm" : "new", w.id,
+            spec.lang->name);
 
     io.in = input;
     io.in_len = input_len;
     io.write_open = 1;
-    rv = pump(env, spec, id, rid, a, &io, &col, detail, sizeof(detail));
-    docker_attach_close(a);
-    a = NULL;
+    activity_run_begin();
+    rv = pump(env, &spec, w.id, rid, w.attach, &io, &col, detail, sizeof(detail));
+    activity_run_end();
+    docker_attach_close(w.attach);
+    w.attach = NULL;
     if (rv != SCE_OK) {
-        kill_container(env, id, rid);
+        kill_container(env, w.id, rid);
         rv = engine_failure(env, rv, NULL, "reading the program's output", detail, err, errlen);
         goto out;
     }
 
-    rv = docker_container_wait(env->d, id, SCE_EXIT_GRACE_MS, &status, detail, sizeof(detail));
-    if (rv == SCE_ERR_DEADLINE_EXCEEDED && !io.killed) {
-        /* Output ended but the program did not: it closed stdout and went on. */
-        kill_container(env, id, rid);
-        rv = docker_container_wait(env->d, id, SCE_EXIT_GRACE_MS, &status, detail,
+    if (ended(&col) && col.s[0].status == col.s[1].status && col.s[0].status < 128) {
+        /* The runner saw the program exit by itself: nothing to ask the
+         * engine, and the container's teardown is the reaper's business. */
+        status = col.s[0].status;
+    } else {
+        rv = docker_container_wait(env->d, w.id, SCE_EXIT_GRACE_MS, &status, detail,
                                    sizeof(detail));
-    }
-    if (rv != SCE_OK) {
-        rv = engine_failure(env, rv, NULL, "waiting for the program's exit", detail, err, errlen);
-        goto out;
-    }
-    rv = docker_container_inspect(env->d, id, &st, detail, sizeof(detail));
-    if (rv != SCE_OK) {
-        rv = engine_failure(env, rv, NULL, "inspecting the container", detail, err, errlen);
-        goto out;
+        if (rv == SCE_ERR_DEADLINE_EXCEEDED && !io.killed) {
+            /* Output ended but the program did not: it closed stdout and went on. */
+            kill_container(env, w.id, rid);
+            rv = docker_container_wait(env->d, w.id, SCE_EXIT_GRACE_MS, &status, detail,
+                                       sizeof(detail));
+        }
+        if (rv != SCE_OK) {
+            rv = engine_failure(env, rv, NULL, "waiting for the program's exit", detail, err,
+                                errlen);
+            goto out;
+        }
+        rv = docker_container_inspect(env->d, w.id, &st, detail, sizeof(detail));
+        if (rv != SCE_OK) {
+            rv = engine_failure(env, rv, NULL, "inspecting the container", detail, err, errlen);
+            goto out;
+        }
+        oom_killed = st.oom_killed;
     }
     reaper_engine_report(env->r, 1, NULL);
 
+    /* The cap is the cap: what went past it (before the kill) is cut. */
+    for (int i = 0; i < 2; i++) {
+        sce_buf *b = col.s[i].buf;
+        if (b->len > col.limit) {
+            b->len = col.limit;
+            b->data[b->len] = '\0';
+            b->truncated = 1;
+        }
+    }
+
     memset(&oc, 0, sizeof(oc));
-    oc.language = spec->lang->name;
+    oc.language = spec.lang->name;
     oc.exit_code = status;
-    oc.oom_killed = st.oom_killed;
+    oc.oom_killed = oom_killed;
     oc.timed_out = io.timed_out;
     oc.output_exceeded = io.killed && !io.timed_out;
     oc.stderr_data = res->err.data;
     oc.stderr_len = res->err.len;
-    oc.timeout_ms = spec->timeout_ms;
-    oc.memory_bytes = spec->memory_bytes;
-    oc.output_limit_bytes = spec->output_limit_bytes;
+    oc.timeout_ms = spec.timeout_ms;
+    oc.memory_bytes = spec.memory_bytes;
+    oc.output_limit_bytes = spec.output_limit_bytes;
     verdict_decide(&oc, &res->v);
     res->exit_code = status;
     res->wall_ms = (uint32_t)(io.t_end - io.t0);
-    SCE_LOG(SCE_LOG_INFO, rid, "%s run %.12s: exit %d, verdict %d, %u ms, out %zu err %zu bytes",
-            spec->lang->name, id, status, res->v.verdict, res->wall_ms, res->out.len,
-            res->err.len);
+    SCE_LOG(SCE_LOG_INFO, rid, "%s run %.12s (%s): exit %d, verdict %d, %u ms, out %zu err %zu",
+            spec.lang->name, w.id, res->warm ? "warm" : "cold", status, res->v.verdict,
+            res->wall_ms, res->out.len, res->err.len);
 out:
-    docker_attach_close(a);
-    if (id[0] != '\0')
-        reaper_release(env->r, id);
+    docker_attach_close(w.attach);
+    if (w.id[0] != '\0')
+        reaper_release(env->r, w.id);
     free(input);
     return rv;
 }
@@ -388,7 +530,7 @@ int exec_probe_language(const exec_env *env, const lang_def *l)
 
     rv = exec_run(env, &spec, "probe", &res, err, sizeof(err));
     st.probed = 1;
-    if (rv == SCE_OK && res.v.verdict == 1 && res.out.len > 0) {
+    if (rv == SCE_OK && res.v.verdict == SCE__V1__VERDICT__VERDICT_OK && res.out.len > 0) {
         st.available = 1;
         snprintf(st.version, sizeof(st.version), "%.*s", (int)strcspn(res.out.data, "\r\n"),
                  res.out.data);

@@ -1,9 +1,10 @@
 /*
  * exec.h - one run, from a checked run_spec to a verdict:
- * create (limit set, labels) -> attach -> start -> feed bundle and stdin ->
- * read capped output until the program ends, the deadline passes or the
- * output cap is hit (then kill) -> exit status -> OOM check -> hand the
- * container to the reaper.  The container is handed over on every path.
+ * a warm container from the pool, or create (limit set, labels) -> attach ->
+ * start; then feed bundle and stdin -> read capped output until the runner's
+ * end markers (or the stream's end), the deadline or the output cap (then
+ * kill) -> exit status -> OOM check when it matters -> hand the container to
+ * the reaper.  The container is handed over on every path.
  */
 #ifndef SCE_EXEC_H
 #define SCE_EXEC_H
@@ -14,6 +15,7 @@
 #include "buf.h"
 #include "docker.h"
 #include "options.h"
+#include "pool.h"
 #include "reaper.h"
 #include "request.h"
 #include "verdict.h"
@@ -22,6 +24,7 @@ typedef struct exec_env {
     const server_options *opt;
     docker *d;
     reaper *r;
+    pool *pool;             /* NULL: every run takes the cold path */
     const char *boot_id;
 } exec_env;
 
@@ -31,9 +34,17 @@ typedef struct exec_result {
     sce_buf out;          /* kept head of stdout; caller frees */
     sce_buf err;
     uint32_t wall_ms;
+    int warm;             /* the run used a pooled container */
 } exec_result;
 
-/* Runs spec.  SCE_OK when the program ran, whatever its verdict (in res);
+/* Creates, attaches and starts a container for language l with the limit
+ * set (memory_bytes as given), its runner waiting for a bundle.  On SCE_OK
+ * the caller owns *out (close the attach, hand the id to the reaper); on
+ * error nothing is left behind. */
+int exec_prepare(const exec_env *env, const lang_def *l, int64_t memory_bytes,
+                 const char *request_id, warm_container *out, char *err, size_t errlen);
+
+/* Runs spec, in a pooled container when one fits, else a new one.  SCE_OK when the program ran, whatever its verdict (in res);
  * SCE_ERR_UNAVAILABLE when the engine or the image is missing (err says how
  * to fix it); SCE_ERR_INTERNAL when the sandbox itself failed.  res->out and
  * res->err are initialised in every case and must be freed with

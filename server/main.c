@@ -20,6 +20,7 @@
 #include "languages.h"
 #include "log.h"
 #include "options.h"
+#include "pool.h"
 #include "reaper.h"
 #include "rpc.h"
 #include "sce/err.h"
@@ -80,8 +81,10 @@ static int check_options(const server_options *o, char *err, size_t errlen)
                  o->user);
         return -1;
     }
-    if (o->stale_after_ms < o->timeout_ms + 60000) {
-        snprintf(err, errlen, "stale_after must exceed timeout by at least 60s");
+    if (o->stale_after_ms < o->timeout_ms + 60000 ||
+        (o->pool_size > 0 && o->stale_after_ms < o->pool_max_idle_ms + o->timeout_ms + 60000)) {
+        snprintf(err, errlen,
+                 "stale_after must exceed timeout (plus pool_max_idle with a pool) by 60s");
         return -1;
     }
     if (o->instance[0] == '\0' || strlen(o->instance) > 100) {
@@ -101,6 +104,7 @@ int main(int argc, char **argv)
     int sig, rv, status = 1;
     docker *d = NULL;
     reaper *r = NULL;
+    pool *warm = NULL;
     rpc_server *srv = NULL;
     exec_env env;
     pthread_t prober;
@@ -148,7 +152,14 @@ int main(int argc, char **argv)
     env.opt = &opt;
     env.d = d;
     env.r = r;
+    env.pool = NULL;
     env.boot_id = boot_id;
+    rv = pool_start(&env, &warm);
+    if (rv != SCE_OK) {
+        fprintf(stderr, "sce-server: cannot start the pool: %s\n", sce_strerror(rv));
+        goto out;
+    }
+    env.pool = warm;
     rv = rpc_start(&env, &srv, err, sizeof(err));
     if (rv != SCE_OK) {
         fprintf(stderr, "sce-server: %s\n", err);
@@ -173,6 +184,7 @@ out:
         pthread_join(prober, NULL);
     }
     rpc_stop(srv);
+    pool_stop(warm);
     reaper_stop(r);
     docker_close(d);
     sce_config_free(&server_options_spec, &opt);

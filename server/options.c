@@ -57,6 +57,14 @@ static const sce_option server_opts[] = {
     OPT("runtime", "SCE_RUNTIME", SCE_OPT_STRING, runtime, "", 1, 0,
         "OCI runtime (runc, runsc); empty: the engine's default"),
 
+    OPT("pool_size", "SCE_POOL_SIZE", SCE_OPT_INT, pool_size, SCE_DEF_POOL_SIZE, 0, 256,
+        "warm containers kept ready per language (0: every run starts its own)"),
+    OPT("pool_refill_concurrency", "SCE_POOL_REFILL_CONCURRENCY", SCE_OPT_INT,
+        pool_refill_concurrency, SCE_DEF_POOL_REFILL, 1, 64,
+        "warm containers prepared at once"),
+    OPT("pool_max_idle", "SCE_POOL_MAX_IDLE", SCE_OPT_MS, pool_max_idle_ms, SCE_DEF_POOL_IDLE,
+        1000, 86400000, "a warm container unused this long is replaced"),
+
     OPT("python_image", "SCE_PYTHON_IMAGE", SCE_OPT_STRING, python_image, "sce-python:latest",
         1, 0, "image for python (needs python3 on PATH)"),
     OPT("node_image", "SCE_NODE_IMAGE", SCE_OPT_STRING, node_image, "sce-node:latest", 1, 0,

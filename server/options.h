@@ -37,6 +37,10 @@ typedef struct server_options {
     char *user;
     char *runtime;
 
+    int64_t pool_size;
+    int64_t pool_refill_concurrency;
+    int64_t pool_max_idle_ms;
+
     char *python_image;
     char *node_image;
 

@@ -16,10 +16,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "activity.h"
 #include "log.h"
 #include "sce/err.h"
 
 #define PING_INTERVAL_MS 5000
+#define QUIET_WAIT_MS 500 /* longest a removal yields to runs in progress */
+#define QUIET_BACKLOG 8    /* ... and only while fewer are waiting */
 #define NOT_LIVE_GRACE_S 60 /* a container of this boot may be un-tracked this long */
 
 typedef struct id_list {
@@ -92,7 +95,8 @@ static void remove_one(reaper *r, const char *id)
 static size_t drain_pending(reaper *r)
 {
     char id[DOCKER_ID_MAX + 1];
-    size_t done = 0;
+    size_t done = 0, backlog;
+    int yield;
 
     for (;;) {
         pthread_mutex_lock(&r->lock);
@@ -101,7 +105,13 @@ static size_t drain_pending(reaper *r)
             return done;
         }
         memcpy(id, r->pending.ids[--r->pending.n], sizeof(id));
+        backlog = r->pending.n;
+        yield = !r->stopping && backlog < QUIET_BACKLOG;
         pthread_mutex_unlock(&r->lock);
+        /* Removal costs the engine CPU that a run in progress needs more; it
+         * waits a little, never long, and not at all once a backlog builds. */
+        if (yield)
+            activity_wait_quiet(QUIET_WAIT_MS);
         remove_one(r, id);
         done++;
     }

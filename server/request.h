@@ -34,6 +34,7 @@ typedef struct run_spec {
     int64_t timeout_ms;     /* limits in force, after the request's lowering */
     int64_t memory_bytes;
     int64_t output_limit_bytes;
+    const char *nonce;      /* set by exec: the runner's end-marker secret */
 } run_spec;
 
 /* Checks rq against the options.  On SCE_OK *spec is filled (free with

@@ -183,6 +183,7 @@ static void handle_health(slot *s)
     Sce__V1__Status st = SCE__V1__STATUS__INIT;
     Sce__V1__HealthResult h = SCE__V1__HEALTH_RESULT__INIT;
     engine_health eh;
+    pool_stats ps;
 
     reaper_engine_health(srv->env->r, &eh);
     pthread_mutex_lock(&srv->lock);
@@ -191,6 +192,10 @@ static void handle_health(slot *s)
     h.queued = (uint32_t)srv->queued;
     h.runs_total = srv->runs_total;
     pthread_mutex_unlock(&srv->lock);
+    pool_get_stats(srv->env->pool, &ps);
+    h.pool_ready = (uint32_t)ps.ready;
+    h.pool_hits = ps.hits;
+    h.pool_misses = ps.misses;
     h.engine_ok = eh.ok;
     h.engine_message = eh.checked ? eh.message : "not checked yet";
     h.engine_version = eh.version;

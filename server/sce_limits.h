@@ -32,6 +32,11 @@
 #define SCE_DEF_SWEEP "60s"            /* leftover sweep period */
 #define SCE_DEF_STALE "10m"            /* a labelled container older than this is a leftover */
 
+/* ---- the warm pool (configurable) ---- */
+#define SCE_DEF_POOL_SIZE "4"          /* ready containers per language; 0 = off */
+#define SCE_DEF_POOL_REFILL "2"        /* containers prepared at once */
+#define SCE_DEF_POOL_IDLE "5m"         /* a ready container older than this is recycled */
+
 /* ---- fixed caps ---- */
 #define SCE_MIN_MEMORY_BYTES (16LL << 20)  /* below this an interpreter cannot start */
 #define SCE_MIN_TIMEOUT_MS 100

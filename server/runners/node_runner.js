@@ -64,7 +64,10 @@
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     fail('bad bundle header: not an object');
   }
-  const { entry, args = [], files } = header;
+  const { entry, args = [], files, nonce = '' } = header;
+  if (typeof nonce !== 'string' || !/^[A-Za-z0-9]{0,64}$/.test(nonce)) {
+    fail('bad bundle header: nonce must be letters and digits');
+  }
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) {
     fail('bad bundle header: args must be a list of strings');
   }
@@ -131,7 +134,31 @@
     }
   });
 
-  // 6. Run it the way `node file.js` does (Module.runMain: require.main ===
+  // 6. With a nonce, report the program's end: once every 'exit' listener
+  // (the user's too) has run, write the same marker with the exit code on
+  // stdout and on stderr, so the server need not wait for the container's
+  // teardown.  Writes to pipes are synchronous on Linux, so all the
+  // program's output is out before the marker.
+  // An uncaught exception emits 'exit' before node prints the error, so
+  // then no marker: the server reads on to the end of the stream.
+  if (nonce) {
+    const emit = process.emit;
+    let crashed = false;
+    process.on('uncaughtExceptionMonitor', () => { crashed = true; });
+    process.emit = function (event, ...rest) {
+      const r = emit.call(this, event, ...rest);
+      if (event === 'exit' && !crashed) {
+        const code = process.exitCode ?? rest[0] ?? 0;
+        const marker = `\x1eSCE-END:${nonce}:${code}\n`;
+        for (const fd of [1, 2]) {
+          try { fs.writeSync(fd, marker); } catch (e) { /* closed by the program */ }
+        }
+      }
+      return r;
+    };
+  }
+
+  // 7. Run it the way `node file.js` does (Module.runMain: require.main ===
   // module, CommonJS or ES module as package.json says). Called from the
   // tick queue after this script has returned, so no runner frame is on the
   // stack: uncaught errors print as in a plain run, and exit 1.

@@ -56,6 +56,9 @@ def _sce_run():
     if not isinstance(header, dict):
         fail("bad bundle header: not an object")
     entry, args, files = header.get("entry"), header.get("args", []), header.get("files")
+    nonce = header.get("nonce", "")
+    if not (isinstance(nonce, str) and len(nonce) <= 64 and nonce.isalnum() or nonce == ""):
+        fail("bad bundle header: nonce must be letters and digits")
     if not (isinstance(args, list) and all(isinstance(a, str) for a in args)):
         fail("bad bundle header: args must be a list of strings")
     if not isinstance(files, list):
@@ -111,7 +114,33 @@ def _sce_run():
                          __loader__=SourceFileLoader("__main__", path))
     sys.modules["__main__"] = main
 
-    # 5. Run it. An uncaught exception propagates to the interpreter, which
+    # 5. With a nonce, report the program's end: the same marker with the
+    # exit status on stdout and on stderr (the engine keeps the order within
+    # each stream, not across them), written by an exit handler registered
+    # before the program's own, so it runs after theirs and after the
+    # interpreter has waited for the program's threads.  The server then has
+    # the status at once instead of when the container has been torn down.
+    # A forked child of the program runs exit handlers too: only this
+    # process reports.  Without the marker (os._exit, a signal) the server
+    # falls back to the end of the stream.
+    status = [0]
+    if nonce:
+        import atexit
+        marker, me = "\x1eSCE-END:%s:" % nonce, os.getpid()
+
+        def report_end():
+            if os.getpid() == me:
+                end = ("%s%d\n" % (marker, status[0])).encode()
+                for fd in (1, 2):
+                    try:
+                        os.write(fd, end)
+                    except OSError:
+                        pass
+
+        atexit.register(report_end)
+    del nonce
+
+    # 6. Run it. An uncaught exception propagates to the interpreter, which
     # prints it and exits as a plain run would (exit 1; SystemExit and
     # KeyboardInterrupt as usual); we only hide the runner's own frames
     # (filename "<string>") from the traceback handed to sys.excepthook.
@@ -120,7 +149,13 @@ def _sce_run():
             code = compile(src.read(), path, "exec", dont_inherit=True)
         del src
         exec(code, main.__dict__)
-    except BaseException:
+    except SystemExit as e:
+        # The status the interpreter will exit with (see Py_Exit).
+        c = e.code
+        status[0] = 0 if c is None else (c & 0xFF if isinstance(c, int) else 1)
+        raise
+    except BaseException as e:
+        status[0] = 130 if isinstance(e, KeyboardInterrupt) else 1
         hook = sys.excepthook  # the user's, if they set one
 
         def strip_runner_frames(etype, value, tb):

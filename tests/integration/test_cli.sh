@@ -101,8 +101,8 @@ start_server() { # name url extra-args...
     "$server_bin" --listen "$url" --instance "$name" "$@" >"$work/$name.log" 2>&1 &
     pids+=($!)
     for _ in $(seq 1 100); do
-        "$sce" --server "$url" health >/dev/null 2>&1 && return 0
-        "$sce" --server "$url" health 2>&1 | grep -q "engine" && return 0
+        # Up when it answers, whatever it says of the engine.
+        grep -q "^serving" <<<"$("$sce" --server "$url" health 2>&1)" && return 0
         sleep 0.1
     done
     echo "server $name did not start:"
@@ -135,22 +135,28 @@ server_pid=${pids[-1]}
 printf 'import time\nprint("sleeping", flush=True)\ntime.sleep(60)\n' >sleep.py
 "$sce" --server "$crash" run sleep.py >/dev/null 2>&1 &
 pids+=($!)
-count() {
+ids() {
     curl -fsS --unix-socket "$sock" \
         "http://localhost/v1.41/containers/json?all=1&filters=%7B%22label%22%3A%5B%22org.sce.instance%3D$inst%22%5D%7D" |
-        grep -o '"Id"' | wc -l
+        grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4
 }
-for _ in $(seq 1 50); do [ "$(count)" -ge 1 ] && break; sleep 0.1; done
+for _ in $(seq 1 50); do [ -n "$(ids)" ] && break; sleep 0.1; done
+sleep 0.5
 kill -KILL "$server_pid"
 sleep 0.5
-before=$(count)
+# Its containers (the running one, warm ones): the successor's own differ.
+old_ids=$(ids)
 start_server "$inst" "$crash"
-for _ in $(seq 1 100); do [ "$(count)" -eq 0 ] && break; sleep 0.1; done
-after=$(count)
-if [ "$before" -ge 1 ] && [ "$after" -eq 0 ]; then
-    pass "leftovers of a SIGKILLed server removed by its successor ($before -> 0)"
+left=""
+for _ in $(seq 1 100); do
+    left=$(comm -12 <(echo "$old_ids" | sort) <(ids | sort))
+    [ -z "$left" ] && break
+    sleep 0.1
+done
+if [ -n "$old_ids" ] && [ -z "$left" ]; then
+    pass "leftovers of a SIGKILLed server removed by its successor ($(echo "$old_ids" | wc -l) -> 0)"
 else
-    fail "leftovers: $before container(s) before restart, $after after"
+    fail "leftovers: $(echo "$old_ids" | grep -c .) container(s) before restart, still there: $left"
 fi
 
 for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done

@@ -310,14 +310,15 @@ static void test_fork_bomb(void **state)
             "except OSError as e:\n"
             "    print('fork failed after', n, 'children:', e.strerror)\n",
             "const { spawn } = require('child_process');\n"
-            "let n = 0, failed = false;\n"
-            "for (let i = 0; i < 500 && !failed; i++) {\n"
-            "  try { const c = spawn('sleep', ['60']); c.on('error', e => { if (!failed) {\n"
-            "    failed = true; console.log('spawn failed after', n, 'children:', e.code);\n"
-            "    process.exit(0); } }); n++; }\n"
-            "  catch (e) { failed = true; console.log('spawn failed after', n, 'children:', "
-            "e.code); process.exit(0); }\n"
-            "}\n");
+            "let n = 0;\n"
+            "function next() {\n"
+            "  if (n >= 500) { console.log('no limit hit'); process.exit(1); }\n"
+            "  const c = spawn('sleep', ['60']);\n"
+            "  c.on('spawn', () => { n++; next(); });\n"
+            "  c.on('error', e => { console.log('spawn failed after', n, 'children:', e.code);\n"
+            "    process.exit(0); });\n"
+            "}\n"
+            "next();\n");
     /* Contained: the program learns it cannot make more processes, its
      * children die with the container, and the run ends. */
     assert_verdict(r, SCE_VERDICT_OK);
@@ -474,10 +475,11 @@ static size_t container_creates(const char *request_id, long since)
 
 /* Sends a Run with a chosen request id through the raw call; returns the
  * status code. */
-static int raw_run(const char *request_id, const char *code)
+static int raw_run(const char *request_id, const char *code, uint64_t memory_bytes)
 {
     Sce__V1__Request rq = SCE__V1__REQUEST__INIT;
     Sce__V1__RunRequest run_rq = SCE__V1__RUN_REQUEST__INIT;
+    Sce__V1__Limits lim = SCE__V1__LIMITS__INIT;
     Sce__V1__Response *resp;
     uint8_t *buf;
     void *out = NULL;
@@ -487,6 +489,8 @@ static int raw_run(const char *request_id, const char *code)
 
     run_rq.language = (char *)lang;
     run_rq.code = (char *)code;
+    lim.memory_bytes = memory_bytes;
+    run_rq.limits = &lim;
     rq.method = SCE__V1__METHOD__METHOD_RUN;
     rq.request_id = (char *)request_id;
     rq.body_case = SCE__V1__REQUEST__BODY_RUN;
@@ -516,9 +520,12 @@ static void test_rejected_before_any_container(void **state)
     snprintf(rid_good, sizeof(rid_good), "accept%d%s", (int)getpid(), lang);
     memset(code, 'a', 5001);
     code[5001] = '\0';
-    assert_int_equal(raw_run(rid_bad, code), SCE_ERR_INVALID_ARGUMENT);
-    /* The control: an accepted run does show a create event. */
-    assert_int_equal(raw_run(rid_good, is_py ? "print(1)" : "console.log(1)"), SCE_OK);
+    assert_int_equal(raw_run(rid_bad, code, 0), SCE_ERR_INVALID_ARGUMENT);
+    /* The control: an accepted run does show a create event.  Its memory
+     * limit differs from the warm pool's, so it gets a container of its own,
+     * created for it and labelled with its request id. */
+    assert_int_equal(raw_run(rid_good, is_py ? "print(1)" : "console.log(1)", 100u << 20),
+                     SCE_OK);
     assert_int_equal(container_creates(rid_good, since), 1);
     assert_int_equal(container_creates(rid_bad, since), 0);
     free(code);

@@ -1,0 +1,268 @@
+/*
+ * pool.c - warm single-use containers (see pool.h).
+ *
+ * One mutex guards the ready lists (one per language, oldest first) and the
+ * counters.  Refill threads loop: find the language furthest below its
+ * target, prepare one container (create, attach, start: a few hundred ms of
+ * engine time, with the lock released), and append it.  Each container is
+ * used once; the pool never takes one back.
+ */
+#include "pool.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "activity.h"
+#include "exec.h"
+#include "log.h"
+#include "sce/err.h"
+
+#define MAX_LANG 8
+#define FAIL_BACKOFF_MS 1000 /* after a failed refill (no engine, no image), doubling */
+#define FAIL_BACKOFF_MAX_MS 30000
+#define QUIET_WAIT_MS 1000   /* longest a refill yields to runs in progress */
+
+typedef struct ready_list {
+    warm_container *items;
+    size_t n;
+    size_t starting;          /* being prepared by a refill thread */
+} ready_list;
+
+struct pool {
+    const exec_env *env;
+    size_t target;            /* per language */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int stopping;
+    ready_list lists[MAX_LANG];
+    pthread_t *threads;
+    size_t nthreads;
+    uint64_t hits, misses;
+    int64_t backoff_until[MAX_LANG];
+    int64_t backoff_ms[MAX_LANG];   /* 0 after a success */
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void hand_over(pool *p, warm_container *w)
+{
+    docker_attach_close(w->attach);
+    w->attach = NULL;
+    reaper_release(p->env->r, w->id);
+}
+
+/* The language most in need of a container, or -1; with the lock held. */
+static int neediest(pool *p, int64_t now)
+{
+    int best = -1;
+    size_t best_have = 0;
+
+    for (size_t i = 0; i < languages_count() && i < MAX_LANG; i++) {
+        size_t have = p->lists[i].n + p->lists[i].starting;
+        if (have >= p->target || now < p->backoff_until[i])
+            continue;
+        if (best < 0 || have < best_have) {
+            best = (int)i;
+            best_have = have;
+        }
+    }
+    return best;
+}
+
+/* Removes containers that have been ready longer than pool_max_idle; with
+ * the lock held, returns how many it took out into `old`. */
+static size_t take_expired(pool *p, int64_t now, warm_container *old, size_t max)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < languages_count() && i < MAX_LANG; i++) {
+        ready_list *l = &p->lists[i];
+        size_t keep = 0;
+        for (size_t j = 0; j < l->n; j++) {
+            if (n < max && now - l->items[j].ready_ms > p->env->opt->pool_max_idle_ms)
+                old[n++] = l->items[j];
+            else
+                l->items[keep++] = l->items[j];
+        }
+        l->n = keep;
+    }
+    return n;
+}
+
+static void *refill_main(void *arg)
+{
+    pool *p = arg;
+
+    for (;;) {
+        warm_container w, old[16];
+        size_t nold;
+        int li;
+        int64_t now = now_ms();
+        char err[512];
+        int rv, first_failure;
+
+        pthread_mutex_lock(&p->lock);
+        for (;;) {
+            struct timespec until;
+
+            if (p->stopping) {
+                pthread_mutex_unlock(&p->lock);
+                return NULL;
+            }
+            now = now_ms();
+            nold = take_expired(p, now, old, 16);
+            li = neediest(p, now);
+            if (li >= 0 || nold > 0)
+                break;
+            /* Sleep until woken (a container was taken) or a second passes:
+             * idle expiry and back-off are checked at that pace. */
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            pthread_cond_timedwait(&p->wake, &p->lock, &until);
+        }
+        if (li >= 0)
+            p->lists[li].starting++;
+        pthread_mutex_unlock(&p->lock);
+
+        for (size_t i = 0; i < nold; i++) {
+            SCE_LOG(SCE_LOG_DEBUG, NULL, "pool: recycling idle container %.12s", old[i].id);
+            hand_over(p, &old[i]);
+        }
+        if (li < 0)
+            continue;
+
+        /* While a run streams its output, preparing a container would slow
+         * it down; wait for a quiet moment unless this language has none
+         * ready (then a run may be waiting for exactly this). */
+        if (p->lists[li].n > 0)
+            activity_wait_quiet(QUIET_WAIT_MS);
+        rv = exec_prepare(p->env, languages_at((size_t)li), p->env->opt->memory_bytes, "pool", &w,
+                          err, sizeof(err));
+        pthread_mutex_lock(&p->lock);
+        p->lists[li].starting--;
+        first_failure = 0;
+        if (rv == SCE_OK && !p->stopping) {
+            ready_list *l = &p->lists[li];
+            w.ready_ms = now_ms();
+            l->items[l->n++] = w;
+            if (p->backoff_ms[li] > 0)
+                SCE_LOG(SCE_LOG_INFO, NULL, "pool: %s containers start again",
+                        languages_at((size_t)li)->name);
+            p->backoff_ms[li] = 0;
+            rv = -1; /* kept */
+        } else if (rv != SCE_OK) {
+            /* A dead engine or a missing image: retry ever less often, and
+             * say so once, not every time. */
+            first_failure = p->backoff_ms[li] == 0;
+            p->backoff_ms[li] = p->backoff_ms[li] ? p->backoff_ms[li] * 2 : FAIL_BACKOFF_MS;
+            if (p->backoff_ms[li] > FAIL_BACKOFF_MAX_MS)
+                p->backoff_ms[li] = FAIL_BACKOFF_MAX_MS;
+            p->backoff_until[li] = now_ms() + p->backoff_ms[li];
+        }
+        pthread_mutex_unlock(&p->lock);
+        if (rv == SCE_OK)
+            hand_over(p, &w); /* prepared while stopping */
+        else if (first_failure)
+            SCE_LOG(SCE_LOG_WARN, NULL, "pool: cannot prepare a %s container: %s",
+                    languages_at((size_t)li)->name, err);
+    }
+}
+
+int pool_start(const exec_env *env, pool **out)
+{
+    pool *p = calloc(1, sizeof(*p));
+    size_t n = (size_t)env->opt->pool_refill_concurrency;
+
+    if (p == NULL)
+        return SCE_ERR_RESOURCE_EXHAUSTED;
+    p->env = env;
+    p->target = (size_t)env->opt->pool_size;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    for (size_t i = 0; i < languages_count() && i < MAX_LANG; i++) {
+        p->lists[i].items = calloc(p->target ? p->target : 1, sizeof(warm_container));
+        if (p->lists[i].items == NULL)
+            goto fail;
+    }
+    if (p->target > 0) {
+        p->threads = calloc(n, sizeof(pthread_t));
+        if (p->threads == NULL)
+            goto fail;
+        for (; p->nthreads < n; p->nthreads++)
+            if (pthread_create(&p->threads[p->nthreads], NULL, refill_main, p) != 0)
+                goto fail;
+    }
+    *out = p;
+    return SCE_OK;
+fail:
+    pool_stop(p);
+    return SCE_ERR_RESOURCE_EXHAUSTED;
+}
+
+int pool_acquire(pool *p, const lang_def *l, int64_t memory_bytes, warm_container *out)
+{
+    size_t li = (size_t)(l - languages_at(0));
+    int got = 0;
+
+    if (p == NULL || p->target == 0 || li >= MAX_LANG)
+        return 0;
+    pthread_mutex_lock(&p->lock);
+    if (memory_bytes == p->env->opt->memory_bytes && p->lists[li].n > 0) {
+        ready_list *rl = &p->lists[li];
+        /* The oldest first: every container serves before it can expire. */
+        *out = rl->items[0];
+        memmove(rl->items, rl->items + 1, (rl->n - 1) * sizeof(*rl->items));
+        rl->n--;
+        got = 1;
+        p->hits++;
+        pthread_cond_signal(&p->wake);
+    } else {
+        p->misses++;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return got;
+}
+
+void pool_get_stats(pool *p, pool_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < MAX_LANG; i++) {
+        out->ready += p->lists[i].n;
+        out->starting += p->lists[i].starting;
+    }
+    out->hits = p->hits;
+    out->misses = p->misses;
+    pthread_mutex_unlock(&p->lock);
+}
+
+void pool_stop(pool *p)
+{
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (size_t i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    for (size_t i = 0; i < MAX_LANG; i++) {
+        for (size_t j = 0; j < p->lists[i].n; j++)
+            hand_over(p, &p->lists[i].items[j]);
+        free(p->lists[i].items);
+    }
+    free(p->threads);
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}

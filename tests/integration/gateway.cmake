@@ -1,0 +1,18 @@
+# sce-gateway over HTTP against the real server and engine (fixture `stack`
+# from integration.cmake).  The test also starts servers and gateways of its
+# own for the statuses the stack cannot produce (429, 503, 504, shutdown),
+# so it needs both programs built.
+if(NOT DEFINED SCE_STACK_ENV)
+  set(SCE_STACK_ENV ${CMAKE_BINARY_DIR}/test-stack.env)
+endif()
+pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+add_executable(test_gateway integration/gateway/test_gateway.c)
+target_link_libraries(test_gateway PRIVATE PkgConfig::CMOCKA PkgConfig::CURL PkgConfig::JANSSON
+                      Threads::Threads)
+target_compile_definitions(test_gateway PRIVATE
+  SCE_GATEWAY_PATH="$<TARGET_FILE:sce-gateway>"
+  SCE_SERVER_PATH="$<TARGET_FILE:sce-server>")
+add_dependencies(test_gateway sce-gateway sce-server)
+add_test(NAME gateway_http COMMAND test_gateway)
+set_tests_properties(gateway_http PROPERTIES FIXTURES_REQUIRED stack LABELS docker TIMEOUT 300
+                     ENVIRONMENT SCE_TEST_STACK_ENV=${SCE_STACK_ENV})

@@ -1,0 +1,1245 @@
+/*
+ * test_gateway.c - sce-gateway over HTTP, against the real sce-server and
+ * the real Docker Engine: every route and every error status of
+ * docs/API.md.
+ *
+ * The main gateway and server are the ctest fixture `stack` (stack.sh),
+ * whose URLs are in the file named by $SCE_TEST_STACK_ENV.  The statuses
+ * the stack cannot produce need processes of their own, which this test
+ * starts and stops itself:
+ *   - a second server with one worker and no queue, so that concurrent runs
+ *     are refused (429), behind two gateways: a normal one, and one whose
+ *     rpc_timeout is shorter than a run (504);
+ *   - a gateway pointed at a socket where nobody listens (503);
+ *   - a gateway with a page directory and CORS on (static files, headers);
+ *   - a gateway that is sent SIGTERM with a run in flight (graceful stop).
+ * A missing stack is a failure, never a skip.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define CSP_PAGE                                                                                   \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "                   \
+    "frame-ancestors 'none'"
+#define CORS_ORIGIN "https://app.example"
+#define FFFD "\xEF\xBF\xBD"
+
+/* A process this test started. */
+typedef struct proc {
+    const char *name;
+    pid_t pid;
+    char log[512];
+    char url[128]; /* gateways: http://127.0.0.1:PORT */
+} proc;
+
+static char stack_server[512];
+static char stack_gateway[256];
+static char tmpdir[256];
+static char page_dir[300];
+static char busy_url[400];
+static proc busy_server = {"busy server", 0, "", ""};
+static proc gw_busy = {"gateway to the busy server", 0, "", ""};
+static proc gw_slow = {"gateway with a 1 s rpc_timeout", 0, "", ""};
+static proc gw_nobody = {"gateway to nobody", 0, "", ""};
+static proc gw_page = {"gateway with a page and CORS", 0, "", ""};
+
+/* ------------------------------------------------------------ HTTP */
+
+typedef struct request {
+    const char *method;
+    const char *path;
+    const char *content_type; /* NULL: no Content-Type header at all */
+    const char *body;         /* NULL: no body */
+    size_t len;
+    int chunked;              /* send the body with Transfer-Encoding: chunked */
+    const char *origin;       /* Origin header, or NULL */
+    int no_expect;            /* never send Expect: 100-continue */
+} request;
+
+typedef struct answer {
+    long status;
+    char *body;
+    size_t len;
+    char head[16384];
+    size_t hlen;
+    json_t *json; /* the body, when it parses as JSON */
+    double seconds;
+} answer;
+
+typedef struct upload {
+    const char *p;
+    size_t left;
+} upload;
+
+static size_t body_cb(char *p, size_t size, size_t n, void *arg)
+{
+    answer *a = arg;
+    char *b = realloc(a->body, a->len + size * n + 1);
+
+    if (b == NULL)
+        return 0;
+    memcpy(b + a->len, p, size * n);
+    a->body = b;
+    a->len += size * n;
+    a->body[a->len] = '\0';
+    return size * n;
+}
+
+static size_t head_cb(char *p, size_t size, size_t n, void *arg)
+{
+    answer *a = arg;
+    size_t k = size * n;
+
+    /* A new status line (after "100 Continue") starts a new header block. */
+    if (k >= 5 && strncmp(p, "HTTP/", 5) == 0)
+        a->hlen = 0;
+    if (a->hlen + k < sizeof(a->head)) {
+        memcpy(a->head + a->hlen, p, k);
+        a->hlen += k;
+        a->head[a->hlen] = '\0';
+    }
+    return k;
+}
+
+static size_t read_cb(char *p, size_t size, size_t n, void *arg)
+{
+    upload *u = arg;
+    size_t k = size * n < u->left ? size * n : u->left;
+
+    memcpy(p, u->p, k);
+    u->p += k;
+    u->left -= k;
+    return k;
+}
+
+static void answer_free(answer *a)
+{
+    free(a->body);
+    json_decref(a->json);
+    memset(a, 0, sizeof(*a));
+}
+
+/* Sends one request on a fresh connection; fails the test if no HTTP
+ * answer comes back at all. */
+static void http(const char *base, const request *r, answer *a)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    char url[1024], line[512];
+    upload up = {r->body, r->len};
+    CURLcode cc;
+
+    memset(a, 0, sizeof(*a));
+    assert_non_null(c);
+    snprintf(url, sizeof(url), "%s%s", base, r->path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, head_cb);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
+    if (strcmp(r->method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    else
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+    if (r->body != NULL && r->chunked) {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+        curl_easy_setopt(c, CURLOPT_READDATA, &up);
+        h = curl_slist_append(h, "Transfer-Encoding: chunked");
+    } else if (r->body != NULL) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->len);
+    }
+    if (r->content_type != NULL) {
+        snprintf(line, sizeof(line), "Content-Type: %s", r->content_type);
+        h = curl_slist_append(h, line);
+    } else {
+        h = curl_slist_append(h, "Content-Type:"); /* curl would add a form type */
+    }
+    if (r->origin != NULL) {
+        snprintf(line, sizeof(line), "Origin: %s", r->origin);
+        h = curl_slist_append(h, line);
+    }
+    if (r->no_expect)
+        h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    cc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
+    curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &a->seconds);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (cc != CURLE_OK)
+        fail_msg("%s %s%s: %s", r->method, base, r->path, curl_easy_strerror(cc));
+    if (a->body != NULL)
+        a->json = json_loadb(a->body, a->len, JSON_ALLOW_NUL, NULL);
+}
+
+static void get(const char *base, const char *path, answer *a)
+{
+    request r = {.method = "GET", .path = path};
+
+    http(base, &r, a);
+}
+
+static void post_run(const char *base, const char *body, answer *a)
+{
+    request r = {.method = "POST", .path = "/run", .content_type = "application/json",
+                 .body = body, .len = strlen(body)};
+
+    http(base, &r, a);
+}
+
+/* The value of header `name` (case-insensitive) or NULL, into out. */
+static const char *header(const answer *a, const char *name, char *out, size_t outlen)
+{
+    size_t n = strlen(name);
+    const char *p = a->head;
+
+    while ((p = strstr(p, "\r\n")) != NULL) {
+        p += 2;
+        if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+            const char *v = p + n + 1;
+            size_t len;
+
+            while (*v == ' ')
+                v++;
+            len = strcspn(v, "\r\n");
+            snprintf(out, outlen, "%.*s", (int)len, v);
+            return out;
+        }
+    }
+    return NULL;
+}
+
+static void expect_header(const answer *a, const char *name, const char *want)
+{
+    char v[1024];
+
+    if (header(a, name, v, sizeof(v)) == NULL)
+        fail_msg("no %s header in:\n%s", name, a->head);
+    if (strcmp(v, want) != 0)
+        fail_msg("%s: got '%s', want '%s'", name, v, want);
+}
+
+static void expect_no_header(const answer *a, const char *name)
+{
+    char v[1024];
+
+    if (header(a, name, v, sizeof(v)) != NULL)
+        fail_msg("unexpected %s: %s", name, v);
+}
+
+static void expect_security_headers(const answer *a)
+{
+    expect_header(a, "X-Content-Type-Options", "nosniff");
+    expect_header(a, "X-Frame-Options", "DENY");
+    expect_header(a, "Referrer-Policy", "no-referrer");
+}
+
+static const char *jstr(const answer *a, const char *key)
+{
+    json_t *v = json_object_get(a->json, key);
+
+    if (!json_is_string(v))
+        fail_msg("\"%s\" is not a string in %s", key, a->body ? a->body : "(no body)");
+    return json_string_value(v);
+}
+
+static json_int_t jint(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (!json_is_integer(v))
+        fail_msg("\"%s\" is not an integer", key);
+    return json_integer_value(v);
+}
+
+static int jbool(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (!json_is_boolean(v))
+        fail_msg("\"%s\" is not a boolean", key);
+    return json_is_true(v);
+}
+
+/* Every error answer: JSON of one shape, the status word, the code, and
+ * (unless NULL) the exact message. */
+static void expect_error(const answer *a, long status, const char *code, const char *message)
+{
+    char ct[256];
+
+    if (a->status != status)
+        fail_msg("status %ld, want %ld: %s", a->status, status, a->body ? a->body : "");
+    expect_security_headers(a);
+    if (header(a, "Content-Type", ct, sizeof(ct)) == NULL ||
+        strcmp(ct, "application/json") != 0)
+        fail_msg("error answer is not JSON: %s", a->head);
+    if (!json_is_object(a->json))
+        fail_msg("error body is not a JSON object: %s", a->body ? a->body : "");
+    assert_string_equal(jstr(a, "status"), status < 500 ? "rejected" : "error");
+    assert_string_equal(jstr(a, "code"), code);
+    assert_true(jstr(a, "error")[0] != '\0');
+    assert_null(strchr(jstr(a, "error"), '\n'));
+    if (message != NULL)
+        assert_string_equal(jstr(a, "error"), message);
+}
+
+/* ------------------------------------------------------------ processes */
+
+static int free_port(void)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+    assert_true(fd >= 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
+}
+
+static int spawn(proc *p, char *const argv[])
+{
+    posix_spawn_file_actions_t fa;
+    int rv;
+
+    /* One log per process, named after its role. */
+    snprintf(p->log, sizeof(p->log), "%s/%s.log", tmpdir, p->name);
+    for (char *q = p->log + strlen(tmpdir) + 1; *q != '\0'; q++)
+        if (*q == ' ' || *q == '/')
+            *q = '_';
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, p->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    rv = posix_spawn(&p->pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rv != 0) {
+        fprintf(stderr, "cannot start %s: %s\n", argv[0], strerror(rv));
+        p->pid = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static void dump_log(const proc *p)
+{
+    char line[1024];
+    FILE *f = fopen(p->log, "r");
+
+    if (f == NULL)
+        return;
+    fprintf(stderr, "---- log of the %s ----\n", p->name);
+    while (fgets(line, sizeof(line), f) != NULL)
+        fputs(line, stderr);
+    fclose(f);
+}
+
+/* SIGTERM, then up to 30 s for it to exit.  Returns the exit status, or -1
+ * if it had to be killed or did not exit normally. */
+static int stop(proc *p)
+{
+    int st = 0;
+
+    if (p->pid <= 0)
+        return -1;
+    kill(p->pid, SIGTERM);
+    for (int i = 0; i < 300; i++) {
+        pid_t w = waitpid(p->pid, &st, WNOHANG);
+        if (w == p->pid) {
+            p->pid = 0;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        }
+        usleep(100 * 1000);
+    }
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, &st, 0);
+    p->pid = 0;
+    return -1;
+}
+
+static int exited(proc *p)
+{
+    int st;
+
+    return p->pid > 0 && waitpid(p->pid, &st, WNOHANG) == p->pid;
+}
+
+/* A gateway on a free port; waits until it answers HTTP (any status). */
+static int start_gateway(proc *p, const char *server, const char *const *extra)
+{
+    char listen[64], gw[] = SCE_GATEWAY_PATH;
+    char *argv[24];
+    int n = 0, port = free_port();
+
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+    snprintf(p->url, sizeof(p->url), "http://%s", listen);
+    argv[n++] = gw;
+    argv[n++] = "--listen";
+    argv[n++] = listen;
+    argv[n++] = "--server";
+    argv[n++] = (char *)server;
+    for (; extra != NULL && *extra != NULL && n < 22; extra++)
+        argv[n++] = (char *)*extra;
+    argv[n] = NULL;
+    if (spawn(p, argv) != 0)
+        return -1;
+    for (int i = 0; i < 100; i++) {
+        CURL *c = curl_easy_init();
+        CURLcode cc;
+        char url[160];
+
+        snprintf(url, sizeof(url), "%s/nope", p->url);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 2L);
+        cc = curl_easy_perform(c);
+        curl_easy_cleanup(c);
+        if (cc == CURLE_OK)
+            return 0;
+        if (exited(p))
+            break;
+        usleep(100 * 1000);
+    }
+    fprintf(stderr, "the %s did not start\n", p->name);
+    dump_log(p);
+    return -1;
+}
+
+/* ------------------------------------------------------------ setup */
+
+static void load_stack_env(void)
+{
+    const char *path = getenv("SCE_TEST_STACK_ENV");
+    char line[1024];
+    FILE *f;
+
+    if (path == NULL) {
+        fprintf(stderr, "SCE_TEST_STACK_ENV is not set: run through ctest (fixture 'stack')\n");
+        exit(1);
+    }
+    if ((f = fopen(path, "r")) == NULL) {
+        fprintf(stderr, "cannot open %s: the stack fixture did not start\n", path);
+        exit(1);
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "SCE_SERVER=", 11) == 0)
+            snprintf(stack_server, sizeof(stack_server), "%s", line + 11);
+        else if (strncmp(line, "SCE_GATEWAY=", 12) == 0)
+            snprintf(stack_gateway, sizeof(stack_gateway), "%s", line + 12);
+    }
+    fclose(f);
+    if (stack_server[0] == '\0' || stack_gateway[0] == '\0') {
+        fprintf(stderr, "%s lacks SCE_SERVER or SCE_GATEWAY (was sce-gateway built?)\n", path);
+        exit(1);
+    }
+}
+
+static int write_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if ((f = fopen(path, "w")) == NULL)
+        return -1;
+    fputs(text, f);
+    return fclose(f);
+}
+
+/* The page the page gateway serves: index.html, an asset in assets/, one
+ * at the top, and what must never be served: a symlink, a hidden file. */
+static int make_page(void)
+{
+    char assets[400], link[512];
+
+    snprintf(page_dir, sizeof(page_dir), "%s/page", tmpdir);
+    snprintf(assets, sizeof(assets), "%s/assets", page_dir);
+    snprintf(link, sizeof(link), "%s/leak.txt", assets);
+    if (mkdir(page_dir, 0755) != 0 || mkdir(assets, 0755) != 0 ||
+        write_file(page_dir, "index.html", "<!doctype html><title>sce</title>\n") != 0 ||
+        write_file(assets, "app.js", "console.log('sce');\n") != 0 ||
+        write_file(page_dir, "style.css", "body { margin: 0 }\n") != 0 ||
+        write_file(assets, ".secret", "hidden\n") != 0 || symlink("/etc/hostname", link) != 0)
+        return -1;
+    return 0;
+}
+
+/* The busy server is ready when its gateway lists python as available. */
+static int wait_busy_ready(void)
+{
+    for (int i = 0; i < 300; i++) {
+        answer a;
+        CURL *c = curl_easy_init();
+        char url[160];
+
+        memset(&a, 0, sizeof(a));
+        snprintf(url, sizeof(url), "%s/languages", gw_busy.url);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+        curl_easy_perform(c);
+        curl_easy_cleanup(c);
+        if (a.body != NULL && strstr(a.body, "\"name\":\"python\"") != NULL &&
+            strstr(a.body, "\"available\":true") != NULL) {
+            free(a.body);
+            return 0;
+        }
+        free(a.body);
+        if (exited(&busy_server))
+            break;
+        usleep(100 * 1000);
+    }
+    fprintf(stderr, "the busy server did not become ready\n");
+    dump_log(&busy_server);
+    return -1;
+}
+
+static int group_setup(void **state)
+{
+    char sv[] = SCE_SERVER_PATH, instance[64];
+    char *argv[12];
+    const char *const slow[] = {"--rpc-timeout", "1s", NULL};
+    const char *const page[] = {"--static-dir", page_dir, "--cors-origin", CORS_ORIGIN, NULL};
+    char nobody[400];
+
+    (void)state;
+    load_stack_env();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/sce-gwtest.XXXXXX");
+    if (mkdtemp(tmpdir) == NULL || make_page() != 0) {
+        fprintf(stderr, "cannot prepare %s: %s\n", tmpdir, strerror(errno));
+        return -1;
+    }
+    snprintf(busy_url, sizeof(busy_url), "ipc://%s/busy.sock", tmpdir);
+    snprintf(nobody, sizeof(nobody), "ipc://%s/nobody.sock", tmpdir);
+    snprintf(instance, sizeof(instance), "gwtest-%d", (int)getpid());
+    argv[0] = sv;
+    argv[1] = "--listen";
+    argv[2] = busy_url;
+    argv[3] = "--instance";
+    argv[4] = instance;
+    argv[5] = "--workers";
+    argv[6] = "1";
+    argv[7] = "--queue-depth";
+    argv[8] = "0";
+    argv[9] = NULL;
+    if (spawn(&busy_server, argv) != 0 || start_gateway(&gw_busy, busy_url, NULL) != 0 ||
+        start_gateway(&gw_slow, busy_url, slow) != 0 ||
+        start_gateway(&gw_nobody, nobody, NULL) != 0 ||
+        start_gateway(&gw_page, stack_server, page) != 0 || wait_busy_ready() != 0)
+        return -1;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    proc *gws[] = {&gw_busy, &gw_slow, &gw_nobody, &gw_page};
+    int bad = 0;
+    char cmd[400];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(gws) / sizeof(gws[0]); i++) {
+        if (gws[i]->pid > 0 && stop(gws[i]) != 0) {
+            fprintf(stderr, "the %s did not exit 0 on SIGTERM\n", gws[i]->name);
+            dump_log(gws[i]);
+            bad = 1;
+        }
+    }
+    /* The server waits for its last run and removes its containers. */
+    if (busy_server.pid > 0 && stop(&busy_server) != 0) {
+        fprintf(stderr, "the busy server did not exit 0 on SIGTERM\n");
+        dump_log(&busy_server);
+        bad = 1;
+    }
+    if (tmpdir[0] != '\0' && !bad) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "cannot remove %s\n", tmpdir);
+    }
+    curl_global_cleanup();
+    return bad ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ POST /run */
+
+static void test_run_ok(void **state)
+{
+    answer a;
+    char ct[128];
+    json_t *lim;
+
+    (void)state;
+    post_run(stack_gateway, "{\"code\": \"print(2+2)\"}", &a);
+    assert_int_equal(a.status, 200);
+    expect_security_headers(&a);
+    assert_non_null(header(&a, "Content-Type", ct, sizeof(ct)));
+    assert_string_equal(ct, "application/json");
+    assert_string_equal(jstr(&a, "output"), "4\n");
+    assert_string_equal(jstr(&a, "error"), "");
+    assert_string_equal(jstr(&a, "status"), "ok");
+    assert_string_equal(jstr(&a, "stdout"), "4\n");
+    assert_string_equal(jstr(&a, "stderr"), "");
+    assert_string_equal(jstr(&a, "message"), "");
+    assert_string_equal(jstr(&a, "language"), "python");
+    assert_true(jstr(&a, "language_version")[0] != '\0');
+    assert_int_equal(strlen(jstr(&a, "request_id")), 16);
+    assert_int_equal(jint(a.json, "exit_code"), 0);
+    assert_int_equal(jint(a.json, "signal"), 0);
+    assert_true(jint(a.json, "wall_ms") > 0);
+    (void)jint(a.json, "cpu_ms");
+    (void)jint(a.json, "peak_memory_bytes");
+    assert_false(jbool(a.json, "truncated"));
+    assert_false(jbool(a.json, "stdout_truncated"));
+    assert_false(jbool(a.json, "stderr_truncated"));
+    assert_false(jbool(a.json, "stdout_lossy"));
+    assert_false(jbool(a.json, "stderr_lossy"));
+    lim = json_object_get(a.json, "limits");
+    assert_true(jint(lim, "timeout_ms") > 0);
+    assert_true(jint(lim, "memory_bytes") > 0);
+    assert_true(jint(lim, "output_limit_bytes") > 0);
+    answer_free(&a);
+}
+
+static void test_run_runtime_error(void **state)
+{
+    answer a;
+
+    (void)state;
+    post_run(stack_gateway, "{\"code\": \"print(x)\"}", &a);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(jstr(&a, "output"), "");
+    assert_string_equal(jstr(&a, "error"), "NameError: name 'x' is not defined");
+    assert_string_equal(jstr(&a, "status"), "runtime_error");
+    assert_int_equal(jint(a.json, "exit_code"), 1);
+    assert_non_null(strstr(jstr(&a, "stderr"), "Traceback"));
+    answer_free(&a);
+}
+
+static void test_run_timeout(void **state)
+{
+    answer a;
+
+    (void)state;
+    post_run(stack_gateway, "{\"code\": \"while True: pass\", \"timeout_ms\": 1000}", &a);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(jstr(&a, "status"), "timeout");
+    assert_string_equal(jstr(&a, "error"), "Execution timed out after 1 second");
+    assert_int_equal(jint(json_object_get(a.json, "limits"), "timeout_ms"), 1000);
+    answer_free(&a);
+}
+
+static void test_run_node_stdin_args(void **state)
+{
+    answer a;
+
+    (void)state;
+    post_run(stack_gateway,
+             "{\"language\": \"node\", \"stdin\": \"hi \", \"args\": [\"a\", \"b\"],"
+             " \"code\": \"const fs = require('fs');"
+             " console.log(fs.readFileSync(0, 'utf8') + process.argv.slice(2).join(','))\"}",
+             &a);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(jstr(&a, "status"), "ok");
+    assert_string_equal(jstr(&a, "language"), "node");
+    assert_string_equal(jstr(&a, "output"), "hi a,b\n");
+    answer_free(&a);
+}
+
+static void test_run_files(void **state)
+{
+    answer a;
+
+    (void)state;
+    post_run(stack_gateway,
+             "{\"files\": [{\"path\": \"main.py\", \"content\": \"import helper\\nhelper.hi()\\n\"},"
+             " {\"path\": \"helper.py\", \"content\": \"def hi():\\n    print('hi')\\n\"}]}",
+             &a);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(jstr(&a, "error"), "");
+    assert_string_equal(jstr(&a, "output"), "hi\n");
+    answer_free(&a);
+}
+
+/* Bytes that are not UTF-8, and NUL bytes, still make valid JSON. */
+static void test_run_binary_output(void **state)
+{
+    answer a;
+    json_t *out;
+
+    (void)state;
+    post_run(stack_gateway,
+             "{\"code\": \"import sys; sys.stdout.buffer.write(b'a\\\\xff\\\\x00b')\"}", &a);
+    assert_int_equal(a.status, 200);
+    assert_non_null(a.json);
+    out = json_object_get(a.json, "output");
+    assert_int_equal(json_string_length(out), 6);
+    assert_memory_equal(json_string_value(out), "a" FFFD "\0b", 6);
+    assert_true(jbool(a.json, "stdout_lossy"));
+    assert_false(jbool(a.json, "stderr_lossy"));
+    answer_free(&a);
+}
+
+/* ------------------------------------------------------------ 400 */
+
+static void test_400_malformed_json(void **state)
+{
+    answer a;
+
+    (void)state;
+    post_run(stack_gateway, "{\"code\": }", &a);
+    expect_error(&a, 400, "INVALID_ARGUMENT",
+                 "body: invalid JSON at line 1 column 10: unexpected token near '}'");
+    answer_free(&a);
+    post_run(stack_gateway, "", &a);
+    expect_error(&a, 400, "INVALID_ARGUMENT", "body: empty; expected a JSON object");
+    answer_free(&a);
+    post_run(stack_gateway, "[\"print(1)\"]", &a);
+    expect_error(&a, 400, "INVALID_ARGUMENT", "body: expected a JSON object");
+    answer_free(&a);
+}
+
+static void test_400_wrong_type(void **state)
+{
+    static const char *const rows[][2] = {
+        {"{\"code\": 5}", "code: expected a string"},
+        {"{}", "code: required"},
+        {"{\"code\": \"x\", \"args\": [\"a\", 1]}", "args[1]: expected a string"},
+        {"{\"code\": \"x\", \"timeout_ms\": \"1s\"}", "timeout_ms: expected a positive integer"},
+        {"{\"code\": \"x\", \"language\": 3}", "language: expected a string"},
+        {"{\"code\": \"x\", \"stdin\": [1]}", "stdin: expected a string"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        answer a;
+
+        post_run(stack_gateway, rows[i][0], &a);
+        expect_error(&a, 400, "INVALID_ARGUMENT", rows[i][1]);
+        answer_free(&a);
+    }
+}
+
+/* What only the server can judge comes back as 400 with its message. */
+static void test_400_from_server(void **state)
+{
+    size_t n = 5001;
+    char *body = malloc(n + 32);
+    answer a;
+
+    (void)state;
+    assert_non_null(body);
+    memcpy(body, "{\"code\": \"", 10);
+    memset(body + 10, 'x', n);
+    strcpy(body + 10 + n, "\"}");
+    post_run(stack_gateway, body, &a);
+    expect_error(&a, 400, "INVALID_ARGUMENT", "code is 5001 characters; the limit is 5000");
+    answer_free(&a);
+    free(body);
+
+    post_run(stack_gateway, "{\"code\": \"x\", \"language\": \"cobol\"}", &a);
+    expect_error(&a, 400, "INVALID_ARGUMENT", NULL);
+    assert_non_null(strstr(jstr(&a, "error"), "cobol"));
+    answer_free(&a);
+
+    post_run(stack_gateway, "{\"code\": \"x\", \"timeout_ms\": 86400000}", &a);
+    expect_error(&a, 400, "INVALID_ARGUMENT", NULL);
+    assert_non_null(strstr(jstr(&a, "error"), "timeout_ms"));
+    answer_free(&a);
+}
+
+/* ------------------------------------------------------------ 413, 415 */
+
+static void test_413_body_too_big(void **state)
+{
+    size_t n = 2 << 20;
+    char *big = malloc(n);
+    request r = {.method = "POST", .path = "/run", .content_type = "application/json",
+                 .body = big, .len = n};
+    answer a;
+
+    (void)state;
+    assert_non_null(big);
+    memset(big, ' ', n);
+    /* Announced by Content-Length, and curl waits for 100 Continue:
+     * refused before the body is sent. */
+    http(stack_gateway, &r, &a);
+    expect_error(&a, 413, "INVALID_ARGUMENT",
+                 "body: 2097152 bytes is more than the limit of 1048576 bytes");
+    answer_free(&a);
+    /* Announced, but sent at once: the answer must still reach the client
+     * (no reset under its feet), every time. */
+    r.no_expect = 1;
+    for (int i = 0; i < 5; i++) {
+        http(stack_gateway, &r, &a);
+        expect_error(&a, 413, "INVALID_ARGUMENT",
+                     "body: 2097152 bytes is more than the limit of 1048576 bytes");
+        answer_free(&a);
+    }
+    r.no_expect = 0;
+    /* Streamed without a length: noticed when it passes the cap. */
+    r.chunked = 1;
+    http(stack_gateway, &r, &a);
+    expect_error(&a, 413, "INVALID_ARGUMENT", "body: more than the limit of 1048576 bytes");
+    answer_free(&a);
+    free(big);
+}
+
+static void test_415_wrong_content_type(void **state)
+{
+    const char *body = "{\"code\": \"print(1)\"}";
+    request r = {.method = "POST", .path = "/run", .content_type = "text/plain",
+                 .body = body, .len = strlen(body)};
+    answer a;
+
+    (void)state;
+    http(stack_gateway, &r, &a);
+    expect_error(&a, 415, "INVALID_ARGUMENT",
+                 "Content-Type: expected application/json, got 'text/plain'");
+    answer_free(&a);
+    r.content_type = NULL;
+    http(stack_gateway, &r, &a);
+    expect_error(&a, 415, "INVALID_ARGUMENT", "Content-Type: missing; expected application/json");
+    answer_free(&a);
+    r.content_type = "application/json; charset=utf-8";
+    http(stack_gateway, &r, &a);
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+}
+
+/* ------------------------------------------------------------ 404, 405 */
+
+static void test_404(void **state)
+{
+    answer a;
+
+    (void)state;
+    get(stack_gateway, "/nope", &a);
+    expect_error(&a, 404, "NOT_FOUND", "no route for GET /nope");
+    assert_int_equal(json_object_size(a.json), 3);
+    answer_free(&a);
+    get(stack_gateway, "/run/", &a);
+    expect_error(&a, 404, "NOT_FOUND", "no route for GET /run/");
+    answer_free(&a);
+}
+
+static void test_405(void **state)
+{
+    request r = {.method = "POST", .path = "/languages", .content_type = "application/json",
+                 .body = "{}", .len = 2};
+    answer a;
+
+    (void)state;
+    get(stack_gateway, "/run", &a);
+    expect_error(&a, 405, "UNIMPLEMENTED", "method GET is not allowed for /run; allowed: POST");
+    expect_header(&a, "Allow", "POST");
+    answer_free(&a);
+    http(stack_gateway, &r, &a);
+    expect_error(&a, 405, "UNIMPLEMENTED", NULL);
+    expect_header(&a, "Allow", "GET, HEAD");
+    answer_free(&a);
+    r.method = "DELETE";
+    r.path = "/healthz";
+    r.body = NULL;
+    http(stack_gateway, &r, &a);
+    expect_error(&a, 405, "UNIMPLEMENTED", NULL);
+    expect_header(&a, "Allow", "GET, HEAD");
+    answer_free(&a);
+}
+
+/* ------------------------------------------------------------ 429, 503, 504 */
+
+typedef struct busy_call {
+    pthread_t t;
+    answer a;
+} busy_call;
+
+static void *busy_main(void *arg)
+{
+    busy_call *b = arg;
+
+    post_run(gw_busy.url, "{\"code\": \"import time; time.sleep(1.5)\"}", &b->a);
+    return NULL;
+}
+
+static void test_429_server_busy(void **state)
+{
+    busy_call calls[4];
+    int ok = 0, busy = 0;
+
+    (void)state;
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&calls[i].t, NULL, busy_main, &calls[i]), 0);
+    for (size_t i = 0; i < 4; i++)
+        pthread_join(calls[i].t, NULL);
+    for (size_t i = 0; i < 4; i++) {
+        answer *a = &calls[i].a;
+
+        if (a->status == 200) {
+            ok++;
+        } else {
+            expect_error(a, 429, "RESOURCE_EXHAUSTED", NULL);
+            expect_header(a, "Retry-After", "1");
+            busy++;
+        }
+        answer_free(a);
+    }
+    if (ok < 1 || busy < 1)
+        fail_msg("%d runs answered, %d refused: want at least one of each", ok, busy);
+}
+
+static void test_503_server_unreachable(void **state)
+{
+    answer a;
+
+    (void)state;
+    post_run(gw_nobody.url, "{\"code\": \"print(1)\"}", &a);
+    expect_error(&a, 503, "UNAVAILABLE", NULL);
+    assert_true(a.seconds < 5);
+    answer_free(&a);
+    get(gw_nobody.url, "/languages", &a);
+    expect_error(&a, 503, "UNAVAILABLE", NULL);
+    answer_free(&a);
+    get(gw_nobody.url, "/healthz", &a);
+    assert_int_equal(a.status, 503);
+    assert_string_equal(jstr(&a, "status"), "unavailable");
+    assert_false(jbool(json_object_get(a.json, "server"), "reachable"));
+    assert_false(jbool(json_object_get(a.json, "engine"), "ok"));
+    answer_free(&a);
+}
+
+static void test_504_deadline(void **state)
+{
+    answer a;
+
+    (void)state;
+    post_run(gw_slow.url, "{\"code\": \"import time; time.sleep(3)\"}", &a);
+    expect_error(&a, 504, "DEADLINE_EXCEEDED", NULL);
+    assert_true(a.seconds < 2.5);
+    answer_free(&a);
+}
+
+/* ------------------------------------------------------------ GET routes */
+
+static void test_languages(void **state)
+{
+    answer a;
+    json_t *arr;
+    int py = 0, node = 0;
+
+    (void)state;
+    get(stack_gateway, "/languages", &a);
+    assert_int_equal(a.status, 200);
+    expect_security_headers(&a);
+    arr = json_object_get(a.json, "languages");
+    assert_true(json_is_array(arr));
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *l = json_array_get(arr, i);
+        const char *name = json_string_value(json_object_get(l, "name"));
+        const char *entry = json_string_value(json_object_get(l, "default_entry"));
+
+        assert_non_null(name);
+        assert_true(jbool(l, "available"));
+        assert_true(json_string_length(json_object_get(l, "version")) > 0);
+        assert_true(json_is_string(json_object_get(l, "image")));
+        assert_true(json_is_string(json_object_get(l, "message")));
+        assert_true(json_array_size(json_object_get(l, "extensions")) > 0);
+        if (strcmp(name, "python") == 0) {
+            py = 1;
+            assert_string_equal(entry, "main.py");
+        } else if (strcmp(name, "node") == 0) {
+            node = 1;
+            assert_string_equal(entry, "main.js");
+        }
+    }
+    assert_true(py && node);
+    answer_free(&a);
+}
+
+static void test_healthz(void **state)
+{
+    request head = {.method = "HEAD", .path = "/healthz"};
+    answer a;
+    json_t *srv, *eng;
+
+    (void)state;
+    get(stack_gateway, "/healthz", &a);
+    assert_int_equal(a.status, 200);
+    expect_security_headers(&a);
+    assert_string_equal(jstr(&a, "status"), "ok");
+    srv = json_object_get(a.json, "server");
+    eng = json_object_get(a.json, "engine");
+    assert_true(jbool(srv, "reachable"));
+    assert_true(jbool(srv, "serving"));
+    assert_true(jint(srv, "workers") > 0);
+    (void)jint(srv, "busy_workers");
+    (void)jint(srv, "queued");
+    (void)jint(srv, "queue_capacity");
+    (void)jint(srv, "uptime_ms");
+    (void)jint(srv, "runs_total");
+    assert_true(jbool(eng, "ok"));
+    assert_true(json_string_length(json_object_get(eng, "version")) > 0);
+    assert_true(json_is_string(json_object_get(eng, "message")));
+    answer_free(&a);
+    http(stack_gateway, &head, &a);
+    assert_int_equal(a.status, 200);
+    assert_int_equal(a.len, 0);
+    answer_free(&a);
+}
+
+/* ------------------------------------------------------------ page, headers */
+
+static void test_page(void **state)
+{
+    answer a;
+
+    (void)state;
+    get(gw_page.url, "/", &a);
+    assert_int_equal(a.status, 200);
+    expect_security_headers(&a);
+    expect_header(&a, "Content-Type", "text/html; charset=utf-8");
+    expect_header(&a, "Content-Security-Policy", CSP_PAGE);
+    assert_string_equal(a.body, "<!doctype html><title>sce</title>\n");
+    answer_free(&a);
+
+    get(gw_page.url, "/assets/app.js", &a);
+    assert_int_equal(a.status, 200);
+    expect_security_headers(&a);
+    expect_header(&a, "Content-Type", "text/javascript; charset=utf-8");
+    assert_string_equal(a.body, "console.log('sce');\n");
+    answer_free(&a);
+
+    get(gw_page.url, "/assets/style.css", &a);
+    assert_int_equal(a.status, 200);
+    expect_header(&a, "Content-Type", "text/css; charset=utf-8");
+    answer_free(&a);
+
+    /* Never served: symlinks, hidden files, anything outside the page. */
+    static const char *const never[] = {
+        "/assets/leak.txt", "/assets/.secret", "/assets/../index.html",
+        "/assets/%2e%2e/index.html", "/assets/", "/index.html", "/assets/assets/app.js",
+    };
+    for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+        get(gw_page.url, never[i], &a);
+        if (a.status != 404)
+            fail_msg("GET %s: %ld, want 404", never[i], a.status);
+        expect_error(&a, 404, "NOT_FOUND", NULL);
+        answer_free(&a);
+    }
+}
+
+/* The stack's gateway serves whatever the UI build left: the page, or a
+ * 503 that says it is not built. */
+static void test_page_of_the_stack(void **state)
+{
+    answer a;
+
+    (void)state;
+    get(stack_gateway, "/", &a);
+    expect_security_headers(&a);
+    if (a.status == 200) {
+        expect_header(&a, "Content-Type", "text/html; charset=utf-8");
+        expect_header(&a, "Content-Security-Policy", CSP_PAGE);
+    } else {
+        expect_error(&a, 503, "UNAVAILABLE", "the page is not built");
+    }
+    answer_free(&a);
+}
+
+static void test_security_headers_everywhere(void **state)
+{
+    static const struct {
+        const char *method, *path;
+    } rows[] = {
+        {"GET", "/healthz"}, {"GET", "/languages"}, {"GET", "/nope"},
+        {"GET", "/run"},     {"PUT", "/"},          {"HEAD", "/"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        request r = {.method = rows[i].method, .path = rows[i].path};
+        answer a;
+
+        http(gw_page.url, &r, &a);
+        expect_security_headers(&a);
+        expect_no_header(&a, "Access-Control-Allow-Origin");
+        answer_free(&a);
+    }
+}
+
+static void test_cors_off_by_default(void **state)
+{
+    request pre = {.method = "OPTIONS", .path = "/run", .origin = CORS_ORIGIN};
+    answer a;
+
+    (void)state;
+    http(stack_gateway, &pre, &a);
+    expect_error(&a, 405, "UNIMPLEMENTED", NULL);
+    expect_header(&a, "Allow", "POST");
+    expect_no_header(&a, "Access-Control-Allow-Origin");
+    expect_no_header(&a, "Access-Control-Allow-Methods");
+    answer_free(&a);
+    pre.method = "GET";
+    pre.path = "/languages";
+    http(stack_gateway, &pre, &a);
+    assert_int_equal(a.status, 200);
+    expect_no_header(&a, "Access-Control-Allow-Origin");
+    answer_free(&a);
+}
+
+static void test_cors_configured(void **state)
+{
+    request r = {.method = "OPTIONS", .path = "/run", .origin = CORS_ORIGIN};
+    const char *body = "{\"code\": \"print(1)\"}";
+    answer a;
+
+    (void)state;
+    http(gw_page.url, &r, &a);
+    assert_int_equal(a.status, 204);
+    expect_header(&a, "Access-Control-Allow-Origin", CORS_ORIGIN);
+    expect_header(&a, "Access-Control-Allow-Methods", "POST, OPTIONS");
+    expect_header(&a, "Access-Control-Allow-Headers", "Content-Type");
+    expect_header(&a, "Vary", "Origin");
+    answer_free(&a);
+
+    r.method = "POST";
+    r.content_type = "application/json";
+    r.body = body;
+    r.len = strlen(body);
+    http(gw_page.url, &r, &a);
+    assert_int_equal(a.status, 200);
+    expect_header(&a, "Access-Control-Allow-Origin", CORS_ORIGIN);
+    answer_free(&a);
+
+    /* Any other origin gets no permission. */
+    r.origin = "https://evil.example";
+    http(gw_page.url, &r, &a);
+    assert_int_equal(a.status, 200);
+    expect_no_header(&a, "Access-Control-Allow-Origin");
+    answer_free(&a);
+}
+
+/* ------------------------------------------------------------ shutdown */
+
+typedef struct inflight {
+    const char *base;
+    answer a;
+} inflight;
+
+static void *inflight_main(void *arg)
+{
+    inflight *f = arg;
+
+    post_run(f->base, "{\"code\": \"import time; time.sleep(2); print('done')\"}", &f->a);
+    return NULL;
+}
+
+/* SIGTERM with a run in flight: the run still gets its answer, new
+ * connections are refused, and the gateway exits 0. */
+static void test_graceful_shutdown(void **state)
+{
+    proc gw = {"gateway stopped with a run in flight", 0, "", ""};
+    inflight f;
+    pthread_t t;
+    CURL *c;
+    CURLcode cc;
+    char url[160];
+    int st;
+
+    (void)state;
+    assert_int_equal(start_gateway(&gw, stack_server, NULL), 0);
+    memset(&f, 0, sizeof(f));
+    f.base = gw.url;
+    assert_int_equal(pthread_create(&t, NULL, inflight_main, &f), 0);
+    usleep(700 * 1000); /* the run is now inside the gateway */
+    kill(gw.pid, SIGTERM);
+    usleep(200 * 1000);
+
+    c = curl_easy_init();
+    snprintf(url, sizeof(url), "%s/healthz", gw.url);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 2L);
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    cc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    assert_int_equal(cc, CURLE_COULDNT_CONNECT);
+
+    pthread_join(t, NULL);
+    assert_int_equal(f.a.status, 200);
+    assert_string_equal(jstr(&f.a, "output"), "done\n");
+    answer_free(&f.a);
+    st = stop(&gw); /* already exiting; this only waits */
+    if (st != 0) {
+        dump_log(&gw);
+        fail_msg("the gateway exited with %d, want 0", st);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_run_ok),
+        cmocka_unit_test(test_run_runtime_error),
+        cmocka_unit_test(test_run_timeout),
+        cmocka_unit_test(test_run_node_stdin_args),
+        cmocka_unit_test(test_run_files),
+        cmocka_unit_test(test_run_binary_output),
+        cmocka_unit_test(test_400_malformed_json),
+        cmocka_unit_test(test_400_wrong_type),
+        cmocka_unit_test(test_400_from_server),
+        cmocka_unit_test(test_413_body_too_big),
+        cmocka_unit_test(test_415_wrong_content_type),
+        cmocka_unit_test(test_404),
+        cmocka_unit_test(test_405),
+        /* 429 before 504: the 504's run keeps the one worker busy a while. */
+        cmocka_unit_test(test_429_server_busy),
+        cmocka_unit_test(test_503_server_unreachable),
+        cmocka_unit_test(test_504_deadline),
+        cmocka_unit_test(test_languages),
+        cmocka_unit_test(test_healthz),
+        cmocka_unit_test(test_page),
+        cmocka_unit_test(test_page_of_the_stack),
+        cmocka_unit_test(test_security_headers_everywhere),
+        cmocka_unit_test(test_cors_off_by_default),
+        cmocka_unit_test(test_cors_configured),
+        cmocka_unit_test(test_graceful_shutdown),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
