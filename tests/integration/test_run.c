@@ -600,6 +600,141 @@ static void test_languages(void **state)
     sce_language_list_free(l);
 }
 
+
+/* ------------------------------------------------------------ warm pool semantics
+ * Runs usually land in a container started before the code was known; the
+ * program must not be able to tell, and nothing may pass between runs. */
+
+static void test_isolation_between_runs(void **state)
+{
+    sce_run_result *a, *b;
+
+    a = run("import os, sys\n"
+            "open('/tmp/secret.txt', 'w').write('from run A')\n"
+            "os.environ['SCE_LEAK'] = 'A'\n"
+            "import json\n"
+            "json.leaked = True\n"
+            "open('/tmp/code/helper_mod.py', 'w').write('X = 1')\n"
+            "import helper_mod\n"
+            "print('written')\n",
+            "const fs = require('fs');\n"
+            "fs.writeFileSync('/tmp/secret.txt', 'from run A');\n"
+            "process.env.SCE_LEAK = 'A';\n"
+            "globalThis.leaked = true;\n"
+            "require('path').leaked = true;\n"
+            "console.log('written');\n");
+    assert_verdict(a, SCE_VERDICT_OK);
+    assert_string_equal(a->stdout_data, "written\n");
+    b = run("import os, sys, json\n"
+            "print(os.path.exists('/tmp/secret.txt'), os.environ.get('SCE_LEAK'),\n"
+            "      hasattr(json, 'leaked'), 'helper_mod' in sys.modules,\n"
+            "      os.path.exists('/tmp/code/helper_mod.py'))\n",
+            "const fs = require('fs');\n"
+            "console.log(fs.existsSync('/tmp/secret.txt'), process.env.SCE_LEAK,\n"
+            "  typeof globalThis.leaked, require('path').leaked);\n");
+    assert_verdict(b, SCE_VERDICT_OK);
+    assert_string_equal(b->stdout_data, is_py ? "False None False False False\n"
+                                              : "false undefined undefined undefined\n");
+    sce_run_result_free(a);
+    sce_run_result_free(b);
+}
+
+static void test_plain_interpreter_view(void **state)
+{
+    /* What a plain `python3 main.py` / `node main.js` would show. */
+    sce_run_result *r = run(
+        "import sys, os\n"
+        "print(__name__, __file__, sys.argv, os.getcwd())\n"
+        "print(sorted(k for k in globals() if not k.startswith('__')))\n"
+        "print(sys.stdin.read() == '', [m for m in sys.modules if 'sce' in m])\n",
+        "console.log(require.main === module, __filename, process.argv.length, process.cwd());\n"
+        "console.log(Object.keys(globalThis).filter(k => /sce|runner/i.test(k)));\n"
+        "let d = ''; process.stdin.on('data', c => d += c);\n"
+        "process.stdin.on('end', () => console.log(JSON.stringify(d)));\n");
+
+    assert_verdict(r, SCE_VERDICT_OK);
+    assert_string_equal(r->stdout_data,
+                        is_py ? "__main__ /tmp/code/main.py ['main.py'] /tmp/code\n['os', 'sys']\nTrue []\n"
+                              : "true /tmp/code/main.js 2 /tmp/code\n[]\n\"\"\n");
+    sce_run_result_free(r);
+}
+
+static void test_uncaught_in_callback_and_exit_handlers(void **state)
+{
+    /* Output printed by exit handlers is kept, and their exit code counts. */
+    sce_run_result *r = run("import atexit, threading, time\n"
+                            "atexit.register(lambda: print('atexit ran'))\n"
+                            "def late():\n"
+                            "    time.sleep(0.3)\n"
+                            "    print('thread done')\n"
+                            "threading.Thread(target=late).start()\n"
+                            "raise SystemExit(4)\n",
+                            "process.on('exit', (c) => { console.log('exit handler', c); "
+                            "process.exitCode = 4; });\n"
+                            "setTimeout(() => console.log('timer done'), 300);\n");
+
+    assert_verdict(r, SCE_VERDICT_RUNTIME_ERROR);
+    assert_int_equal(r->exit_code, 4);
+    assert_string_equal(r->stdout_data, is_py ? "thread done\natexit ran\n"
+                                              : "timer done\nexit handler 0\n");
+    sce_run_result_free(r);
+}
+
+static void test_project_files(void **state)
+{
+    sce_run_request rq;
+    sce_run_result *res = NULL;
+    char err[512];
+    const char *py_main = "from pkg.util import double\nimport helper\n"
+                          "print(double(21), helper.NAME)\n";
+    const char *js_main = "const { double } = require('./lib/util');\n"
+                          "const helper = require('./helper.js');\n"
+                          "console.log(double(21), helper.NAME);\n";
+    sce_file files[] = {
+        {is_py ? "main.py" : "main.js", is_py ? py_main : js_main, 0},
+        {is_py ? "pkg/__init__.py" : "lib/util.js",
+         is_py ? "" : "exports.double = (x) => 2 * x;\n", 0},
+        {is_py ? "pkg/util.py" : "helper.js",
+         is_py ? "def double(x):\n    return 2 * x\n" : "exports.NAME = 'helper';\n", 0},
+        {is_py ? "helper.py" : "unused.txt", is_py ? "NAME = 'helper'\n" : "x", 0},
+    };
+
+    for (size_t i = 0; i < 4; i++)
+        files[i].len = strlen(files[i].data);
+    memset(&rq, 0, sizeof(rq));
+    rq.language = lang;
+    rq.files = files;
+    rq.nfiles = 4;
+    rq.entry = files[0].path;
+    assert_int_equal(sce_client_run(client, &rq, &res, err, sizeof(err)), SCE_OK);
+    assert_verdict(res, SCE_VERDICT_OK);
+    assert_string_equal(res->stdout_data, "42 helper\n");
+    sce_run_result_free(res);
+}
+
+static void test_cold_path_same_semantics(void **state)
+{
+    /* A memory limit below the pool's takes a container of its own. */
+    sce_run_request rq;
+    sce_run_result *res = NULL;
+    char err[512];
+
+    memset(&rq, 0, sizeof(rq));
+    rq.language = lang;
+    rq.code = is_py ? "print(input()[::-1])\nexit(5)\n"
+                    : "process.stdin.on('data', d => { console.log(String(d).trim()"
+                      ".split('').reverse().join('')); process.exit(5); });\n";
+    rq.stdin_data = "olleh\n";
+    rq.stdin_len = 6;
+    rq.memory_bytes = 96u << 20;
+    assert_int_equal(sce_client_run(client, &rq, &res, err, sizeof(err)), SCE_OK);
+    assert_verdict(res, SCE_VERDICT_RUNTIME_ERROR);
+    assert_int_equal(res->exit_code, 5);
+    assert_int_equal(res->memory_bytes, 96u << 20);
+    assert_string_equal(res->stdout_data, "hello\n");
+    sce_run_result_free(res);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -626,6 +761,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_malformed_protobuf),
         cmocka_unit_test(test_languages),
+        cmocka_unit_test(test_isolation_between_runs),
+        cmocka_unit_test(test_plain_interpreter_view),
+        cmocka_unit_test(test_uncaught_in_callback_and_exit_handlers),
+        cmocka_unit_test(test_project_files),
+        cmocka_unit_test(test_cold_path_same_semantics),
     };
     char err[256];
     int failed;
