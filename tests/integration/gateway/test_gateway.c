@@ -77,9 +77,9 @@ typedef struct request {
     const char *content_type; /* NULL: no Content-Type header at all */
     const char *body;         /* NULL: no body */
     size_t len;
-    int chunked;              /* send the body with Transfer-Encoding: chunked */
-    const char *origin;       /* Origin header, or NULL */
-    int no_expect;            /* never send Expect: 100-continue */
+    int chunked;        /* send the body with Transfer-Encoding: chunked */
+    const char *origin; /* Origin header, or NULL */
+    int no_expect;      /* never send Expect: 100-continue */
 } request;
 
 typedef struct answer {
@@ -211,8 +211,11 @@ static void get(const char *base, const char *path, answer *a)
 
 static void post_run(const char *base, const char *body, answer *a)
 {
-    request r = {.method = "POST", .path = "/run", .content_type = "application/json",
-                 .body = body, .len = strlen(body)};
+    request r = {.method = "POST",
+                 .path = "/run",
+                 .content_type = "application/json",
+                 .body = body,
+                 .len = strlen(body)};
 
     http(base, &r, a);
 }
@@ -300,8 +303,7 @@ static void expect_error(const answer *a, long status, const char *code, const c
     if (a->status != status)
         fail_msg("status %ld, want %ld: %s", a->status, status, a->body ? a->body : "");
     expect_security_headers(a);
-    if (header(a, "Content-Type", ct, sizeof(ct)) == NULL ||
-        strcmp(ct, "application/json") != 0)
+    if (header(a, "Content-Type", ct, sizeof(ct)) == NULL || strcmp(ct, "application/json") != 0)
         fail_msg("error answer is not JSON: %s", a->head);
     if (!json_is_object(a->json))
         fail_msg("error body is not a JSON object: %s", a->body ? a->body : "");
@@ -687,10 +689,11 @@ static void test_run_files(void **state)
     answer a;
 
     (void)state;
-    post_run(stack_gateway,
-             "{\"files\": [{\"path\": \"main.py\", \"content\": \"import helper\\nhelper.hi()\\n\"},"
-             " {\"path\": \"helper.py\", \"content\": \"def hi():\\n    print('hi')\\n\"}]}",
-             &a);
+    post_run(
+        stack_gateway,
+        "{\"files\": [{\"path\": \"main.py\", \"content\": \"import helper\\nhelper.hi()\\n\"},"
+        " {\"path\": \"helper.py\", \"content\": \"def hi():\\n    print('hi')\\n\"}]}",
+        &a);
     assert_int_equal(a.status, 200);
     assert_string_equal(jstr(&a, "error"), "");
     assert_string_equal(jstr(&a, "output"), "hi\n");
@@ -790,8 +793,11 @@ static void test_413_body_too_big(void **state)
 {
     size_t n = 2 << 20;
     char *big = malloc(n);
-    request r = {.method = "POST", .path = "/run", .content_type = "application/json",
-                 .body = big, .len = n};
+    request r = {.method = "POST",
+                 .path = "/run",
+                 .content_type = "application/json",
+                 .body = big,
+                 .len = n};
     answer a;
 
     (void)state;
@@ -824,8 +830,11 @@ static void test_413_body_too_big(void **state)
 static void test_415_wrong_content_type(void **state)
 {
     const char *body = "{\"code\": \"print(1)\"}";
-    request r = {.method = "POST", .path = "/run", .content_type = "text/plain",
-                 .body = body, .len = strlen(body)};
+    request r = {.method = "POST",
+                 .path = "/run",
+                 .content_type = "text/plain",
+                 .body = body,
+                 .len = strlen(body)};
     answer a;
 
     (void)state;
@@ -861,8 +870,11 @@ static void test_404(void **state)
 
 static void test_405(void **state)
 {
-    request r = {.method = "POST", .path = "/languages", .content_type = "application/json",
-                 .body = "{}", .len = 2};
+    request r = {.method = "POST",
+                 .path = "/languages",
+                 .content_type = "application/json",
+                 .body = "{}",
+                 .len = 2};
     answer a;
 
     (void)state;
@@ -1052,8 +1064,8 @@ static void test_page(void **state)
 
     /* Never served: symlinks, hidden files, anything outside the page. */
     static const char *const never[] = {
-        "/assets/leak.txt", "/assets/.secret", "/assets/../index.html",
-        "/assets/%2e%2e/index.html", "/assets/", "/index.html", "/assets/assets/app.js",
+        "/assets/leak.txt", "/assets/.secret", "/assets/../index.html", "/assets/%2e%2e/index.html",
+        "/assets/",         "/index.html",     "/assets/assets/app.js",
     };
     for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
         get(gw_page.url, never[i], &a);
@@ -1213,6 +1225,7 @@ static void test_graceful_shutdown(void **state)
 
 int main(void)
 {
+    /* clang-format off */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_ok),
         cmocka_unit_test(test_run_runtime_error),
@@ -1240,6 +1253,7 @@ int main(void)
         cmocka_unit_test(test_cors_configured),
         cmocka_unit_test(test_graceful_shutdown),
     };
+    /* clang-format on */
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,0 +1,54 @@
+/*
+ * http.h - sce-gateway's HTTP side: a libmicrohttpd daemon that routes
+ * requests, reads bodies up to a cap, calls sce-server through libsce and
+ * serves the page's static files.
+ *
+ * Threading: one thread per connection (libmicrohttpd's
+ * MHD_USE_THREAD_PER_CONNECTION), so a run that blocks in sce_client_run()
+ * holds up only its own connection.  The number of connections is capped
+ * and idle ones time out, so slow clients cannot pile up threads.
+ *
+ * Shutdown happens in three steps so that requests in flight finish:
+ * http_quiesce() stops accepting connections, http_drain() waits for the
+ * requests already started, http_stop() closes everything.
+ */
+#ifndef SCE_GATEWAY_HTTP_H
+#define SCE_GATEWAY_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sce/client.h"
+
+typedef struct http_config {
+    const char *listen;      /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:80" */
+    size_t body_limit_bytes; /* larger POST bodies are answered 413 */
+    unsigned max_connections;
+    unsigned connection_timeout_s; /* idle connections are closed after this */
+    const char *static_dir;        /* the built page; may be missing */
+    const char *cors_origin;       /* "" or NULL: CORS off; "*" or one origin */
+} http_config;
+
+typedef struct http_server http_server;
+
+/* Loads the static files (a missing directory is not an error: the page is
+ * then answered 503 "not built"), binds cfg->listen and starts serving.
+ * `client` is borrowed and must outlive the server.  Strings in cfg are
+ * copied.  Errors, with one line in `err`: INVALID_ARGUMENT for a malformed
+ * listen address or a page over the size caps (configuration mistakes),
+ * UNAVAILABLE when the address cannot be bound (a port in use). */
+int http_start(const http_config *cfg, sce_client *client, http_server **out, char *err,
+               size_t errlen);
+
+/* Stops accepting connections; requests on open connections still run, and
+ * new requests on kept-alive connections are answered 503. */
+void http_quiesce(http_server *s);
+
+/* Waits until no request is in flight or timeout_ms passed; returns how
+ * many requests were still in flight. */
+size_t http_drain(http_server *s, int64_t timeout_ms);
+
+/* Closes every connection and frees the server.  NULL is accepted. */
+void http_stop(http_server *s);
+
+#endif

@@ -1,0 +1,627 @@
+/*
+ * json.c - JSON request bodies to sce_run_request, libsce results to JSON.
+ *
+ * The request side checks fields in a fixed order and stops at the first
+ * problem, so each bad body has exactly one message and the tests can pin
+ * it.  It only checks what JSON can get wrong (types, NUL characters that a
+ * C string would silently cut, integer ranges); what the server decides
+ * (known languages, the code length limit, limits above its maximum) is
+ * left to the server, whose messages the gateway passes on, so the two
+ * never disagree.
+ *
+ * The result side must always produce valid JSON, although programs print
+ * arbitrary bytes: every string from outside goes through
+ * gw_json_utf8_lossy() first.
+ */
+#include "json.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gateway_limits.h"
+#include "sce/err.h"
+
+#define DEFAULT_LANGUAGE "python"
+
+/* ------------------------------------------------------------ UTF-8 */
+
+/* Length of the valid UTF-8 sequence at p[0..n), 0 if none starts there.
+ * On 0, *prefix is how many bytes form the longest valid start of a
+ * sequence (at least 1): they are replaced together by one U+FFFD. */
+static size_t utf8_seq(const unsigned char *p, size_t n, size_t *prefix)
+{
+    unsigned char c = p[0];
+    size_t need, i;
+    unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
+
+    *prefix = 1;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0)
+            lo = 0xA0; /* no overlong forms */
+        else if (c == 0xED)
+            hi = 0x9F; /* no surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F; /* nothing past U+10FFFF */
+    } else {
+        return 0;
+    }
+    for (i = 1; i <= need; i++) {
+        unsigned char b = i < n ? p[i] : 0;
+        unsigned char l = i == 1 ? lo : 0x80, h = i == 1 ? hi : 0xBF;
+
+        if (i >= n || b < l || b > h) {
+            *prefix = i;
+            return 0;
+        }
+    }
+    return need + 1;
+}
+
+char *gw_json_utf8_lossy(const char *p, size_t n, size_t *outlen, int *lossy)
+{
+    const unsigned char *s = (const unsigned char *)p;
+    size_t i = 0, o = 0;
+    int replaced = 0;
+    /* One byte can become the 3 bytes of U+FFFD at worst. */
+    char *out = n > (SIZE_MAX - 1) / 3 ? NULL : malloc(n * 3 + 1);
+
+    if (out == NULL)
+        return NULL;
+    while (i < n) {
+        size_t prefix, k = utf8_seq(s + i, n - i, &prefix);
+
+        if (k > 0) {
+            memcpy(out + o, s + i, k);
+            o += k;
+            i += k;
+        } else {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i += prefix;
+            replaced = 1;
+        }
+    }
+    out[o] = '\0';
+    *outlen = o;
+    if (lossy != NULL)
+        *lossy = replaced;
+    return out;
+}
+
+/* A JSON string of arbitrary bytes; NULL on out of memory. */
+static json_t *lossy_string(const char *p, size_t n, int *lossy)
+{
+    size_t len;
+    char *s = gw_json_utf8_lossy(p != NULL ? p : "", p != NULL ? n : 0, &len, lossy);
+    json_t *j;
+
+    if (s == NULL)
+        return NULL;
+    j = json_stringn_nocheck(s, len);
+    free(s);
+    return j;
+}
+
+static json_t *cstring(const char *s)
+{
+    return lossy_string(s, s != NULL ? strlen(s) : 0, NULL);
+}
+
+/* Sets o[key] = v, consuming v; 0 on success, -1 (v released) otherwise.
+ * Builders chain these with |= and check once. */
+static int put(json_t *o, const char *key, json_t *v)
+{
+    return json_object_set_new_nocheck(o, key, v) == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ request */
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* Absent and null both mean "not given", for every field. */
+static json_t *optional(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    return json_is_null(v) ? NULL : v;
+}
+
+/* A string that becomes a C string: a NUL inside would cut it short
+ * without anyone noticing, so it is refused. */
+static int c_string(json_t *v, const char *field, const char **out, char *err, size_t errlen)
+{
+    if (!json_is_string(v)) {
+        seterr(err, errlen, "%s: expected a string", field);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if (strlen(json_string_value(v)) != json_string_length(v)) {
+        seterr(err, errlen, "%s: contains a NUL character", field);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    *out = json_string_value(v);
+    return SCE_OK;
+}
+
+/* An optional positive integer no larger than max; 0 when not given (the
+ * server's value, as in the proto). */
+static int positive(json_t *obj, const char *field, uint64_t max, uint64_t *out, char *err,
+                    size_t errlen)
+{
+    json_t *v = optional(obj, field);
+    json_int_t n;
+
+    *out = 0;
+    if (v == NULL)
+        return SCE_OK;
+    n = json_is_integer(v) ? json_integer_value(v) : 0;
+    if (n <= 0) {
+        seterr(err, errlen, "%s: expected a positive integer", field);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if ((uint64_t)n > max) {
+        seterr(err, errlen, "%s: expected a positive integer no larger than %llu", field,
+               (unsigned long long)max);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    *out = (uint64_t)n;
+    return SCE_OK;
+}
+
+static int parse_args(json_t *v, gw_run_input *t, char *err, size_t errlen)
+{
+    size_t n, i;
+    char field[48];
+    int rv;
+
+    if (!json_is_array(v)) {
+        seterr(err, errlen, "args: expected an array of strings");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    n = json_array_size(v);
+    if (n == 0)
+        return SCE_OK;
+    if ((t->args = calloc(n, sizeof(*t->args))) == NULL)
+        return SCE_ERR_RESOURCE_EXHAUSTED;
+    for (i = 0; i < n; i++) {
+        snprintf(field, sizeof(field), "args[%zu]", i);
+        if ((rv = c_string(json_array_get(v, i), field, &t->args[i], err, errlen)) != SCE_OK)
+            return rv;
+    }
+    t->req.args = t->args;
+    t->req.nargs = n;
+    return SCE_OK;
+}
+
+static int parse_files(json_t *v, gw_run_input *t, char *err, size_t errlen)
+{
+    size_t n, i;
+    char field[64];
+    int rv;
+
+    if (!json_is_array(v)) {
+        seterr(err, errlen, "files: expected an array");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    n = json_array_size(v);
+    if (n == 0) {
+        seterr(err, errlen, "files: expected at least one file");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if ((t->files = calloc(n, sizeof(*t->files))) == NULL)
+        return SCE_ERR_RESOURCE_EXHAUSTED;
+    for (i = 0; i < n; i++) {
+        json_t *f = json_array_get(v, i), *path, *content;
+
+        if (!json_is_object(f)) {
+            seterr(err, errlen, "files[%zu]: expected an object", i);
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+        path = json_object_get(f, "path");
+        content = json_object_get(f, "content");
+        snprintf(field, sizeof(field), "files[%zu].path", i);
+        if (path == NULL) {
+            seterr(err, errlen, "%s: required", field);
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+        if ((rv = c_string(path, field, &t->files[i].path, err, errlen)) != SCE_OK)
+            return rv;
+        /* Content is bytes with a length, so NUL characters are fine. */
+        if (content == NULL) {
+            seterr(err, errlen, "files[%zu].content: required", i);
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+        if (!json_is_string(content)) {
+            seterr(err, errlen, "files[%zu].content: expected a string", i);
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+        t->files[i].data = json_string_value(content);
+        t->files[i].len = json_string_length(content);
+    }
+    t->req.files = t->files;
+    t->req.nfiles = n;
+    return SCE_OK;
+}
+
+int gw_json_run_input(const char *body, size_t len, gw_run_input *in, char *err, size_t errlen)
+{
+    gw_run_input t;
+    json_error_t jerr;
+    json_t *code, *files, *v;
+    uint64_t n;
+    int rv = SCE_ERR_INVALID_ARGUMENT;
+
+    memset(in, 0, sizeof(*in));
+    memset(&t, 0, sizeof(t));
+    seterr(err, errlen, "%s", "");
+    if (len == 0) {
+        seterr(err, errlen, "body: empty; expected a JSON object");
+        goto out;
+    }
+    /* NUL characters are allowed by JSON and meaningful in stdin and file
+     * contents; duplicate keys are refused so that no two readers of the
+     * same body can disagree on its meaning; any JSON value is decoded, so
+     * that `42` is "not an object" rather than "invalid JSON". */
+    t.root =
+        json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr);
+    if (t.root == NULL) {
+        if (json_error_code(&jerr) == json_error_out_of_memory) {
+            rv = SCE_ERR_RESOURCE_EXHAUSTED;
+            seterr(err, errlen, "out of memory");
+        } else {
+            seterr(err, errlen, "body: invalid JSON at line %d column %d: %s", jerr.line,
+                   jerr.column, jerr.text);
+        }
+        goto out;
+    }
+    if (!json_is_object(t.root)) {
+        seterr(err, errlen, "body: expected a JSON object");
+        goto out;
+    }
+
+    code = optional(t.root, "code");
+    files = optional(t.root, "files");
+    if (code != NULL) {
+        if ((rv = c_string(code, "code", &t.req.code, err, errlen)) != SCE_OK)
+            goto out;
+        if (files != NULL) {
+            rv = SCE_ERR_INVALID_ARGUMENT;
+            seterr(err, errlen, "files: give either code or files, not both");
+            goto out;
+        }
+    } else if (files == NULL) {
+        seterr(err, errlen, "code: required");
+        goto out;
+    }
+
+    t.req.language = DEFAULT_LANGUAGE;
+    if ((v = optional(t.root, "language")) != NULL) {
+        if ((rv = c_string(v, "language", &t.req.language, err, errlen)) != SCE_OK)
+            goto out;
+        if (t.req.language[0] == '\0') {
+            rv = SCE_ERR_INVALID_ARGUMENT;
+            seterr(err, errlen, "language: expected a non-empty string");
+            goto out;
+        }
+    }
+
+    if ((v = optional(t.root, "stdin")) != NULL) {
+        if (!json_is_string(v)) {
+            rv = SCE_ERR_INVALID_ARGUMENT;
+            seterr(err, errlen, "stdin: expected a string");
+            goto out;
+        }
+        t.req.stdin_data = json_string_value(v);
+        t.req.stdin_len = json_string_length(v);
+    }
+
+    if ((v = optional(t.root, "args")) != NULL && (rv = parse_args(v, &t, err, errlen)) != SCE_OK)
+        goto out;
+
+    if ((rv = positive(t.root, "timeout_ms", UINT32_MAX, &n, err, errlen)) != SCE_OK)
+        goto out;
+    t.req.timeout_ms = (uint32_t)n;
+    if ((rv = positive(t.root, "memory_bytes", INT64_MAX, &n, err, errlen)) != SCE_OK)
+        goto out;
+    t.req.memory_bytes = n;
+    if ((rv = positive(t.root, "output_limit_bytes", UINT32_MAX, &n, err, errlen)) != SCE_OK)
+        goto out;
+    t.req.output_limit_bytes = (uint32_t)n;
+
+    if (files != NULL && (rv = parse_files(files, &t, err, errlen)) != SCE_OK)
+        goto out;
+    if ((v = optional(t.root, "entry")) != NULL &&
+        (rv = c_string(v, "entry", &t.req.entry, err, errlen)) != SCE_OK)
+        goto out;
+
+    *in = t;
+    memset(&t, 0, sizeof(t));
+    rv = SCE_OK;
+out:
+    if (rv == SCE_ERR_RESOURCE_EXHAUSTED)
+        seterr(err, errlen, "out of memory");
+    gw_run_input_free(&t);
+    return rv;
+}
+
+void gw_run_input_free(gw_run_input *in)
+{
+    json_decref(in->root);
+    free(in->args);
+    free(in->files);
+    memset(in, 0, sizeof(*in));
+}
+
+/* ------------------------------------------------------------ answers */
+
+json_t *gw_json_run_result(const sce_run_result *r)
+{
+    json_t *o = json_object(), *lim = json_object();
+    json_t *out = NULL;
+    int out_lossy = 0, err_lossy = 0, bad = 0;
+    const char *error = "";
+
+    if (o == NULL || lim == NULL)
+        goto fail;
+    /* The reference's "error": nothing on success, else the one line that
+     * says what went wrong. */
+    if (r->verdict != SCE_VERDICT_OK)
+        error =
+            r->message != NULL && r->message[0] != '\0' ? r->message : sce_verdict_name(r->verdict);
+    if ((out = lossy_string(r->stdout_data, r->stdout_len, &out_lossy)) == NULL)
+        goto fail;
+    bad |= put(o, "output", json_incref(out));
+    bad |= put(o, "error", cstring(error));
+    bad |= put(o, "status", json_string(sce_verdict_name(r->verdict)));
+    bad |= put(o, "exit_code", json_integer(r->exit_code));
+    bad |= put(o, "signal", json_integer(r->signal));
+    bad |= put(o, "stdout", out);
+    out = NULL;
+    bad |= put(o, "stderr", lossy_string(r->stderr_data, r->stderr_len, &err_lossy));
+    bad |= put(o, "stdout_truncated", json_boolean(r->stdout_truncated));
+    bad |= put(o, "stderr_truncated", json_boolean(r->stderr_truncated));
+    bad |= put(o, "truncated", json_boolean(r->stdout_truncated || r->stderr_truncated));
+    bad |= put(o, "stdout_lossy", json_boolean(out_lossy));
+    bad |= put(o, "stderr_lossy", json_boolean(err_lossy));
+    bad |= put(o, "message", cstring(r->message));
+    bad |= put(o, "wall_ms", json_integer(r->wall_ms));
+    bad |= put(o, "cpu_ms", json_integer(r->cpu_ms));
+    bad |= put(o, "peak_memory_bytes",
+               json_integer(r->peak_memory_bytes > INT64_MAX ? INT64_MAX
+                                                             : (json_int_t)r->peak_memory_bytes));
+    bad |= put(o, "language", cstring(r->language));
+    bad |= put(o, "language_version", cstring(r->language_version));
+    bad |= put(lim, "timeout_ms", json_integer(r->timeout_ms));
+    bad |= put(lim, "memory_bytes",
+               json_integer(r->memory_bytes > INT64_MAX ? INT64_MAX : (json_int_t)r->memory_bytes));
+    bad |= put(lim, "output_limit_bytes", json_integer(r->output_limit_bytes));
+    bad |= put(o, "limits", lim);
+    lim = NULL;
+    bad |= put(o, "request_id", cstring(r->request_id));
+    if (bad)
+        goto fail;
+    return o;
+fail:
+    json_decref(out);
+    json_decref(lim);
+    json_decref(o);
+    return NULL;
+}
+
+json_t *gw_json_languages(const sce_language_list *l)
+{
+    json_t *o = json_object(), *arr = json_array();
+    int bad = 0;
+
+    if (o == NULL || arr == NULL)
+        goto fail;
+    for (size_t i = 0; l != NULL && i < l->count; i++) {
+        const sce_language *x = &l->items[i];
+        json_t *item = json_object(), *ext = json_array();
+
+        if (item == NULL || ext == NULL || json_array_append_new(arr, item) != 0) {
+            json_decref(item);
+            json_decref(ext);
+            goto fail;
+        }
+        for (size_t j = 0; j < x->nextensions; j++)
+            bad |= json_array_append_new(ext, cstring(x->extensions[j])) == 0 ? 0 : -1;
+        bad |= put(item, "name", cstring(x->name));
+        bad |= put(item, "version", cstring(x->version));
+        bad |= put(item, "image", cstring(x->image));
+        bad |= put(item, "default_entry", cstring(x->default_entry));
+        bad |= put(item, "extensions", ext);
+        bad |= put(item, "available", json_boolean(x->available));
+        bad |= put(item, "message", cstring(x->message));
+    }
+    bad |= put(o, "languages", arr);
+    arr = NULL;
+    if (bad)
+        goto fail;
+    return o;
+fail:
+    json_decref(arr);
+    json_decref(o);
+    return NULL;
+}
+
+json_t *gw_json_health(const sce_health *h, int err, const char *message, unsigned *http_status)
+{
+    json_t *o = json_object(), *srv = json_object(), *eng = json_object(), *gw = json_object();
+    const char *status;
+    int bad = 0;
+
+    if (o == NULL || srv == NULL || eng == NULL || gw == NULL)
+        goto fail;
+    if (h == NULL) {
+        status = "unavailable";
+        bad |= put(srv, "reachable", json_false());
+        bad |= put(srv, "code", json_string(sce_err_name(err)));
+        bad |=
+            put(srv, "error", cstring(message != NULL && *message ? message : sce_strerror(err)));
+        bad |= put(eng, "ok", json_false());
+        bad |= put(eng, "version", json_string(""));
+        bad |= put(eng, "message", json_string("unknown: the server did not answer"));
+    } else {
+        status = !h->serving ? "unavailable" : !h->engine_ok ? "degraded" : "ok";
+        bad |= put(srv, "reachable", json_true());
+        bad |= put(srv, "serving", json_boolean(h->serving));
+        bad |= put(srv, "version", cstring(h->server_version));
+        bad |= put(srv, "instance_id", cstring(h->instance_id));
+        bad |= put(srv, "workers", json_integer(h->workers));
+        bad |= put(srv, "busy_workers", json_integer(h->busy_workers));
+        bad |= put(srv, "queued", json_integer(h->queued));
+        bad |= put(srv, "queue_capacity", json_integer(h->queue_capacity));
+        bad |= put(srv, "uptime_ms", json_integer((json_int_t)(h->uptime_ms & INT64_MAX)));
+        bad |= put(srv, "runs_total", json_integer((json_int_t)(h->runs_total & INT64_MAX)));
+        bad |= put(eng, "ok", json_boolean(h->engine_ok));
+        bad |= put(eng, "version", cstring(h->engine_version));
+        bad |= put(eng, "message", cstring(h->engine_message));
+    }
+    bad |= put(gw, "version", json_string(SCE_VERSION));
+    bad |= put(o, "status", json_string(status));
+    bad |= put(o, "gateway", gw);
+    bad |= put(o, "server", srv);
+    bad |= put(o, "engine", eng);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    *http_status = strcmp(status, "ok") == 0 ? 200 : 503;
+    return o;
+fail:
+    json_decref(o);
+    json_decref(srv);
+    json_decref(eng);
+    json_decref(gw);
+    return NULL;
+}
+
+json_t *gw_json_error(unsigned http_status, int err, const char *message, const char *request_id)
+{
+    char line[GW_ERROR_MESSAGE_MAX + 4];
+    size_t n = 0;
+    json_t *o = json_object();
+    int bad = 0;
+
+    if (o == NULL)
+        return NULL;
+    if (message == NULL || *message == '\0')
+        message = sce_strerror(err);
+    /* One line: control characters (a decoded %0A in a path) become spaces;
+     * a longer message (a long path) is cut. */
+    for (; message[n] != '\0' && n < GW_ERROR_MESSAGE_MAX; n++)
+        line[n] = ((unsigned char)message[n] < 0x20 || message[n] == 0x7f) ? ' ' : message[n];
+    if (message[n] != '\0') {
+        memcpy(line + n, "...", 3);
+        n += 3;
+    }
+    line[n] = '\0';
+    bad |= put(o, "error", cstring(line));
+    bad |= put(o, "status", json_string(http_status < 500 ? "rejected" : "error"));
+    bad |= put(o, "code", json_string(sce_err_name(err)));
+    if (request_id != NULL && *request_id != '\0')
+        bad |= put(o, "request_id", cstring(request_id));
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+unsigned gw_json_http_status(int err)
+{
+    switch (err) {
+    case SCE_OK:
+        return 200;
+    case SCE_ERR_INVALID_ARGUMENT:
+        return 400;
+    case SCE_ERR_NOT_FOUND:
+        return 404;
+    case SCE_ERR_RESOURCE_EXHAUSTED:
+        return 429;
+    case SCE_ERR_UNIMPLEMENTED:
+        return 501;
+    case SCE_ERR_UNAVAILABLE:
+        return 503;
+    case SCE_ERR_DEADLINE_EXCEEDED:
+        return 504;
+    default:
+        return 500;
+    }
+}
+
+/* ------------------------------------------------------------ headers */
+
+static const char *skip_ws(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return s;
+}
+
+int gw_json_content_type_ok(const char *ct)
+{
+    static const char media[] = "application/json";
+    const size_t mlen = sizeof(media) - 1;
+
+    if (ct == NULL)
+        return 0;
+    ct = skip_ws(ct);
+    if (strncasecmp(ct, media, mlen) != 0)
+        return 0;
+    ct = skip_ws(ct + mlen);
+    while (*ct == ';') {
+        const char *v;
+        size_t vlen;
+
+        ct = skip_ws(ct + 1);
+        if (strncasecmp(ct, "charset", 7) != 0)
+            return 0;
+        ct = skip_ws(ct + 7);
+        if (*ct++ != '=')
+            return 0;
+        ct = skip_ws(ct);
+        v = ct;
+        if (*v == '"') {
+            const char *end = strchr(v + 1, '"');
+            if (end == NULL)
+                return 0;
+            v++;
+            vlen = (size_t)(end - v);
+            ct = end + 1;
+        } else {
+            vlen = strcspn(v, " \t;");
+            ct = v + vlen;
+        }
+        if (!((vlen == 5 && strncasecmp(v, "utf-8", 5) == 0) ||
+              (vlen == 4 && strncasecmp(v, "utf8", 4) == 0)))
+            return 0;
+        ct = skip_ws(ct);
+    }
+    return *ct == '\0';
+}
