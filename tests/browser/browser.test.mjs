@@ -1,0 +1,278 @@
+// Browser test of the gateway's page: Debian's Chromium driven by
+// playwright-core (no browser download), plain node:test.
+//
+// The gateway's URL: SCE_GATEWAY in the file named by $SCE_TEST_STACK_ENV
+// (lines KEY=VALUE), or $SCE_GATEWAY. Chromium: $SCE_CHROMIUM or
+// /usr/bin/chromium. Either missing is a failure, never a skip.
+// Screenshot: $SCE_SCREENSHOT or <repo>/docs/img/ui.png.
+//
+// Run: node tests/browser/browser.test.mjs
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, "..", "..");
+const screenshotPath = process.env.SCE_SCREENSHOT || path.join(repo, "docs", "img", "ui.png");
+const RUN_TIMEOUT = 30_000; // one run, from key press to verdict (the timeout case uses a 1 s limit)
+
+function gatewayUrl() {
+  const envFile = process.env.SCE_TEST_STACK_ENV;
+  if (envFile && fs.existsSync(envFile)) {
+    for (const line of fs.readFileSync(envFile, "utf8").split("\n")) {
+      const m = /^\s*(?:export\s+)?SCE_GATEWAY=(.*)$/.exec(line);
+      if (m) return m[1].trim().replace(/^["']|["']$/g, "");
+    }
+  }
+  return process.env.SCE_GATEWAY || "";
+}
+
+function chromiumPath() {
+  const candidates = process.env.SCE_CHROMIUM ? [process.env.SCE_CHROMIUM] : ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
+  return candidates.find((p) => fs.existsSync(p)) || "";
+}
+
+let browser;
+let page;
+let origin;
+const requests = []; // every URL the page asked for
+const consoleErrors = []; // console errors other than HTTP error statuses
+const cspViolations = [];
+const pageErrors = [];
+const dialogs = [];
+let pageLoaded = false; // later tests fail at once, not after each one's timeouts
+
+// A test that needs the loaded page.
+function pageTest(name, fn) {
+  test(name, async () => {
+    assert.ok(pageLoaded, "the page did not load (see the first test)");
+    await fn();
+  });
+}
+
+before(async () => {
+  const url = gatewayUrl();
+  assert.ok(url, "no gateway: set SCE_TEST_STACK_ENV (a file with SCE_GATEWAY=http://HOST:PORT) or SCE_GATEWAY");
+  origin = new URL(url).origin;
+  const exe = chromiumPath();
+  assert.ok(exe, "no Chromium: install Debian's chromium (apt-get install chromium) or set SCE_CHROMIUM");
+
+  // playwright adds --headless and a fresh temporary --user-data-dir itself.
+  browser = await chromium.launch({
+    executablePath: exe,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1 });
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on("request", (r) => requests.push(r.url()));
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  page.on("dialog", (d) => { dialogs.push(`${d.type()}: ${d.message()}`); d.dismiss().catch(() => {}); });
+  page.on("console", (m) => {
+    if (m.type() !== "error" && m.type() !== "warning") return;
+    const text = m.text();
+    if (/Content Security Policy/i.test(text)) cspViolations.push(text);
+    else if (m.type() === "error" && !/Failed to load resource: (the server responded with a status of (4\d\d|503|504)|net::ERR_CONNECTION_REFUSED)/.test(text)) consoleErrors.push(text);
+  });
+  // Violations that never reach the console are still reported as events.
+  await page.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener("securitypolicyviolation",
+      (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} sample=${JSON.stringify(e.sample)} at ${e.composedPath().slice(0, 3).map((n) => n.outerHTML ? n.outerHTML.slice(0, 160) : String(n)).join(" < ")}`), true);
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+});
+
+// Replaces the editor's text: select all, then insert (as a paste would).
+async function setCode(text) {
+  await page.locator(".cm-content").click();
+  await page.keyboard.press("ControlOrMeta+a");
+  await page.keyboard.insertText(text);
+}
+
+// Presses Ctrl+Enter and waits for a verdict other than "running".
+async function runWithKeyboard() {
+  await page.keyboard.press("Control+Enter");
+  await page.waitForFunction(() => {
+    const s = document.getElementById("verdict").dataset.status;
+    return s !== "running" && s !== "idle";
+  }, null, { timeout: RUN_TIMEOUT });
+  // The first check can race the start of the run: wait until it has ended.
+  await page.waitForFunction(() => document.getElementById("run").getAttribute("aria-disabled") !== "true",
+    null, { timeout: RUN_TIMEOUT });
+  return page.locator("#verdict").getAttribute("data-status");
+}
+
+const outputText = () => page.locator("#output").evaluate((e) => e.textContent);
+
+test("the page loads with the editor and the server's languages", async () => {
+  const res = await page.goto(origin + "/", { waitUntil: "load" });
+  assert.equal(res.status(), 200, `GET / answered ${res.status()}: ${(await res.text()).slice(0, 200)}`);
+  const csp = res.headers()["content-security-policy"] || "";
+  assert.match(csp, /script-src 'self'/, "the page is served with the gateway's CSP");
+  await page.locator(".cm-editor .cm-content").waitFor({ state: "visible" });
+  // CodeMirror's own CSS applied (it would not be if CSP had blocked it).
+  const display = await page.locator(".cm-editor").evaluate((e) => getComputedStyle(e).display);
+  assert.equal(display, "flex", "CodeMirror's styles are applied");
+  await page.waitForFunction(() => document.getElementById("server-state").dataset.state !== "unknown");
+  assert.equal(await page.locator("#server-state").getAttribute("data-state"), "up");
+  const options = await page.locator("#language option").allTextContents();
+  assert.ok(options.some((o) => /^Python \d/.test(o)), `python version shown: ${options}`);
+  assert.ok(options.some((o) => /Node\.js \d/.test(o)), `node version shown: ${options}`);
+  pageLoaded = true;
+});
+
+pageTest("keyboard: focus order reaches every control", async () => {
+  await page.locator("body").click({ position: { x: 2, y: 2 } });
+  const seen = [];
+  for (let i = 0; i < 16; i++) {
+    await page.keyboard.press("Tab");
+    seen.push(await page.evaluate(() => {
+      let a = document.activeElement;
+      while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+      if (a && a.classList.contains("cm-content")) return "editor";
+      return a ? a.id || a.className || a.tagName : "";
+    }));
+    if (seen.at(-1) === "editor") {
+      // Tab indents in the editor; Escape then Tab moves on.
+      await page.keyboard.press("Escape");
+    }
+  }
+  const want = ["language", "example", "load-example", "timeout", "editor", "run", "stdin", "args", "output", "errors"];
+  let at = 0;
+  for (const id of seen) if (id === want[at]) at++;
+  assert.equal(at, want.length, `focus order ${seen.join(" > ")}`);
+  // Visible focus: the focused control draws an outline.
+  await page.locator("#run").focus();
+  await page.keyboard.press("Shift+Tab");
+  await page.keyboard.press("Tab");
+  const outline = await page.locator("#run").evaluate((e) => getComputedStyle(e).outlineStyle);
+  assert.notEqual(outline, "none", "focus is visible on the Run button");
+});
+
+pageTest("typed code runs with Ctrl+Enter and its output is shown", async () => {
+  await page.locator(".cm-content").click();
+  await page.keyboard.press("ControlOrMeta+a");
+  await page.keyboard.press("Delete");
+  await page.keyboard.type('print("typed", 6 * 7)');
+  assert.equal(await page.locator(".cm-content").evaluate((e) => e.textContent), 'print("typed", 6 * 7)');
+  assert.equal(await runWithKeyboard(), "ok");
+  assert.equal(await outputText(), "typed 42\n");
+  assert.equal(await page.locator("#exit-code").textContent(), "0");
+  assert.match(await page.locator("#summary").textContent(), /^OK/);
+  assert.equal(await page.locator("#summary").getAttribute("aria-live"), "polite");
+});
+
+pageTest("the infinite loop example ends with the timeout badge", async () => {
+  await page.locator("#example").selectOption("infinite");
+  await page.locator("#load-example").press("Enter");
+  assert.match(await page.locator(".cm-content").evaluate((e) => e.textContent), /while True/);
+  await page.locator("#timeout").selectOption("1000");
+  await page.locator(".cm-content").click();
+  const started = Date.now();
+  assert.equal(await runWithKeyboard(), "timeout");
+  assert.ok(Date.now() - started < 15_000, "stopped near the 1 s limit");
+  assert.equal(await page.locator("#verdict").textContent(), "Timeout");
+  await page.locator("#timeout").selectOption("");
+});
+
+pageTest("HTML printed by a program is shown as text", async () => {
+  const payload = "<img src=x onerror=alert(1)>";
+  await setCode(`print("${payload}")\n`);
+  assert.equal(await runWithKeyboard(), "ok");
+  assert.equal(await outputText(), payload + "\n");
+  assert.equal(await page.locator("#output img").count(), 0, "no img element in the output panel");
+  assert.equal(await page.locator("img").count(), 0, "no img element anywhere");
+  await page.waitForTimeout(300); // a dialog would have fired by now
+  assert.deepEqual(dialogs, [], "no dialog fired");
+});
+
+pageTest("over-long code is rejected with the server's message", async () => {
+  await page.locator("#example").selectOption("too-long");
+  await page.locator("#load-example").click();
+  assert.equal(await page.locator("#char-count").getAttribute("data-over"), "true");
+  await page.locator(".cm-content").click();
+  assert.equal(await runWithKeyboard(), "rejected");
+  assert.match(await page.locator("#summary").textContent(), /5000/);
+});
+
+pageTest("JavaScript: switching the language and running console.log", async () => {
+  await page.locator("#language").selectOption("node");
+  assert.match(await page.locator(".cm-content").getAttribute("aria-label"), /JavaScript/);
+  await setCode('console.log("from node", [1, 2, 3].map((x) => x * 2).join(","));\n');
+  assert.equal(await runWithKeyboard(), "ok");
+  assert.equal(await outputText(), "from node 2,4,6\n");
+  assert.match(await page.locator("#ran-with").textContent(), /Node\.js/);
+});
+
+pageTest("server down, busy, slow or unreachable: a clear message", async () => {
+  // The gateway's error answers, faked in the browser (no other host involved).
+  const cases = [
+    { status: 503, body: { error: "sce-server is not answering", status: "error", code: "UNAVAILABLE" },
+      verdict: "unavailable", text: /server is down/ },
+    { status: 429, headers: { "Retry-After": "2" }, body: { error: "busy", status: "rejected", code: "RESOURCE_EXHAUSTED" },
+      verdict: "busy", text: /busy.*in 2 s/ },
+    { status: 504, body: { error: "no answer", status: "error", code: "DEADLINE_EXCEEDED" },
+      verdict: "deadline", text: /did not answer in time/ },
+    { abort: true, verdict: "unavailable", text: /Cannot reach the gateway/ },
+  ];
+  await page.locator("#language").selectOption("python");
+  await setCode('print("never runs")\n');
+  try {
+    for (const c of cases) {
+      await page.unroute("**/run");
+      await page.route("**/run", (route) => (c.abort ? route.abort("connectionrefused") : route.fulfill({
+        status: c.status, contentType: "application/json", headers: c.headers || {}, body: JSON.stringify(c.body),
+      })));
+      assert.equal(await runWithKeyboard(), c.verdict, `HTTP ${c.status || "abort"}`);
+      assert.match(await page.locator("#summary").textContent(), c.text);
+    }
+  } finally {
+    await page.unroute("**/run");
+  }
+  // And back to normal.
+  assert.equal(await runWithKeyboard(), "ok");
+  assert.equal(await outputText(), "never runs\n");
+});
+
+pageTest("phone width: no sideways scrolling, Run reachable", async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(200);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+  const box = await page.locator("#run").boundingBox();
+  assert.ok(box && box.width > 0 && box.x >= 0 && box.x + box.width <= 390, "Run button fits");
+  await page.setViewportSize({ width: 1280, height: 860 });
+});
+
+pageTest("screenshot", async () => {
+  await page.locator("#language").selectOption("python");
+  await page.locator("#example").selectOption("loop");
+  await page.locator("#load-example").click();
+  await page.locator(".cm-content").click();
+  assert.equal(await runWithKeyboard(), "ok");
+  await page.locator("#run").focus(); // no caret blinking in the picture
+  await page.evaluate(() => document.activeElement.blur());
+  fs.mkdirSync(path.dirname(screenshotPath), { recursive: true });
+  await page.screenshot({ path: screenshotPath, fullPage: true });
+  assert.ok(fs.statSync(screenshotPath).size > 10_000);
+});
+
+test("no request to another host, no CSP violation, no script error", async () => {
+  const foreign = requests.filter((u) => !u.startsWith(origin + "/") && !u.startsWith("data:"));
+  assert.deepEqual(foreign, [], "requests to other hosts");
+  const events = await page.evaluate(() => window.__cspViolations);
+  assert.deepEqual([...cspViolations, ...events], [], "CSP violations");
+  assert.deepEqual(pageErrors, [], "uncaught page errors");
+  assert.deepEqual(consoleErrors, [], "console errors");
+});
