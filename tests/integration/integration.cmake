@@ -29,3 +29,8 @@ set_tests_properties(cli PROPERTIES FIXTURES_REQUIRED stack LABELS docker TIMEOU
 add_test(NAME runners COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/runners/test_runners.sh)
 set_tests_properties(runners PROPERTIES LABELS docker TIMEOUT 300
                      WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+
+# The warm pool: refill, recycle, exhaustion, disabled, shutdown (servers of
+# its own).
+add_test(NAME pool COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_pool.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(pool PROPERTIES LABELS docker TIMEOUT 300)
