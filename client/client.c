@@ -3,7 +3,8 @@
  *
  * Each call packs one sce.v1.Request, sends it on its own nng context of the
  * client's REQ socket, waits for the one Response and copies it into the
- * public structs of sce/client.h, which then belong to the caller.  It does
+ * public structs of sce/client.h, which then belong to the caller.  (Reading
+ * a project from a ZIP or a directory is in bundle.c.)  It does
  * not retry, queue, or interpret verdicts: a run that failed is still an
  * answer.  It never aborts on allocation failure (RESOURCE_EXHAUSTED instead).
  *
@@ -505,6 +506,12 @@ static const char *method_name(int method)
         return "languages";
     case SCE__V1__METHOD__METHOD_HEALTH:
         return "health";
+    case SCE__V1__METHOD__METHOD_RUN_PROJECT:
+        return "run_project";
+    case SCE__V1__METHOD__METHOD_RUN_BATCH:
+        return "batch";
+    case SCE__V1__METHOD__METHOD_HISTORY:
+        return "history";
     default:
         return "unknown";
     }
@@ -689,6 +696,44 @@ void sce_client_set_timeout(sce_client *c, uint32_t timeout_ms)
         atomic_store(&c->timeout_ms, timeout_ms);
 }
 
+/* Checks what would crash here: lengths without pointers, NULL paths and
+ * arguments.  `what` names the request in messages ("the run request",
+ * "task 3"). */
+static int run_request_sane(const sce_run_request *req, const char *what, char *errbuf,
+                            size_t errlen)
+{
+    if (req->nfiles > 0 && req->files == NULL) {
+        seterr(errbuf, errlen, "%snfiles is %zu but files is NULL", what, req->nfiles);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    for (size_t i = 0; i < req->nfiles; i++) {
+        if (req->files[i].path == NULL) {
+            seterr(errbuf, errlen, "%sfile %zu has no path", what, i);
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+        if (req->files[i].len > 0 && req->files[i].data == NULL) {
+            seterr(errbuf, errlen, "%sfile '%s' has %zu bytes but no data", what,
+                   req->files[i].path, req->files[i].len);
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+    }
+    if (req->stdin_len > 0 && req->stdin_data == NULL) {
+        seterr(errbuf, errlen, "%sstdin_len is %zu but stdin_data is NULL", what, req->stdin_len);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if (req->nargs > 0 && req->args == NULL) {
+        seterr(errbuf, errlen, "%snargs is %zu but args is NULL", what, req->nargs);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    for (size_t i = 0; i < req->nargs; i++) {
+        if (req->args[i] == NULL) {
+            seterr(errbuf, errlen, "%sargument %zu is NULL", what, i);
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+    }
+    return SCE_OK;
+}
+
 /* Checks what the server would reject anyway, plus what would crash here. */
 static int run_request_check(const sce_run_request *req, char *errbuf, size_t errlen)
 {
@@ -708,36 +753,7 @@ static int run_request_check(const sce_run_request *req, char *errbuf, size_t er
         seterr(errbuf, errlen, "the run request gives neither code nor files");
         return SCE_ERR_INVALID_ARGUMENT;
     }
-    if (req->nfiles > 0 && req->files == NULL) {
-        seterr(errbuf, errlen, "nfiles is %zu but files is NULL", req->nfiles);
-        return SCE_ERR_INVALID_ARGUMENT;
-    }
-    for (size_t i = 0; i < req->nfiles; i++) {
-        if (req->files[i].path == NULL) {
-            seterr(errbuf, errlen, "file %zu has no path", i);
-            return SCE_ERR_INVALID_ARGUMENT;
-        }
-        if (req->files[i].len > 0 && req->files[i].data == NULL) {
-            seterr(errbuf, errlen, "file '%s' has %zu bytes but no data", req->files[i].path,
-                   req->files[i].len);
-            return SCE_ERR_INVALID_ARGUMENT;
-        }
-    }
-    if (req->stdin_len > 0 && req->stdin_data == NULL) {
-        seterr(errbuf, errlen, "stdin_len is %zu but stdin_data is NULL", req->stdin_len);
-        return SCE_ERR_INVALID_ARGUMENT;
-    }
-    if (req->nargs > 0 && req->args == NULL) {
-        seterr(errbuf, errlen, "nargs is %zu but args is NULL", req->nargs);
-        return SCE_ERR_INVALID_ARGUMENT;
-    }
-    for (size_t i = 0; i < req->nargs; i++) {
-        if (req->args[i] == NULL) {
-            seterr(errbuf, errlen, "argument %zu is NULL", i);
-            return SCE_ERR_INVALID_ARGUMENT;
-        }
-    }
-    return SCE_OK;
+    return run_request_sane(req, "", errbuf, errlen);
 }
 
 static int run_result_copy(const Sce__V1__RunResult *pb, const char *request_id,
@@ -778,59 +794,82 @@ out:
     return rv;
 }
 
-int sce_client_run(sce_client *c, const sce_run_request *req, sce_run_result **out, char *errbuf,
-                   size_t errlen)
+/* The wire form of one sce_run_request.  Every pointer is borrowed from
+ * the request (packing only reads them); the file arrays are owned. */
+typedef struct packed_run {
+    Sce__V1__RunRequest run;
+    Sce__V1__Limits limits;
+    Sce__V1__File *files;
+    Sce__V1__File **file_ptrs;
+} packed_run;
+
+/* Fills p from req (already checked by run_request_sane).  `p` must not
+ * move afterwards: p->run points at p->limits. */
+static int packed_run_init(packed_run *p, const sce_run_request *req)
+{
+    sce__v1__run_request__init(&p->run);
+    sce__v1__limits__init(&p->limits);
+    p->files = NULL;
+    p->file_ptrs = NULL;
+    p->run.language = (char *)(req->language != NULL ? req->language : "");
+    p->run.code = (char *)(req->code != NULL ? req->code : "");
+    p->run.entry = (char *)(req->entry != NULL ? req->entry : "");
+    p->run.stdin.data = (uint8_t *)req->stdin_data;
+    p->run.stdin.len = req->stdin_len;
+    p->run.n_args = req->nargs;
+    p->run.args = (char **)req->args;
+    p->limits.timeout_ms = req->timeout_ms;
+    p->limits.memory_bytes = req->memory_bytes;
+    p->limits.output_limit_bytes = req->output_limit_bytes;
+    p->run.limits = &p->limits;
+    if (req->nfiles > 0) {
+        p->files = calloc(req->nfiles, sizeof(*p->files));
+        p->file_ptrs = calloc(req->nfiles, sizeof(*p->file_ptrs));
+        if (p->files == NULL || p->file_ptrs == NULL)
+            return SCE_ERR_RESOURCE_EXHAUSTED;
+        for (size_t i = 0; i < req->nfiles; i++) {
+            sce__v1__file__init(&p->files[i]);
+            p->files[i].path = (char *)req->files[i].path;
+            p->files[i].content.data = (uint8_t *)req->files[i].data;
+            p->files[i].content.len = req->files[i].len;
+            p->file_ptrs[i] = &p->files[i];
+        }
+        p->run.n_files = req->nfiles;
+        p->run.files = p->file_ptrs;
+    }
+    return SCE_OK;
+}
+
+static void packed_run_free(packed_run *p)
+{
+    free(p->files);
+    free(p->file_ptrs);
+    p->files = NULL;
+    p->file_ptrs = NULL;
+}
+
+/* Run and RunProject: the same request and answer, another method. */
+static int client_run_method(sce_client *c, int method, const sce_run_request *req,
+                             sce_run_result **out, char *errbuf, size_t errlen)
 {
     Sce__V1__Request request = SCE__V1__REQUEST__INIT;
-    Sce__V1__RunRequest run = SCE__V1__RUN_REQUEST__INIT;
-    Sce__V1__Limits limits = SCE__V1__LIMITS__INIT;
-    Sce__V1__File *files = NULL;
-    Sce__V1__File **file_ptrs = NULL;
     Sce__V1__Response *resp = NULL;
+    packed_run pr;
     char id[17];
     int rv;
 
-    seterr(errbuf, errlen, "%s", "");
-    if (c == NULL || out == NULL) {
-        seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
-        return SCE_ERR_INVALID_ARGUMENT;
+    if ((rv = packed_run_init(&pr, req)) != SCE_OK) {
+        seterr(errbuf, errlen, "out of memory");
+        goto out;
     }
-    if ((rv = run_request_check(req, errbuf, errlen)) != SCE_OK)
-        return rv;
-
-    /* The packed message only reads these borrowed pointers. */
-    run.language = (char *)req->language;
-    run.code = (char *)(req->code != NULL ? req->code : "");
-    run.entry = (char *)(req->entry != NULL ? req->entry : "");
-    run.stdin.data = (uint8_t *)req->stdin_data;
-    run.stdin.len = req->stdin_len;
-    run.n_args = req->nargs;
-    run.args = (char **)req->args;
-    limits.timeout_ms = req->timeout_ms;
-    limits.memory_bytes = req->memory_bytes;
-    limits.output_limit_bytes = req->output_limit_bytes;
-    run.limits = &limits;
-    if (req->nfiles > 0) {
-        files = calloc(req->nfiles, sizeof(*files));
-        file_ptrs = calloc(req->nfiles, sizeof(*file_ptrs));
-        if (files == NULL || file_ptrs == NULL) {
-            seterr(errbuf, errlen, "out of memory");
-            rv = SCE_ERR_RESOURCE_EXHAUSTED;
-            goto out;
-        }
-        for (size_t i = 0; i < req->nfiles; i++) {
-            sce__v1__file__init(&files[i]);
-            files[i].path = (char *)req->files[i].path;
-            files[i].content.data = (uint8_t *)req->files[i].data;
-            files[i].content.len = req->files[i].len;
-            file_ptrs[i] = &files[i];
-        }
-        run.n_files = req->nfiles;
-        run.files = file_ptrs;
+    request.method = (Sce__V1__Method)method;
+    if (method == SCE__V1__METHOD__METHOD_RUN_PROJECT) {
+        request.body_case = SCE__V1__REQUEST__BODY_RUN_PROJECT;
+        request.run_project = &pr.run;
+    } else {
+        request.body_case = SCE__V1__REQUEST__BODY_RUN;
+        request.run = &pr.run;
     }
-    request.method = SCE__V1__METHOD__METHOD_RUN;
-    request.body_case = SCE__V1__REQUEST__BODY_RUN;
-    request.run = &run;
 
     rv = client_call(c, &request, SCE__V1__RESPONSE__BODY_RUN, &resp, id, errbuf, errlen);
     if (rv != SCE_OK)
@@ -843,9 +882,42 @@ int sce_client_run(sce_client *c, const sce_run_request *req, sce_run_result **o
 out:
     if (resp != NULL)
         sce__v1__response__free_unpacked(resp, NULL);
-    free(files);
-    free(file_ptrs);
+    packed_run_free(&pr);
     return rv;
+}
+
+int sce_client_run(sce_client *c, const sce_run_request *req, sce_run_result **out, char *errbuf,
+                   size_t errlen)
+{
+    int rv;
+
+    seterr(errbuf, errlen, "%s", "");
+    if (c == NULL || out == NULL) {
+        seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if ((rv = run_request_check(req, errbuf, errlen)) != SCE_OK)
+        return rv;
+    return client_run_method(c, SCE__V1__METHOD__METHOD_RUN, req, out, errbuf, errlen);
+}
+
+int sce_client_run_project(sce_client *c, const sce_run_request *req, sce_run_result **out,
+                           char *errbuf, size_t errlen)
+{
+    int rv;
+
+    seterr(errbuf, errlen, "%s", "");
+    if (c == NULL || out == NULL) {
+        seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if ((rv = run_request_check(req, errbuf, errlen)) != SCE_OK)
+        return rv;
+    if (req->nfiles == 0) {
+        seterr(errbuf, errlen, "a project needs files; for a single program use sce_client_run");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    return client_run_method(c, SCE__V1__METHOD__METHOD_RUN_PROJECT, req, out, errbuf, errlen);
 }
 
 void sce_run_result_free(sce_run_result *r)
@@ -981,6 +1053,9 @@ int sce_client_health(sce_client *c, sce_health **out, char *errbuf, size_t errl
     h->queue_capacity = pb->queue_capacity;
     h->uptime_ms = pb->uptime_ms;
     h->runs_total = pb->runs_total;
+    h->pool_ready = pb->pool_ready;
+    h->pool_hits = pb->pool_hits;
+    h->pool_misses = pb->pool_misses;
     if ((h->engine_message = dup_str(pb->engine_message)) == NULL ||
         (h->engine_version = dup_str(pb->engine_version)) == NULL ||
         (h->server_version = dup_str(pb->server_version)) == NULL ||
@@ -1008,6 +1083,222 @@ void sce_health_free(sce_health *h)
     free(h->server_version);
     free(h->instance_id);
     free(h);
+}
+
+/* ------------------------------------------------------------ batches */
+
+int sce_client_run_batch(sce_client *c, const sce_run_request *tasks, size_t ntasks,
+                         sce_batch_result **out, char *errbuf, size_t errlen)
+{
+    Sce__V1__Request request = SCE__V1__REQUEST__INIT;
+    Sce__V1__BatchRequest batch = SCE__V1__BATCH_REQUEST__INIT;
+    Sce__V1__Response *resp = NULL;
+    const Sce__V1__BatchResult *pb;
+    Sce__V1__RunRequest **task_ptrs = NULL;
+    packed_run *packed = NULL;
+    sce_batch_result *b = NULL;
+    size_t npacked = 0;
+    char id[17], what[64];
+    int rv;
+
+    seterr(errbuf, errlen, "%s", "");
+    if (c == NULL || out == NULL || (tasks == NULL && ntasks > 0)) {
+        seterr(errbuf, errlen, "%s is NULL",
+               c == NULL     ? "the client"
+               : out == NULL ? "out"
+                             : "tasks");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if (ntasks == 0) {
+        seterr(errbuf, errlen, "the batch has no tasks");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    /* Only what would crash here is checked: the server judges each task
+     * on its own and answers for each. */
+    for (size_t i = 0; i < ntasks; i++) {
+        snprintf(what, sizeof(what), "task %zu: ", i);
+        if ((rv = run_request_sane(&tasks[i], what, errbuf, errlen)) != SCE_OK)
+            return rv;
+    }
+    packed = calloc(ntasks, sizeof(*packed));
+    task_ptrs = calloc(ntasks, sizeof(*task_ptrs));
+    if (packed == NULL || task_ptrs == NULL)
+        goto oom;
+    for (; npacked < ntasks; npacked++) {
+        if (packed_run_init(&packed[npacked], &tasks[npacked]) != SCE_OK) {
+            npacked++; /* its arrays may be half-allocated */
+            goto oom;
+        }
+        task_ptrs[npacked] = &packed[npacked].run;
+    }
+    batch.n_tasks = ntasks;
+    batch.tasks = task_ptrs;
+    request.method = SCE__V1__METHOD__METHOD_RUN_BATCH;
+    request.body_case = SCE__V1__REQUEST__BODY_BATCH;
+    request.batch = &batch;
+
+    rv = client_call(c, &request, SCE__V1__RESPONSE__BODY_BATCH, &resp, id, errbuf, errlen);
+    if (rv != SCE_OK)
+        goto out;
+    pb = resp->batch;
+    if (pb->n_items != ntasks) {
+        seterr(errbuf, errlen, "sce-server answered a batch of %zu tasks with %zu results", ntasks,
+               pb->n_items);
+        rv = SCE_ERR_INTERNAL;
+        goto out;
+    }
+    if ((b = calloc(1, sizeof(*b))) == NULL ||
+        (b->items = calloc(ntasks, sizeof(*b->items))) == NULL ||
+        (b->request_id =
+             dup_str(resp->request_id != NULL && resp->request_id[0] != '\0' ? resp->request_id
+                                                                             : id)) == NULL)
+        goto oom;
+    for (size_t i = 0; i < ntasks; i++) {
+        const Sce__V1__BatchItem *it = pb->items[i];
+        sce_batch_item *x = &b->items[i];
+        int code = it->status != NULL ? (int)it->status->code : SCE_OK;
+
+        b->count = i + 1; /* so that a half-copied item is freed too */
+        x->status = status_is_known(code) || code == SCE_OK ? code : SCE_ERR_UNKNOWN;
+        if ((x->message = dup_str(it->status != NULL ? it->status->message : "")) == NULL)
+            goto oom;
+        if (x->status != SCE_OK)
+            continue;
+        if (it->result == NULL) {
+            seterr(errbuf, errlen, "sce-server's answer for task %zu carries no result", i);
+            rv = SCE_ERR_INTERNAL;
+            goto out;
+        }
+        snprintf(what, sizeof(what), "%s-%zu", b->request_id, i);
+        if (run_result_copy(it->result, what, &x->result) != SCE_OK)
+            goto oom;
+    }
+    *out = b;
+    b = NULL;
+    rv = SCE_OK;
+    goto out;
+oom:
+    seterr(errbuf, errlen, "out of memory");
+    rv = SCE_ERR_RESOURCE_EXHAUSTED;
+out:
+    sce_batch_result_free(b);
+    if (resp != NULL)
+        sce__v1__response__free_unpacked(resp, NULL);
+    for (size_t i = 0; i < npacked; i++)
+        packed_run_free(&packed[i]);
+    free(packed);
+    free(task_ptrs);
+    return rv;
+}
+
+void sce_batch_result_free(sce_batch_result *b)
+{
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < b->count; i++) {
+        free(b->items[i].message);
+        sce_run_result_free(b->items[i].result);
+    }
+    free(b->items);
+    free(b->request_id);
+    free(b);
+}
+
+/* ------------------------------------------------------------ history */
+
+static int history_entry_copy(const Sce__V1__HistoryEntry *pb, sce_history_entry *e)
+{
+    e->id = pb->id;
+    e->time_ms = pb->time_ms;
+    e->code_truncated = pb->code_truncated ? 1 : 0;
+    e->files = pb->files;
+    e->verdict = (sce_verdict)pb->verdict;
+    e->exit_code = pb->exit_code;
+    e->output_truncated = pb->output_truncated ? 1 : 0;
+    e->stderr_truncated = pb->stderr_truncated ? 1 : 0;
+    e->wall_ms = pb->wall_ms;
+    if ((e->language = dup_str(pb->language)) == NULL || (e->code = dup_str(pb->code)) == NULL ||
+        (e->entry = dup_str(pb->entry)) == NULL || (e->output = dup_str(pb->output)) == NULL ||
+        (e->stderr_text = dup_str(pb->stderr)) == NULL ||
+        (e->message = dup_str(pb->message)) == NULL ||
+        (e->request_id = dup_str(pb->request_id)) == NULL)
+        return SCE_ERR_RESOURCE_EXHAUSTED;
+    return SCE_OK;
+}
+
+int sce_client_history(sce_client *c, const sce_history_query *q, sce_history_page **out,
+                       char *errbuf, size_t errlen)
+{
+    Sce__V1__Request request = SCE__V1__REQUEST__INIT;
+    Sce__V1__HistoryRequest body = SCE__V1__HISTORY_REQUEST__INIT;
+    Sce__V1__Response *resp = NULL;
+    const Sce__V1__HistoryResult *pb;
+    sce_history_page *p = NULL;
+    char id[17];
+    int rv;
+
+    seterr(errbuf, errlen, "%s", "");
+    if (c == NULL || out == NULL) {
+        seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if (q != NULL) {
+        body.limit = q->limit;
+        body.offset = q->offset;
+        body.verdict = (Sce__V1__Verdict)q->verdict;
+        body.language = (char *)(q->language != NULL ? q->language : "");
+    }
+    request.method = SCE__V1__METHOD__METHOD_HISTORY;
+    request.body_case = SCE__V1__REQUEST__BODY_HISTORY;
+    request.history = &body;
+    rv = client_call(c, &request, SCE__V1__RESPONSE__BODY_HISTORY, &resp, id, errbuf, errlen);
+    if (rv != SCE_OK)
+        goto out;
+    pb = resp->history;
+    rv = SCE_ERR_RESOURCE_EXHAUSTED;
+    if ((p = calloc(1, sizeof(*p))) == NULL)
+        goto oom;
+    p->total = pb->total;
+    p->enabled = pb->enabled ? 1 : 0;
+    if (pb->n_entries > 0) {
+        if ((p->entries = calloc(pb->n_entries, sizeof(*p->entries))) == NULL)
+            goto oom;
+        for (size_t i = 0; i < pb->n_entries; i++) {
+            p->count = i + 1;
+            if (history_entry_copy(pb->entries[i], &p->entries[i]) != SCE_OK)
+                goto oom;
+        }
+    }
+    *out = p;
+    p = NULL;
+    rv = SCE_OK;
+    goto out;
+oom:
+    seterr(errbuf, errlen, "out of memory");
+out:
+    sce_history_page_free(p);
+    if (resp != NULL)
+        sce__v1__response__free_unpacked(resp, NULL);
+    return rv;
+}
+
+void sce_history_page_free(sce_history_page *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < p->count; i++) {
+        sce_history_entry *e = &p->entries[i];
+
+        free(e->language);
+        free(e->code);
+        free(e->entry);
+        free(e->output);
+        free(e->stderr_text);
+        free(e->message);
+        free(e->request_id);
+    }
+    free(p->entries);
+    free(p);
 }
 
 int sce_client_call_raw(sce_client *c, const void *req, size_t req_len, void **out, size_t *out_len,

@@ -89,3 +89,36 @@ size_t sce_utf8_clean_line(const char *s, size_t len, char *out, size_t outlen)
     out[j] = '\0';
     return j;
 }
+
+size_t sce_utf8_clean(const char *s, size_t len, char *out, size_t outlen, size_t *consumed)
+{
+    static const char replacement[] = "\xEF\xBF\xBD";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, j = 0;
+
+    if (outlen == 0) {
+        if (consumed != NULL)
+            *consumed = 0;
+        return 0;
+    }
+    while (i < len) {
+        size_t k = sce_utf8_seq(p + i, len - i);
+        const char *src = (const char *)p + i;
+        size_t n = k;
+
+        if (k == 0 || p[i] == 0) {
+            src = replacement;
+            n = 3;
+            k = 1;
+        }
+        if (j + n + 1 > outlen)
+            break;
+        memcpy(out + j, src, n);
+        j += n;
+        i += k;
+    }
+    out[j] = '\0';
+    if (consumed != NULL)
+        *consumed = i;
+    return j;
+}

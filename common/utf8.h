@@ -1,8 +1,9 @@
 /*
- * utf8.h - the two UTF-8 operations the service needs on untrusted text:
- * counting characters (the code limit is in characters) and making a
+ * utf8.h - the UTF-8 operations the service needs on untrusted text:
+ * counting characters (the code limit is in characters), making a
  * one-line, valid-UTF-8 copy for a human message (proto3 strings must be
- * valid UTF-8, and a message must never break a terminal or a log line).
+ * valid UTF-8, and a message must never break a terminal or a log line), and
+ * making a multi-line valid-UTF-8 copy of program text and output (history).
  */
 #ifndef SCE_UTF8_H
 #define SCE_UTF8_H
@@ -21,5 +22,14 @@ size_t sce_utf8_seq(const unsigned char *s, size_t len);
  * the copy is cut at a character boundary to fit outlen (always
  * NUL-terminated when outlen > 0).  Returns the bytes written. */
 size_t sce_utf8_clean_line(const char *s, size_t len, char *out, size_t outlen);
+
+/* Copies s[0..len) into out as valid UTF-8 text of any number of lines:
+ * each invalid byte and each NUL becomes U+FFFD (so the copy is a C string
+ * and a valid proto3 string); everything else, newlines and other control
+ * characters included, is kept as it is.  The copy is cut at a character
+ * boundary to fit outlen (always NUL-terminated when outlen > 0).  Returns
+ * the bytes written; *consumed (may be NULL) gets the input bytes copied,
+ * so consumed < len means the copy was cut. */
+size_t sce_utf8_clean(const char *s, size_t len, char *out, size_t outlen, size_t *consumed);
 
 #endif

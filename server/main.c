@@ -3,9 +3,11 @@
  *
  * Start-up: load options (defaults < file < env < flags), open the engine
  * client, start the reaper (its first sweep removes a predecessor's
- * leftovers), start serving, and probe each language's image in the
- * background.  SIGINT/SIGTERM: stop receiving, let runs in progress finish
- * and answer, remove every container this process created, exit 0.
+ * leftovers), open the history (a history that cannot be opened is logged
+ * and reported by History, never fatal), start serving, and probe each
+ * language's image in the background.  SIGINT/SIGTERM: stop receiving, let
+ * runs in progress finish and answer, write the history still queued,
+ * remove every container this process created, exit 0.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 
 #include "docker.h"
 #include "exec.h"
+#include "history.h"
 #include "languages.h"
 #include "log.h"
 #include "options.h"
@@ -106,6 +109,7 @@ int main(int argc, char **argv)
     reaper *r = NULL;
     pool *warm = NULL;
     rpc_server *srv = NULL;
+    history *hist = NULL;
     exec_env env;
     pthread_t prober;
     int prober_started = 0;
@@ -160,7 +164,24 @@ int main(int argc, char **argv)
         goto out;
     }
     env.pool = warm;
-    rv = rpc_start(&env, &srv, err, sizeof(err));
+    if (opt.history) {
+        history_options ho = {opt.history_path, opt.history_max_entries, opt.history_max_age_ms, 0};
+
+        rv = history_open(&ho, &hist, err, sizeof(err));
+        if (rv == SCE_OK) {
+            SCE_LOG(SCE_LOG_INFO, NULL, "history: %s (keeps %lld runs, %lld days)",
+                    opt.history_path, (long long)opt.history_max_entries,
+                    (long long)(opt.history_max_age_ms / 86400000));
+        } else {
+            /* The server serves all the same; History says why it cannot. */
+            SCE_LOG(SCE_LOG_ERROR, NULL,
+                    "history is unavailable, runs are not recorded: %s (fix or move the file, "
+                    "set history_path, or history = off)",
+                    err);
+            hist = history_unavailable(err);
+        }
+    }
+    rv = rpc_start(&env, hist, &srv, err, sizeof(err));
     if (rv != SCE_OK) {
         fprintf(stderr, "sce-server: %s\n", err);
         goto out;
@@ -184,6 +205,7 @@ out:
         pthread_join(prober, NULL);
     }
     rpc_stop(srv);
+    history_close(hist);
     pool_stop(warm);
     reaper_stop(r);
     docker_close(d);

@@ -5,8 +5,9 @@
  * Each slot owns one nng context and one aio and is, at any time, either
  * receiving, holding a request (queued or with a worker), or sending the
  * answer.  Callbacks run on nng's threads and never call the engine: they
- * decode, answer cheap methods and malformed input at once, and queue runs.
- * Workers pop runs, execute them, and send the answer on the slot's context.
+ * decode, answer cheap methods and malformed input at once, and queue the
+ * rest (Run, RunProject, RunBatch, History).  Workers pop them, call the
+ * method's body in service.c, and send the answer on the slot's context.
  */
 #include "rpc.h"
 
@@ -24,6 +25,7 @@
 #include "log.h"
 #include "request.h"
 #include "sce.pb-c.h"
+#include "service.h"
 #include "sce/err.h"
 
 #define SPARE_SLOTS 8           /* contexts kept free to refuse work quickly */
@@ -45,6 +47,7 @@ struct slot {
 
 struct rpc_server {
     const exec_env *env;
+    history *hist;              /* NULL: history off */
     nng_socket sock;
     slot *slots;
     size_t nslots;
@@ -214,55 +217,74 @@ static void handle_health(slot *s)
 
 static void handle_run(slot *s)
 {
-    const exec_env *env = s->srv->env;
+    rpc_server *srv = s->srv;
+    int method = s->req->method;
     Sce__V1__Response resp = SCE__V1__RESPONSE__INIT;
     Sce__V1__Status st = SCE__V1__STATUS__INIT;
-    Sce__V1__RunResult rr = SCE__V1__RUN_RESULT__INIT;
-    Sce__V1__Limits lim = SCE__V1__LIMITS__INIT;
-    run_spec spec;
-    exec_result res;
-    lang_status ls;
-    char err[1024];
-    int rv;
+    service_run_answer a;
 
-    rv = request_check_run(env->opt, s->req->run, &spec, err, sizeof(err));
-    if (rv != SCE_OK) {
-        reply_status(s, SCE__V1__METHOD__METHOD_RUN, rv, err);
-        return;
-    }
-    rv = exec_run(env, &spec, s->rid, &res, err, sizeof(err));
-    if (rv != SCE_OK) {
-        SCE_LOG(SCE_LOG_WARN, s->rid, "run failed: %s", err);
-        reply_status(s, SCE__V1__METHOD__METHOD_RUN, rv, err);
+    if (method == SCE__V1__METHOD__METHOD_RUN_PROJECT)
+        service_run(srv->env, srv->hist, s->req->run_project, 1, s->rid, &a);
+    else
+        service_run(srv->env, srv->hist, s->req->run, 0, s->rid, &a);
+    if (a.status != SCE_OK) {
+        reply_status(s, method, a.status, a.message);
         goto out;
     }
-    languages_status_get(spec.lang, &ls);
-    rr.verdict = (Sce__V1__Verdict)res.v.verdict;
-    rr.exit_code = res.exit_code;
-    rr.signal = res.v.signal;
-    rr.stdout.data = (uint8_t *)res.out.data;
-    rr.stdout.len = res.out.len;
-    rr.stderr.data = (uint8_t *)res.err.data;
-    rr.stderr.len = res.err.len;
-    rr.stdout_truncated = res.out.truncated;
-    rr.stderr_truncated = res.err.truncated;
-    rr.message = res.v.message;
-    rr.wall_ms = res.wall_ms;
-    rr.language = (char *)spec.lang->name;
-    rr.language_version = ls.version;
-    lim.timeout_ms = (uint32_t)spec.timeout_ms;
-    lim.memory_bytes = (uint64_t)spec.memory_bytes;
-    lim.output_limit_bytes = (uint32_t)spec.output_limit_bytes;
-    rr.limits = &lim;
-    resp.method = SCE__V1__METHOD__METHOD_RUN;
+    resp.method = (Sce__V1__Method)method;
     resp.request_id = s->rid;
     resp.status = &st;
     resp.body_case = SCE__V1__RESPONSE__BODY_RUN;
-    resp.run = &rr;
+    resp.run = &a.result;
     reply(s, &resp);
 out:
-    exec_result_free(&res);
-    request_spec_free(&spec);
+    /* reply() frees the request before packing: nothing of the answer may
+     * point into it (the spec does, but the result does not). */
+    service_run_answer_free(&a);
+}
+
+static void handle_batch(slot *s)
+{
+    rpc_server *srv = s->srv;
+    Sce__V1__Response resp = SCE__V1__RESPONSE__INIT;
+    Sce__V1__Status st = SCE__V1__STATUS__INIT;
+    service_batch_answer a;
+
+    service_batch(srv->env, srv->hist, s->req->batch, s->rid, &a);
+    if (a.status != SCE_OK) {
+        reply_status(s, SCE__V1__METHOD__METHOD_RUN_BATCH, a.status, a.message);
+        goto out;
+    }
+    resp.method = SCE__V1__METHOD__METHOD_RUN_BATCH;
+    resp.request_id = s->rid;
+    resp.status = &st;
+    resp.body_case = SCE__V1__RESPONSE__BODY_BATCH;
+    resp.batch = &a.result;
+    reply(s, &resp);
+out:
+    service_batch_answer_free(&a);
+}
+
+static void handle_history(slot *s)
+{
+    rpc_server *srv = s->srv;
+    Sce__V1__Response resp = SCE__V1__RESPONSE__INIT;
+    Sce__V1__Status st = SCE__V1__STATUS__INIT;
+    service_history_answer a;
+
+    service_history(srv->hist, s->req->history, &a);
+    if (a.status != SCE_OK) {
+        reply_status(s, SCE__V1__METHOD__METHOD_HISTORY, a.status, a.message);
+        goto out;
+    }
+    resp.method = SCE__V1__METHOD__METHOD_HISTORY;
+    resp.request_id = s->rid;
+    resp.status = &st;
+    resp.body_case = SCE__V1__RESPONSE__BODY_HISTORY;
+    resp.history = &a.result;
+    reply(s, &resp);
+out:
+    service_history_answer_free(&a);
 }
 
 /* ------------------------------------------------------------ plumbing */
@@ -273,6 +295,7 @@ static void *worker_main(void *arg)
 
     for (;;) {
         slot *s;
+        uint64_t runs;
 
         pthread_mutex_lock(&srv->lock);
         while (srv->head == NULL && !srv->stopping)
@@ -289,20 +312,29 @@ static void *worker_main(void *arg)
         srv->busy++;
         pthread_mutex_unlock(&srv->lock);
 
+        /* Read before the answer frees the request. */
+        runs = s->req->method == SCE__V1__METHOD__METHOD_HISTORY ? 0
+               : s->req->method == SCE__V1__METHOD__METHOD_RUN_BATCH && s->req->batch != NULL
+                   ? s->req->batch->n_tasks
+                   : 1;
         if (s->req->deadline_ms > 0 && now_ms() - s->received_ms > (int64_t)s->req->deadline_ms)
-            reply_status(s, SCE__V1__METHOD__METHOD_RUN, SCE_ERR_DEADLINE_EXCEEDED,
+            reply_status(s, s->req->method, SCE_ERR_DEADLINE_EXCEEDED,
                          "the request waited in the queue past its deadline");
+        else if (s->req->method == SCE__V1__METHOD__METHOD_RUN_BATCH)
+            handle_batch(s);
+        else if (s->req->method == SCE__V1__METHOD__METHOD_HISTORY)
+            handle_history(s);
         else
             handle_run(s);
 
         pthread_mutex_lock(&srv->lock);
         srv->busy--;
-        srv->runs_total++;
+        srv->runs_total += runs;
         pthread_mutex_unlock(&srv->lock);
     }
 }
 
-/* Queues a run; 0 if the queue is full. */
+/* Queues a request for the workers; 0 if the queue is full. */
 static int enqueue(slot *s)
 {
     rpc_server *srv = s->srv;
@@ -322,6 +354,49 @@ static int enqueue(slot *s)
     }
     pthread_mutex_unlock(&srv->lock);
     return ok;
+}
+
+/* The body a queued method needs, and its name for messages. */
+static Sce__V1__Request__BodyCase body_for(int method)
+{
+    switch (method) {
+    case SCE__V1__METHOD__METHOD_RUN:
+        return SCE__V1__REQUEST__BODY_RUN;
+    case SCE__V1__METHOD__METHOD_RUN_PROJECT:
+        return SCE__V1__REQUEST__BODY_RUN_PROJECT;
+    case SCE__V1__METHOD__METHOD_RUN_BATCH:
+        return SCE__V1__REQUEST__BODY_BATCH;
+    default:
+        return SCE__V1__REQUEST__BODY_HISTORY;
+    }
+}
+
+static const char *method_label(int method)
+{
+    switch (method) {
+    case SCE__V1__METHOD__METHOD_RUN:
+        return "RUN";
+    case SCE__V1__METHOD__METHOD_RUN_PROJECT:
+        return "RUN_PROJECT";
+    case SCE__V1__METHOD__METHOD_RUN_BATCH:
+        return "RUN_BATCH";
+    default:
+        return "HISTORY";
+    }
+}
+
+static const char *body_label(int method)
+{
+    switch (method) {
+    case SCE__V1__METHOD__METHOD_RUN:
+        return "run";
+    case SCE__V1__METHOD__METHOD_RUN_PROJECT:
+        return "run_project";
+    case SCE__V1__METHOD__METHOD_RUN_BATCH:
+        return "batch";
+    default:
+        return "history";
+    }
 }
 
 static void on_request(slot *s, nng_msg *msg)
@@ -349,14 +424,25 @@ static void on_request(slot *s, nng_msg *msg)
         return;
     }
     s->req = req;
-    if (req->request_id != NULL && req->request_id[0] != '\0')
-        snprintf(s->rid, sizeof(s->rid), "%.32s", req->request_id);
+    /* A client's id is kept only if it is plain (it lands in every log line
+     * and in container labels); otherwise the server's own id stands. */
+    if (req->request_id != NULL && req->request_id[0] != '\0' &&
+        strlen(req->request_id) <= 32 &&
+        strspn(req->request_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                "0123456789._:-") == strlen(req->request_id))
+        snprintf(s->rid, sizeof(s->rid), "%s", req->request_id);
 
     switch (req->method) {
     case SCE__V1__METHOD__METHOD_RUN:
-        if (req->body_case != SCE__V1__REQUEST__BODY_RUN) {
-            reply_status(s, req->method, SCE_ERR_INVALID_ARGUMENT,
-                         "method RUN needs a run body");
+    case SCE__V1__METHOD__METHOD_RUN_PROJECT:
+    case SCE__V1__METHOD__METHOD_RUN_BATCH:
+    case SCE__V1__METHOD__METHOD_HISTORY:
+        /* History reads SQLite, which may wait on a lock: like the runs, it
+         * is served by a worker, never on nng's threads. */
+        if (req->body_case != body_for(req->method)) {
+            snprintf(err, sizeof(err), "method %s needs a %s body", method_label(req->method),
+                     body_label(req->method));
+            reply_status(s, req->method, SCE_ERR_INVALID_ARGUMENT, err);
         } else if (!enqueue(s)) {
             snprintf(err, sizeof(err), "the server is busy: %zu runs in progress and the queue "
                      "is full; retry later", srv->nworkers);
@@ -368,12 +454,6 @@ static void on_request(slot *s, nng_msg *msg)
         break;
     case SCE__V1__METHOD__METHOD_HEALTH:
         handle_health(s);
-        break;
-    case SCE__V1__METHOD__METHOD_RUN_PROJECT:
-    case SCE__V1__METHOD__METHOD_RUN_BATCH:
-    case SCE__V1__METHOD__METHOD_HISTORY:
-        reply_status(s, req->method, SCE_ERR_UNIMPLEMENTED,
-                     "this method is not implemented by this server version");
         break;
     default:
         snprintf(err, sizeof(err), "unknown method %d", (int)req->method);
@@ -405,7 +485,7 @@ static void slot_cb(void *arg)
     on_request(s, nng_aio_get_msg(s->aio));
 }
 
-int rpc_start(const exec_env *env, rpc_server **out, char *err, size_t errlen)
+int rpc_start(const exec_env *env, history *hist, rpc_server **out, char *err, size_t errlen)
 {
     const server_options *o = env->opt;
     rpc_server *srv = calloc(1, sizeof(*srv));
@@ -414,6 +494,7 @@ int rpc_start(const exec_env *env, rpc_server **out, char *err, size_t errlen)
     if (srv == NULL)
         return SCE_ERR_RESOURCE_EXHAUSTED;
     srv->env = env;
+    srv->hist = hist;
     srv->started_ms = now_ms();
     srv->nworkers = (size_t)o->workers;
     srv->nslots = srv->nworkers + (size_t)o->queue_depth + SPARE_SLOTS;

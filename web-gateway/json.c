@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "gateway_limits.h"
 #include "sce/err.h"
@@ -267,97 +268,115 @@ static int parse_files(json_t *v, gw_run_input *t, char *err, size_t errlen)
     return SCE_OK;
 }
 
-int gw_json_run_input(const char *body, size_t len, gw_run_input *in, char *err, size_t errlen)
+/* The fields of one run, read from the object t->root: a POST /run body,
+ * or one task of a batch.  The checks come in the order of the table in
+ * docs/API.md; the first problem is the one reported. */
+static int run_fields(gw_run_input *t, char *err, size_t errlen)
 {
-    gw_run_input t;
-    json_error_t jerr;
     json_t *code, *files, *v;
     uint64_t n;
-    int rv = SCE_ERR_INVALID_ARGUMENT;
+    int rv;
 
-    memset(in, 0, sizeof(*in));
-    memset(&t, 0, sizeof(t));
-    seterr(err, errlen, "%s", "");
+    code = optional(t->root, "code");
+    files = optional(t->root, "files");
+    if (code != NULL) {
+        if ((rv = c_string(code, "code", &t->req.code, err, errlen)) != SCE_OK)
+            return rv;
+        if (files != NULL) {
+            seterr(err, errlen, "files: give either code or files, not both");
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+    } else if (files == NULL) {
+        seterr(err, errlen, "code: required");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+
+    t->req.language = DEFAULT_LANGUAGE;
+    if ((v = optional(t->root, "language")) != NULL) {
+        if ((rv = c_string(v, "language", &t->req.language, err, errlen)) != SCE_OK)
+            return rv;
+        if (t->req.language[0] == '\0') {
+            seterr(err, errlen, "language: expected a non-empty string");
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+    }
+
+    if ((v = optional(t->root, "stdin")) != NULL) {
+        if (!json_is_string(v)) {
+            seterr(err, errlen, "stdin: expected a string");
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+        t->req.stdin_data = json_string_value(v);
+        t->req.stdin_len = json_string_length(v);
+    }
+
+    if ((v = optional(t->root, "args")) != NULL && (rv = parse_args(v, t, err, errlen)) != SCE_OK)
+        return rv;
+
+    if ((rv = positive(t->root, "timeout_ms", UINT32_MAX, &n, err, errlen)) != SCE_OK)
+        return rv;
+    t->req.timeout_ms = (uint32_t)n;
+    if ((rv = positive(t->root, "memory_bytes", INT64_MAX, &n, err, errlen)) != SCE_OK)
+        return rv;
+    t->req.memory_bytes = n;
+    if ((rv = positive(t->root, "output_limit_bytes", UINT32_MAX, &n, err, errlen)) != SCE_OK)
+        return rv;
+    t->req.output_limit_bytes = (uint32_t)n;
+
+    if (files != NULL && (rv = parse_files(files, t, err, errlen)) != SCE_OK)
+        return rv;
+    if ((v = optional(t->root, "entry")) != NULL &&
+        (rv = c_string(v, "entry", &t->req.entry, err, errlen)) != SCE_OK)
+        return rv;
+    return SCE_OK;
+}
+
+/* Parses a request body that must be a JSON object; on SCE_OK *root is a
+ * new reference. */
+static int body_object(const char *body, size_t len, json_t **root, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *r;
+
     if (len == 0) {
         seterr(err, errlen, "body: empty; expected a JSON object");
-        goto out;
+        return SCE_ERR_INVALID_ARGUMENT;
     }
     /* NUL characters are allowed by JSON and meaningful in stdin and file
      * contents; duplicate keys are refused so that no two readers of the
      * same body can disagree on its meaning; any JSON value is decoded, so
      * that `42` is "not an object" rather than "invalid JSON". */
-    t.root =
-        json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr);
-    if (t.root == NULL) {
+    r = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr);
+    if (r == NULL) {
         if (json_error_code(&jerr) == json_error_out_of_memory) {
-            rv = SCE_ERR_RESOURCE_EXHAUSTED;
             seterr(err, errlen, "out of memory");
-        } else {
-            seterr(err, errlen, "body: invalid JSON at line %d column %d: %s", jerr.line,
-                   jerr.column, jerr.text);
+            return SCE_ERR_RESOURCE_EXHAUSTED;
         }
-        goto out;
+        seterr(err, errlen, "body: invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
+               jerr.text);
+        return SCE_ERR_INVALID_ARGUMENT;
     }
-    if (!json_is_object(t.root)) {
+    if (!json_is_object(r)) {
+        json_decref(r);
         seterr(err, errlen, "body: expected a JSON object");
-        goto out;
+        return SCE_ERR_INVALID_ARGUMENT;
     }
+    *root = r;
+    return SCE_OK;
+}
 
-    code = optional(t.root, "code");
-    files = optional(t.root, "files");
-    if (code != NULL) {
-        if ((rv = c_string(code, "code", &t.req.code, err, errlen)) != SCE_OK)
-            goto out;
-        if (files != NULL) {
-            rv = SCE_ERR_INVALID_ARGUMENT;
-            seterr(err, errlen, "files: give either code or files, not both");
-            goto out;
-        }
-    } else if (files == NULL) {
-        seterr(err, errlen, "code: required");
-        goto out;
-    }
+int gw_json_run_input(const char *body, size_t len, gw_run_input *in, char *err, size_t errlen)
+{
+    gw_run_input t;
+    int rv;
 
-    t.req.language = DEFAULT_LANGUAGE;
-    if ((v = optional(t.root, "language")) != NULL) {
-        if ((rv = c_string(v, "language", &t.req.language, err, errlen)) != SCE_OK)
-            goto out;
-        if (t.req.language[0] == '\0') {
-            rv = SCE_ERR_INVALID_ARGUMENT;
-            seterr(err, errlen, "language: expected a non-empty string");
-            goto out;
-        }
-    }
-
-    if ((v = optional(t.root, "stdin")) != NULL) {
-        if (!json_is_string(v)) {
-            rv = SCE_ERR_INVALID_ARGUMENT;
-            seterr(err, errlen, "stdin: expected a string");
-            goto out;
-        }
-        t.req.stdin_data = json_string_value(v);
-        t.req.stdin_len = json_string_length(v);
-    }
-
-    if ((v = optional(t.root, "args")) != NULL && (rv = parse_args(v, &t, err, errlen)) != SCE_OK)
+    memset(in, 0, sizeof(*in));
+    memset(&t, 0, sizeof(t));
+    seterr(err, errlen, "%s", "");
+    if ((rv = body_object(body, len, &t.root, err, errlen)) != SCE_OK)
         goto out;
-
-    if ((rv = positive(t.root, "timeout_ms", UINT32_MAX, &n, err, errlen)) != SCE_OK)
+    if ((rv = run_fields(&t, err, errlen)) != SCE_OK)
         goto out;
-    t.req.timeout_ms = (uint32_t)n;
-    if ((rv = positive(t.root, "memory_bytes", INT64_MAX, &n, err, errlen)) != SCE_OK)
-        goto out;
-    t.req.memory_bytes = n;
-    if ((rv = positive(t.root, "output_limit_bytes", UINT32_MAX, &n, err, errlen)) != SCE_OK)
-        goto out;
-    t.req.output_limit_bytes = (uint32_t)n;
-
-    if (files != NULL && (rv = parse_files(files, &t, err, errlen)) != SCE_OK)
-        goto out;
-    if ((v = optional(t.root, "entry")) != NULL &&
-        (rv = c_string(v, "entry", &t.req.entry, err, errlen)) != SCE_OK)
-        goto out;
-
     *in = t;
     memset(&t, 0, sizeof(t));
     rv = SCE_OK;
@@ -374,6 +393,232 @@ void gw_run_input_free(gw_run_input *in)
     free(in->args);
     free(in->files);
     memset(in, 0, sizeof(*in));
+}
+
+/* ------------------------------------------------------------ batches */
+
+int gw_json_batch_input(const char *body, size_t len, gw_batch_input *in, char *err, size_t errlen)
+{
+    gw_batch_input t;
+    json_t *root = NULL, *tasks;
+    char inner[512];
+    size_t n;
+    int rv;
+
+    memset(in, 0, sizeof(*in));
+    memset(&t, 0, sizeof(t));
+    seterr(err, errlen, "%s", "");
+    if ((rv = body_object(body, len, &root, err, errlen)) != SCE_OK)
+        goto out;
+    rv = SCE_ERR_INVALID_ARGUMENT;
+    if ((tasks = optional(root, "tasks")) == NULL) {
+        seterr(err, errlen, "tasks: required");
+        goto out;
+    }
+    if (!json_is_array(tasks)) {
+        seterr(err, errlen, "tasks: expected an array");
+        goto out;
+    }
+    n = json_array_size(tasks);
+    if (n == 0) {
+        seterr(err, errlen, "tasks: expected at least one task");
+        goto out;
+    }
+    if (n > GW_BATCH_TASKS_MAX) {
+        seterr(err, errlen, "tasks: %zu tasks; at most %d", n, GW_BATCH_TASKS_MAX);
+        goto out;
+    }
+    if ((t.tasks = calloc(n, sizeof(*t.tasks))) == NULL ||
+        (t.reqs = calloc(n, sizeof(*t.reqs))) == NULL) {
+        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *task = json_array_get(tasks, i);
+
+        if (!json_is_object(task)) {
+            seterr(err, errlen, "tasks[%zu]: expected a JSON object", i);
+            rv = SCE_ERR_INVALID_ARGUMENT;
+            goto out;
+        }
+        t.tasks[i].root = json_incref(task);
+        t.count = i + 1;
+        if ((rv = run_fields(&t.tasks[i], inner, sizeof(inner))) != SCE_OK) {
+            seterr(err, errlen, "tasks[%zu].%s", i, inner);
+            goto out;
+        }
+        t.reqs[i] = t.tasks[i].req;
+    }
+    *in = t;
+    memset(&t, 0, sizeof(t));
+    rv = SCE_OK;
+out:
+    if (rv == SCE_ERR_RESOURCE_EXHAUSTED)
+        seterr(err, errlen, "out of memory");
+    json_decref(root);
+    gw_batch_input_free(&t);
+    return rv;
+}
+
+void gw_batch_input_free(gw_batch_input *in)
+{
+    for (size_t i = 0; in->tasks != NULL && i < in->count; i++)
+        gw_run_input_free(&in->tasks[i]);
+    free(in->tasks);
+    free(in->reqs);
+    memset(in, 0, sizeof(*in));
+}
+
+json_t *gw_json_batch_result(const sce_batch_result *b)
+{
+    json_t *o = json_object(), *arr = json_array();
+    char rid[64];
+    int bad = 0;
+
+    if (o == NULL || arr == NULL)
+        goto fail;
+    for (size_t i = 0; i < b->count; i++) {
+        const sce_batch_item *x = &b->items[i];
+        json_t *item;
+
+        if (x->status == SCE_OK && x->result != NULL) {
+            item = gw_json_run_result(x->result);
+        } else {
+            /* The task ran (or was refused) as "<batch id>-<i>" in the
+             * server's log. */
+            snprintf(rid, sizeof(rid), "%s-%zu", b->request_id != NULL ? b->request_id : "", i);
+            item = gw_json_error(gw_json_http_status(x->status), x->status, x->message,
+                                 b->request_id != NULL && b->request_id[0] != '\0' ? rid : NULL);
+        }
+        if (item == NULL || json_array_append_new(arr, item) != 0)
+            goto fail;
+    }
+    bad |= put(o, "results", arr);
+    arr = NULL;
+    bad |= put(o, "request_id", cstring(b->request_id));
+    if (bad)
+        goto fail;
+    return o;
+fail:
+    json_decref(arr);
+    json_decref(o);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ history */
+
+/* A query parameter that must be a decimal integer in [lo, hi]; absent or
+ * empty leaves *out alone. */
+static int query_uint(const char *text, const char *field, uint64_t lo, uint64_t hi, uint32_t *out,
+                      char *err, size_t errlen)
+{
+    uint64_t v = 0;
+    size_t i;
+
+    if (text == NULL || text[0] == '\0')
+        return SCE_OK;
+    for (i = 0; text[i] != '\0'; i++) {
+        if (text[i] < '0' || text[i] > '9' || i >= 10) {
+            v = hi + 1;
+            break;
+        }
+        v = v * 10 + (uint64_t)(text[i] - '0');
+    }
+    if (v < lo || v > hi) {
+        seterr(err, errlen, "%s: expected an integer from %llu to %llu", field,
+               (unsigned long long)lo, (unsigned long long)hi);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    *out = (uint32_t)v;
+    return SCE_OK;
+}
+
+int gw_json_history_query(const char *limit, const char *offset, const char *verdict,
+                          const char *language, sce_history_query *q, char *err, size_t errlen)
+{
+    int rv;
+
+    memset(q, 0, sizeof(*q));
+    seterr(err, errlen, "%s", "");
+    if ((rv = query_uint(limit, "limit", 1, GW_HISTORY_LIMIT_MAX, &q->limit, err, errlen)) !=
+        SCE_OK)
+        return rv;
+    if ((rv = query_uint(offset, "offset", 0, UINT32_MAX, &q->offset, err, errlen)) != SCE_OK)
+        return rv;
+    if (verdict != NULL && verdict[0] != '\0') {
+        for (int v = SCE_VERDICT_OK; v <= SCE_VERDICT_INTERNAL_ERROR; v++)
+            if (strcmp(verdict, sce_verdict_name(v)) == 0)
+                q->verdict = (sce_verdict)v;
+        if (q->verdict == SCE_VERDICT_UNSPECIFIED) {
+            seterr(err, errlen,
+                   "verdict: expected one of ok, runtime_error, timeout, memory_limit, "
+                   "output_limit, rejected, internal_error");
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+    }
+    /* Which languages exist is the server's to say. */
+    if (language != NULL && language[0] != '\0')
+        q->language = language;
+    return SCE_OK;
+}
+
+/* "2026-11-22T07:46:17.310Z" */
+static json_t *iso_time(int64_t ms)
+{
+    char text[40];
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (ms < 0 || gmtime_r(&secs, &tm) == NULL)
+        return json_string("");
+    snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    return json_string(text);
+}
+
+json_t *gw_json_history(const sce_history_page *p, uint32_t offset)
+{
+    json_t *o = json_object(), *arr = json_array();
+    int bad = 0;
+
+    if (o == NULL || arr == NULL)
+        goto fail;
+    for (size_t i = 0; i < p->count; i++) {
+        const sce_history_entry *e = &p->entries[i];
+        json_t *item = json_object();
+
+        if (item == NULL || json_array_append_new(arr, item) != 0)
+            goto fail;
+        bad |= put(item, "id", json_integer(e->id));
+        bad |= put(item, "time", iso_time(e->time_ms));
+        bad |= put(item, "time_ms", json_integer(e->time_ms));
+        bad |= put(item, "language", cstring(e->language));
+        bad |= put(item, "status", json_string(sce_verdict_name(e->verdict)));
+        bad |= put(item, "exit_code", json_integer(e->exit_code));
+        bad |= put(item, "code", cstring(e->code));
+        bad |= put(item, "code_truncated", json_boolean(e->code_truncated));
+        bad |= put(item, "entry", cstring(e->entry));
+        bad |= put(item, "files", json_integer(e->files));
+        bad |= put(item, "output", cstring(e->output));
+        bad |= put(item, "output_truncated", json_boolean(e->output_truncated));
+        bad |= put(item, "stderr", cstring(e->stderr_text));
+        bad |= put(item, "stderr_truncated", json_boolean(e->stderr_truncated));
+        bad |= put(item, "message", cstring(e->message));
+        bad |= put(item, "wall_ms", json_integer(e->wall_ms));
+        bad |= put(item, "request_id", cstring(e->request_id));
+    }
+    bad |= put(o, "enabled", json_boolean(p->enabled));
+    bad |= put(o, "total", json_integer((json_int_t)(p->total & INT64_MAX)));
+    bad |= put(o, "offset", json_integer(offset));
+    bad |= put(o, "entries", arr);
+    arr = NULL;
+    if (bad)
+        goto fail;
+    return o;
+fail:
+    json_decref(arr);
+    json_decref(o);
+    return NULL;
 }
 
 /* ------------------------------------------------------------ answers */

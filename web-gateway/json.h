@@ -3,8 +3,10 @@
  *
  * Everything the HTTP API says in JSON is built or read here: the POST /run
  * body becomes an sce_run_request (with one exact, field-naming message for
- * the first thing wrong with it), and run results, language lists, health
- * reports and errors become JSON objects.  Nothing here does I/O, keeps
+ * the first thing wrong with it), as does each task of a POST /run-batch
+ * body; the GET /history parameters become an sce_history_query; and run
+ * results, batches, history pages, language lists, health reports and
+ * errors become JSON objects.  Nothing here does I/O, keeps
  * state or knows about HTTP connections, so the mapping is unit-tested from
  * tables and can be fuzzed as is; http.c owns the sockets.
  *
@@ -38,6 +40,45 @@ int gw_json_run_input(const char *body, size_t len, gw_run_input *in, char *err,
 
 /* Releases what gw_json_run_input() built; a zeroed struct is accepted. */
 void gw_run_input_free(gw_run_input *in);
+
+/* A parsed POST /run-batch body, {"tasks": [task, ...]}, each task shaped
+ * like a POST /run body.  reqs[i] is tasks[i].req, laid out as
+ * sce_client_run_batch() takes them; both are valid until
+ * gw_batch_input_free(). */
+typedef struct gw_batch_input {
+    gw_run_input *tasks;
+    sce_run_request *reqs;
+    size_t count;
+} gw_batch_input;
+
+/* Parses and checks a POST /run-batch body.  Any task that would be a 400
+ * as a /run body makes the whole batch a 400, its message prefixed with
+ * the task ("tasks[2].code: expected a string"); so do no tasks and more
+ * than GW_BATCH_TASKS_MAX.  How many tasks the server takes (5 by default)
+ * is the server's to say.  Errors and ownership as gw_json_run_input(). */
+int gw_json_batch_input(const char *body, size_t len, gw_batch_input *in, char *err, size_t errlen);
+
+/* Releases what gw_json_batch_input() built; a zeroed struct is accepted. */
+void gw_batch_input_free(gw_batch_input *in);
+
+/* {"results": [...], "request_id": batch id}: one item per task, in order,
+ * each the 200 answer of /run, or for a task that did not run the error
+ * object of every non-2xx answer, with the task's own request id
+ * ("<batch id>-<i>"). */
+json_t *gw_json_batch_result(const sce_batch_result *b);
+
+/* The GET /history query from its parameters (each NULL or "" when not
+ * given): limit 1..GW_HISTORY_LIMIT_MAX, offset, verdict (a `status` name
+ * such as "timeout"), language (borrowed into q; the server checks it).
+ * SCE_ERR_INVALID_ARGUMENT with one line naming the parameter otherwise. */
+int gw_json_history_query(const char *limit, const char *offset, const char *verdict,
+                          const char *language, sce_history_query *q, char *err, size_t errlen);
+
+/* {"enabled", "total", "offset", "entries": [{id, time, time_ms, language,
+ * status, exit_code, code, code_truncated, entry, files, output,
+ * output_truncated, stderr, stderr_truncated, message, wall_ms,
+ * request_id}, ...]}, newest first. */
+json_t *gw_json_history(const sce_history_page *p, uint32_t offset);
 
 /* The 200 answer of a run, whatever its verdict:
  *   output/error keep the reference service's meaning (stdout, and the

@@ -1,6 +1,8 @@
 /*
- * sce.c - the `sce` command-line client: runs one program on sce-server and
- * passes its output through, or shows the server's languages and health.
+ * sce.c - the `sce` command-line client: runs one program or one project (a
+ * directory or a ZIP archive) on sce-server and passes its output through,
+ * runs several programs as one batch, or shows the server's history,
+ * languages and health.
  *
  * It uses only the public header sce/client.h, like any other libsce user,
  * plus jansson for --json.  It does not retry, read a config file, or
@@ -18,7 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sysexits.h>
+#include <ctype.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -47,6 +52,10 @@ static const char usage_text[] =
     "\n"
     "commands:\n"
     "  run [OPTIONS] FILE|- [-- ARG...]  run a program, print its output\n"
+    "  run [OPTIONS] DIR|PROJECT.zip [--entry F] [-- ARG...]\n"
+    "                                    run a project (its files, entry F)\n"
+    "  batch [OPTIONS] FILE...           run programs at once, print each result\n"
+    "  history [OPTIONS]                 list the server's recent runs\n"
     "  languages [--json]                list the server's languages\n"
     "  health [--json]                   show the server's health\n"
     "  help, --help                      show this help\n"
@@ -63,7 +72,23 @@ static const char usage_text[] =
     "      --arg A            a program argument (repeatable; these come\n"
     "                         before the ones after --)\n"
     "      --json             print the whole result as one JSON object\n"
+    "      --entry F          the project file to run (default: main.py or\n"
+    "                         main.js; the language follows from it)\n"
     "  FILE                   the program; '-' reads it from standard input\n"
+    "  DIR                    a project: its regular files, without dot files,\n"
+    "                         __pycache__ and node_modules (200 files, 1 MiB)\n"
+    "  PROJECT.zip            a project in a ZIP archive (at most 2 MiB)\n"
+    "\n"
+    "batch options: -l, --stdin, --arg, --timeout, --memory, --output-limit and\n"
+    "  --json as for run, for every FILE; up to 5 FILEs (the server's\n"
+    "  batch_limit), run in parallel, printed in their order\n"
+    "\n"
+    "history options:\n"
+    "      --limit N          runs per page (default 20, at most 100)\n"
+    "      --offset N         runs skipped, newest first\n"
+    "      --verdict V        only this verdict (ok, runtime_error, timeout, ...)\n"
+    "      --language L       only this language\n"
+    "      --json             print the page as one JSON object\n"
     "\n"
     "common options:\n"
     "      --server URL       sce-server's address (default: $" SCE_SERVER_ENV ", else\n"
@@ -74,6 +99,7 @@ static const char usage_text[] =
     "  65 rejected or invalid request, 66 unreadable input file, 64 usage,\n"
     "  69 server unreachable or no answer in time, 75 server busy,\n"
     "  70 anything else (sandbox or internal error), 71 out of memory.\n"
+    "batch exits 0 when every program ran OK, else 1 (or as run for errors).\n"
     "health exits 0 when the server serves and its engine is up, else 69.\n";
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -226,15 +252,7 @@ static int parse_size(const char *s, uint64_t max, uint64_t *out)
 /* The language of a file name, from its extension; NULL if unknown. */
 static const char *language_of(const char *path)
 {
-    const char *dot = strrchr(path, '.');
-
-    if (dot == NULL || strchr(dot, '/') != NULL)
-        return NULL;
-    if (strcasecmp(dot, ".py") == 0)
-        return "python";
-    if (strcasecmp(dot, ".js") == 0 || strcasecmp(dot, ".cjs") == 0 || strcasecmp(dot, ".mjs") == 0)
-        return "node";
-    return NULL;
+    return sce_language_of_path(path);
 }
 
 /* Reads a whole file ("-": standard input) into a NUL-terminated buffer.
@@ -487,11 +505,18 @@ static void print_run_plain(const sce_run_result *r)
                 r->message[0] ? r->message : verdict_fallback(r, buf, sizeof(buf)));
 }
 
+typedef enum run_kind { RUN_FILE, RUN_DIR, RUN_ZIP } run_kind;
+
 typedef struct run_opts {
     const char *server;
     const char *language;
     const char *stdin_path;
     const char *file;
+    const char *entry;
+    run_kind kind;
+    const char **files; /* batch: the programs (argc entries allocated) */
+    size_t nfiles;
+    int batch;
     uint32_t timeout_ms;
     uint64_t memory_bytes;
     uint32_t output_limit_bytes;
@@ -500,10 +525,21 @@ typedef struct run_opts {
     int json;
 } run_opts;
 
-/* Returns 0, the exit status of a usage error, or -1 after printing help. */
+/* A path names a ZIP archive by its extension. */
+static int is_zip_name(const char *path)
+{
+    size_t n = strlen(path);
+
+    return n > 4 && strcasecmp(path + n - 4, ".zip") == 0;
+}
+
+/* Returns 0, the exit status of a usage error, or -1 after printing help.
+ * For run, it also tells a program from a project (o->kind). */
 static int run_parse(int argc, char **argv, run_opts *o)
 {
+    const char *cmd = o->batch ? "batch" : "run";
     int i, dashdash = 0;
+    struct stat st;
 
     for (i = 0; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
@@ -518,6 +554,10 @@ static int run_parse(int argc, char **argv, run_opts *o)
             continue;
         }
         if (a[0] != '-' || strcmp(a, "-") == 0) {
+            if (o->batch) {
+                o->files[o->nfiles++] = a;
+                continue;
+            }
             if (o->file != NULL) {
                 usage_error("unexpected argument '%s' (program arguments go after --)", a);
                 return EX_USAGE;
@@ -534,6 +574,10 @@ static int run_parse(int argc, char **argv, run_opts *o)
             if (m < 0)
                 return EX_USAGE;
             o->language = v;
+        } else if (!o->batch && (m = opt_value(argc, argv, &i, "--entry", 0, &v)) != 0) {
+            if (m < 0)
+                return EX_USAGE;
+            o->entry = v;
         } else if ((m = opt_value(argc, argv, &i, "--stdin", 0, &v)) != 0) {
             if (m < 0)
                 return EX_USAGE;
@@ -571,15 +615,47 @@ static int run_parse(int argc, char **argv, run_opts *o)
             }
             o->output_limit_bytes = (uint32_t)n;
         } else {
-            usage_error("unknown option '%s' for run", a);
+            usage_error("unknown option '%s' for %s", a, cmd);
             return EX_USAGE;
         }
     }
+    if (o->batch) {
+        if (o->nfiles == 0) {
+            usage_error("batch needs at least one FILE");
+            return EX_USAGE;
+        }
+        for (size_t k = 0; k < o->nfiles; k++) {
+            if (strcmp(o->files[k], "-") == 0) {
+                usage_error("batch reads programs from files, not from standard input");
+                return EX_USAGE;
+            }
+            if (o->language == NULL && language_of(o->files[k]) == NULL) {
+                usage_error("cannot tell the language of '%s': pass -l python or -l node",
+                            o->files[k]);
+                return EX_USAGE;
+            }
+        }
+        if (o->stdin_path != NULL && strcmp(o->stdin_path, "-") == 0) {
+            usage_error("batch: give --stdin a file");
+            return EX_USAGE;
+        }
+        return 0;
+    }
     if (o->file == NULL) {
-        usage_error("run needs a FILE (or - for standard input)");
+        usage_error("run needs a FILE, DIR or PROJECT.zip (or - for standard input)");
         return EX_USAGE;
     }
-    if (o->language == NULL) {
+    o->kind = RUN_FILE;
+    if (strcmp(o->file, "-") != 0 && stat(o->file, &st) == 0 && S_ISDIR(st.st_mode))
+        o->kind = RUN_DIR;
+    else if (is_zip_name(o->file))
+        o->kind = RUN_ZIP;
+    if (o->kind == RUN_FILE && o->entry != NULL) {
+        usage_error("--entry is for projects: a directory or a .zip archive");
+        return EX_USAGE;
+    }
+    /* A project's language follows from its entry, later. */
+    if (o->language == NULL && o->kind == RUN_FILE) {
         if (strcmp(o->file, "-") == 0) {
             usage_error("reading code from standard input: pass -l python or -l node");
             return EX_USAGE;
@@ -596,12 +672,57 @@ static int run_parse(int argc, char **argv, run_opts *o)
     return 0;
 }
 
+/* Opens the client; a run with a time limit waits that long plus margin. */
+static int open_for_runs(const run_opts *o, sce_client **c, char *err, size_t errlen)
+{
+    int rv = sce_client_open(o->server, c, err, errlen);
+
+    if (rv == SCE_OK && o->timeout_ms > 0) {
+        uint64_t t = (uint64_t)o->timeout_ms + CALL_MARGIN_MS;
+
+        if (t < CALL_MIN_TIMEOUT_MS)
+            t = CALL_MIN_TIMEOUT_MS;
+        sce_client_set_timeout(*c, t > UINT32_MAX ? UINT32_MAX : (uint32_t)t);
+    }
+    return rv;
+}
+
+/* Reads the project named by o->file into *b.  Returns 0 or an exit
+ * status (the message has been printed). */
+static int load_project(const run_opts *o, sce_bundle **b)
+{
+    char err[512];
+    char *zip = NULL;
+    size_t zip_len = 0;
+    int rv;
+
+    if (o->kind == RUN_DIR) {
+        rv = sce_bundle_from_dir(o->file, NULL, b, err, sizeof(err));
+    } else {
+        if ((rv = read_input(o->file, &zip, &zip_len)) != 0) {
+            fprintf(stderr, "sce: cannot read %s: %s\n", o->file, read_error(rv));
+            return EX_NOINPUT;
+        }
+        rv = sce_bundle_from_zip(zip, zip_len, NULL, b, err, sizeof(err));
+        free(zip);
+    }
+    if (rv == SCE_OK)
+        return 0;
+    if (o->json)
+        print_err_json(rv, err);
+    fprintf(stderr, "sce: %s\n", err);
+    return rv == SCE_ERR_NOT_FOUND            ? EX_NOINPUT
+           : rv == SCE_ERR_RESOURCE_EXHAUSTED ? EX_OSERR
+                                              : EX_DATAERR;
+}
+
 static int cmd_run(int argc, char **argv, const char *server)
 {
     run_opts o = {.server = server};
     sce_run_request req = {0};
     sce_client *c = NULL;
     sce_run_result *r = NULL;
+    sce_bundle *bundle = NULL;
     char *code = NULL, *input = NULL, err[512];
     size_t code_len = 0, input_len = 0;
     int status, rv;
@@ -615,16 +736,34 @@ static int cmd_run(int argc, char **argv, const char *server)
         goto out;
     }
 
-    if ((rv = read_input(o.file, &code, &code_len)) != 0) {
-        fprintf(stderr, "sce: cannot read %s: %s\n",
-                strcmp(o.file, "-") == 0 ? "standard input" : o.file, read_error(rv));
-        status = EX_NOINPUT;
-        goto out;
-    }
-    if (memchr(code, '\0', code_len) != NULL) {
-        fprintf(stderr, "sce: %s contains NUL bytes; code must be text\n", o.file);
-        status = EX_DATAERR;
-        goto out;
+    if (o.kind != RUN_FILE) {
+        if ((status = load_project(&o, &bundle)) != 0)
+            goto out;
+        rv = sce_bundle_pick_entry(bundle, o.language, o.entry, &req.entry, &req.language, err,
+                                   sizeof(err));
+        if (rv != SCE_OK) {
+            if (o.json)
+                print_err_json(rv, err);
+            fprintf(stderr, "sce: %s\n", err);
+            status = EX_DATAERR;
+            goto out;
+        }
+        req.files = bundle->files;
+        req.nfiles = bundle->count;
+    } else {
+        if ((rv = read_input(o.file, &code, &code_len)) != 0) {
+            fprintf(stderr, "sce: cannot read %s: %s\n",
+                    strcmp(o.file, "-") == 0 ? "standard input" : o.file, read_error(rv));
+            status = EX_NOINPUT;
+            goto out;
+        }
+        if (memchr(code, '\0', code_len) != NULL) {
+            fprintf(stderr, "sce: %s contains NUL bytes; code must be text\n", o.file);
+            status = EX_DATAERR;
+            goto out;
+        }
+        req.language = o.language;
+        req.code = code;
     }
     if (o.stdin_path != NULL && (rv = read_input(o.stdin_path, &input, &input_len)) != 0) {
         fprintf(stderr, "sce: cannot read %s: %s\n",
@@ -633,8 +772,6 @@ static int cmd_run(int argc, char **argv, const char *server)
         goto out;
     }
 
-    req.language = o.language;
-    req.code = code;
     req.stdin_data = input;
     req.stdin_len = input_len;
     req.args = o.args;
@@ -643,15 +780,11 @@ static int cmd_run(int argc, char **argv, const char *server)
     req.memory_bytes = o.memory_bytes;
     req.output_limit_bytes = o.output_limit_bytes;
 
-    if ((rv = sce_client_open(o.server, &c, err, sizeof(err))) == SCE_OK) {
-        if (o.timeout_ms > 0) {
-            uint64_t t = (uint64_t)o.timeout_ms + CALL_MARGIN_MS;
-
-            if (t < CALL_MIN_TIMEOUT_MS)
-                t = CALL_MIN_TIMEOUT_MS;
-            sce_client_set_timeout(c, t > UINT32_MAX ? UINT32_MAX : (uint32_t)t);
-        }
-        rv = sce_client_run(c, &req, &r, err, sizeof(err));
+    if ((rv = open_for_runs(&o, &c, err, sizeof(err))) == SCE_OK) {
+        if (bundle != NULL)
+            rv = sce_client_run_project(c, &req, &r, err, sizeof(err));
+        else
+            rv = sce_client_run(c, &req, &r, err, sizeof(err));
     }
     if (rv != SCE_OK) {
         if (o.json)
@@ -669,9 +802,368 @@ static int cmd_run(int argc, char **argv, const char *server)
 out:
     sce_run_result_free(r);
     sce_client_close(c);
+    sce_bundle_free(bundle);
     free(code);
     free(input);
     free(o.args);
+    return status;
+}
+
+/* ------------------------------------------------------------ batch */
+
+/* One line before each task's output: "--- hello.py: ok, exit 0, 45 ms". */
+static void print_batch_item_plain(const char *file, const sce_batch_item *it)
+{
+    const sce_run_result *r = it->result;
+    char buf[128];
+
+    fflush(stderr);
+    if (it->status != SCE_OK) {
+        printf("--- %s: %s: %s\n", file, sce_err_name(it->status),
+               it->message[0] ? it->message : sce_strerror(it->status));
+        fflush(stdout);
+        return;
+    }
+    printf("--- %s: %s, exit %d, %" PRIu32 " ms%s%s\n", file, sce_verdict_name(r->verdict),
+           r->exit_code, r->wall_ms, r->verdict != SCE_VERDICT_OK ? ": " : "",
+           r->verdict == SCE_VERDICT_OK ? ""
+           : r->message[0]              ? r->message
+                                        : verdict_fallback(r, buf, sizeof(buf)));
+    fwrite(r->stdout_data, 1, r->stdout_len, stdout);
+    if (r->stdout_len > 0 && r->stdout_data[r->stdout_len - 1] != '\n')
+        fputc('\n', stdout);
+    fflush(stdout);
+    fwrite(r->stderr_data, 1, r->stderr_len, stderr);
+    if (r->stderr_len > 0 && r->stderr_data[r->stderr_len - 1] != '\n')
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static int print_batch_json(const run_opts *o, const sce_batch_result *b)
+{
+    json_t *arr = json_array();
+    int bad = arr == NULL;
+
+    /* The items, each as `sce run --json` prints a result (or an error
+     * object), with the file it came from. */
+    for (size_t i = 0; i < b->count; i++) {
+        const sce_batch_item *it = &b->items[i];
+        json_t *x = json_object();
+
+        jset(x, "file", json_text(o->files[i]), &bad);
+        if (it->status != SCE_OK) {
+            jset(x, "error", json_string(sce_err_name(it->status)), &bad);
+            jset(x, "message", json_text(it->message), &bad);
+        } else {
+            const sce_run_result *r = it->result;
+
+            jset(x, "verdict", json_string(sce_verdict_name(r->verdict)), &bad);
+            jset(x, "exit_code", json_integer(r->exit_code), &bad);
+            jset(x, "signal", json_integer(r->signal), &bad);
+            jset(x, "stdout", json_bytes(r->stdout_data, r->stdout_len), &bad);
+            jset(x, "stderr", json_bytes(r->stderr_data, r->stderr_len), &bad);
+            jset(x, "stdout_truncated", json_boolean(r->stdout_truncated), &bad);
+            jset(x, "stderr_truncated", json_boolean(r->stderr_truncated), &bad);
+            jset(x, "message", json_text(r->message), &bad);
+            jset(x, "wall_ms", json_u64(r->wall_ms), &bad);
+            jset(x, "language", json_text(r->language), &bad);
+            jset(x, "request_id", json_text(r->request_id), &bad);
+        }
+        if (x == NULL || arr == NULL || json_array_append_new(arr, x) != 0)
+            bad = 1;
+    }
+    return json_print(arr, bad);
+}
+
+static int cmd_batch(int argc, char **argv, const char *server)
+{
+    run_opts o = {.server = server, .batch = 1};
+    sce_run_request *tasks = NULL;
+    char **codes = NULL;
+    sce_client *c = NULL;
+    sce_batch_result *b = NULL;
+    char *input = NULL, err[512];
+    size_t input_len = 0;
+    int status, rv;
+
+    o.args = calloc((size_t)argc + 1, sizeof(*o.args));
+    o.files = calloc((size_t)argc + 1, sizeof(*o.files));
+    if (o.args == NULL || o.files == NULL) {
+        fputs("sce: out of memory\n", stderr);
+        status = EX_OSERR;
+        goto out;
+    }
+    if ((status = run_parse(argc, argv, &o)) != 0) {
+        status = status < 0 ? 0 : status;
+        goto out;
+    }
+    tasks = calloc(o.nfiles, sizeof(*tasks));
+    codes = calloc(o.nfiles, sizeof(*codes));
+    if (tasks == NULL || codes == NULL) {
+        fputs("sce: out of memory\n", stderr);
+        status = EX_OSERR;
+        goto out;
+    }
+    if (o.stdin_path != NULL && (rv = read_input(o.stdin_path, &input, &input_len)) != 0) {
+        fprintf(stderr, "sce: cannot read %s: %s\n", o.stdin_path, read_error(rv));
+        status = EX_NOINPUT;
+        goto out;
+    }
+    for (size_t i = 0; i < o.nfiles; i++) {
+        size_t len;
+
+        if ((rv = read_input(o.files[i], &codes[i], &len)) != 0) {
+            fprintf(stderr, "sce: cannot read %s: %s\n", o.files[i], read_error(rv));
+            status = EX_NOINPUT;
+            goto out;
+        }
+        tasks[i].language = o.language != NULL ? o.language : language_of(o.files[i]);
+        tasks[i].code = codes[i];
+        tasks[i].stdin_data = input;
+        tasks[i].stdin_len = input_len;
+        tasks[i].args = o.args;
+        tasks[i].nargs = o.nargs;
+        tasks[i].timeout_ms = o.timeout_ms;
+        tasks[i].memory_bytes = o.memory_bytes;
+        tasks[i].output_limit_bytes = o.output_limit_bytes;
+    }
+    if ((rv = open_for_runs(&o, &c, err, sizeof(err))) == SCE_OK)
+        rv = sce_client_run_batch(c, tasks, o.nfiles, &b, err, sizeof(err));
+    if (rv != SCE_OK) {
+        if (o.json)
+            print_err_json(rv, err);
+        status = report_err(rv, err);
+        goto out;
+    }
+    status = 0;
+    for (size_t i = 0; i < b->count; i++)
+        if (b->items[i].status != SCE_OK || b->items[i].result->verdict != SCE_VERDICT_OK)
+            status = 1;
+    if (o.json) {
+        if (print_batch_json(&o, b) != 0)
+            status = EX_OSERR;
+    } else {
+        for (size_t i = 0; i < b->count; i++)
+            print_batch_item_plain(o.files[i], &b->items[i]);
+    }
+out:
+    sce_batch_result_free(b);
+    sce_client_close(c);
+    for (size_t i = 0; codes != NULL && i < o.nfiles; i++)
+        free(codes[i]);
+    free(codes);
+    free(tasks);
+    free(input);
+    free(o.args);
+    free(o.files);
+    return status;
+}
+
+/* ------------------------------------------------------------ history */
+
+typedef struct history_opts {
+    const char *server;
+    sce_history_query q;
+    int json;
+} history_opts;
+
+/* A verdict by name: "ok", "runtime_error" (also "runtime-error", any case). */
+static int parse_verdict(const char *s, sce_verdict *out)
+{
+    char norm[32];
+    size_t n = strlen(s);
+
+    if (n == 0 || n >= sizeof(norm))
+        return -1;
+    for (size_t i = 0; i <= n; i++)
+        norm[i] = s[i] == '-' ? '_' : (char)tolower((unsigned char)s[i]);
+    for (int v = SCE_VERDICT_OK; v <= SCE_VERDICT_INTERNAL_ERROR; v++) {
+        if (strcmp(norm, sce_verdict_name(v)) == 0) {
+            *out = (sce_verdict)v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > UINT32_MAX)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int history_parse(int argc, char **argv, history_opts *o)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int m;
+
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(usage_text, stdout);
+            return -1;
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = 1;
+        } else if ((m = opt_value(argc, argv, &i, "--server", 0, &v)) != 0) {
+            if (m < 0 || server_empty(v))
+                return EX_USAGE;
+            o->server = v;
+        } else if ((m = opt_value(argc, argv, &i, "--limit", 'n', &v)) != 0) {
+            if (m < 0)
+                return EX_USAGE;
+            if (parse_u32(v, &o->q.limit) != 0 || o->q.limit == 0) {
+                usage_error("bad --limit '%s': give a number of runs, e.g. 20", v);
+                return EX_USAGE;
+            }
+        } else if ((m = opt_value(argc, argv, &i, "--offset", 0, &v)) != 0) {
+            if (m < 0)
+                return EX_USAGE;
+            if (parse_u32(v, &o->q.offset) != 0) {
+                usage_error("bad --offset '%s': give a number of runs to skip", v);
+                return EX_USAGE;
+            }
+        } else if ((m = opt_value(argc, argv, &i, "--verdict", 0, &v)) != 0) {
+            if (m < 0)
+                return EX_USAGE;
+            if (parse_verdict(v, &o->q.verdict) != 0) {
+                usage_error("bad --verdict '%s': one of ok, runtime_error, timeout, "
+                            "memory_limit, output_limit, rejected, internal_error",
+                            v);
+                return EX_USAGE;
+            }
+        } else if ((m = opt_value(argc, argv, &i, "--language", 'l', &v)) != 0) {
+            if (m < 0)
+                return EX_USAGE;
+            o->q.language = v;
+        } else {
+            usage_error("unexpected argument '%s' for history", a);
+            return EX_USAGE;
+        }
+    }
+    return 0;
+}
+
+static int print_history_json(const sce_history_page *p)
+{
+    json_t *o = json_object(), *arr = json_array();
+    int bad = 0;
+
+    jset(o, "enabled", json_boolean(p->enabled), &bad);
+    jset(o, "total", json_u64(p->total), &bad);
+    for (size_t i = 0; i < p->count; i++) {
+        const sce_history_entry *e = &p->entries[i];
+        json_t *x = json_object();
+
+        jset(x, "id", json_integer(e->id), &bad);
+        jset(x, "time_ms", json_integer(e->time_ms), &bad);
+        jset(x, "language", json_text(e->language), &bad);
+        jset(x, "entry", json_text(e->entry), &bad);
+        jset(x, "files", json_u64(e->files), &bad);
+        jset(x, "verdict", json_string(sce_verdict_name(e->verdict)), &bad);
+        jset(x, "exit_code", json_integer(e->exit_code), &bad);
+        jset(x, "wall_ms", json_u64(e->wall_ms), &bad);
+        jset(x, "message", json_text(e->message), &bad);
+        jset(x, "code", json_text(e->code), &bad);
+        jset(x, "code_truncated", json_boolean(e->code_truncated), &bad);
+        jset(x, "output", json_text(e->output), &bad);
+        jset(x, "output_truncated", json_boolean(e->output_truncated), &bad);
+        jset(x, "stderr", json_text(e->stderr_text), &bad);
+        jset(x, "stderr_truncated", json_boolean(e->stderr_truncated), &bad);
+        jset(x, "request_id", json_text(e->request_id), &bad);
+        if (x == NULL || arr == NULL || json_array_append_new(arr, x) != 0)
+            bad = 1;
+    }
+    jset(o, "entries", arr, &bad);
+    return json_print(o, bad);
+}
+
+/* The first line of s, at most `max` characters, control characters as
+ * spaces, for one table cell. */
+static void summary_cell(const char *s, char *out, size_t outlen, int max)
+{
+    size_t o = 0;
+    int chars = 0;
+
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    for (; *s != '\0' && *s != '\n'; s++) {
+        unsigned char ch = (unsigned char)*s;
+
+        /* A character starts: room for all of it (4 bytes at most)? The
+         * server's text is valid UTF-8, so its continuation bytes follow. */
+        if ((ch & 0xc0) != 0x80) {
+            if (chars == max || o + 4 >= outlen)
+                break;
+            chars++;
+        }
+        out[o++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+    }
+    out[o] = '\0';
+}
+
+static void print_history_table(const sce_history_page *p, const sce_history_query *q)
+{
+    if (!p->enabled) {
+        printf("the server keeps no history (its option history is off)\n");
+        return;
+    }
+    if (p->count == 0) {
+        printf("no runs%s\n", p->total > 0 ? " on this page" : " recorded");
+        return;
+    }
+    printf("%8s  %-19s  %-6s  %-14s  %4s  %8s  %s\n", "ID", "TIME", "LANG", "VERDICT", "EXIT",
+           "WALL", "SUMMARY");
+    for (size_t i = 0; i < p->count; i++) {
+        const sce_history_entry *e = &p->entries[i];
+        time_t t = (time_t)(e->time_ms / 1000);
+        struct tm tm;
+        char when[32] = "-", summary[256], wall[32];
+
+        if (localtime_r(&t, &tm) != NULL)
+            strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+        summary_cell(e->message[0] ? e->message : e->output, summary, sizeof(summary), 60);
+        snprintf(wall, sizeof(wall), "%" PRIu32 " ms", e->wall_ms);
+        printf("%8" PRId64 "  %-19s  %-6s  %-14s  %4d  %8s  %s%s%s\n", e->id, when, e->language,
+               sce_verdict_name(e->verdict), e->exit_code, wall, e->entry[0] ? e->entry : "",
+               e->entry[0] ? ": " : "", summary);
+    }
+    printf("runs %" PRIu32 "-%" PRIu64 " of %" PRIu64 "%s\n", q->offset + 1,
+           (uint64_t)q->offset + p->count, p->total,
+           (uint64_t)q->offset + p->count < p->total ? " (--offset for more)" : "");
+}
+
+static int cmd_history(int argc, char **argv, const char *server)
+{
+    history_opts o = {.server = server};
+    sce_client *c = NULL;
+    sce_history_page *p = NULL;
+    char err[512];
+    int status, rv;
+
+    if ((status = history_parse(argc, argv, &o)) != 0)
+        return status < 0 ? 0 : status;
+    if ((rv = sce_client_open(o.server, &c, err, sizeof(err))) == SCE_OK)
+        rv = sce_client_history(c, &o.q, &p, err, sizeof(err));
+    if (rv != SCE_OK) {
+        if (o.json)
+            print_err_json(rv, err);
+        status = report_err(rv, err);
+    } else if (o.json) {
+        status = print_history_json(p) == 0 ? 0 : EX_OSERR;
+    } else {
+        print_history_table(p, &o.q);
+        status = 0;
+    }
+    sce_history_page_free(p);
+    sce_client_close(c);
     return status;
 }
 
@@ -810,6 +1302,9 @@ static int print_health_json(const sce_health *h)
     jset(o, "queue_capacity", json_u64(h->queue_capacity), &bad);
     jset(o, "uptime_ms", json_u64(h->uptime_ms), &bad);
     jset(o, "runs_total", json_u64(h->runs_total), &bad);
+    jset(o, "pool_ready", json_u64(h->pool_ready), &bad);
+    jset(o, "pool_hits", json_u64(h->pool_hits), &bad);
+    jset(o, "pool_misses", json_u64(h->pool_misses), &bad);
     return json_print(o, bad);
 }
 
@@ -828,6 +1323,8 @@ static void print_health_plain(const sce_health *h)
     printf("uptime:          ");
     print_duration(h->uptime_ms);
     printf("runs:            %" PRIu64 "\n", h->runs_total);
+    printf("warm pool:       %u ready; %" PRIu64 " runs warm, %" PRIu64 " cold\n", h->pool_ready,
+           h->pool_hits, h->pool_misses);
 }
 
 static int cmd_health(int argc, char **argv, const char *server)
@@ -896,6 +1393,10 @@ int main(int argc, char **argv)
     cmd = argv[i++];
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - i, argv + i, server);
+    if (strcmp(cmd, "batch") == 0)
+        return cmd_batch(argc - i, argv + i, server);
+    if (strcmp(cmd, "history") == 0)
+        return cmd_history(argc - i, argv + i, server);
     if (strcmp(cmd, "languages") == 0)
         return cmd_languages(argc - i, argv + i, server);
     if (strcmp(cmd, "health") == 0)

@@ -114,6 +114,77 @@ async function runWithKeyboard() {
 }
 
 const outputText = () => page.locator("#output").evaluate((e) => e.textContent);
+// The editor's text, line by line (CodeMirror draws one .cm-line per line).
+const editorText = async () => (await page.locator(".cm-line").allTextContents()).join("\n");
+
+// ---------- a tiny ZIP writer: stored entries, CRC-32, central directory ----------
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+function crc32(bytes) {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+// A ZIP archive of `files` ({path: text}), each entry stored uncompressed:
+// local header + data per file, then the central directory and its end record.
+function makeZip(files) {
+  const parts = [];
+  const central = [];
+  let offset = 0;
+  const entries = Object.entries(files);
+  for (const [path, text] of entries) {
+    const name = Buffer.from(path, "utf8");
+    const data = Buffer.from(text, "utf8");
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0); // local file header signature
+    local.writeUInt16LE(20, 4); // version needed: 2.0
+    local.writeUInt16LE(0x0800, 6); // flags: UTF-8 names
+    local.writeUInt16LE(0, 8); // method: stored
+    local.writeUInt16LE(0, 10); // time
+    local.writeUInt16LE(0x21, 12); // date: 1980-01-01
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18); // compressed size
+    local.writeUInt32LE(data.length, 22); // size
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(0, 28); // extra field length
+    const head = Buffer.alloc(46);
+    head.writeUInt32LE(0x02014b50, 0); // central directory header signature
+    head.writeUInt16LE(20, 4); // made by: 2.0, MS-DOS (a plain file)
+    head.writeUInt16LE(20, 6);
+    head.writeUInt16LE(0x0800, 8);
+    head.writeUInt16LE(0, 10);
+    head.writeUInt16LE(0, 12);
+    head.writeUInt16LE(0x21, 14);
+    head.writeUInt32LE(crc, 16);
+    head.writeUInt32LE(data.length, 20);
+    head.writeUInt32LE(data.length, 24);
+    head.writeUInt16LE(name.length, 28);
+    // extra, comment, disk, internal and external attributes: 0
+    head.writeUInt32LE(offset, 42); // where its local header is
+    parts.push(local, name, data);
+    central.push(head, name);
+    offset += local.length + name.length + data.length;
+  }
+  const dir = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); // end of central directory signature
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(dir.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...parts, dir, end]);
+}
 
 test("the page loads with the editor and the server's languages", async () => {
   const res = await page.goto(origin + "/", { waitUntil: "load" });
@@ -243,6 +314,80 @@ pageTest("server down, busy, slow or unreachable: a clear message", async () => 
   // And back to normal.
   assert.equal(await runWithKeyboard(), "ok");
   assert.equal(await outputText(), "never runs\n");
+});
+
+pageTest("a ZIP project runs, its main.py importing a sibling module", async () => {
+  const zip = makeZip({
+    "main.py": "import helper\nprint(helper.greet('zip'), helper.__name__)\n",
+    "helper.py": "def greet(name):\n    return f'hello from {name}'\n",
+  });
+  await page.locator("#zip-file").setInputFiles({ name: "project.zip", mimeType: "application/zip", buffer: zip });
+  await page.locator("#zip-entry").fill("");
+  await page.locator("#zip-language").selectOption("");
+  await page.locator("#zip-run").press("Enter");
+  await page.waitForFunction(() => document.getElementById("zip-run").getAttribute("aria-disabled") !== "true" &&
+    !["running", "idle"].includes(document.getElementById("verdict").dataset.status), null, { timeout: RUN_TIMEOUT });
+  assert.equal(await page.locator("#verdict").getAttribute("data-status"), "ok", await page.locator("#summary").textContent());
+  assert.equal(await outputText(), "hello from zip helper\n");
+  assert.match(await page.locator("#ran-with").textContent(), /Python/);
+  assert.match(await page.locator("#zip-status").textContent(), /project\.zip/);
+
+  // An archive that is not one: the gateway's message, as text.
+  await page.locator("#zip-file").setInputFiles({ name: "notes.zip", mimeType: "application/zip", buffer: Buffer.from("<b>not a zip</b>") });
+  await page.locator("#zip-run").click();
+  await page.waitForFunction(() => document.getElementById("zip-run").getAttribute("aria-disabled") !== "true" &&
+    document.getElementById("verdict").dataset.status === "rejected", null, { timeout: RUN_TIMEOUT });
+  assert.match(await page.locator("#summary").textContent(), /zip: not a ZIP archive/);
+  assert.equal(await page.locator("#summary b").count(), 0);
+});
+
+pageTest("history: choosing a past run loads its code and language", async () => {
+  const code = 'const marker = "history-" + (6 * 7);\nconsole.log(marker);\n';
+  await page.locator("#language").selectOption("node");
+  await setCode(code);
+  assert.equal(await runWithKeyboard(), "ok");
+  assert.equal(await outputText(), "history-42\n");
+  // Elsewhere now: another language, other code.
+  await page.locator("#language").selectOption("python");
+  await setCode('print("something else")\n');
+
+  await page.locator("#history-refresh").click();
+  const item = page.locator(".history-item", { hasText: 'const marker = "history-" + (6 * 7);' }).first();
+  await item.waitFor({ state: "visible" });
+  assert.match(await item.textContent(), /JavaScript/);
+  assert.equal(await item.locator(".badge").getAttribute("data-status"), "ok");
+  await item.focus();
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.getElementById("language").value === "node");
+  assert.equal(await editorText(), code);
+  assert.match(await page.locator(".cm-content").getAttribute("aria-label"), /JavaScript/);
+  assert.match(await page.locator("#history-status").textContent(), /Loaded the JavaScript \(Node\.js\) run/);
+  // The ZIP run of the test before is there too, with its entry file.
+  const project = page.locator(".history-item", { hasText: "main.py, 2 files" }).first();
+  await project.waitFor({ state: "visible" });
+  await project.click();
+  await page.waitForFunction(() => document.getElementById("language").value === "python");
+  assert.equal(await editorText(), "import helper\nprint(helper.greet('zip'), helper.__name__)\n");
+});
+
+pageTest("batch: five examples at once, a verdict for each", async () => {
+  // The server's own time limit: on a loaded machine five sandboxes
+  // starting at once can take more than a second even for the quick ones.
+  await page.locator("#language").selectOption("python");
+  await page.locator("#timeout").selectOption("");
+  await page.locator("#batch-run").click();
+  await page.waitForFunction(() => document.getElementById("batch-run").getAttribute("aria-disabled") !== "true" &&
+    document.querySelectorAll("#batch-results li").length > 0, null, { timeout: RUN_TIMEOUT * 2 });
+  const items = page.locator("#batch-results li");
+  assert.equal(await items.count(), 5, await page.locator("#batch-status").textContent());
+  const statuses = await items.evaluateAll((lis) => lis.map((li) => li.dataset.status));
+  const titles = await page.locator("#batch-results .batch-title").allTextContents();
+  assert.deepEqual(titles, ["Hello, world", "Read stdin", "Loop", "Infinite loop", "Memory bomb"]);
+  assert.deepEqual(statuses.slice(0, 4), ["ok", "ok", "ok", "timeout"], `verdicts ${statuses}`);
+  assert.ok(["memory_limit", "timeout"].includes(statuses[4]), `memory bomb: ${statuses[4]}`);
+  assert.equal(await items.nth(0).locator(".batch-detail").textContent(), "Hello, world!");
+  assert.equal(await items.nth(1).locator(".batch-detail").textContent(), "Hello, Ada!");
+  assert.match(await page.locator("#batch-status").textContent(), /5 runs, 3 OK/);
 });
 
 pageTest("phone width: no sideways scrolling, Run reachable", async () => {

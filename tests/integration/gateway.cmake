@@ -16,3 +16,18 @@ add_dependencies(test_gateway sce-gateway sce-server)
 add_test(NAME gateway_http COMMAND test_gateway)
 set_tests_properties(gateway_http PROPERTIES FIXTURES_REQUIRED stack LABELS docker TIMEOUT 300
                      ENVIRONMENT SCE_TEST_STACK_ENV=${SCE_STACK_ENV})
+
+# POST /run-zip, POST /run-batch and GET /history over HTTP: good projects
+# and batches on the stack's gateway; hostile archives, limits and history
+# pages on a server and gateways of its own (its own instance, so the
+# engine's events show that no hostile archive got a container).
+add_executable(test_gateway_project integration/gateway/test_gateway_project.c)
+target_link_libraries(test_gateway_project PRIVATE PkgConfig::CMOCKA PkgConfig::CURL
+                      PkgConfig::JANSSON PkgConfig::LIBARCHIVE)
+target_compile_definitions(test_gateway_project PRIVATE
+  SCE_GATEWAY_PATH="$<TARGET_FILE:sce-gateway>"
+  SCE_SERVER_PATH="$<TARGET_FILE:sce-server>")
+add_dependencies(test_gateway_project sce-gateway sce-server)
+add_test(NAME gateway_project COMMAND test_gateway_project)
+set_tests_properties(gateway_project PROPERTIES FIXTURES_REQUIRED stack LABELS docker TIMEOUT 300
+                     ENVIRONMENT SCE_TEST_STACK_ENV=${SCE_STACK_ENV})

@@ -90,6 +90,128 @@ check "sce languages" 0 $? out "python" out "node" out "3.11"
 "$sce" health >out 2>err
 check "sce health" 0 $? out "serving"
 
+# ---- projects, batches, history ----------------------------------------
+
+# mkzip OUT NAME CONTENT [NAME CONTENT]... - a stored ZIP, names taken as
+# given (hostile ones included), written by node so no zip tool is needed.
+# A CONTENT of @FILE is that file's bytes.
+mkzip() {
+    node -e '
+const fs = require("fs");
+const [out, ...rest] = process.argv.slice(1);
+const crc32 = (b) => {
+    let crc = 0xffffffff;
+    for (const x of b) {
+        let c = (crc ^ x) & 0xff;
+        for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+        crc = (crc >>> 8) ^ c;
+    }
+    return (crc ^ 0xffffffff) >>> 0;
+};
+const locals = [], centrals = [];
+let offset = 0;
+for (let i = 0; i < rest.length; i += 2) {
+    const c = rest[i + 1];
+    const name = Buffer.from(rest[i]);
+    const data = c.startsWith("@") ? fs.readFileSync(c.slice(1)) : Buffer.from(c);
+    const crc = crc32(data);
+    const lh = Buffer.alloc(30);
+    lh.writeUInt32LE(0x04034b50, 0); lh.writeUInt16LE(20, 4); lh.writeUInt16LE(0x0800, 6);
+    lh.writeUInt16LE(0x21, 12); lh.writeUInt32LE(crc, 14); lh.writeUInt32LE(data.length, 18);
+    lh.writeUInt32LE(data.length, 22); lh.writeUInt16LE(name.length, 26);
+    const ch = Buffer.alloc(46);
+    ch.writeUInt32LE(0x02014b50, 0); ch.writeUInt16LE(0x031e, 4); ch.writeUInt16LE(20, 6);
+    ch.writeUInt16LE(0x0800, 8); ch.writeUInt16LE(0x21, 14); ch.writeUInt32LE(crc, 16);
+    ch.writeUInt32LE(data.length, 20); ch.writeUInt32LE(data.length, 24);
+    ch.writeUInt16LE(name.length, 28); ch.writeUInt32LE((0o100644 << 16) >>> 0, 38);
+    ch.writeUInt32LE(offset, 42);
+    locals.push(lh, name, data);
+    centrals.push(ch, name);
+    offset += 30 + name.length + data.length;
+}
+const cd = Buffer.concat(centrals), end = Buffer.alloc(22);
+end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(rest.length / 2, 8);
+end.writeUInt16LE(rest.length / 2, 10); end.writeUInt32LE(cd.length, 12);
+end.writeUInt32LE(offset, 16);
+fs.writeFileSync(out, Buffer.concat([...locals, cd, end]));
+' "$@"
+}
+
+mkdir -p proj/pkg proj/.git proj/__pycache__
+printf 'import helper\nimport pkg\nprint(helper.twice(21), pkg.NAME)\n' >proj/main.py
+printf 'def twice(x):\n    return 2 * x\n' >proj/helper.py
+printf 'NAME = "pkg"\n' >proj/pkg/__init__.py
+printf 'not code\n' >proj/.git/config
+"$sce" run proj >out 2>err
+check "sce run DIR: a module and a package of the project" 0 $? out "42 pkg"
+
+"$sce" run --entry helper.py proj >out 2>err
+check "sce run DIR --entry F" 0 $?
+
+mkzip app.zip app/start.js 'const u = require("./lib/util.js");
+console.log("sum", u.add(2, 3));
+' app/lib/util.js 'exports.add = (a, b) => a + b;
+'
+"$sce" run app.zip --entry app/start.js >out 2>err
+check "sce run x.zip --entry F (node, from the entry's extension)" 0 $? out "sum 5"
+
+"$sce" run app.zip >out 2>err
+check "zip without main.py or main.js needs --entry" 65 $? err "zip: 'main.py' is not in the archive"
+
+"$sce" run app.zip --entry app/nope.js >out 2>err
+check "--entry not in the archive" 65 $? err "zip: 'app/nope.js' is not in the archive"
+
+mkzip evil.zip main.py 'print(1)' '../../etc/cron.d/x' 'boom'
+"$sce" run evil.zip >out 2>err
+check "hostile zip: '..' entry refused" 65 $? err "zip: entry '../../etc/cron.d/x' has a '..' segment"
+
+mkzip dup.zip main.py 'print(1)' main.py 'print(2)'
+"$sce" run dup.zip >out 2>err
+check "hostile zip: duplicate names refused" 65 $? err "zip: duplicate entry 'main.py'"
+
+head -c 1100000 /dev/zero >big.bin
+mkzip big.zip main.py 'print(1)' big.bin @big.bin
+"$sce" run big.zip >out 2>err
+check "zip over 1 MiB uncompressed refused" 65 $? err "zip: more than 1 MiB uncompressed"
+
+printf 'not a zip\n' >fake.zip
+"$sce" run fake.zip >out 2>err
+check "not a ZIP archive" 65 $? err "zip: not a ZIP archive"
+
+"$sce" run --entry x.py hello.py >out 2>err
+check "--entry with a single file is a usage error" 64 $?
+
+"$sce" batch --timeout 1 hello.py loop.py hello.js >out 2>err
+check "sce batch: every result, in order" 1 $? out "--- hello.py: ok" \
+    out "--- loop.py: timeout" out "--- hello.js: ok"
+if [ "$(grep -c '^--- ' out)" = 3 ] && grep -n '^--- ' out | head -1 | grep -q hello.py &&
+    grep -n '^--- ' out | tail -1 | grep -q hello.js; then
+    pass "sce batch prints the tasks in their order"
+else
+    fail "sce batch order"
+fi
+
+"$sce" batch hello.py hello.py hello.py hello.py hello.py hello.py >out 2>err
+check "sce batch of 6: INVALID_ARGUMENT" 65 $? err "batch: 6 tasks; the limit is 5"
+
+"$sce" history --limit 5 >out 2>err
+check "sce history" 0 $? out "VERDICT" out "python" out "runs 1-5 of"
+
+"$sce" history --verdict ok --language node --json >out 2>err
+check "sce history --verdict --language --json" 0 $? out '"enabled":true'
+if node -e 'const p = JSON.parse(require("fs").readFileSync("out", "utf8"));
+            if (!p.entries.length || p.entries.some((e) => e.verdict !== "ok" || e.language !== "node"))
+                process.exit(1);
+            for (let i = 1; i < p.entries.length; i++)
+                if (p.entries[i - 1].id <= p.entries[i].id) process.exit(1);'; then
+    pass "history --json: filtered, newest first"
+else
+    fail "history --json is not filtered or not newest first"
+fi
+
+"$sce" history --verdict nope >out 2>err
+check "sce history --verdict nope is a usage error" 64 $?
+
 "$sce" --server ipc://"$work"/nobody.sock run hello.py >out 2>err
 check "no server: exit 69 with a clear message" 69 $? err "cannot reach sce-server"
 
@@ -98,7 +220,8 @@ check "no server: exit 69 with a clear message" 69 $? err "cannot reach sce-serv
 start_server() { # name url extra-args...
     local name=$1 url=$2
     shift 2
-    "$server_bin" --listen "$url" --instance "$name" "$@" >"$work/$name.log" 2>&1 &
+    "$server_bin" --listen "$url" --instance "$name" --history-path "$work/$name.db" "$@" \
+        >"$work/$name.log" 2>&1 &
     pids+=($!)
     for _ in $(seq 1 100); do
         # Up when it answers, whatever it says of the engine.

@@ -11,3 +11,7 @@ sce_unit_test(test_client unit/client/test_client.c sce sce_test_fake_server)
 sce_unit_test(test_cli unit/client/test_cli.c sce_test_fake_server PkgConfig::JANSSON)
 target_compile_definitions(test_cli PRIVATE SCE_CLI_PATH="$<TARGET_FILE:sce_cli>")
 add_dependencies(test_cli sce_cli)
+
+# Project intake: ZIP archives (good and hostile, built by the test with
+# libarchive) and directories.
+sce_unit_test(test_zip unit/client/test_zip.c sce PkgConfig::LIBARCHIVE)

@@ -137,6 +137,9 @@ typedef struct sce_health {
     uint32_t queue_capacity;
     uint64_t uptime_ms;
     uint64_t runs_total;
+    uint32_t pool_ready;     /* warm containers ready, all languages */
+    uint64_t pool_hits;      /* runs served by a warm container */
+    uint64_t pool_misses;    /* runs that started their own */
 } sce_health;
 
 /* Opens a client for `url` (NULL: $SCE_SERVER, else SCE_DEFAULT_SERVER_URL).
@@ -164,6 +167,157 @@ void sce_language_list_free(sce_language_list *l);
 
 int sce_client_health(sce_client *c, sce_health **out, char *errbuf, size_t errlen);
 void sce_health_free(sce_health *h);
+
+/* ------------------------------------------------------------ projects */
+
+/* Runs a bundle of files (a project) with METHOD_RUN_PROJECT: req->files,
+ * req->nfiles (at least one) and req->entry (NULL: the language's
+ * main.py / main.js) are required, req->code must be NULL.  Otherwise like
+ * sce_client_run: SCE_OK with the verdict in *out.  sce_client_run keeps
+ * sending METHOD_RUN, also with files, as it always did. */
+int sce_client_run_project(sce_client *c, const sce_run_request *req, sce_run_result **out,
+                           char *errbuf, size_t errlen);
+
+/* ------------------------------------------------------------ batches */
+
+/* One task of a batch: SCE_OK with its result, or why it did not run. */
+typedef struct sce_batch_item {
+    int status;              /* an sce_err */
+    char *message;           /* the server's reason when status != SCE_OK, else "" */
+    sce_run_result *result;  /* NULL unless status == SCE_OK */
+} sce_batch_item;
+
+typedef struct sce_batch_result {
+    sce_batch_item *items;   /* in the order of the tasks */
+    size_t count;
+    char *request_id;        /* the batch's; task i ran as "<request_id>-<i>" */
+} sce_batch_result;
+
+/* Runs up to the server's batch limit (5 by default) of tasks in parallel
+ * and returns one item per task, in order.  A task that is invalid, fails or
+ * times out only marks its own item; the call's own status is about the
+ * batch: INVALID_ARGUMENT for no tasks or more than the server allows,
+ * plus the transport errors of every call.  Each task is a sce_run_request
+ * as for sce_client_run (code, or files + entry).  The call waits for the
+ * slowest task: set the client's timeout accordingly. */
+int sce_client_run_batch(sce_client *c, const sce_run_request *tasks, size_t ntasks,
+                         sce_batch_result **out, char *errbuf, size_t errlen);
+void sce_batch_result_free(sce_batch_result *b);
+
+/* ------------------------------------------------------------ history */
+
+/* Which runs to list.  Zero-initialise: the newest page of any verdict and
+ * language. */
+typedef struct sce_history_query {
+    uint32_t limit;          /* 0: the server's page size (20); at most 100 */
+    uint32_t offset;         /* runs skipped, newest first */
+    sce_verdict verdict;     /* SCE_VERDICT_UNSPECIFIED: any */
+    const char *language;    /* NULL or "": any */
+} sce_history_query;
+
+/* One recorded run.  Strings are valid UTF-8 and NUL-terminated; code,
+ * output and stderr_text are capped by the server (64 KiB each). */
+typedef struct sce_history_entry {
+    int64_t id;
+    int64_t time_ms;         /* unix time of the run, milliseconds */
+    char *language;
+    char *code;              /* the entry file's text */
+    int code_truncated;
+    char *entry;             /* the entry path of a project, "" for single files */
+    uint32_t files;
+    sce_verdict verdict;
+    int exit_code;
+    char *output;            /* stdout */
+    int output_truncated;
+    char *stderr_text;
+    int stderr_truncated;
+    char *message;
+    uint32_t wall_ms;
+    char *request_id;
+} sce_history_entry;
+
+typedef struct sce_history_page {
+    sce_history_entry *entries; /* newest first */
+    size_t count;
+    uint64_t total;          /* runs matching the filter */
+    int enabled;             /* 0: the server keeps no history (count is 0) */
+} sce_history_page;
+
+/* One page of the server's record of runs.  q may be NULL (the newest
+ * page).  Errors: INVALID_ARGUMENT for a bad filter; UNAVAILABLE "history is
+ * unavailable: <reason>" when the server's database cannot be used. */
+int sce_client_history(sce_client *c, const sce_history_query *q, sce_history_page **out,
+                       char *errbuf, size_t errlen);
+void sce_history_page_free(sce_history_page *p);
+
+/* ------------------------------------------------------------ bundles */
+
+/* Reading a project from a ZIP archive or a directory into memory, the same
+ * way for every libsce user (the sce CLI, the gateway).  Nothing is run and
+ * nothing is written to disk: a hostile archive is refused here, before any
+ * request is sent.  The caps below match the server's defaults
+ * (files_limit, project_limit). */
+#define SCE_BUNDLE_MAX_FILES 200
+#define SCE_BUNDLE_MAX_BYTES ((size_t)1 << 20) /* files' bytes, as read */
+#define SCE_ZIP_MAX_BYTES ((size_t)2 << 20)    /* the archive itself */
+
+typedef struct sce_bundle_limits {
+    size_t max_files;         /* 0: SCE_BUNDLE_MAX_FILES */
+    size_t max_bytes;         /* 0: SCE_BUNDLE_MAX_BYTES */
+    size_t max_archive_bytes; /* 0: SCE_ZIP_MAX_BYTES */
+} sce_bundle_limits;
+
+/* Files with their paths and bytes owned by the bundle; `files` can be
+ * passed as sce_run_request.files as it is. */
+typedef struct sce_bundle {
+    sce_file *files;
+    size_t count;
+    size_t total_bytes;
+    const char *kind;         /* "zip" or "dir": the prefix of messages */
+} sce_bundle;
+
+/* Reads a ZIP archive held in memory (lim may be NULL: the defaults).
+ * Only regular files become files; directory entries are skipped.  Every
+ * path must be relative, '/'-separated, without empty, '.' or '..'
+ * segments, backslashes or control characters, valid UTF-8 and at most 255
+ * bytes.  Refused, with SCE_ERR_INVALID_ARGUMENT and one line in errbuf:
+ * not a ZIP ("zip: not a ZIP archive"), an archive over max_archive_bytes,
+ * a bad path ("zip: entry 'a/../../etc/x' has a '..' segment"), symbolic
+ * links, hard links, devices, FIFOs and sockets ("zip: 'link' is a symbolic
+ * link"), duplicate names and a file that is also a directory, more than
+ * max_files files ("zip: more than 200 entries"), more than max_bytes
+ * decompressed (counted as the data comes out, whatever the headers claim:
+ * "zip: more than 1 MiB uncompressed"), no file at all, and data that
+ * cannot be read (damaged, encrypted).  SCE_ERR_RESOURCE_EXHAUSTED when
+ * memory runs out.  On SCE_OK *out belongs to the caller. */
+int sce_bundle_from_zip(const void *zip, size_t len, const sce_bundle_limits *lim,
+                        sce_bundle **out, char *errbuf, size_t errlen);
+
+/* Reads the regular files under directory `dir`, sorted by path.  Names
+ * starting with '.' (.git, .env) and the directories __pycache__ and
+ * node_modules are skipped; symbolic links are never followed (one below
+ * `dir` is refused, as are devices, FIFOs and sockets).  Same path rules,
+ * caps and errors as sce_bundle_from_zip, with "dir:" messages; an
+ * unreadable directory or file is SCE_ERR_NOT_FOUND with the system's
+ * reason. */
+int sce_bundle_from_dir(const char *dir, const sce_bundle_limits *lim, sce_bundle **out,
+                        char *errbuf, size_t errlen);
+
+/* Chooses what a bundle runs.  `entry` given: it must be one of the files
+ * ("zip: 'main.py' is not in the archive").  NULL: the default entry of
+ * `language` (main.py, main.js), or with no language either, main.py or
+ * else main.js.  `language` NULL: guessed from the entry's extension (see
+ * sce_language_of_path).  On SCE_OK *entry_out and *language_out point into
+ * the bundle or to static strings.  Errors: SCE_ERR_INVALID_ARGUMENT. */
+int sce_bundle_pick_entry(const sce_bundle *b, const char *language, const char *entry,
+                          const char **entry_out, const char **language_out, char *errbuf,
+                          size_t errlen);
+
+/* The language of a file name from its extension: "python" for .py,
+ * "node" for .js, .cjs and .mjs; NULL for anything else.  Static. */
+const char *sce_language_of_path(const char *path);
+
+void sce_bundle_free(sce_bundle *b);
 
 /* Sends raw bytes as one request message and returns the raw answer.  For
  * tests and tools that must speak malformed protocol on purpose; *out is

@@ -1,4 +1,6 @@
-// sce web page: edit a snippet, POST it to /run, show the verdict.
+// sce web page: edit a snippet, POST it to /run, show the verdict. Also:
+// run a ZIP project (POST /run-zip), the examples as one batch
+// (POST /run-batch), and the server's history of runs (GET /history).
 // Everything the server or the program sends is put on the page with
 // textContent only, never parsed as HTML.
 
@@ -7,6 +9,9 @@ import { EXAMPLES, findExample } from "./examples.js";
 
 const CODE_LIMIT = 5000; // the server's default; it has the final word
 const FETCH_TIMEOUT_MS = 120_000;
+const ZIP_LIMIT = 2 * 1024 * 1024; // the gateway's; it has the final word
+const BATCH_SIZE = 5; // the server's default batch limit
+const HISTORY_PAGE = 10;
 
 const $ = (id) => document.getElementById(id);
 const el = {
@@ -34,6 +39,20 @@ const el = {
   requestId: $("request-id"),
   serverState: $("server-state"),
   serverStateText: $("server-state-text"),
+  zipFile: $("zip-file"),
+  zipEntry: $("zip-entry"),
+  zipLanguage: $("zip-language"),
+  zipRun: $("zip-run"),
+  zipStatus: $("zip-status"),
+  batchRun: $("batch-run"),
+  batchStatus: $("batch-status"),
+  batchResults: $("batch-results"),
+  historyRefresh: $("history-refresh"),
+  historyStatus: $("history-status"),
+  historyList: $("history-list"),
+  historyNewer: $("history-newer"),
+  historyOlder: $("history-older"),
+  historyPage: $("history-page"),
 };
 
 // Verdict badge text for each status of a 200 answer and for the
@@ -59,6 +78,8 @@ const SIGNALS = { 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM" };
 const LANGUAGE_NAMES = { python: "Python", node: "JavaScript (Node.js)" };
 
 let running = false;
+let batchRunning = false;
+let historyOffset = 0;
 let loadedExample = null; // {id, language} of the example whose text is in the editor, untouched
 let serverRetry = 0;
 
@@ -220,13 +241,6 @@ function setServerState(state, text) {
 
 async function run() {
   if (running) return;
-  running = true;
-  el.run.setAttribute("aria-disabled", "true");
-  el.run.classList.add("is-running");
-  document.body.setAttribute("aria-busy", "true");
-  setVerdict("running");
-  el.summary.textContent = "Running…";
-
   const body = {
     code: editor.getCode(),
     language: el.language.value,
@@ -234,16 +248,29 @@ async function run() {
     args: parseArgs(el.args.value),
   };
   if (el.timeout.value) body.timeout_ms = Number(el.timeout.value);
+  await submit("/run", { "Content-Type": "application/json" }, JSON.stringify(body), el.run);
+}
+
+// Sends one run (a snippet, or a ZIP project) and shows its answer in the
+// result pane. `button` shows that it is busy.
+async function submit(url, headers, body, button) {
+  if (running) return;
+  running = true;
+  button.setAttribute("aria-disabled", "true");
+  button.classList.add("is-running");
+  document.body.setAttribute("aria-busy", "true");
+  setVerdict("running");
+  el.summary.textContent = "Running…";
 
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), FETCH_TIMEOUT_MS);
   try {
     let res;
     try {
-      res = await fetch("/run", {
+      res = await fetch(url, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(body),
+        headers: { ...headers, Accept: "application/json" },
+        body,
         cache: "no-store",
         signal: ctrl.signal,
       });
@@ -259,11 +286,12 @@ async function run() {
     let data = null;
     try { data = await res.json(); } catch { /* not JSON: handled below */ }
     handleResponse(res, data);
+    if (res.ok) loadHistory(0);
   } finally {
     clearTimeout(timer);
     running = false;
-    el.run.removeAttribute("aria-disabled");
-    el.run.classList.remove("is-running");
+    button.removeAttribute("aria-disabled");
+    button.classList.remove("is-running");
     document.body.removeAttribute("aria-busy");
   }
 }
@@ -317,4 +345,207 @@ async function checkServer() {
   setServerState("up", "Server ready");
 }
 
+// ---------- other requests: ZIP projects, batches, history ----------
+
+// GET or POST with a JSON answer; throws when the gateway cannot be reached.
+async function requestJson(url, init = {}) {
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(), FETCH_TIMEOUT_MS);
+  try {
+    const res = await fetch(url, {
+      ...init,
+      headers: { ...(init.headers || {}), Accept: "application/json" },
+      cache: "no-store",
+      signal: ctrl.signal,
+    });
+    let data = null;
+    try { data = await res.json(); } catch { /* not JSON */ }
+    return { res, data };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// One line for a failed answer, outside the result pane.
+function failureText(res, data) {
+  const msg = data && typeof data.error === "string" ? data.error : "";
+  const more = msg ? ` (${msg})` : "";
+  if (res.status === 429) return `The server is busy. Try again in a moment.${more}`;
+  if (res.status === 503) return `The server is down or not reachable from the gateway.${more}`;
+  if (res.status === 504) return `The server did not answer in time.${more}`;
+  if (res.status >= 400 && res.status < 500) return `Rejected: ${msg || `HTTP ${res.status}`}`;
+  return `The gateway answered HTTP ${res.status}.${msg ? ` ${msg}` : ""}`;
+}
+
+function span(className, text) {
+  const s = document.createElement("span");
+  s.className = className;
+  s.textContent = text;
+  return s;
+}
+
+function badge(status) {
+  const b = span("badge", VERDICTS[status] || status);
+  b.dataset.status = VERDICTS[status] ? status : "error";
+  return b;
+}
+
+function firstLine(text) {
+  return (typeof text === "string" ? text : "").split("\n").find((l) => l.trim() !== "") || "";
+}
+
+function fmtTime(ms) {
+  const d = new Date(ms);
+  if (!Number.isFinite(ms) || Number.isNaN(d.getTime())) return "–";
+  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return d.toDateString() === new Date().toDateString() ? time : `${d.toLocaleDateString()} ${time}`;
+}
+
+// ZIP: the archive, and the entry and language when given; the answer
+// goes to the result pane like any run.
+async function runZip() {
+  if (running) return;
+  const file = el.zipFile.files && el.zipFile.files[0];
+  if (!file) {
+    el.zipStatus.textContent = "Choose a ZIP archive first.";
+    el.zipFile.focus();
+    return;
+  }
+  if (file.size > ZIP_LIMIT) {
+    el.zipStatus.textContent = `${file.name} is ${(file.size / 1048576).toFixed(1)} MiB; the limit is 2 MiB.`;
+    return;
+  }
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const entry = el.zipEntry.value.trim();
+  if (entry) form.append("entry", entry);
+  if (el.zipLanguage.value) form.append("language", el.zipLanguage.value);
+  el.zipStatus.textContent = `Running ${file.name}…`;
+  await submit("/run-zip", {}, form, el.zipRun);
+  el.zipStatus.textContent = `${file.name}: the result is shown under Result.`;
+}
+
+el.zipRun.addEventListener("click", () => runZip());
+
+// Batch: the first examples of the selected language, in one request.
+function batchItem(example, r) {
+  const li = document.createElement("li");
+  let status;
+  let detail;
+  if (r && typeof r === "object" && "exit_code" in r) {
+    status = VERDICTS[r.status] ? r.status : "error";
+    detail = status === "ok" ? firstLine(r.stdout ?? r.output) : (r.error || firstLine(r.stderr));
+  } else {
+    status = r && r.status === "rejected" ? "rejected" : "error";
+    detail = (r && r.error) || "did not run";
+  }
+  li.dataset.status = status;
+  li.append(span("batch-title", example.title), badge(status), span("batch-detail", detail));
+  return li;
+}
+
+async function runBatch() {
+  if (batchRunning) return;
+  batchRunning = true;
+  el.batchRun.setAttribute("aria-disabled", "true");
+  el.batchRun.classList.add("is-running");
+  const lang = el.language.value;
+  const examples = EXAMPLES.slice(0, BATCH_SIZE);
+  const tasks = examples.map((ex) => {
+    const t = { language: lang, code: ex[lang] };
+    if (ex.stdin) t.stdin = ex.stdin;
+    if (el.timeout.value) t.timeout_ms = Number(el.timeout.value);
+    return t;
+  });
+  el.batchResults.replaceChildren();
+  el.batchStatus.textContent = `Running ${tasks.length} ${LANGUAGE_NAMES[lang]} examples…`;
+  try {
+    const { res, data } = await requestJson("/run-batch", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ tasks }),
+    });
+    if (!res.ok || !data || !Array.isArray(data.results)) {
+      el.batchStatus.textContent = failureText(res, data);
+      return;
+    }
+    data.results.forEach((r, i) => { if (examples[i]) el.batchResults.append(batchItem(examples[i], r)); });
+    const ok = data.results.filter((r) => r && r.status === "ok").length;
+    el.batchStatus.textContent = `Done: ${data.results.length} runs, ${ok} OK.`;
+    loadHistory(0);
+  } catch {
+    el.batchStatus.textContent = "Cannot reach the gateway. Try again in a moment.";
+  } finally {
+    batchRunning = false;
+    el.batchRun.removeAttribute("aria-disabled");
+    el.batchRun.classList.remove("is-running");
+  }
+}
+
+el.batchRun.addEventListener("click", () => runBatch());
+
+// History: a page of recent runs; choosing one loads its code.
+let historySeq = 0;
+
+function openHistory(e) {
+  const lang = LANGUAGE_NAMES[e.language] ? e.language : el.language.value;
+  const code = typeof e.code === "string" ? e.code : "";
+  el.language.value = lang;
+  editor.setLanguage(lang);
+  editor.setCode(code);
+  loadedExample = null;
+  updateCount(code);
+  let note = `Loaded the ${LANGUAGE_NAMES[lang]} run of ${fmtTime(e.time_ms)} into the editor`;
+  if (e.entry) note += ` (the project's entry file, ${e.entry})`;
+  if (e.code_truncated) note += "; its code was cut at the history's limit";
+  el.historyStatus.textContent = `${note}.`;
+  editor.focus();
+}
+
+function historyItem(e) {
+  const li = document.createElement("li");
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "history-item";
+  const meta = span("history-meta", "");
+  meta.append(span("history-time", fmtTime(e.time_ms)),
+    span("history-lang", LANGUAGE_NAMES[e.language] || e.language || "?"), badge(e.status));
+  if (e.entry) meta.append(span("history-project", `${e.entry}, ${e.files} files`));
+  b.append(meta, span("history-code", firstLine(e.code) || "(empty)"));
+  b.addEventListener("click", () => openHistory(e));
+  li.append(b);
+  return li;
+}
+
+async function loadHistory(offset) {
+  const seq = ++historySeq;
+  let res;
+  let data;
+  try {
+    ({ res, data } = await requestJson(`/history?limit=${HISTORY_PAGE}&offset=${Math.max(0, offset)}`));
+  } catch {
+    if (seq === historySeq) el.historyStatus.textContent = "Cannot reach the gateway.";
+    return;
+  }
+  if (seq !== historySeq) return; // a later request superseded this one
+  if (!res.ok || !data || !Array.isArray(data.entries)) {
+    el.historyStatus.textContent = failureText(res, data);
+    return;
+  }
+  historyOffset = Math.max(0, offset);
+  const total = Number(data.total) || 0;
+  el.historyList.replaceChildren(...data.entries.map(historyItem));
+  el.historyNewer.disabled = historyOffset === 0;
+  el.historyOlder.disabled = historyOffset + data.entries.length >= total;
+  el.historyPage.textContent = data.entries.length
+    ? `${historyOffset + 1}–${historyOffset + data.entries.length} of ${total}` : "";
+  if (data.enabled === false) el.historyStatus.textContent = "The server keeps no history.";
+  else el.historyStatus.textContent = data.entries.length ? "" : "No runs yet.";
+}
+
+el.historyRefresh.addEventListener("click", () => loadHistory(historyOffset));
+el.historyNewer.addEventListener("click", () => loadHistory(historyOffset - HISTORY_PAGE));
+el.historyOlder.addEventListener("click", () => loadHistory(historyOffset + HISTORY_PAGE));
+
 checkServer();
+loadHistory(0);

@@ -1,0 +1,150 @@
+/*
+ * history.h - the record of every run, kept in SQLite.
+ *
+ * Runs are written by one writer thread of the store's own: a run hands over
+ * a capped copy of what it wants recorded (history_record, a memory copy
+ * that never waits for the database) and goes on to answer.  The writer
+ * stores whatever has queued up in one transaction and applies the
+ * retention (max_entries, max_age) after each, and once a minute when idle.
+ * A write that fails (disk full, locked past busy_timeout, corrupt file) is
+ * logged as one warning with the reason and the runs are dropped: history
+ * never fails a run.  When the writer falls behind, records beyond the
+ * queue's cap are dropped the same way.  (Warnings come at most every
+ * HISTORY_WARN_INTERVAL_MS, with the count of runs lost since the last.)
+ *
+ * Queries use a connection of their own (WAL lets them read while the
+ * writer writes).  A query first waits, briefly, for the records queued
+ * before it, so a client that got its answer and then asks for the history
+ * sees its run.
+ *
+ * What it does not do: decide what a run is (service.c builds the
+ * records), or speak protobuf.
+ */
+#ifndef SCE_HISTORY_H
+#define SCE_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct history history;
+
+typedef struct history_options {
+    const char *path;    /* the database file; its directory is created */
+    int64_t max_entries; /* runs kept, newest first; 0: no bound */
+    int64_t max_age_ms;  /* runs older than this are dropped; 0: no bound */
+    int busy_timeout_ms; /* how long a write waits for a lock; 0: the default */
+} history_options;
+
+/* One run as it is handed over.  The byte fields (code, output, stderr)
+ * need be neither NUL-terminated nor valid UTF-8: the store keeps at most
+ * HISTORY_TEXT_CAP bytes of each and replaces invalid UTF-8 and NULs with
+ * U+FFFD.  Strings may be NULL (stored as "").  Everything is borrowed for
+ * the call only. */
+typedef struct history_record {
+    int64_t time_ms; /* unix time of the run in ms; 0: now */
+    const char *language;
+    const char *code; /* the entry file's text */
+    size_t code_len;
+    const char *entry; /* the entry path of a project, "" for single files */
+    uint32_t files;    /* files in the bundle */
+    int verdict;       /* the proto's Verdict */
+    int exit_code;
+    const char *output; /* stdout */
+    size_t output_len;
+    int output_truncated; /* the run itself already cut it */
+    const char *stderr_text;
+    size_t stderr_len;
+    int stderr_truncated;
+    const char *message;
+    uint32_t wall_ms;
+    const char *request_id;
+} history_record;
+
+/* One stored run.  Every string is valid UTF-8, NUL-terminated, and owned
+ * by the page it came in. */
+typedef struct history_row {
+    int64_t id;
+    int64_t time_ms;
+    char *language;
+    char *code;
+    int code_truncated;
+    char *entry;
+    uint32_t files;
+    int verdict;
+    int exit_code;
+    char *output;
+    int output_truncated;
+    char *stderr_text;
+    int stderr_truncated;
+    char *message;
+    uint32_t wall_ms;
+    char *request_id;
+} history_row;
+
+typedef struct history_query {
+    uint32_t limit;       /* rows wanted (the caller bounds it) */
+    uint32_t offset;      /* rows skipped, newest first */
+    int verdict;          /* 0: any */
+    const char *language; /* NULL or "": any */
+} history_query;
+
+typedef struct history_page {
+    history_row *rows; /* newest first */
+    size_t count;
+    uint64_t total; /* rows matching the filter */
+} history_page;
+
+typedef struct history_stats {
+    uint64_t written; /* runs stored */
+    uint64_t failed;  /* runs lost to a failed write */
+    uint64_t dropped; /* runs lost to a full queue or an unavailable store */
+    uint64_t pruned;  /* runs removed by the retention */
+} history_stats;
+
+#define HISTORY_TEXT_CAP (64 * 1024)    /* bytes kept of code, output, stderr */
+#define HISTORY_BUSY_TIMEOUT_MS 5000    /* default wait for a lock */
+#define HISTORY_QUEUE_MAX 1024          /* records waiting for the writer */
+#define HISTORY_QUEUE_BYTES (32u << 20) /* their bytes */
+#define HISTORY_PRUNE_INTERVAL_MS 60000 /* retention when nothing is written */
+#define HISTORY_QUERY_WAIT_MS 2000      /* a query waits this long for queued writes */
+#define HISTORY_WARN_INTERVAL_MS 10000  /* at most one lost-runs warning this often */
+
+/* Opens the store at o->path, creating the file (mode 0600) and its
+ * directory (0700) when missing, the schema, WAL mode and the busy timeout;
+ * applies the retention once and starts the writer.  On SCE_OK *out is the
+ * store (history_close frees it).  On error (SCE_ERR_UNAVAILABLE) err says
+ * why, e.g. "/var/lib/sce/history.db: file is not a database", and nothing
+ * is left open. */
+int history_open(const history_options *o, history **out, char *err, size_t errlen);
+
+/* A store that keeps nothing and answers every query with UNAVAILABLE
+ * "history is unavailable: <reason>": what the server uses when
+ * history_open failed.  NULL when memory ran out.  Free with history_close. */
+history *history_unavailable(const char *reason);
+
+/* Queues a copy of one run for the writer.  Never waits for the database
+ * and never fails the caller; a record that cannot be queued is counted as
+ * dropped and logged.  NULL h is accepted (history off). */
+void history_record_run(history *h, const history_record *rec);
+
+/* Waits until every record queued before the call has been written (or has
+ * failed), at most timeout_ms.  Returns 0 when so, -1 on timeout. */
+int history_flush(history *h, int timeout_ms);
+
+/* One page of runs, newest first.  SCE_OK with *out (free with
+ * history_page_free); SCE_ERR_UNAVAILABLE with err "history is unavailable:
+ * <reason>" when the store is unavailable or the database fails. */
+int history_fetch(history *h, const history_query *q, history_page **out, char *err, size_t errlen);
+void history_page_free(history_page *p);
+
+/* Applies the retention now (also done by the writer on its own).  Returns
+ * SCE_OK or SCE_ERR_UNAVAILABLE with err. */
+int history_prune(history *h, char *err, size_t errlen);
+
+void history_get_stats(history *h, history_stats *out);
+
+/* Writes what is still queued, stops the writer, closes the database and
+ * frees.  NULL is accepted. */
+void history_close(history *h);
+
+#endif

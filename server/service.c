@@ -1,0 +1,333 @@
+/*
+ * service.c - Run, RunProject, RunBatch and History (see service.h).
+ *
+ * A batch runs on the worker that popped it: it starts one thread per task
+ * and waits for all of them, so a batch of n tasks occupies one worker and
+ * up to n containers at once (batch_limit bounds n).  Each thread takes
+ * exactly the path of a single Run.
+ */
+#include "service.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "sce/err.h"
+#include "sce_limits.h"
+
+static int64_t wall_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------ one run */
+
+/* The entry file of a checked spec (its text goes into the history). */
+static const run_file *entry_file(const run_spec *spec)
+{
+    for (size_t i = 0; i < spec->nfiles; i++)
+        if (spec->files[i].path == spec->entry || strcmp(spec->files[i].path, spec->entry) == 0)
+            return &spec->files[i];
+    return NULL;
+}
+
+static void record_run(history *h, const Sce__V1__RunRequest *rq, const service_run_answer *a,
+                       int64_t started_ms, const char *rid)
+{
+    const run_file *f = entry_file(&a->spec);
+    history_record rec;
+
+    if (h == NULL)
+        return;
+    memset(&rec, 0, sizeof(rec));
+    rec.time_ms = started_ms;
+    rec.language = a->spec.lang->name;
+    rec.code = f != NULL ? (const char *)f->data : "";
+    rec.code_len = f != NULL ? f->len : 0;
+    rec.entry = rq->n_files > 0 ? a->spec.entry : "";
+    rec.files = (uint32_t)a->spec.nfiles;
+    rec.request_id = rid;
+    if (a->status == SCE_OK) {
+        rec.verdict = (int)a->result.verdict;
+        rec.exit_code = a->result.exit_code;
+        rec.output = (const char *)a->result.stdout.data;
+        rec.output_len = a->result.stdout.len;
+        rec.output_truncated = a->result.stdout_truncated;
+        rec.stderr_text = (const char *)a->result.stderr.data;
+        rec.stderr_len = a->result.stderr.len;
+        rec.stderr_truncated = a->result.stderr_truncated;
+        rec.message = a->result.message;
+        rec.wall_ms = a->result.wall_ms;
+    } else {
+        /* The engine or the sandbox failed: the run is recorded all the
+         * same, with the reason. */
+        rec.verdict = SCE__V1__VERDICT__VERDICT_INTERNAL_ERROR;
+        rec.message = a->message;
+    }
+    history_record_run(h, &rec);
+}
+
+void service_run(const exec_env *env, history *h, const Sce__V1__RunRequest *rq, int project,
+                 const char *rid, service_run_answer *a)
+{
+    Sce__V1__RunResult *rr = &a->result;
+    int64_t started_ms = wall_now_ms();
+    int rv;
+
+    memset(a, 0, sizeof(*a));
+    sce__v1__run_result__init(&a->result);
+    sce__v1__limits__init(&a->limits);
+    if (rq == NULL) {
+        a->status = SCE_ERR_INVALID_ARGUMENT;
+        snprintf(a->message, sizeof(a->message), "the request has no run body");
+        return;
+    }
+    if (project && rq->code != NULL && rq->code[0] != '\0') {
+        a->status = SCE_ERR_INVALID_ARGUMENT;
+        snprintf(a->message, sizeof(a->message),
+                 "RunProject takes files, not code; for a single program use Run");
+        return;
+    }
+    if (project && rq->n_files == 0) {
+        a->status = SCE_ERR_INVALID_ARGUMENT;
+        snprintf(a->message, sizeof(a->message), "RunProject needs files (and an entry)");
+        return;
+    }
+    rv = request_check_run(env->opt, rq, &a->spec, a->message, sizeof(a->message));
+    if (rv != SCE_OK) {
+        a->status = rv;
+        return;
+    }
+    a->ran = 1;
+    rv = exec_run(env, &a->spec, rid, &a->res, a->message, sizeof(a->message));
+    if (rv != SCE_OK) {
+        SCE_LOG(SCE_LOG_WARN, rid, "run failed: %s", a->message);
+        a->status = rv;
+        record_run(h, rq, a, started_ms, rid);
+        return;
+    }
+    languages_status_get(a->spec.lang, &a->ls);
+    rr->verdict = (Sce__V1__Verdict)a->res.v.verdict;
+    rr->exit_code = a->res.exit_code;
+    rr->signal = a->res.v.signal;
+    rr->stdout.data = (uint8_t *)a->res.out.data;
+    rr->stdout.len = a->res.out.len;
+    rr->stderr.data = (uint8_t *)a->res.err.data;
+    rr->stderr.len = a->res.err.len;
+    rr->stdout_truncated = a->res.out.truncated;
+    rr->stderr_truncated = a->res.err.truncated;
+    rr->message = a->res.v.message;
+    rr->wall_ms = a->res.wall_ms;
+    rr->language = (char *)a->spec.lang->name;
+    rr->language_version = a->ls.version;
+    a->limits.timeout_ms = (uint32_t)a->spec.timeout_ms;
+    a->limits.memory_bytes = (uint64_t)a->spec.memory_bytes;
+    a->limits.output_limit_bytes = (uint32_t)a->spec.output_limit_bytes;
+    rr->limits = &a->limits;
+    a->status = SCE_OK;
+    /* Queued before the answer is sent, so a History call made after the
+     * answer sees this run; the write itself happens on the writer. */
+    record_run(h, rq, a, started_ms, rid);
+}
+
+void service_run_answer_free(service_run_answer *a)
+{
+    if (a->ran)
+        exec_result_free(&a->res);
+    request_spec_free(&a->spec);
+    a->ran = 0;
+}
+
+/* ------------------------------------------------------------ batch */
+
+typedef struct batch_task {
+    const exec_env *env;
+    history *h;
+    const Sce__V1__RunRequest *rq;
+    char rid[64];
+    service_run_answer *answer;
+    pthread_t thread;
+    int started;
+} batch_task;
+
+static void *batch_task_main(void *arg)
+{
+    batch_task *t = arg;
+
+    service_run(t->env, t->h, t->rq, 0, t->rid, t->answer);
+    return NULL;
+}
+
+void service_batch(const exec_env *env, history *h, const Sce__V1__BatchRequest *rq,
+                   const char *rid, service_batch_answer *a)
+{
+    size_t n = rq != NULL ? rq->n_tasks : 0;
+    batch_task *tasks = NULL;
+
+    memset(a, 0, sizeof(*a));
+    sce__v1__batch_result__init(&a->result);
+    if (n == 0) {
+        a->status = SCE_ERR_INVALID_ARGUMENT;
+        snprintf(a->message, sizeof(a->message), "batch: no tasks");
+        return;
+    }
+    if (n > (size_t)env->opt->batch_limit) {
+        a->status = SCE_ERR_INVALID_ARGUMENT;
+        snprintf(a->message, sizeof(a->message), "batch: %zu tasks; the limit is %lld", n,
+                 (long long)env->opt->batch_limit);
+        return;
+    }
+    a->runs = calloc(n, sizeof(*a->runs));
+    a->items = calloc(n, sizeof(*a->items));
+    a->item_ptrs = calloc(n, sizeof(*a->item_ptrs));
+    a->statuses = calloc(n, sizeof(*a->statuses));
+    tasks = calloc(n, sizeof(*tasks));
+    if (a->runs == NULL || a->items == NULL || a->item_ptrs == NULL || a->statuses == NULL ||
+        tasks == NULL) {
+        a->status = SCE_ERR_RESOURCE_EXHAUSTED;
+        snprintf(a->message, sizeof(a->message), "out of memory for a batch of %zu", n);
+        goto out;
+    }
+    a->n = n;
+    SCE_LOG(SCE_LOG_INFO, rid, "batch of %zu tasks", n);
+    for (size_t i = 0; i < n; i++) {
+        batch_task *t = &tasks[i];
+
+        t->env = env;
+        t->h = h;
+        t->rq = rq->tasks[i];
+        t->answer = &a->runs[i];
+        snprintf(t->rid, sizeof(t->rid), "%s-%zu", rid, i);
+        t->started = pthread_create(&t->thread, NULL, batch_task_main, t) == 0;
+    }
+    /* A task whose thread could not start runs here, after the others
+     * have started: later, but still run. */
+    for (size_t i = 0; i < n; i++)
+        if (!tasks[i].started)
+            batch_task_main(&tasks[i]);
+    for (size_t i = 0; i < n; i++)
+        if (tasks[i].started)
+            pthread_join(tasks[i].thread, NULL);
+
+    for (size_t i = 0; i < n; i++) {
+        service_run_answer *r = &a->runs[i];
+
+        sce__v1__batch_item__init(&a->items[i]);
+        sce__v1__status__init(&a->statuses[i]);
+        a->statuses[i].code = (Sce__V1__StatusCode)r->status;
+        a->statuses[i].message = r->status == SCE_OK ? "" : r->message;
+        a->items[i].status = &a->statuses[i];
+        if (r->status == SCE_OK)
+            a->items[i].result = &r->result;
+        a->item_ptrs[i] = &a->items[i];
+    }
+    a->result.n_items = n;
+    a->result.items = a->item_ptrs;
+    a->status = SCE_OK;
+out:
+    free(tasks);
+}
+
+void service_batch_answer_free(service_batch_answer *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        service_run_answer_free(&a->runs[i]);
+    free(a->runs);
+    free(a->items);
+    free(a->item_ptrs);
+    free(a->statuses);
+    memset(a, 0, sizeof(*a));
+}
+
+/* ------------------------------------------------------------ history */
+
+void service_history(history *h, const Sce__V1__HistoryRequest *rq, service_history_answer *a)
+{
+    history_query q;
+    const char *lang = rq != NULL ? rq->language : NULL;
+    int rv;
+
+    memset(a, 0, sizeof(*a));
+    sce__v1__history_result__init(&a->result);
+    memset(&q, 0, sizeof(q));
+    q.limit = rq != NULL ? rq->limit : 0;
+    q.offset = rq != NULL ? rq->offset : 0;
+    q.verdict = rq != NULL ? (int)rq->verdict : 0;
+    q.language = lang;
+    if (q.limit == 0)
+        q.limit = SCE_HISTORY_PAGE_DEFAULT;
+    if (q.limit > SCE_HISTORY_PAGE_MAX)
+        q.limit = SCE_HISTORY_PAGE_MAX;
+    if (q.verdict < 0 || q.verdict > SCE__V1__VERDICT__VERDICT_INTERNAL_ERROR) {
+        a->status = SCE_ERR_INVALID_ARGUMENT;
+        snprintf(a->message, sizeof(a->message), "verdict: %d is not a verdict", q.verdict);
+        return;
+    }
+    if (lang != NULL && lang[0] != '\0' && languages_find(lang) == NULL) {
+        a->status = SCE_ERR_INVALID_ARGUMENT;
+        snprintf(a->message, sizeof(a->message), "unknown language '%.64s': use one of %s", lang,
+                 languages_names());
+        return;
+    }
+    if (h == NULL) {
+        a->status = SCE_OK;
+        a->result.enabled = 0;
+        return;
+    }
+    rv = history_fetch(h, &q, &a->page, a->message, sizeof(a->message));
+    if (rv != SCE_OK) {
+        a->status = rv;
+        return;
+    }
+    a->result.enabled = 1;
+    a->result.total = a->page->total;
+    if (a->page->count > 0) {
+        a->entries = calloc(a->page->count, sizeof(*a->entries));
+        a->entry_ptrs = calloc(a->page->count, sizeof(*a->entry_ptrs));
+        if (a->entries == NULL || a->entry_ptrs == NULL) {
+            a->status = SCE_ERR_RESOURCE_EXHAUSTED;
+            snprintf(a->message, sizeof(a->message), "out of memory");
+            return;
+        }
+    }
+    for (size_t i = 0; i < a->page->count; i++) {
+        const history_row *r = &a->page->rows[i];
+        Sce__V1__HistoryEntry *e = &a->entries[i];
+
+        sce__v1__history_entry__init(e);
+        e->id = r->id;
+        e->time_ms = r->time_ms;
+        e->language = r->language;
+        e->code = r->code;
+        e->code_truncated = r->code_truncated;
+        e->entry = r->entry;
+        e->files = r->files;
+        e->verdict = (Sce__V1__Verdict)r->verdict;
+        e->exit_code = r->exit_code;
+        e->output = r->output;
+        e->output_truncated = r->output_truncated;
+        e->message = r->message;
+        e->wall_ms = r->wall_ms;
+        e->request_id = r->request_id;
+        e->stderr = r->stderr_text;
+        e->stderr_truncated = r->stderr_truncated;
+        a->entry_ptrs[i] = e;
+    }
+    a->result.n_entries = a->page->count;
+    a->result.entries = a->entry_ptrs;
+    a->status = SCE_OK;
+}
+
+void service_history_answer_free(service_history_answer *a)
+{
+    history_page_free(a->page);
+    free(a->entries);
+    free(a->entry_ptrs);
+    memset(a, 0, sizeof(*a));
+}

@@ -1,0 +1,288 @@
+/*
+ * routes_project.c - POST /run-zip, POST /run-batch and GET /history.
+ *
+ * Each route checks everything the gateway can check before anything is
+ * sent: a ZIP is read in full with libsce's bundle reader (paths, links,
+ * devices, duplicates, entry and byte caps) and its entry must be one of
+ * its files; a batch must be well-formed JSON in every task; history
+ * parameters must be numbers and verdict names.  Only then is the client's
+ * rate limit asked (a request the gateway refuses by itself costs nothing)
+ * and the server called.  What the server alone knows (its languages, its
+ * limits, its batch size) comes back as its own message, mapped to the HTTP
+ * status like every other route's (gw_json_http_status()).
+ *
+ * The entry of a ZIP, when the form names none: main.py for Python;
+ * index.js, else main.js, for Node.js (the reference executors use
+ * index.js, the server's default is main.js); with no language either,
+ * main.py or one of those two, and the language follows from it.
+ */
+#include "routes_project.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway_limits.h"
+#include "json.h"
+#include "sce/err.h"
+
+static const gw_multipart_field zip_fields[] = {
+    {"file", SCE_ZIP_MAX_BYTES, 1},
+    {"entry", GW_ZIP_ENTRY_MAX_BYTES, 0},
+    {"language", GW_ZIP_LANGUAGE_MAX_BYTES, 0},
+};
+#define ZIP_NFIELDS (sizeof(zip_fields) / sizeof(zip_fields[0]))
+#define ZIP_BODY_MAX                                                                               \
+    (SCE_ZIP_MAX_BYTES + GW_ZIP_ENTRY_MAX_BYTES + GW_ZIP_LANGUAGE_MAX_BYTES +                      \
+     GW_MULTIPART_SLACK_BYTES)
+
+static void answer_init(gw_answer *a)
+{
+    memset(a, 0, sizeof(*a));
+}
+
+/* An error answer; `err` is the sce_err behind it. */
+static void answer_error(gw_answer *a, unsigned status, int err, const char *message)
+{
+    a->status = status;
+    a->body = gw_json_error(status, err, message, a->request_id);
+    snprintf(a->note, sizeof(a->note), "%s", message);
+    /* The server refuses at once when its queue is full: a second later is
+     * a fair time to try again (as for /run). */
+    if (status == 429 && a->header_name == NULL) {
+        a->header_name = MHD_HTTP_HEADER_RETRY_AFTER;
+        snprintf(a->header_value, sizeof(a->header_value), "1");
+    }
+}
+
+/* An error from libsce or the server. */
+static void answer_sce_error(gw_answer *a, int rv, const char *message)
+{
+    answer_error(a, gw_json_http_status(rv), rv, message);
+}
+
+/* An error of the gateway's own parsing: INVALID_ARGUMENT is 400, running
+ * out of memory 500. */
+static void answer_parse_error(gw_answer *a, int rv, const char *message)
+{
+    if (rv == SCE_ERR_INVALID_ARGUMENT)
+        answer_error(a, MHD_HTTP_BAD_REQUEST, rv, message);
+    else
+        answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL, message);
+}
+
+/* Asks the rate limit for `runs` runs; 0 (and the 429 in *a) if refused. */
+static int admitted(gw_admit_fn admit, void *arg, size_t runs, gw_answer *a)
+{
+    unsigned retry_s = 1;
+    char msg[256];
+
+    if (admit == NULL || admit(arg, runs, &retry_s, msg, sizeof(msg)))
+        return 1;
+    a->header_name = MHD_HTTP_HEADER_RETRY_AFTER;
+    snprintf(a->header_value, sizeof(a->header_value), "%u", retry_s);
+    answer_error(a, MHD_HTTP_TOO_MANY_REQUESTS, SCE_ERR_RESOURCE_EXHAUSTED, msg);
+    return 0;
+}
+
+static void answer_run(gw_answer *a, const sce_run_result *r)
+{
+    a->status = MHD_HTTP_OK;
+    a->body = gw_json_run_result(r);
+    snprintf(a->request_id, sizeof(a->request_id), "%s", r->request_id ? r->request_id : "");
+    snprintf(a->note, sizeof(a->note), "%s", sce_verdict_name(r->verdict));
+}
+
+/* ------------------------------------------------------------ /run-zip */
+
+int gw_route_run_zip_begin(struct MHD_Connection *c, unsigned long long announced,
+                           gw_multipart **out, unsigned *status, char *err, size_t errlen)
+{
+    return gw_multipart_begin(c, announced, zip_fields, ZIP_NFIELDS, ZIP_BODY_MAX, out, status, err,
+                              errlen);
+}
+
+/* A text field of the form: NULL when absent or empty (a form's empty
+ * input means "not given"); SCE_ERR_INVALID_ARGUMENT if it holds a NUL. */
+static int text_field(const gw_multipart *m, const char *name, const char **out, char *err,
+                      size_t errlen)
+{
+    size_t len = 0;
+    const char *v = gw_multipart_value(m, name, &len);
+
+    *out = NULL;
+    if (v == NULL || len == 0)
+        return SCE_OK;
+    if (strlen(v) != len) {
+        snprintf(err, errlen, "%s: contains a NUL character", name);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    *out = v;
+    return SCE_OK;
+}
+
+static int bundle_has(const sce_bundle *b, const char *path)
+{
+    for (size_t i = 0; i < b->count; i++)
+        if (strcmp(b->files[i].path, path) == 0)
+            return 1;
+    return 0;
+}
+
+/* The entry when the form names none (see the top of this file); NULL
+ * leaves the choice to sce_bundle_pick_entry(). */
+static int default_entry(const sce_bundle *b, const char *language, const char **entry, char *err,
+                         size_t errlen)
+{
+    const char *js = bundle_has(b, "index.js")  ? "index.js"
+                     : bundle_has(b, "main.js") ? "main.js"
+                                                : NULL;
+    int py = bundle_has(b, "main.py");
+
+    *entry = NULL;
+    if (language != NULL && strcmp(language, "node") == 0) {
+        if (js == NULL) {
+            snprintf(err, errlen,
+                     "zip: neither 'index.js' nor 'main.js' is in the archive; name "
+                     "the entry file");
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+        *entry = js;
+    } else if (language == NULL) {
+        if (py && js != NULL) {
+            snprintf(err, errlen,
+                     "zip: both main.py and %s are in the archive; name the entry file", js);
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+        if (!py && js == NULL) {
+            snprintf(err, errlen,
+                     "zip: none of main.py, index.js and main.js is in the archive; "
+                     "name the entry file");
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
+        *entry = py ? "main.py" : js;
+    }
+    return SCE_OK;
+}
+
+void gw_route_run_zip(sce_client *client, gw_multipart *m, gw_admit_fn admit, void *admit_arg,
+                      gw_answer *a)
+{
+    const char *file, *entry, *language, *picked_entry, *picked_language;
+    sce_bundle *b = NULL;
+    sce_run_request rq;
+    sce_run_result *res = NULL;
+    char err[1024];
+    unsigned status = 0;
+    size_t flen = 0;
+    int rv;
+
+    answer_init(a);
+    if ((rv = gw_multipart_end(m, &status, err, sizeof(err))) != SCE_OK) {
+        answer_error(a, status, rv, err);
+        return;
+    }
+    if ((file = gw_multipart_value(m, "file", &flen)) == NULL) {
+        answer_error(a, MHD_HTTP_BAD_REQUEST, SCE_ERR_INVALID_ARGUMENT, "file: missing");
+        return;
+    }
+    if ((rv = text_field(m, "entry", &entry, err, sizeof(err))) != SCE_OK ||
+        (rv = text_field(m, "language", &language, err, sizeof(err))) != SCE_OK) {
+        answer_parse_error(a, rv, err);
+        return;
+    }
+    /* Every check of a hostile archive happens here, before anything is
+     * sent to the server. */
+    if ((rv = sce_bundle_from_zip(file, flen, NULL, &b, err, sizeof(err))) != SCE_OK) {
+        answer_parse_error(a, rv, err);
+        return;
+    }
+    if (entry == NULL && (rv = default_entry(b, language, &entry, err, sizeof(err))) != SCE_OK) {
+        answer_parse_error(a, rv, err);
+        goto out;
+    }
+    rv = sce_bundle_pick_entry(b, language, entry, &picked_entry, &picked_language, err,
+                               sizeof(err));
+    if (rv != SCE_OK) {
+        answer_parse_error(a, rv, err);
+        goto out;
+    }
+    if (!admitted(admit, admit_arg, 1, a))
+        goto out;
+    memset(&rq, 0, sizeof(rq));
+    rq.language = picked_language;
+    rq.files = b->files;
+    rq.nfiles = b->count;
+    rq.entry = picked_entry;
+    rv = sce_client_run_project(client, &rq, &res, err, sizeof(err));
+    if (rv != SCE_OK) {
+        answer_sce_error(a, rv, err);
+        goto out;
+    }
+    answer_run(a, res);
+    sce_run_result_free(res);
+out:
+    sce_bundle_free(b);
+}
+
+/* ------------------------------------------------------------ /run-batch */
+
+void gw_route_run_batch(sce_client *client, const char *body, size_t len, gw_admit_fn admit,
+                        void *admit_arg, gw_answer *a)
+{
+    gw_batch_input in;
+    sce_batch_result *res = NULL;
+    char err[1024];
+    size_t ok = 0;
+    int rv;
+
+    answer_init(a);
+    if ((rv = gw_json_batch_input(body, len, &in, err, sizeof(err))) != SCE_OK) {
+        answer_parse_error(a, rv, err);
+        return;
+    }
+    /* Each task is a run. */
+    if (!admitted(admit, admit_arg, in.count, a))
+        goto out;
+    rv = sce_client_run_batch(client, in.reqs, in.count, &res, err, sizeof(err));
+    if (rv != SCE_OK) {
+        answer_sce_error(a, rv, err);
+        goto out;
+    }
+    for (size_t i = 0; i < res->count; i++)
+        ok += res->items[i].status == SCE_OK;
+    a->status = MHD_HTTP_OK;
+    a->body = gw_json_batch_result(res);
+    snprintf(a->request_id, sizeof(a->request_id), "%s", res->request_id ? res->request_id : "");
+    snprintf(a->note, sizeof(a->note), "batch of %zu tasks, %zu ran", res->count, ok);
+    sce_batch_result_free(res);
+out:
+    gw_batch_input_free(&in);
+}
+
+/* ------------------------------------------------------------ /history */
+
+void gw_route_history(sce_client *client, const char *limit, const char *offset,
+                      const char *verdict, const char *language, gw_answer *a)
+{
+    sce_history_query q;
+    sce_history_page *p = NULL;
+    char err[1024];
+    int rv;
+
+    answer_init(a);
+    if ((rv = gw_json_history_query(limit, offset, verdict, language, &q, err, sizeof(err))) !=
+        SCE_OK) {
+        answer_parse_error(a, rv, err);
+        return;
+    }
+    if ((rv = sce_client_history(client, &q, &p, err, sizeof(err))) != SCE_OK) {
+        answer_sce_error(a, rv, err);
+        return;
+    }
+    a->status = MHD_HTTP_OK;
+    a->body = gw_json_history(p, q.offset);
+    snprintf(a->note, sizeof(a->note), "%zu of %llu entries", p->count,
+             (unsigned long long)p->total);
+    sce_history_page_free(p);
+}

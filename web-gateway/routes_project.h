@@ -1,0 +1,63 @@
+/*
+ * routes_project.h - what POST /run-zip, POST /run-batch and GET /history
+ * answer.
+ *
+ * http.c owns the connection: it routes, reads the body, applies the
+ * guards and sends.  The functions here take what it read, call sce-server
+ * through libsce and fill a gw_answer (status, JSON body, one optional
+ * header, the log note) that http.c sends as it is.  The run-zip body is a
+ * multipart/form-data upload (multipart.h) read into memory and turned
+ * into a project by libsce's sce_bundle_from_zip(), the same code as the
+ * sce CLI's, so a hostile archive is refused here and never reaches the
+ * server.
+ *
+ * Ownership: a->body is a new reference for the sender; inputs are
+ * borrowed.  Every function fills *a on every path.
+ */
+#ifndef SCE_GATEWAY_ROUTES_PROJECT_H
+#define SCE_GATEWAY_ROUTES_PROJECT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "multipart.h"
+#include "sce/client.h"
+
+typedef struct gw_answer {
+    unsigned status;
+    json_t *body;            /* NULL: building it ran out of memory */
+    const char *header_name; /* one more header of the answer (Retry-After), or NULL */
+    char header_value[24];
+    char request_id[40]; /* the server's id of the request, "" if none */
+    char note[160];      /* the verdict or the error, for the log line */
+} gw_answer;
+
+/* The gateway's rate limit, applied by http.c to the client of this
+ * request: takes `runs` runs from its bucket.  Returns 1 to go ahead; 0
+ * with the 429 message and the seconds until it may try again.  Called
+ * only once a request is known to be sent to the server. */
+typedef int (*gw_admit_fn)(void *arg, size_t runs, unsigned *retry_s, char *msg, size_t msglen);
+
+/* POST /run-zip, when the headers are in: starts reading the form (fields
+ * file, entry, language; see gw_multipart_begin() for what is refused at
+ * once, with *status and err). */
+int gw_route_run_zip_begin(struct MHD_Connection *c, unsigned long long announced,
+                           gw_multipart **out, unsigned *status, char *err, size_t errlen);
+
+/* POST /run-zip, when the body is in: checks the archive, picks the entry
+ * and language, takes one run from admit and runs the project. */
+void gw_route_run_zip(sce_client *client, gw_multipart *m, gw_admit_fn admit, void *admit_arg,
+                      gw_answer *a);
+
+/* POST /run-batch with its JSON body: takes one run per task from admit
+ * and runs them in one call. */
+void gw_route_run_batch(sce_client *client, const char *body, size_t len, gw_admit_fn admit,
+                        void *admit_arg, gw_answer *a);
+
+/* GET /history with its query parameters (each NULL when absent). */
+void gw_route_history(sce_client *client, const char *limit, const char *offset,
+                      const char *verdict, const char *language, gw_answer *a);
+
+#endif
