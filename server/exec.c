@@ -11,12 +11,18 @@
 #include "exec.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "activity.h"
 #include "bundle.h"
@@ -42,10 +48,203 @@ static const char *const container_env[] = {
     "PYTHONIOENCODING=utf-8",
 };
 
-static const docker_ulimit container_ulimits[] = {
-    {"core", 0, 0},       /* no core dumps */
-    {"nofile", 1024, 1024},
-};
+/* The rlimits of every process of a run (soft = hard, so the program cannot
+ * raise them): no core dumps, open files, the largest file it may write,
+ * and RLIMIT_NPROC only when configured (it counts every process of the uid
+ * on the host, so PidsLimit, per container, is the real process cap). */
+static size_t container_ulimits(const server_options *o, docker_ulimit u[4])
+{
+    size_t n = 0;
+
+    u[n++] = (docker_ulimit){"core", 0, 0};
+    u[n++] = (docker_ulimit){"nofile", o->nofile_limit, o->nofile_limit};
+    u[n++] = (docker_ulimit){"fsize", o->fsize_limit_bytes, o->fsize_limit_bytes};
+    if (o->nproc_limit > 0)
+        u[n++] = (docker_ulimit){"nproc", o->nproc_limit, o->nproc_limit};
+    return n;
+}
+
+/* ------------------------------------------------------------ seccomp
+ *
+ * The `seccomp` option names the profile: "sce" is server/seccomp.json,
+ * embedded at build time (server/runners/embed.cmake); "engine" passes no
+ * profile, so the engine applies its default; anything else is the path of
+ * a profile in Docker's JSON format, read once (the server's own
+ * configuration: never a path a run could influence).  The Engine API takes
+ * the profile inline, as SecurityOpt "seccomp=<JSON>".  Each profile is
+ * checked and compacted once, then kept for the life of the process, so the
+ * strings handed out are never freed under a running create. */
+extern const char sce_seccomp_profile[];
+extern const unsigned long sce_seccomp_profile_len;
+
+typedef struct seccomp_entry {
+    struct seccomp_entry *next;
+    char *key; /* the option's value */
+    char *opt; /* "seccomp=<compact JSON>" */
+} seccomp_entry;
+
+static pthread_mutex_t seccomp_lock = PTHREAD_MUTEX_INITIALIZER;
+static seccomp_entry *seccomp_cache;
+
+/* Reads a profile file: a regular file of at most SCE_SECCOMP_FILE_MAX_BYTES. */
+static int read_profile(const char *path, char **out, size_t *len, char *err, size_t errlen)
+{
+    struct stat st;
+    char *text = NULL;
+    size_t got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), rv = SCE_ERR_INVALID_ARGUMENT;
+
+    if (fd < 0) {
+        snprintf(err, errlen, "seccomp: cannot open %s: %s", path, strerror(errno));
+        return rv;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SCE_SECCOMP_FILE_MAX_BYTES) {
+        snprintf(err, errlen, "seccomp: %s is not a regular file of at most %d bytes", path,
+                 SCE_SECCOMP_FILE_MAX_BYTES);
+        goto out;
+    }
+    if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
+        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        goto out;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, text + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(err, errlen, "seccomp: cannot read %s: %s", path,
+                     n < 0 ? strerror(errno) : "the file shrank");
+            goto out;
+        }
+        got += (size_t)n;
+    }
+    *out = text;
+    *len = got;
+    text = NULL;
+    rv = SCE_OK;
+out:
+    free(text);
+    close(fd);
+    return rv;
+}
+
+/* Checks that text is a profile that confines (an allowlist: its default
+ * action denies) and writes "seccomp=<compact JSON>" to *out. */
+static int compact_profile(const char *what, const char *text, size_t len, char **out, char *err,
+                           size_t errlen)
+{
+    static const char *const denying[] = {"SCMP_ACT_ERRNO", "SCMP_ACT_KILL",
+                                          "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+                                          "SCMP_ACT_TRAP"};
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    const char *def;
+    char *compact = NULL;
+    size_t i, n = sizeof(denying) / sizeof(denying[0]);
+    int rv = SCE_ERR_INVALID_ARGUMENT;
+
+    if (root == NULL) {
+        snprintf(err, errlen, "seccomp: %s: not JSON: line %d: %s", what, jerr.line, jerr.text);
+        return rv;
+    }
+    def = json_string_value(json_object_get(root, "defaultAction"));
+    for (i = 0; def != NULL && i < n && strcmp(def, denying[i]) != 0; i++)
+        ;
+    if (def == NULL || i == n || !json_is_array(json_object_get(root, "syscalls"))) {
+        snprintf(err, errlen,
+                 "seccomp: %s: expected a profile in Docker's format whose defaultAction "
+                 "denies (SCMP_ACT_ERRNO, SCMP_ACT_KILL*, SCMP_ACT_TRAP) and a syscalls list",
+                 what);
+        goto out;
+    }
+    compact = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
+    if (compact == NULL || (*out = malloc(strlen(compact) + 9)) == NULL) {
+        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        goto out;
+    }
+    memcpy(*out, "seccomp=", 8);
+    memcpy(*out + 8, compact, strlen(compact) + 1);
+    rv = SCE_OK;
+out:
+    free(compact);
+    json_decref(root);
+    return rv;
+}
+
+/* The SecurityOpt entry for the `seccomp` option: *out is NULL for
+ * "engine", else a string that lives as long as the process. */
+static int seccomp_security_opt(const char *choice, const char **out, char *err, size_t errlen)
+{
+    seccomp_entry *e;
+    char *text = NULL, *opt = NULL;
+    size_t len = 0;
+    int rv = SCE_OK;
+
+    *out = NULL;
+    if (strcmp(choice, "engine") == 0)
+        return SCE_OK;
+    if (strcmp(choice, "unconfined") == 0 || choice[0] == '\0') {
+        snprintf(err, errlen,
+                 "seccomp: '%s' is not allowed; use sce, engine or the path of a profile", choice);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    pthread_mutex_lock(&seccomp_lock);
+    for (e = seccomp_cache; e != NULL && strcmp(e->key, choice) != 0; e = e->next)
+        ;
+    if (e != NULL) {
+        *out = e->opt;
+        goto out;
+    }
+    if (strcmp(choice, "sce") == 0) {
+        rv = compact_profile("the built-in profile", sce_seccomp_profile,
+                             (size_t)sce_seccomp_profile_len, &opt, err, errlen);
+    } else if (choice[0] != '/') {
+        snprintf(err, errlen,
+                 "seccomp: expected sce, engine or an absolute path to a profile, got '%s'",
+                 choice);
+        rv = SCE_ERR_INVALID_ARGUMENT;
+    } else if ((rv = read_profile(choice, &text, &len, err, errlen)) == SCE_OK) {
+        rv = compact_profile(choice, text, len, &opt, err, errlen);
+    }
+    if (rv != SCE_OK)
+        goto out;
+    if ((e = calloc(1, sizeof(*e))) == NULL || (e->key = strdup(choice)) == NULL) {
+        free(e);
+        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        goto out;
+    }
+    e->opt = opt;
+    opt = NULL;
+    e->next = seccomp_cache;
+    seccomp_cache = e;
+    *out = e->opt;
+out:
+    pthread_mutex_unlock(&seccomp_lock);
+    free(text);
+    free(opt);
+    return rv;
+}
+
+/* Checks the hardening options that are not numbers (their bounds are in
+ * options.c) and finds the seccomp profile. */
+static int security_opts(const server_options *o, const char **seccomp, char *err, size_t errlen)
+{
+    size_t n = strlen(o->hostname);
+
+    if (strcmp(o->ipc_mode, "private") != 0 && strcmp(o->ipc_mode, "none") != 0) {
+        snprintf(err, errlen, "ipc_mode: expected private or none, got '%s'", o->ipc_mode);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if (n == 0 || n > 63 ||
+        strspn(o->hostname, "abcdefghijklmnopqrstuvwxyz"
+                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != n ||
+        o->hostname[0] == '-' || o->hostname[n - 1] == '-') {
+        snprintf(err, errlen, "hostname: expected 1 to 63 letters, digits and inner '-', got '%s'",
+                 o->hostname);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    return seccomp_security_opt(o->seccomp, seccomp, err, errlen);
+}
 
 #define MARKER_TAG "\x1eSCE-END:"
 #define MARKER_MAX 80 /* tag + nonce + ':' + status + '\n', with room */
@@ -145,6 +344,8 @@ static int create_container(const exec_env *env, const lang_def *l, int64_t memo
 {
     const server_options *o = env->opt;
     const char *argv[8];
+    const char *seccomp = NULL;
+    docker_ulimit ulimits[4];
     char tmpfs_opts[128];
     docker_label labels[] = {
         {REAPER_LABEL_MANAGED, REAPER_LABEL_MANAGED_VALUE},
@@ -155,7 +356,10 @@ static int create_container(const exec_env *env, const lang_def *l, int64_t memo
     };
     docker_create_opts c;
     size_t n = 0;
+    int rv = security_opts(o, &seccomp, err, errlen);
 
+    if (rv != SCE_OK)
+        return rv;
     for (size_t i = 0; i < l->nargv && n < 7; i++)
         argv[n++] = l->argv[i];
     argv[n++] = l->runner;
@@ -170,7 +374,7 @@ static int create_container(const exec_env *env, const lang_def *l, int64_t memo
     c.nenv = sizeof(container_env) / sizeof(container_env[0]);
     c.user = o->user;
     c.working_dir = "/tmp";
-    c.hostname = "sandbox";
+    c.hostname = o->hostname;
     c.labels = labels;
     c.nlabels = sizeof(labels) / sizeof(labels[0]);
     c.memory_bytes = memory_bytes;
@@ -186,8 +390,12 @@ static int create_container(const exec_env *env, const lang_def *l, int64_t memo
     c.init = 1;
     c.log_driver_none = 1;
     c.runtime = o->runtime && o->runtime[0] ? o->runtime : NULL;
-    c.ulimits = container_ulimits;
-    c.nulimits = sizeof(container_ulimits) / sizeof(container_ulimits[0]);
+    c.security_opt = &seccomp;
+    c.nsecurity_opt = seccomp != NULL ? 1 : 0;
+    c.ulimits = ulimits;
+    c.nulimits = container_ulimits(o, ulimits);
+    c.ipc_mode = o->ipc_mode;
+    c.shm_size_bytes = strcmp(o->ipc_mode, "private") == 0 ? o->shm_size_bytes : 0;
     return docker_container_create(env->d, &c, id, err, errlen);
 }
 
@@ -231,6 +439,48 @@ static void kill_container(const exec_env *env, const char *id, const char *rid)
         SCE_LOG(SCE_LOG_WARN, rid, "kill %.12s: %s", id, kerr);
 }
 
+typedef struct kill_job {
+    docker *d;
+    char id[DOCKER_ID_MAX + 1];
+    char rid[40];
+} kill_job;
+
+static void *kill_main(void *arg)
+{
+    kill_job *k = arg;
+    char kerr[256];
+
+    if (docker_container_kill(k->d, k->id, "KILL", kerr, sizeof(kerr)) != SCE_OK)
+        SCE_LOG(SCE_LOG_WARN, k->rid, "kill %.12s: %s", k->id, kerr);
+    free(k);
+    return NULL;
+}
+
+/* Kills from another thread while the caller goes on reading: the engine
+ * completes a kill only once it can deliver the output the program has
+ * already written, and that output waits for us to read it. */
+static void kill_container_async(const exec_env *env, const char *id, const char *rid)
+{
+    kill_job *k = malloc(sizeof(*k));
+    pthread_attr_t attr;
+    pthread_t t;
+    int started = 0;
+
+    if (k != NULL) {
+        k->d = env->d;
+        snprintf(k->id, sizeof(k->id), "%s", id);
+        snprintf(k->rid, sizeof(k->rid), "%s", rid ? rid : "");
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        started = pthread_create(&t, &attr, kill_main, k) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    if (!started) {
+        free(k);
+        kill_container(env, id, rid);
+    }
+}
+
 static int ended(const collector *c)
 {
     return c->s[0].ended && c->s[1].ended;
@@ -261,7 +511,7 @@ static int pump(const exec_env *env, const run_spec *spec, const char *id, const
             io->timed_out = !col->exceeded;
             io->t_end = now;
             io->killed = 1;
-            kill_container(env, id, rid);
+            kill_container_async(env, id, rid);
             drain_until = now_ms() + SCE_KILL_DRAIN_MS;
         }
         if (io->killed && now >= drain_until)

@@ -55,7 +55,23 @@ static const sce_option server_opts[] = {
     OPT("user", "SCE_USER", SCE_OPT_STRING, user, SCE_DEF_USER, 1, 0,
         "uid:gid the program runs as (never root)"),
     OPT("runtime", "SCE_RUNTIME", SCE_OPT_STRING, runtime, "", 1, 0,
-        "OCI runtime (runc, runsc); empty: the engine's default"),
+        "OCI runtime (runc, runsc for gVisor); empty: the engine's default"),
+
+    OPT("seccomp", "SCE_SECCOMP", SCE_OPT_STRING, seccomp, SCE_DEF_SECCOMP, 1, 0,
+        "seccomp profile: sce (the built-in one), engine (the engine's default) or the path "
+        "of a profile in Docker's JSON format; unconfined is refused"),
+    OPT("nofile_limit", "SCE_NOFILE_LIMIT", SCE_OPT_INT, nofile_limit, SCE_DEF_NOFILE, 16,
+        1048576, "open files per process of a run"),
+    OPT("fsize_limit", "SCE_FSIZE_LIMIT", SCE_OPT_BYTES, fsize_limit_bytes, SCE_DEF_FSIZE,
+        1 << 20, 64LL << 30, "largest file a run may write (keep it >= project_limit)"),
+    OPT("nproc_limit", "SCE_NPROC_LIMIT", SCE_OPT_INT, nproc_limit, SCE_DEF_NPROC, 0, 1048576,
+        "RLIMIT_NPROC (counted per uid across the host, not per run); 0: not set"),
+    OPT("ipc_mode", "SCE_IPC_MODE", SCE_OPT_STRING, ipc_mode, SCE_DEF_IPC, 1, 0,
+        "private (own IPC namespace and /dev/shm) or none (no /dev/shm at all)"),
+    OPT("shm_size", "SCE_SHM_SIZE", SCE_OPT_BYTES, shm_size_bytes, SCE_DEF_SHM, 1 << 20,
+        1LL << 30, "size of /dev/shm with ipc_mode private (counted in the memory limit)"),
+    OPT("hostname", "SCE_HOSTNAME", SCE_OPT_STRING, hostname, SCE_DEF_HOSTNAME, 1, 0,
+        "hostname every run sees (letters, digits, '-', at most 63)"),
 
     OPT("pool_size", "SCE_POOL_SIZE", SCE_OPT_INT, pool_size, SCE_DEF_POOL_SIZE, 0, 256,
         "warm containers kept ready per language (0: every run starts its own)"),
@@ -64,6 +80,18 @@ static const sce_option server_opts[] = {
         "warm containers prepared at once"),
     OPT("pool_max_idle", "SCE_POOL_MAX_IDLE", SCE_OPT_MS, pool_max_idle_ms, SCE_DEF_POOL_IDLE,
         1000, 86400000, "a warm container unused this long is replaced"),
+
+    OPT("batch_limit", "SCE_BATCH_LIMIT", SCE_OPT_INT, batch_limit, SCE_DEF_BATCH_LIMIT, 1, 64,
+        "tasks of one RunBatch, run at once; more is INVALID_ARGUMENT"),
+
+    OPT("history", "SCE_HISTORY", SCE_OPT_BOOL, history, SCE_DEF_HISTORY, 1, 0,
+        "record every run in the history database (off: History answers enabled=false)"),
+    OPT("history_path", "SCE_HISTORY_PATH", SCE_OPT_STRING, history_path, SCE_DEF_HISTORY_PATH,
+        1, 0, "the SQLite history database; its directory is created"),
+    OPT("history_max_entries", "SCE_HISTORY_MAX_ENTRIES", SCE_OPT_INT, history_max_entries,
+        SCE_DEF_HISTORY_MAX_ENTRIES, 0, 100000000, "runs kept in the history (0: no bound)"),
+    OPT("history_max_age", "SCE_HISTORY_MAX_AGE", SCE_OPT_MS, history_max_age_ms,
+        SCE_DEF_HISTORY_MAX_AGE, 0, 3650.0 * 86400000, "older runs are dropped (0: no bound)"),
 
     OPT("python_image", "SCE_PYTHON_IMAGE", SCE_OPT_STRING, python_image, "sce-python:latest",
         1, 0, "image for python (needs python3 on PATH)"),

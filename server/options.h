@@ -37,9 +37,25 @@ typedef struct server_options {
     char *user;
     char *runtime;
 
+    /* Hardening beyond the standard limit set (docs/SECURITY.md). */
+    char *seccomp;            /* "sce" (embedded), "engine" (its default) or a profile's path */
+    int64_t nofile_limit;     /* RLIMIT_NOFILE, soft = hard */
+    int64_t fsize_limit_bytes; /* RLIMIT_FSIZE: largest file a program may write */
+    int64_t nproc_limit;      /* RLIMIT_NPROC; 0: not set (pids_limit is the process cap) */
+    char *ipc_mode;           /* "private" or "none" */
+    int64_t shm_size_bytes;   /* /dev/shm of a private IPC namespace */
+    char *hostname;           /* the container's hostname */
+
     int64_t pool_size;
     int64_t pool_refill_concurrency;
     int64_t pool_max_idle_ms;
+
+    int64_t batch_limit;
+
+    int history;
+    char *history_path;
+    int64_t history_max_entries;
+    int64_t history_max_age_ms;
 
     char *python_image;
     char *node_image;

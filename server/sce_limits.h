@@ -23,6 +23,16 @@
 #define SCE_DEF_ARG_BYTES "4096"       /* bytes of one argument */
 #define SCE_DEF_USER "65534:65534"     /* nobody:nogroup */
 
+/* ---- hardening beyond the standard set (configurable; docs/SECURITY.md) ---- */
+#define SCE_DEF_SECCOMP "sce"          /* the embedded profile, server/seccomp.json */
+#define SCE_DEF_NOFILE "256"           /* open files per process */
+#define SCE_DEF_FSIZE "16m"            /* largest file written (= the /tmp tmpfs) */
+#define SCE_DEF_NPROC "0"              /* RLIMIT_NPROC: off; counted per uid host-wide */
+#define SCE_DEF_IPC "private"          /* a private IPC namespace */
+#define SCE_DEF_SHM "16m"              /* its /dev/shm (counted in the memory limit) */
+#define SCE_DEF_HOSTNAME "sandbox"     /* one fixed hostname for every run */
+#define SCE_SECCOMP_FILE_MAX_BYTES (1 << 20) /* a seccomp profile read from a file */
+
 /* ---- server capacity (configurable) ---- */
 #define SCE_DEF_LISTEN "tcp://127.0.0.1:7700"
 #define SCE_DEF_WORKERS "8"            /* runs at once */
@@ -37,7 +47,16 @@
 #define SCE_DEF_POOL_REFILL "2"        /* containers prepared at once */
 #define SCE_DEF_POOL_IDLE "5m"         /* a ready container older than this is recycled */
 
+/* ---- batches and history (configurable) ---- */
+#define SCE_DEF_BATCH_LIMIT "5"        /* tasks of one RunBatch */
+#define SCE_DEF_HISTORY "on"           /* record every run */
+#define SCE_DEF_HISTORY_PATH "/var/lib/sce/history.db"
+#define SCE_DEF_HISTORY_MAX_ENTRIES "10000"
+#define SCE_DEF_HISTORY_MAX_AGE "43200m" /* 30 days (durations take ms, s, m) */
+
 /* ---- fixed caps ---- */
+#define SCE_HISTORY_PAGE_DEFAULT 20        /* History rows when the request says 0 */
+#define SCE_HISTORY_PAGE_MAX 100           /* at most this many rows per page */
 #define SCE_MIN_MEMORY_BYTES (16LL << 20)  /* below this an interpreter cannot start */
 #define SCE_MIN_TIMEOUT_MS 100
 #define SCE_PATH_MAX_BYTES 255             /* one bundle path */

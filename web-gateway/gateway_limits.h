@@ -16,6 +16,11 @@
 #define GW_DEF_BODY_LIMIT "1m"          /* a POST /run body */
 #define GW_DEF_MAX_CONNECTIONS "256"    /* open HTTP connections (one thread each) */
 #define GW_DEF_CONNECTION_TIMEOUT "30s" /* an idle connection is closed after this */
+#define GW_DEF_READ_TIMEOUT "10s"       /* a whole request (headers and body) must arrive in it */
+#define GW_DEF_HEADER_LIMIT "16k"       /* request line + headers of one connection; then 431 */
+#define GW_DEF_MAX_CONNECTIONS_PER_IP "32" /* open connections from one address; 0: no cap */
+#define GW_DEF_RATE_LIMIT "2"              /* POST /run per second per client; 0: off */
+#define GW_DEF_RATE_BURST "20"             /* runs a client may make at once after a pause */
 
 /* ---- fixed caps ---- */
 #define GW_DRAIN_MARGIN_MS 5000 /* shutdown waits rpc_timeout + this for requests */
@@ -26,5 +31,18 @@
 #define GW_LOG_PATH_MAX 200                  /* bytes of a request path in a log line */
 #define GW_ERROR_PATH_MAX 200                /* bytes of a request path in an error message */
 #define GW_ERROR_MESSAGE_MAX 512             /* bytes of the "error" line of an answer */
+#define GW_RATE_CLIENTS_MAX 4096 /* clients the rate limiter remembers; the least recent goes */
+#define GW_WATCH_INTERVAL_MS 250 /* how often the watchdog looks for slow clients */
+#define GW_AUTH_TOKEN_MIN 16     /* characters of a bearer token, at least */
+#define GW_AUTH_TOKEN_MAX 1024   /* ... and at most (it travels in a header) */
+
+/* ---- POST /run-zip, POST /run-batch, GET /history (routes_project.c) ---- */
+/* The archive itself is capped at SCE_ZIP_MAX_BYTES (sce/client.h, 2 MiB). */
+#define GW_ZIP_ENTRY_MAX_BYTES 255           /* the entry field: a path, as the server's cap */
+#define GW_ZIP_LANGUAGE_MAX_BYTES 32         /* the language field */
+#define GW_MULTIPART_SLACK_BYTES (64 << 10)  /* boundaries, part headers, ignored parts */
+#define GW_MULTIPART_BUFFER_BYTES 4096       /* libmicrohttpd's parser buffer (part headers) */
+#define GW_BATCH_TASKS_MAX 64    /* tasks the gateway parses; the server's own limit is lower */
+#define GW_HISTORY_LIMIT_MAX 100 /* entries of one GET /history page, as the server's */
 
 #endif

@@ -10,16 +10,39 @@
  * request.
  *
  * This file decides HTTP statuses and headers; what the JSON says is up to
- * json.c, and what a run does is up to the server.  The page's files are
+ * json.c, and what a run does is up to the server.  POST /run-zip,
+ * POST /run-batch and GET /history are routed here and answered by
+ * routes_project.c.  The page's files are
  * read into memory once at start-up and served by exact URL, so no file
  * path is ever built from request input.
+ *
+ * The guards against abuse live here too, because each needs the request
+ * as libmicrohttpd sees it:
+ *   - authentication: a bearer token, compared in constant time, checked in
+ *     on_headers() so that a refused client never gets a run started;
+ *   - a rate limit: a token bucket per client address, taken from by each
+ *     run passed to the server (handle_run), in a table of bounded size
+ *     that forgets the least recent client;
+ *   - slow clients: libmicrohttpd's connection timeout only counts idle
+ *     time, so a client sending one byte a second would hold its
+ *     connection (and its thread) for ever.  Each connection is registered
+ *     when it opens (notify_connection_cb), and a watchdog thread shuts the
+ *     socket of any connection whose request has not fully arrived within
+ *     read_timeout.  The registry entry is removed under the same lock
+ *     before libmicrohttpd closes the socket, so the watchdog never touches
+ *     a descriptor that was closed and reused.
+ * A 401 is decided in on_headers() but, like the 413 below, answered only
+ * once the (small) body has been read: an answer sent while the client is
+ * still sending would reach it as a reset.
  */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -39,6 +62,7 @@
 #include "gateway_limits.h"
 #include "json.h"
 #include "log.h"
+#include "routes_project.h"
 #include "sce/err.h"
 
 /* The page may load only its own scripts, styles and images and talk only
@@ -51,6 +75,10 @@
  * rendering it anyway, nothing in it may run. */
 #define CSP_DATA "default-src 'none'; frame-ancestors 'none'"
 
+/* gRPC's UNAUTHENTICATED.  sce/err.h has no such code (the server never
+ * authenticates anyone): only the gateway's 401 uses it, by name. */
+#define GW_ERR_UNAUTHENTICATED 16
+
 /* Answer when even building the error failed (out of memory). */
 static const char oom_body[] =
     "{\"error\":\"out of memory\",\"status\":\"error\",\"code\":\"INTERNAL\"}\n";
@@ -61,6 +89,24 @@ typedef struct static_file {
     size_t len;
     const char *content_type;
 } static_file;
+
+/* One open connection, from libmicrohttpd's STARTED notice to its CLOSED
+ * one (both in notify_connection_cb).  Guarded by http_server.watch_lock. */
+typedef struct conn_watch {
+    struct conn_watch *prev, *next;
+    MHD_socket fd;
+    int64_t read_deadline_ms; /* a request must be in by then; 0: none is being read */
+    int cut;                  /* the watchdog shut the socket */
+    unsigned requests;        /* requests completed on it (kept alive) */
+    char addr[INET6_ADDRSTRLEN];
+} conn_watch;
+
+/* One client of the rate limiter: a token bucket. */
+typedef struct rate_client {
+    unsigned char key[16]; /* IPv6, or IPv4 mapped into it; IPv6 cut to its /64 */
+    double tokens;
+    int64_t last_ms; /* when tokens was last brought up to date; 0: slot unused */
+} rate_client;
 
 struct http_server {
     struct MHD_Daemon *d;
@@ -78,6 +124,23 @@ struct http_server {
     pthread_mutex_t lock; /* guards inflight */
     pthread_cond_t idle;
     size_t inflight;
+
+    char *auth_token; /* NULL: no authentication */
+    size_t auth_token_len;
+
+    double rate_per_s; /* 0: no rate limit */
+    double rate_burst;
+    char *client_ip_header; /* NULL: the client is the TCP peer */
+    pthread_mutex_t rate_lock;
+    rate_client *clients; /* GW_RATE_CLIENTS_MAX of them */
+
+    int64_t read_timeout_ms;
+    pthread_mutex_t watch_lock; /* guards the list, each entry, watch_stop */
+    pthread_cond_t watch_wake;
+    conn_watch *watched;
+    int watch_stop;
+    int watchdog_started;
+    pthread_t watchdog;
 };
 
 typedef enum route {
@@ -86,6 +149,9 @@ typedef enum route {
     ROUTE_HEALTH,
     ROUTE_PAGE,
     ROUTE_ASSET,
+    ROUTE_RUN_ZIP,   /* routes_project.c */
+    ROUTE_RUN_BATCH, /* routes_project.c; a JSON body read like /run's */
+    ROUTE_HISTORY,   /* routes_project.c */
 } route;
 
 typedef struct route_def {
@@ -101,6 +167,9 @@ static const route_def routes[] = {
     {"/healthz", ROUTE_HEALTH, "GET, HEAD", "GET, HEAD, OPTIONS"},
     {"/", ROUTE_PAGE, "GET, HEAD", "GET, HEAD"},
     {"/assets/", ROUTE_ASSET, "GET, HEAD", "GET, HEAD"},
+    {"/run-zip", ROUTE_RUN_ZIP, "POST", "POST, OPTIONS"},
+    {"/run-batch", ROUTE_RUN_BATCH, "POST", "POST, OPTIONS"},
+    {"/history", ROUTE_HISTORY, "GET, HEAD", "GET, HEAD, OPTIONS"},
 };
 
 /* One HTTP request, from its headers to completed_cb(). */
@@ -111,10 +180,18 @@ typedef struct http_request {
     char method[16];                /* for the log line, printable */
     char path[GW_LOG_PATH_MAX + 4]; /* for the log line, printable */
     sce_buf body;                   /* limit: body_limit + 1, to notice overflow */
+    gw_multipart *upload;           /* a POST /run-zip form, else NULL */
     size_t body_bytes;              /* received, kept or not */
     unsigned long long announced;   /* Content-Length, 0 if none */
     int wants_body;                 /* a POST /run: the body is kept */
     int body_oom;
+    conn_watch *watch; /* its connection's entry; NULL if none */
+    /* A refusal decided from the headers, answered in on_request(). */
+    unsigned refuse_status; /* 0: none */
+    int refuse_err;
+    char refuse_msg[GW_ERROR_MESSAGE_MAX];
+    const char *refuse_header; /* a header of the answer, or NULL */
+    char refuse_value[96];
     unsigned status;     /* what was answered, 0 if nothing */
     char request_id[40]; /* the server's, when known */
     char note[160];      /* why an error was answered, for the log; printable */
@@ -152,6 +229,275 @@ static void shown_path(char *out, size_t outlen, const char *url)
 
     snprintf(out, outlen, "%.*s%s", (int)(n > GW_ERROR_PATH_MAX ? GW_ERROR_PATH_MAX : n), url,
              n > GW_ERROR_PATH_MAX ? "..." : "");
+}
+
+/* ------------------------------------------------------------ guards */
+
+/* Whether `given` (n bytes) is the token.  The time taken depends on the
+ * token's length only: never on where a guess first differs from it, and
+ * never on the guess's own length beyond which bytes are read. */
+static int token_equal(const http_server *s, const char *given, size_t n)
+{
+    volatile unsigned diff = n != s->auth_token_len;
+
+    for (size_t i = 0; i < s->auth_token_len; i++)
+        diff |= (unsigned char)s->auth_token[i] ^ (unsigned char)(i < n ? given[i] : 0);
+    return diff == 0;
+}
+
+/* Routes anyone may call: the health check (for load balancers and
+ * monitors), the page itself (it has no secrets; its API calls do need the
+ * token), and CORS preflights, which browsers send without credentials and
+ * which run nothing. */
+static int auth_exempt(const http_server *s, const route_def *r, const char *method)
+{
+    if (r == NULL)
+        return 0; /* unknown paths too: an anonymous client learns nothing */
+    if (r->route == ROUTE_HEALTH || r->route == ROUTE_PAGE || r->route == ROUTE_ASSET)
+        return 1;
+    return s->cors_origin != NULL && strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0;
+}
+
+/* Checks `Authorization: Bearer <token>`.  Returns 0 if it matches; else -1
+ * with the error line in msg and the WWW-Authenticate value (RFC 6750) in
+ * www. */
+static int auth_check(const http_server *s, struct MHD_Connection *c, char *msg, size_t msglen,
+                      char *www, size_t wwwlen)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *tok;
+    size_t n;
+
+    if (h == NULL) {
+        snprintf(msg, msglen, "Authorization: missing; send 'Authorization: Bearer <token>'");
+        snprintf(www, wwwlen, "Bearer realm=\"sce\"");
+        return -1;
+    }
+    if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t')) {
+        snprintf(msg, msglen, "Authorization: expected the Bearer scheme: 'Bearer <token>'");
+        snprintf(www, wwwlen, "Bearer realm=\"sce\", error=\"invalid_request\"");
+        return -1;
+    }
+    for (tok = h + 6; *tok == ' ' || *tok == '\t'; tok++)
+        ;
+    for (n = strlen(tok); n > 0 && (tok[n - 1] == ' ' || tok[n - 1] == '\t'); n--)
+        ;
+    if (!token_equal(s, tok, n)) {
+        snprintf(msg, msglen, "Authorization: the bearer token is not valid");
+        snprintf(www, wwwlen, "Bearer realm=\"sce\", error=\"invalid_token\"");
+        return -1;
+    }
+    return 0;
+}
+
+/* A client of the rate limiter is an address: IPv4 as an IPv4-mapped IPv6
+ * address, IPv6 cut to its /64, which one subscriber usually gets whole
+ * (so hopping between its addresses does not buy more runs). */
+static void key_from_v6(const unsigned char a[16], unsigned char key[16])
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+    memcpy(key, a, 16);
+    if (memcmp(a, mapped, sizeof(mapped)) != 0)
+        memset(key + 8, 0, 8);
+}
+
+static void key_from_v4(const void *a4, unsigned char key[16])
+{
+    memset(key, 0, 10);
+    key[10] = key[11] = 0xff;
+    memcpy(key + 12, a4, 4);
+}
+
+/* The rightmost entry of a header such as X-Forwarded-For (the one the
+ * trusted proxy added).  Returns 0 on success, -1 if it is not an
+ * address. */
+static int key_from_header(const char *h, unsigned char key[16])
+{
+    char text[INET6_ADDRSTRLEN + 4];
+    unsigned char a[16];
+    const char *p = strrchr(h, ',');
+    size_t n;
+
+    p = p != NULL ? p + 1 : h;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    n = strcspn(p, " \t");
+    if (n > 2 && p[0] == '[' && p[n - 1] == ']') {
+        p++;
+        n -= 2;
+    }
+    if (n == 0 || n >= sizeof(text))
+        return -1;
+    memcpy(text, p, n);
+    text[n] = '\0';
+    if (inet_pton(AF_INET, text, a) == 1)
+        key_from_v4(a, key);
+    else if (inet_pton(AF_INET6, text, a) == 1)
+        key_from_v6(a, key);
+    else
+        return -1;
+    return 0;
+}
+
+static void client_key(const http_server *s, struct MHD_Connection *c, unsigned char key[16])
+{
+    const union MHD_ConnectionInfo *ci;
+    const char *h;
+
+    memset(key, 0, 16);
+    if (s->client_ip_header != NULL &&
+        (h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, s->client_ip_header)) != NULL &&
+        key_from_header(h, key) == 0)
+        return;
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL)
+        return; /* all such clients share the zero key */
+    if (ci->client_addr->sa_family == AF_INET)
+        key_from_v4(&((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, key);
+    else if (ci->client_addr->sa_family == AF_INET6)
+        key_from_v6(((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr.s6_addr,
+                    key);
+}
+
+/* Takes one run from the client's token bucket.  Returns 1 if there was
+ * one; else 0, with the whole seconds until there will be in *retry_s.  A
+ * client not in the table starts with a full bucket; when the table is
+ * full, the least recently seen client is forgotten (it, too, starts over
+ * with a full bucket if it comes back). */
+static int rate_take(http_server *s, const unsigned char key[16], int64_t now, unsigned *retry_s)
+{
+    rate_client *e = NULL, *oldest = NULL;
+    double wait_s;
+    int ok;
+
+    pthread_mutex_lock(&s->rate_lock);
+    for (size_t i = 0; i < GW_RATE_CLIENTS_MAX; i++) {
+        rate_client *r = &s->clients[i];
+
+        if (r->last_ms != 0 && memcmp(r->key, key, 16) == 0) {
+            e = r;
+            break;
+        }
+        if (oldest == NULL || r->last_ms < oldest->last_ms)
+            oldest = r; /* unused slots (last_ms 0) come first */
+    }
+    if (e == NULL) {
+        e = oldest;
+        memcpy(e->key, key, 16);
+        e->tokens = s->rate_burst;
+        e->last_ms = now;
+    }
+    e->tokens += (double)(now - e->last_ms) * s->rate_per_s / 1000.0;
+    if (e->tokens > s->rate_burst)
+        e->tokens = s->rate_burst;
+    e->last_ms = now > 0 ? now : 1;
+    ok = e->tokens >= 1.0;
+    if (ok) {
+        e->tokens -= 1.0;
+    } else {
+        wait_s = (1.0 - e->tokens) / s->rate_per_s;
+        *retry_s = wait_s >= 3600 ? 3600 : (unsigned)wait_s + 1;
+    }
+    pthread_mutex_unlock(&s->rate_lock);
+    return ok;
+}
+
+static void addr_text(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    const void *a = NULL;
+
+    if (sa != NULL && sa->sa_family == AF_INET)
+        a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    else if (sa != NULL && sa->sa_family == AF_INET6)
+        a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    if (a == NULL || inet_ntop(sa->sa_family, a, out, (socklen_t)outlen) == NULL)
+        snprintf(out, outlen, "?");
+}
+
+/* Registers each connection as it opens and forgets it before
+ * libmicrohttpd closes its socket. */
+static void notify_connection_cb(void *cls, struct MHD_Connection *c, void **socket_context,
+                                 enum MHD_ConnectionNotificationCode code)
+{
+    http_server *s = cls;
+    conn_watch *w = *socket_context;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ad =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+        if (fd == NULL || (w = calloc(1, sizeof(*w))) == NULL)
+            return; /* unwatched: only the idle timeout applies to it */
+        w->fd = fd->connect_fd;
+        addr_text(ad != NULL ? ad->client_addr : NULL, w->addr, sizeof(w->addr));
+        pthread_mutex_lock(&s->watch_lock);
+        w->read_deadline_ms = now_ms() + s->read_timeout_ms;
+        w->next = s->watched;
+        if (s->watched != NULL)
+            s->watched->prev = w;
+        s->watched = w;
+        pthread_mutex_unlock(&s->watch_lock);
+        *socket_context = w;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && w != NULL) {
+        pthread_mutex_lock(&s->watch_lock);
+        if (w->prev != NULL)
+            w->prev->next = w->next;
+        else
+            s->watched = w->next;
+        if (w->next != NULL)
+            w->next->prev = w->prev;
+        pthread_mutex_unlock(&s->watch_lock);
+        free(w);
+        *socket_context = NULL;
+    }
+}
+
+/* Sets the time by which the connection's next request must be in (0:
+ * none is being read now). */
+static void watch_set(http_server *s, conn_watch *w, int64_t deadline_ms)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&s->watch_lock);
+    w->read_deadline_ms = deadline_ms;
+    pthread_mutex_unlock(&s->watch_lock);
+}
+
+/* Cuts off every connection whose request is overdue.  shutdown() leaves
+ * the descriptor to libmicrohttpd: the connection's thread sees the end of
+ * the stream and closes it the usual way. */
+static void *watchdog_main(void *arg)
+{
+    http_server *s = arg;
+    struct timespec until;
+
+    pthread_mutex_lock(&s->watch_lock);
+    while (!s->watch_stop) {
+        int64_t now = now_ms();
+
+        for (conn_watch *w = s->watched; w != NULL; w = w->next) {
+            if (w->cut || w->read_deadline_ms == 0 || now < w->read_deadline_ms)
+                continue;
+            /* A kept-alive connection that merely sits idle is routine. */
+            SCE_LOG(w->requests > 0 ? SCE_LOG_DEBUG : SCE_LOG_INFO, NULL,
+                    "%s: no complete request within %lld ms; closing the connection", w->addr,
+                    (long long)s->read_timeout_ms);
+            shutdown(w->fd, SHUT_RDWR);
+            w->cut = 1;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += GW_WATCH_INTERVAL_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->watch_wake, &s->watch_lock, &until);
+    }
+    pthread_mutex_unlock(&s->watch_lock);
+    return NULL;
 }
 
 /* ------------------------------------------------------------ answers */
@@ -193,8 +539,10 @@ static enum MHD_Result send_response(http_request *rq, struct MHD_Connection *c,
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     ret = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
-    if (ret == MHD_YES)
+    if (ret == MHD_YES) {
         rq->status = status;
+        watch_set(rq->srv, rq->watch, 0); /* answered: no longer reading */
+    }
     return ret;
 }
 
@@ -240,13 +588,30 @@ static enum MHD_Result send_json(http_request *rq, struct MHD_Connection *c, uns
     return send_response(rq, c, status, resp, 0);
 }
 
+/* The JSON error answer with one extra header (hname NULL: none); `err`
+ * is the sce_err behind it, or GW_ERR_UNAUTHENTICATED. */
+static enum MHD_Result send_error_with(http_request *rq, struct MHD_Connection *c, unsigned status,
+                                       int err, const char *message, const char *hname,
+                                       const char *hvalue)
+{
+    json_t *body;
+
+    printable(rq->note, sizeof(rq->note), message, sizeof(rq->note) - 5);
+    body = gw_json_error(status, err, message, rq->request_id);
+    if (body != NULL && err == GW_ERR_UNAUTHENTICATED &&
+        json_object_set_new(body, "code", json_string("UNAUTHENTICATED")) != 0) {
+        json_decref(body);
+        body = NULL;
+    }
+    return send_json(rq, c, status, body, hname, hvalue);
+}
+
 /* The JSON error answer; `err` is the sce_err behind it. */
 static enum MHD_Result send_error(http_request *rq, struct MHD_Connection *c, unsigned status,
                                   int err, const char *message)
 {
     const char *hname = NULL, *hvalue = NULL;
 
-    printable(rq->note, sizeof(rq->note), message, sizeof(rq->note) - 5);
     if (status == MHD_HTTP_TOO_MANY_REQUESTS) {
         /* The server refuses at once when its queue is full; a second
          * later is a fair time to try again. */
@@ -256,8 +621,7 @@ static enum MHD_Result send_error(http_request *rq, struct MHD_Connection *c, un
         hname = MHD_HTTP_HEADER_ALLOW;
         hvalue = rq->srv->cors_origin != NULL ? rq->route->allow_cors : rq->route->allow;
     }
-    return send_json(rq, c, status, gw_json_error(status, err, message, rq->request_id), hname,
-                     hvalue);
+    return send_error_with(rq, c, status, err, message, hname, hvalue);
 }
 
 /* ------------------------------------------------------------ static files */
@@ -500,6 +864,25 @@ static enum MHD_Result handle_run(http_request *rq, struct MHD_Connection *c)
     /* The body is parsed; its bytes are no longer needed while the run
      * takes its time. */
     sce_buf_free(&rq->body);
+    /* Only what goes to the server counts against the client's rate: a
+     * request the gateway refuses by itself costs nothing downstream. */
+    if (rq->srv->rate_per_s > 0) {
+        unsigned char key[16];
+        unsigned retry_s = 1;
+        char msg[160], value[16];
+
+        client_key(rq->srv, c, key);
+        if (!rate_take(rq->srv, key, now_ms(), &retry_s)) {
+            gw_run_input_free(&in);
+            snprintf(msg, sizeof(msg),
+                     "rate limit reached: %g runs per second per client, bursts of %g; "
+                     "retry in %u s",
+                     rq->srv->rate_per_s, rq->srv->rate_burst, retry_s);
+            snprintf(value, sizeof(value), "%u", retry_s);
+            return send_error_with(rq, c, MHD_HTTP_TOO_MANY_REQUESTS, SCE_ERR_RESOURCE_EXHAUSTED,
+                                   msg, MHD_HTTP_HEADER_RETRY_AFTER, value);
+        }
+    }
     rv = sce_client_run(rq->srv->client, &in.req, &res, err, sizeof(err));
     gw_run_input_free(&in);
     if (rv != SCE_OK)
@@ -509,6 +892,81 @@ static enum MHD_Result handle_run(http_request *rq, struct MHD_Connection *c)
     ret = send_json(rq, c, MHD_HTTP_OK, gw_json_run_result(res), NULL, NULL);
     sce_run_result_free(res);
     return ret;
+}
+
+/* ------------------------------------------------------------ projects */
+
+/* The rate limit as routes_project.c asks for it: a ZIP is one run, a
+ * batch one per task (but never more than a full bucket, or a batch larger
+ * than the burst could never pass).  When the bucket runs dry part way, the
+ * runs already taken stay spent. */
+typedef struct admit_ctx {
+    http_server *srv;
+    struct MHD_Connection *c;
+} admit_ctx;
+
+static int admit_cb(void *arg, size_t runs, unsigned *retry_s, char *msg, size_t msglen)
+{
+    admit_ctx *ad = arg;
+    http_server *s = ad->srv;
+    unsigned char key[16];
+
+    if (s->rate_per_s <= 0)
+        return 1;
+    if ((double)runs > s->rate_burst)
+        runs = (size_t)s->rate_burst;
+    client_key(s, ad->c, key);
+    for (size_t i = 0; i < runs; i++) {
+        if (!rate_take(s, key, now_ms(), retry_s)) {
+            snprintf(msg, msglen,
+                     "rate limit reached: %g runs per second per client, bursts of %g; "
+                     "retry in %u s",
+                     s->rate_per_s, s->rate_burst, *retry_s);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static enum MHD_Result send_answer(http_request *rq, struct MHD_Connection *c, gw_answer *a)
+{
+    printable(rq->request_id, sizeof(rq->request_id), a->request_id, 32);
+    printable(rq->note, sizeof(rq->note), a->note, sizeof(rq->note) - 5);
+    return send_json(rq, c, a->status, a->body, a->header_name,
+                     a->header_name != NULL ? a->header_value : NULL);
+}
+
+static enum MHD_Result handle_run_zip(http_request *rq, struct MHD_Connection *c)
+{
+    admit_ctx ad = {rq->srv, c};
+    gw_answer a;
+
+    if (rq->upload == NULL)
+        return send_error(rq, c, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL,
+                          "the upload was not read");
+    gw_route_run_zip(rq->srv->client, rq->upload, admit_cb, &ad, &a);
+    return send_answer(rq, c, &a);
+}
+
+static enum MHD_Result handle_run_batch(http_request *rq, struct MHD_Connection *c)
+{
+    admit_ctx ad = {rq->srv, c};
+    gw_answer a;
+
+    gw_route_run_batch(rq->srv->client, rq->body.data, rq->body.len, admit_cb, &ad, &a);
+    return send_answer(rq, c, &a);
+}
+
+static enum MHD_Result handle_history(http_request *rq, struct MHD_Connection *c)
+{
+    gw_answer a;
+
+    gw_route_history(rq->srv->client,
+                     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"),
+                     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "offset"),
+                     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "verdict"),
+                     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "language"), &a);
+    return send_answer(rq, c, &a);
 }
 
 /* ------------------------------------------------------------ routing */
@@ -529,7 +987,7 @@ static const route_def *route_find(const char *url)
 
 static int method_allowed(const route_def *r, const char *method)
 {
-    if (r->route == ROUTE_RUN)
+    if (strcmp(r->allow, "POST") == 0) /* /run, /run-zip, /run-batch */
         return strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     return strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 }
@@ -542,7 +1000,9 @@ static enum MHD_Result send_preflight(http_request *rq, struct MHD_Connection *c
     if (resp == NULL)
         return MHD_NO;
     MHD_add_response_header(resp, "Access-Control-Allow-Methods", rq->route->allow_cors);
-    MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Content-Type");
+    MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                            rq->srv->auth_token != NULL ? "Content-Type, Authorization"
+                                                        : "Content-Type");
     MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
     return send_response(rq, c, MHD_HTTP_NO_CONTENT, resp, 0);
 }
@@ -560,24 +1020,74 @@ static enum MHD_Result send_too_large(http_request *rq, struct MHD_Connection *c
     return send_error(rq, c, MHD_HTTP_CONTENT_TOO_LARGE, SCE_ERR_INVALID_ARGUMENT, msg);
 }
 
+static enum MHD_Result send_refusal(http_request *rq, struct MHD_Connection *c)
+{
+    return send_error_with(rq, c, rq->refuse_status, rq->refuse_err, rq->refuse_msg,
+                           rq->refuse_header, rq->refuse_header != NULL ? rq->refuse_value : NULL);
+}
+
+/* A refusal decided from the headers (401), kept in rq.  It is sent
+ * at once when the client waits for "100 Continue" (it then sends no body)
+ * or announced more than body_limit; otherwise the body is read, dropped,
+ * and the refusal sent by on_request(), for the reason given in
+ * on_headers(). */
+static enum MHD_Result refuse(http_request *rq, struct MHD_Connection *c, unsigned status, int err)
+{
+    const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
+    rq->refuse_status = status;
+    rq->refuse_err = err;
+    rq->wants_body = 0;
+    if ((expect != NULL && strcasecmp(expect, "100-continue") == 0) ||
+        rq->announced > rq->srv->body_limit)
+        return send_refusal(rq, c);
+    return MHD_YES;
+}
+
+/* POST /run-zip, headers in: its multipart form starts being read, or is
+ * refused at once (415, 400, 413; see gw_multipart_begin()). */
+static enum MHD_Result on_zip_headers(http_request *rq, struct MHD_Connection *c)
+{
+    char msg[GW_ERROR_MESSAGE_MAX];
+    unsigned status = MHD_HTTP_BAD_REQUEST;
+    int rv = gw_route_run_zip_begin(c, rq->announced, &rq->upload, &status, msg, sizeof(msg));
+
+    return rv == SCE_OK ? MHD_YES : send_error(rq, c, status, rv, msg);
+}
+
 /* What can be refused from the headers alone, before any body is read: a
- * POST /run body of the wrong type or announced too large (a client that
- * sent Expect: 100-continue then never sends it at all).  libmicrohttpd
- * closes the connection after such an early answer, so everything else is
- * answered in on_request(), which keeps the connection alive. */
+ * missing or wrong token, a POST /run body of the
+ * wrong type or announced too large (a client that sent Expect:
+ * 100-continue then never sends it at all).  libmicrohttpd closes the
+ * connection after such an early answer, so everything else is answered in
+ * on_request(), which keeps the connection alive. */
 static enum MHD_Result on_headers(http_request *rq, struct MHD_Connection *c, const char *url,
                                   const char *method)
 {
     http_server *s = rq->srv;
     char msg[128], shown_ct[80];
     const char *ct, *cl;
+    int is_run;
 
     if (atomic_load(&s->draining))
         return send_error(rq, c, MHD_HTTP_SERVICE_UNAVAILABLE, SCE_ERR_UNAVAILABLE,
                           "the gateway is shutting down");
     rq->route = route_find(url);
-    if (rq->route == NULL || rq->route->route != ROUTE_RUN ||
-        strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+    is_run = rq->route != NULL &&
+             (rq->route->route == ROUTE_RUN || rq->route->route == ROUTE_RUN_BATCH) &&
+             strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    rq->announced = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+    if (s->auth_token != NULL && !auth_exempt(s, rq->route, method) &&
+        auth_check(s, c, rq->refuse_msg, sizeof(rq->refuse_msg), rq->refuse_value,
+                   sizeof(rq->refuse_value)) != 0) {
+        rq->refuse_header = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
+        return refuse(rq, c, MHD_HTTP_UNAUTHORIZED, GW_ERR_UNAUTHENTICATED);
+    }
+    if (rq->route != NULL && rq->route->route == ROUTE_RUN_ZIP &&
+        strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+        return on_zip_headers(rq, c);
+    if (!is_run)
         return MHD_YES;
     rq->wants_body = 1;
     ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -591,8 +1101,6 @@ static enum MHD_Result on_headers(http_request *rq, struct MHD_Connection *c, co
         }
         return send_error(rq, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, SCE_ERR_INVALID_ARGUMENT, msg);
     }
-    cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    rq->announced = cl != NULL ? strtoull(cl, NULL, 10) : 0;
     if (rq->announced > s->body_limit) {
         const char *expect =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
@@ -617,6 +1125,8 @@ static enum MHD_Result on_request(http_request *rq, struct MHD_Connection *c, co
     http_server *s = rq->srv;
     char msg[GW_ERROR_PATH_MAX + 128], shown[GW_ERROR_PATH_MAX + 4];
 
+    if (rq->refuse_status != 0)
+        return send_refusal(rq, c);
     shown_path(shown, sizeof(shown), url);
     if (rq->route == NULL) {
         snprintf(msg, sizeof(msg), "no route for %s %s", rq->method, shown);
@@ -632,7 +1142,12 @@ static enum MHD_Result on_request(http_request *rq, struct MHD_Connection *c, co
     }
     switch (rq->route->route) {
     case ROUTE_RUN:
+    case ROUTE_RUN_BATCH:
         break;
+    case ROUTE_RUN_ZIP:
+        return handle_run_zip(rq, c);
+    case ROUTE_HISTORY:
+        return handle_history(rq, c);
     case ROUTE_LANGUAGES:
         return handle_languages(rq, c);
     case ROUTE_HEALTH:
@@ -646,6 +1161,8 @@ static enum MHD_Result on_request(http_request *rq, struct MHD_Connection *c, co
                           "out of memory reading the body");
     if (rq->announced > s->body_limit || rq->body.truncated)
         return send_too_large(rq, c);
+    if (rq->route->route == ROUTE_RUN_BATCH)
+        return handle_run_batch(rq, c);
     return handle_run(rq, c);
 }
 
@@ -656,6 +1173,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     http_server *s = cls;
     http_request *rq = *req_cls;
     size_t n = *upload_data_size;
+    const union MHD_ConnectionInfo *ci;
 
     (void)version;
     if (rq == NULL) {
@@ -666,19 +1184,28 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         printable(rq->method, sizeof(rq->method), method, sizeof(rq->method) - 5);
         printable(rq->path, sizeof(rq->path), url, GW_LOG_PATH_MAX);
         sce_buf_init(&rq->body, s->body_limit + 1);
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        rq->watch = ci != NULL ? ci->socket_context : NULL;
         *req_cls = rq;
         pthread_mutex_lock(&s->lock);
         s->inflight++;
         pthread_mutex_unlock(&s->lock);
         return on_headers(rq, c, url, method);
     }
-    if (n == 0)
+    if (n == 0) {
+        /* The whole request is in: the time to answer is the run's. */
+        watch_set(s, rq->watch, 0);
         return rq->status != 0 ? MHD_YES : on_request(rq, c, url, method);
+    }
     *upload_data_size = 0;
     /* libmicrohttpd cannot answer in the middle of a body, so a streamed
      * body past the cap is read to its end (only counted) for its 413; a
      * client that keeps sending far beyond that is cut off. */
     rq->body_bytes += n;
+    if (rq->refuse_status != 0 && rq->body_bytes > s->body_limit) {
+        snprintf(rq->note, sizeof(rq->note), "refused, and its body went on; connection dropped");
+        return MHD_NO;
+    }
     if (rq->body_bytes > s->body_limit + GW_BODY_DISCARD_MAX_BYTES) {
         snprintf(rq->note, sizeof(rq->note), "body far over the limit; connection dropped");
         return MHD_NO;
@@ -686,6 +1213,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     if (rq->wants_body && rq->status == 0 && rq->announced <= s->body_limit &&
         !rq->body.truncated && !rq->body_oom && sce_buf_append(&rq->body, upload_data, n) != SCE_OK)
         rq->body_oom = 1;
+    if (rq->upload != NULL && rq->status == 0)
+        gw_multipart_feed(rq->upload, upload_data, n);
     return MHD_YES;
 }
 
@@ -695,11 +1224,22 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
     http_server *s = cls;
     http_request *rq = *req_cls;
     const char *how = "";
+    int cut = 0;
 
     (void)c;
     if (rq == NULL)
         return;
-    if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
+    if (rq->watch != NULL) {
+        pthread_mutex_lock(&s->watch_lock);
+        cut = rq->watch->cut;
+        rq->watch->requests++;
+        /* A kept-alive connection must bring its next request in time. */
+        rq->watch->read_deadline_ms = now_ms() + s->read_timeout_ms;
+        pthread_mutex_unlock(&s->watch_lock);
+    }
+    if (cut)
+        how = " (cut off: the request did not arrive within read_timeout)";
+    else if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
         how = " (connection timed out)";
     else if (toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT)
         how = " (client went away)";
@@ -711,6 +1251,7 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
             "%s %s %u %lld ms%s%s%s", rq->method, rq->path, rq->status,
             (long long)(now_ms() - rq->start_ms), how, rq->note[0] ? ": " : "", rq->note);
     sce_buf_free(&rq->body);
+    gw_multipart_free(rq->upload);
     free(rq);
     *req_cls = NULL;
     pthread_mutex_lock(&s->lock);
@@ -801,14 +1342,37 @@ int http_start(const http_config *cfg, sce_client *client, http_server **out, ch
     s->client = client;
     s->body_limit = cfg->body_limit_bytes;
     s->listen_fd = MHD_INVALID_SOCKET;
+    s->read_timeout_ms = cfg->read_timeout_ms;
+    s->rate_per_s = cfg->rate_limit_per_s;
+    s->rate_burst = cfg->rate_burst > 0 ? cfg->rate_burst : 1;
     atomic_init(&s->draining, 0);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->rate_lock, NULL);
+    pthread_mutex_init(&s->watch_lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->idle, &ca);
+    pthread_cond_init(&s->watch_wake, &ca);
     pthread_condattr_destroy(&ca);
     if (cfg->cors_origin != NULL && cfg->cors_origin[0] != '\0' &&
         (s->cors_origin = strdup(cfg->cors_origin)) == NULL) {
+        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        goto out;
+    }
+    if (cfg->auth_token != NULL && cfg->auth_token[0] != '\0') {
+        if ((s->auth_token = strdup(cfg->auth_token)) == NULL) {
+            rv = SCE_ERR_RESOURCE_EXHAUSTED;
+            goto out;
+        }
+        s->auth_token_len = strlen(s->auth_token);
+    }
+    if (cfg->client_ip_header != NULL && cfg->client_ip_header[0] != '\0' &&
+        (s->client_ip_header = strdup(cfg->client_ip_header)) == NULL) {
+        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        goto out;
+    }
+    if (s->rate_per_s > 0 &&
+        (s->clients = calloc(GW_RATE_CLIENTS_MAX, sizeof(*s->clients))) == NULL) {
         rv = SCE_ERR_RESOURCE_EXHAUSTED;
         goto out;
     }
@@ -818,15 +1382,25 @@ int http_start(const http_config *cfg, sce_client *client, http_server **out, ch
         goto out;
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    if (pthread_create(&s->watchdog, NULL, watchdog_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the slow-client watchdog");
+        rv = SCE_ERR_INTERNAL;
+        goto out;
+    }
+    s->watchdog_started = 1;
     s->starting = 1;
     /* The port is taken from the address; passing it too only makes
      * libmicrohttpd's messages name it.  The logger comes first so that it
-     * sees the other options' errors. */
-    s->d = MHD_start_daemon(flags, port, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER,
-                            mhd_log_cb, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                            MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
-                            MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s,
-                            MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s, MHD_OPTION_END);
+     * sees the other options' errors.  The connection's memory holds the
+     * request line and headers (and a window of the body): a request whose
+     * headers do not fit is refused by libmicrohttpd itself (431). */
+    s->d = MHD_start_daemon(
+        flags, port, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+        cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->header_limit_bytes, MHD_OPTION_NOTIFY_CONNECTION,
+        notify_connection_cb, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s, MHD_OPTION_END);
     s->starting = 0;
     if (s->d == NULL) {
         snprintf(err, errlen, "cannot serve HTTP on %s: %s", cfg->listen,
@@ -835,10 +1409,20 @@ int http_start(const http_config *cfg, sce_client *client, http_server **out, ch
         goto out;
     }
     SCE_LOG(SCE_LOG_INFO, NULL,
-            "serving HTTP on %s (body limit %zu bytes, %u connections, "
-            "CORS %s)",
-            cfg->listen, s->body_limit, cfg->max_connections,
+            "serving HTTP on %s (body limit %zu bytes, header limit %zu bytes, %u connections, "
+            "%u per address, read timeout %lld ms, CORS %s)",
+            cfg->listen, s->body_limit, cfg->header_limit_bytes, cfg->max_connections,
+            cfg->max_connections_per_ip, (long long)s->read_timeout_ms,
             s->cors_origin ? s->cors_origin : "off");
+    if (s->rate_per_s > 0)
+        SCE_LOG(SCE_LOG_INFO, NULL, "rate limit: %g runs a second, bursts of %g, per client (%s)",
+                s->rate_per_s, s->rate_burst,
+                s->client_ip_header != NULL ? s->client_ip_header : "the TCP peer's address");
+    else
+        SCE_LOG(SCE_LOG_INFO, NULL, "rate limit: off");
+    SCE_LOG(SCE_LOG_INFO, NULL, "authentication: %s",
+            s->auth_token != NULL ? "bearer token required"
+                                  : "off (anyone who can connect may run code)");
     *out = s;
     s = NULL;
     rv = SCE_OK;
@@ -887,10 +1471,38 @@ void http_stop(http_server *s)
 {
     if (s == NULL)
         return;
+    /* The watchdog first: stopping the daemon closes the sockets it
+     * watches. */
+    if (s->watchdog_started) {
+        pthread_mutex_lock(&s->watch_lock);
+        s->watch_stop = 1;
+        pthread_cond_signal(&s->watch_wake);
+        pthread_mutex_unlock(&s->watch_lock);
+        pthread_join(s->watchdog, NULL);
+    }
     if (s->d != NULL)
         MHD_stop_daemon(s->d);
     if (s->listen_fd != MHD_INVALID_SOCKET)
         close(s->listen_fd);
+    while (s->watched != NULL) { /* only if libmicrohttpd never said CLOSED */
+        conn_watch *w = s->watched;
+
+        s->watched = w->next;
+        free(w);
+    }
+    if (s->auth_token != NULL) {
+        /* Not left behind in freed memory. */
+        volatile char *p = s->auth_token;
+
+        for (size_t i = 0; i < s->auth_token_len; i++)
+            p[i] = 0;
+        free(s->auth_token);
+    }
+    free(s->client_ip_header);
+    free(s->clients);
+    pthread_cond_destroy(&s->watch_wake);
+    pthread_mutex_destroy(&s->watch_lock);
+    pthread_mutex_destroy(&s->rate_lock);
     for (size_t i = 0; i < s->nfiles; i++) {
         free(s->files[i].url);
         free(s->files[i].data);

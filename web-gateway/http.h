@@ -5,8 +5,14 @@
  *
  * Threading: one thread per connection (libmicrohttpd's
  * MHD_USE_THREAD_PER_CONNECTION), so a run that blocks in sce_client_run()
- * holds up only its own connection.  The number of connections is capped
- * and idle ones time out, so slow clients cannot pile up threads.
+ * holds up only its own connection.  The number of connections is capped,
+ * in all and per client address, idle ones time out, and a watchdog thread
+ * cuts off a connection whose request does not arrive within read_timeout
+ * however steadily it trickles in, so slow clients cannot pile up threads.
+ *
+ * Guards, each optional: a bearer token on every route but /healthz and
+ * the page; a token bucket per client on POST /run; a cap on the memory
+ * (request line + headers) of one connection.
  *
  * Shutdown happens in three steps so that requests in flight finish:
  * http_quiesce() stops accepting connections, http_drain() waits for the
@@ -24,9 +30,16 @@ typedef struct http_config {
     const char *listen;      /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:80" */
     size_t body_limit_bytes; /* larger POST bodies are answered 413 */
     unsigned max_connections;
-    unsigned connection_timeout_s; /* idle connections are closed after this */
-    const char *static_dir;        /* the built page; may be missing */
-    const char *cors_origin;       /* "" or NULL: CORS off; "*" or one origin */
+    unsigned connection_timeout_s;   /* idle connections are closed after this */
+    const char *static_dir;          /* the built page; may be missing */
+    const char *cors_origin;         /* "" or NULL: CORS off; "*" or one origin */
+    int64_t read_timeout_ms;         /* a request (headers + body) must arrive within it */
+    size_t header_limit_bytes;       /* memory of one connection: request line + headers */
+    unsigned max_connections_per_ip; /* 0: no cap */
+    const char *auth_token;          /* "" or NULL: no authentication */
+    double rate_limit_per_s;         /* POST /run per client per second; 0: off */
+    unsigned rate_burst;             /* bucket size */
+    const char *client_ip_header;    /* "" or NULL: the client is the TCP peer */
 } http_config;
 
 typedef struct http_server http_server;

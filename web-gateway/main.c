@@ -7,16 +7,24 @@
  * need not be up yet: libsce connects in the background and /healthz says
  * whether it answers.
  *
+ * The bearer token, when configured, comes from auth_token (file, the
+ * environment or a flag) or is read here from auth_token_file; it is never
+ * logged.
+ *
  * SIGINT/SIGTERM: stop accepting connections, let the requests in flight
  * finish (no call can outlast rpc_timeout, so the wait is bounded by it plus
  * a margin), then close everything and exit 0.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "gateway_limits.h"
@@ -39,6 +47,14 @@ typedef struct gateway_options {
     char *static_dir;
     char *cors_origin;
     char *log_level;
+    int64_t read_timeout_ms;
+    int64_t header_limit_bytes;
+    int64_t max_connections_per_ip;
+    char *auth_token;
+    char *auth_token_file;
+    double rate_limit;
+    int64_t rate_burst;
+    char *client_ip_header;
 } gateway_options;
 
 /* Bounds "1, 0" (min > max) mean unbounded. */
@@ -58,9 +74,29 @@ static const sce_option gateway_opts[] = {
         1024, 64 << 20, "largest POST /run body; beyond it: 413"),
     OPT("max_connections", "SCE_GATEWAY_MAX_CONNECTIONS", SCE_OPT_INT, max_connections,
         GW_DEF_MAX_CONNECTIONS, 1, 4096, "open HTTP connections (one thread each)"),
+    OPT("max_connections_per_ip", "SCE_GATEWAY_MAX_CONNECTIONS_PER_IP", SCE_OPT_INT,
+        max_connections_per_ip, GW_DEF_MAX_CONNECTIONS_PER_IP, 0, 4096,
+        "open HTTP connections from one address; more are refused (0: no cap)"),
     OPT("connection_timeout", "SCE_GATEWAY_CONNECTION_TIMEOUT", SCE_OPT_MS, connection_timeout_ms,
         GW_DEF_CONNECTION_TIMEOUT, 1000, 3600000,
         "an idle or stalled connection is closed after this"),
+    OPT("read_timeout", "SCE_GATEWAY_READ_TIMEOUT", SCE_OPT_MS, read_timeout_ms,
+        GW_DEF_READ_TIMEOUT, 1000, 3600000,
+        "a whole request (headers, body) must arrive within this, or the connection is closed"),
+    OPT("header_limit", "SCE_GATEWAY_HEADER_LIMIT", SCE_OPT_BYTES, header_limit_bytes,
+        GW_DEF_HEADER_LIMIT, 8192, 1 << 20,
+        "memory for one connection's request line and headers; beyond it: 431"),
+    OPT("auth_token", "SCE_GATEWAY_AUTH_TOKEN", SCE_OPT_STRING, auth_token, "", 1, 0,
+        "bearer token required on all but /healthz and the page; empty: no auth (ps shows flags)"),
+    OPT("auth_token_file", "SCE_GATEWAY_AUTH_TOKEN_FILE", SCE_OPT_STRING, auth_token_file, "", 1, 0,
+        "file holding the bearer token (its first line); empty: use auth_token"),
+    OPT("rate_limit", "SCE_GATEWAY_RATE_LIMIT", SCE_OPT_DOUBLE, rate_limit, GW_DEF_RATE_LIMIT, 0,
+        100000, "POST /run per second per client address; beyond it: 429 (0: off)"),
+    OPT("rate_burst", "SCE_GATEWAY_RATE_BURST", SCE_OPT_INT, rate_burst, GW_DEF_RATE_BURST, 1,
+        100000, "runs a client may make at once after a pause"),
+    OPT("client_ip_header", "SCE_GATEWAY_CLIENT_IP_HEADER", SCE_OPT_STRING, client_ip_header, "", 1,
+        0,
+        "behind a proxy: header whose last address is the client (X-Forwarded-For); empty: peer"),
     OPT("static_dir", "SCE_GATEWAY_STATIC_DIR", SCE_OPT_STRING, static_dir, SCE_STATIC_DIR, 1, 0,
         "the built page: index.html (served at /) and assets (at /assets/NAME)"),
     OPT("cors_origin", "SCE_GATEWAY_CORS_ORIGIN", SCE_OPT_STRING, cors_origin, "", 1, 0,
@@ -98,7 +134,77 @@ static int origin_ok(const char *o)
     return 1;
 }
 
-static int check_options(const gateway_options *o, char *err, size_t errlen)
+/* A token goes into a header and is compared byte for byte: visible ASCII
+ * only, long enough not to be guessed. */
+static int token_ok(const char *t, const char *where, char *err, size_t errlen)
+{
+    size_t n = strlen(t);
+
+    if (n < GW_AUTH_TOKEN_MIN || n > GW_AUTH_TOKEN_MAX) {
+        snprintf(err, errlen, "%s: the token must have %d to %d characters, it has %zu", where,
+                 GW_AUTH_TOKEN_MIN, GW_AUTH_TOKEN_MAX, n);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] <= 0x20 || t[i] >= 0x7f) {
+            snprintf(err, errlen,
+                     "%s: the token may hold only visible ASCII characters (no spaces); "
+                     "character %zu is not",
+                     where, i + 1);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Reads the token from auth_token_file into o->auth_token: its first line,
+ * without the line end and trailing blanks. */
+static int read_token_file(gateway_options *o, char *err, size_t errlen)
+{
+    char buf[GW_AUTH_TOKEN_MAX + 64];
+    struct stat st;
+    size_t got = 0, n;
+    ssize_t r;
+    int fd = open(o->auth_token_file, O_RDONLY | O_CLOEXEC), rv = -1;
+
+    if (fd < 0) {
+        snprintf(err, errlen, "auth_token_file: cannot open %s: %s", o->auth_token_file,
+                 strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
+        SCE_LOG(SCE_LOG_WARN, NULL, "auth_token_file %s can be read by other users (chmod 600 it)",
+                o->auth_token_file);
+    while (got < sizeof(buf) - 1 && (r = read(fd, buf + got, sizeof(buf) - 1 - got)) != 0) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(err, errlen, "auth_token_file: cannot read %s: %s", o->auth_token_file,
+                     strerror(errno));
+            goto out;
+        }
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    n = strcspn(buf, "\r\n");
+    while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+        n--;
+    buf[n] = '\0';
+    if (token_ok(buf, "auth_token_file", err, errlen) != 0)
+        goto out;
+    free(o->auth_token);
+    if ((o->auth_token = strdup(buf)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    rv = 0;
+out:
+    memset(buf, 0, sizeof(buf));
+    close(fd);
+    return rv;
+}
+
+static int check_options(gateway_options *o, char *err, size_t errlen)
 {
     int lvl = sce_log_level_parse(o->log_level);
 
@@ -118,6 +224,22 @@ static int check_options(const gateway_options *o, char *err, size_t errlen)
     if (o->server[0] == '\0') {
         snprintf(err, errlen, "server: the URL is empty");
         return -1;
+    }
+    if (o->auth_token[0] != '\0' && o->auth_token_file[0] != '\0') {
+        snprintf(err, errlen, "auth_token and auth_token_file are both set: give one");
+        return -1;
+    }
+    if (o->auth_token_file[0] != '\0' && read_token_file(o, err, errlen) != 0)
+        return -1;
+    if (o->auth_token[0] != '\0' && token_ok(o->auth_token, "auth_token", err, errlen) != 0)
+        return -1;
+    for (const char *p = o->client_ip_header; *p != '\0'; p++) {
+        if (*p <= 0x20 || *p >= 0x7f || *p == ':') {
+            snprintf(err, errlen,
+                     "client_ip_header: expected a header name such as "
+                     "X-Forwarded-For");
+            return -1;
+        }
     }
     return 0;
 }
@@ -170,6 +292,13 @@ int main(int argc, char **argv)
     hc.connection_timeout_s = (unsigned)((opt.connection_timeout_ms + 999) / 1000);
     hc.static_dir = opt.static_dir;
     hc.cors_origin = opt.cors_origin;
+    hc.read_timeout_ms = opt.read_timeout_ms;
+    hc.header_limit_bytes = (size_t)opt.header_limit_bytes;
+    hc.max_connections_per_ip = (unsigned)opt.max_connections_per_ip;
+    hc.auth_token = opt.auth_token;
+    hc.rate_limit_per_s = opt.rate_limit;
+    hc.rate_burst = (unsigned)opt.rate_burst;
+    hc.client_ip_header = opt.client_ip_header;
     rv = http_start(&hc, client, &srv, err, sizeof(err));
     if (rv != SCE_OK) {
         fprintf(stderr, "sce-gateway: %s\n", err);

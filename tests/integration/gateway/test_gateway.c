@@ -12,7 +12,12 @@
  *     rpc_timeout is shorter than a run (504);
  *   - a gateway pointed at a socket where nobody listens (503);
  *   - a gateway with a page directory and CORS on (static files, headers);
- *   - a gateway that is sent SIGTERM with a run in flight (graceful stop).
+ *   - a gateway that is sent SIGTERM with a run in flight (graceful stop);
+ *   - the guards: a gateway that requires a bearer token (401), one with a
+ *     tight rate limit (429), one with a 2 s read_timeout and a cap of
+ *     connections per address (slow clients); the header cap (431) is
+ *     checked on the stack's gateway, whose default it is;
+ *   - gateways that must refuse to start (bad token options).
  * A missing stack is a failure, never a skip.
  */
 #include <setjmp.h>
@@ -28,6 +33,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -68,6 +74,13 @@ static proc gw_busy = {"gateway to the busy server", 0, "", ""};
 static proc gw_slow = {"gateway with a 1 s rpc_timeout", 0, "", ""};
 static proc gw_nobody = {"gateway to nobody", 0, "", ""};
 static proc gw_page = {"gateway with a page and CORS", 0, "", ""};
+static proc gw_auth = {"gateway with a bearer token", 0, "", ""};
+static proc gw_rate = {"gateway with a rate limit of 1 per second", 0, "", ""};
+static proc gw_loris = {"gateway with a 2 s read timeout", 0, "", ""};
+
+#define TOKEN "s3cr3t-t0ken-0123456789abcdef"
+#define LORIS_READ_TIMEOUT_S 2
+#define LORIS_PER_IP 8
 
 /* ------------------------------------------------------------ HTTP */
 
@@ -77,9 +90,10 @@ typedef struct request {
     const char *content_type; /* NULL: no Content-Type header at all */
     const char *body;         /* NULL: no body */
     size_t len;
-    int chunked;        /* send the body with Transfer-Encoding: chunked */
-    const char *origin; /* Origin header, or NULL */
-    int no_expect;      /* never send Expect: 100-continue */
+    int chunked;          /* send the body with Transfer-Encoding: chunked */
+    const char *origin;   /* Origin header, or NULL */
+    int no_expect;        /* never send Expect: 100-continue */
+    const char *extra[3]; /* more header lines, "Name: value" */
 } request;
 
 typedef struct answer {
@@ -190,6 +204,8 @@ static void http(const char *base, const request *r, answer *a)
     }
     if (r->no_expect)
         h = curl_slist_append(h, "Expect:");
+    for (size_t i = 0; i < sizeof(r->extra) / sizeof(r->extra[0]) && r->extra[i] != NULL; i++)
+        h = curl_slist_append(h, r->extra[i]);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     cc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
@@ -539,6 +555,13 @@ static int group_setup(void **state)
     char *argv[12];
     const char *const slow[] = {"--rpc-timeout", "1s", NULL};
     const char *const page[] = {"--static-dir", page_dir, "--cors-origin", CORS_ORIGIN, NULL};
+    const char *const auth[] = {"--auth-token", TOKEN, "--static-dir", page_dir, "--cors-origin",
+                                CORS_ORIGIN,    NULL};
+    const char *const rate[] = {"--rate-limit",    "1", "--rate-burst", "3", "--client-ip-header",
+                                "X-Forwarded-For", NULL};
+    char loris_timeout[16], loris_per_ip[16];
+    const char *const loris[] = {"--read-timeout", loris_timeout, "--max-connections-per-ip",
+                                 loris_per_ip, NULL};
     char nobody[400];
 
     (void)state;
@@ -552,6 +575,8 @@ static int group_setup(void **state)
     snprintf(busy_url, sizeof(busy_url), "ipc://%s/busy.sock", tmpdir);
     snprintf(nobody, sizeof(nobody), "ipc://%s/nobody.sock", tmpdir);
     snprintf(instance, sizeof(instance), "gwtest-%d", (int)getpid());
+    snprintf(loris_timeout, sizeof(loris_timeout), "%ds", LORIS_READ_TIMEOUT_S);
+    snprintf(loris_per_ip, sizeof(loris_per_ip), "%d", LORIS_PER_IP);
     argv[0] = sv;
     argv[1] = "--listen";
     argv[2] = busy_url;
@@ -565,14 +590,17 @@ static int group_setup(void **state)
     if (spawn(&busy_server, argv) != 0 || start_gateway(&gw_busy, busy_url, NULL) != 0 ||
         start_gateway(&gw_slow, busy_url, slow) != 0 ||
         start_gateway(&gw_nobody, nobody, NULL) != 0 ||
-        start_gateway(&gw_page, stack_server, page) != 0 || wait_busy_ready() != 0)
+        start_gateway(&gw_page, stack_server, page) != 0 ||
+        start_gateway(&gw_auth, stack_server, auth) != 0 ||
+        start_gateway(&gw_rate, stack_server, rate) != 0 ||
+        start_gateway(&gw_loris, stack_server, loris) != 0 || wait_busy_ready() != 0)
         return -1;
     return 0;
 }
 
 static int group_teardown(void **state)
 {
-    proc *gws[] = {&gw_busy, &gw_slow, &gw_nobody, &gw_page};
+    proc *gws[] = {&gw_busy, &gw_slow, &gw_nobody, &gw_page, &gw_auth, &gw_rate, &gw_loris};
     int bad = 0;
     char cmd[400];
 
@@ -1167,6 +1195,443 @@ static void test_cors_configured(void **state)
     answer_free(&a);
 }
 
+/* ------------------------------------------------------------ guards: 401 */
+
+static void expect_401(const answer *a, const char *www)
+{
+    expect_error(a, 401, "UNAUTHENTICATED", NULL);
+    expect_header(a, "WWW-Authenticate", www);
+}
+
+static void test_401_auth(void **state)
+{
+    const char *body = "{\"code\": \"print(6*7)\"}";
+    request r = {.method = "GET", .path = "/languages"};
+    answer a;
+
+    (void)state;
+    /* No token, a wrong one, another scheme: refused, and no run starts. */
+    http(gw_auth.url, &r, &a);
+    expect_401(&a, "Bearer realm=\"sce\"");
+    assert_string_equal(jstr(&a, "error"),
+                        "Authorization: missing; send 'Authorization: Bearer <token>'");
+    answer_free(&a);
+    r.extra[0] = "Authorization: Bearer " TOKEN "x";
+    http(gw_auth.url, &r, &a);
+    expect_401(&a, "Bearer realm=\"sce\", error=\"invalid_token\"");
+    answer_free(&a);
+    r.extra[0] = "Authorization: Bearer s3cr3t";
+    http(gw_auth.url, &r, &a);
+    expect_401(&a, "Bearer realm=\"sce\", error=\"invalid_token\"");
+    answer_free(&a);
+    r.extra[0] = "Authorization: Basic " TOKEN;
+    http(gw_auth.url, &r, &a);
+    expect_401(&a, "Bearer realm=\"sce\", error=\"invalid_request\"");
+    answer_free(&a);
+    /* Unknown paths too: an anonymous client learns nothing of the routes. */
+    r.extra[0] = NULL;
+    r.path = "/nope";
+    http(gw_auth.url, &r, &a);
+    expect_401(&a, "Bearer realm=\"sce\"");
+    answer_free(&a);
+    /* A POST with its body sent at once still reads its 401 (no reset). */
+    r = (request){.method = "POST",
+                  .path = "/run",
+                  .content_type = "application/json",
+                  .body = body,
+                  .len = strlen(body),
+                  .no_expect = 1};
+    for (int i = 0; i < 5; i++) {
+        http(gw_auth.url, &r, &a);
+        expect_401(&a, "Bearer realm=\"sce\"");
+        answer_free(&a);
+    }
+
+    /* Open to all: the health check and the page. */
+    get(gw_auth.url, "/healthz", &a);
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+    get(gw_auth.url, "/", &a);
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+    get(gw_auth.url, "/assets/app.js", &a);
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+    /* A CORS preflight carries no credentials; it is told the header may be sent. */
+    r = (request){.method = "OPTIONS", .path = "/run", .origin = CORS_ORIGIN};
+    http(gw_auth.url, &r, &a);
+    assert_int_equal(a.status, 204);
+    expect_header(&a, "Access-Control-Allow-Headers", "Content-Type, Authorization");
+    answer_free(&a);
+
+    /* The token opens every route; the scheme's case does not matter. */
+    r = (request){.method = "GET", .path = "/languages", .extra = {"Authorization: Bearer " TOKEN}};
+    http(gw_auth.url, &r, &a);
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+    r = (request){.method = "POST",
+                  .path = "/run",
+                  .content_type = "application/json",
+                  .body = body,
+                  .len = strlen(body),
+                  .extra = {"Authorization: bearer " TOKEN}};
+    http(gw_auth.url, &r, &a);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(jstr(&a, "output"), "42\n");
+    answer_free(&a);
+}
+
+/* Runs the gateway with `extra` and expects it to refuse to start: exit 2
+ * with `want` in its log. */
+static void expect_bad_config(const char *const *extra, const char *want)
+{
+    proc p = {"gateway with a bad option", 0, "", ""};
+    char gw[] = SCE_GATEWAY_PATH, line[1024];
+    char *argv[16];
+    int n = 0, st = -1, found = 0;
+    FILE *f;
+
+    argv[n++] = gw;
+    argv[n++] = "--listen";
+    argv[n++] = "127.0.0.1:1";
+    for (; *extra != NULL; extra++)
+        argv[n++] = (char *)*extra;
+    argv[n] = NULL;
+    assert_int_equal(spawn(&p, argv), 0);
+    for (int i = 0; i < 100 && p.pid > 0; i++) {
+        if (waitpid(p.pid, &st, WNOHANG) == p.pid)
+            p.pid = 0;
+        else
+            usleep(50 * 1000);
+    }
+    if (p.pid > 0) {
+        stop(&p);
+        fail_msg("the gateway started with %s", want);
+    }
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 2);
+    if ((f = fopen(p.log, "r")) != NULL) {
+        while (fgets(line, sizeof(line), f) != NULL)
+            found |= strstr(line, want) != NULL;
+        fclose(f);
+        unlink(p.log);
+    }
+    if (!found)
+        fail_msg("the gateway's message lacks '%s'", want);
+}
+
+static void test_auth_token_file(void **state)
+{
+    proc gw = {"gateway with a token file", 0, "", ""};
+    char path[400], bad[400];
+    const char *const extra[] = {"--auth-token-file", path, NULL};
+    request r = {.method = "GET", .path = "/languages", .extra = {"Authorization: Bearer " TOKEN}};
+    answer a;
+
+    (void)state;
+    /* The first line, without its line end, is the token. */
+    snprintf(path, sizeof(path), "%s/token", tmpdir);
+    assert_int_equal(write_file(tmpdir, "token", TOKEN "\n"), 0);
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(start_gateway(&gw, stack_server, extra), 0);
+    http(gw.url, &r, &a);
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+    r.extra[0] = NULL;
+    http(gw.url, &r, &a);
+    expect_401(&a, "Bearer realm=\"sce\"");
+    answer_free(&a);
+    assert_int_equal(stop(&gw), 0);
+
+    /* Tokens too short to be safe, unreadable files, both options: no start. */
+    {
+        const char *const short_token[] = {"--auth-token", "hunter2", NULL};
+        const char *const both[] = {"--auth-token", TOKEN, "--auth-token-file", path, NULL};
+        const char *const missing[] = {"--auth-token-file", "/nonexistent/token", NULL};
+        const char *const spaces[] = {"--auth-token", "a token with spaces in it", NULL};
+        const char *const empty_file[] = {"--auth-token-file", bad, NULL};
+
+        snprintf(bad, sizeof(bad), "%s/empty-token", tmpdir);
+        assert_int_equal(write_file(tmpdir, "empty-token", "\n"), 0);
+        expect_bad_config(short_token, "auth_token: the token must have 16 to 1024 characters");
+        expect_bad_config(both, "auth_token and auth_token_file are both set");
+        expect_bad_config(missing, "auth_token_file: cannot open /nonexistent/token");
+        expect_bad_config(spaces, "only visible ASCII");
+        expect_bad_config(empty_file, "auth_token_file: the token must have 16");
+    }
+}
+
+/* ------------------------------------------------------------ guards: 429 */
+
+/* A request the server refuses at once (no container): it counts against
+ * the rate, as every request passed to the server does. */
+static void post_counted(const char *xff, answer *a)
+{
+    const char *body = "{\"code\": \"x\", \"language\": \"cobol\"}";
+    char line[128];
+    request r = {.method = "POST",
+                 .path = "/run",
+                 .content_type = "application/json",
+                 .body = body,
+                 .len = strlen(body)};
+
+    if (xff != NULL) {
+        snprintf(line, sizeof(line), "X-Forwarded-For: %s", xff);
+        r.extra[0] = line;
+    }
+    http(gw_rate.url, &r, a);
+}
+
+static void test_429_rate_limit(void **state)
+{
+    answer a;
+    char v[64];
+
+    (void)state;
+    /* A burst of 3, then 1 a second. */
+    for (int i = 0; i < 3; i++) {
+        post_counted(NULL, &a);
+        expect_error(&a, 400, "INVALID_ARGUMENT", NULL);
+        answer_free(&a);
+    }
+    post_counted(NULL, &a);
+    expect_error(&a, 429, "RESOURCE_EXHAUSTED", NULL);
+    assert_non_null(strstr(jstr(&a, "error"), "rate limit reached: 1 runs per second per client"));
+    assert_non_null(header(&a, "Retry-After", v, sizeof(v)));
+    assert_true(atoi(v) >= 1 && atoi(v) <= 2);
+    answer_free(&a);
+
+    /* What the gateway refuses by itself does not count, nor do other routes. */
+    post_run(gw_rate.url, "{\"code\": 5}", &a);
+    expect_error(&a, 400, "INVALID_ARGUMENT", "code: expected a string");
+    answer_free(&a);
+    get(gw_rate.url, "/languages", &a);
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+
+    /* Another client (as the proxy says: the rightmost address) has its own
+     * bucket; an address in front of it, written by the client, is not
+     * believed. */
+    for (int i = 0; i < 3; i++) {
+        post_counted(i == 0 ? "203.0.113.7" : "198.51.100.1, 203.0.113.7", &a);
+        expect_error(&a, 400, "INVALID_ARGUMENT", NULL);
+        answer_free(&a);
+    }
+    post_counted("127.0.0.1, 203.0.113.7", &a);
+    expect_error(&a, 429, "RESOURCE_EXHAUSTED", NULL);
+    answer_free(&a);
+    /* IPv6 clients are told apart by their /64. */
+    post_counted("2001:db8:1:2::5", &a);
+    expect_error(&a, 400, "INVALID_ARGUMENT", NULL);
+    answer_free(&a);
+
+    /* A second later, one more run. */
+    usleep(1100 * 1000);
+    post_counted(NULL, &a);
+    expect_error(&a, 400, "INVALID_ARGUMENT", NULL);
+    answer_free(&a);
+    post_counted(NULL, &a);
+    expect_error(&a, 429, "RESOURCE_EXHAUSTED", NULL);
+    answer_free(&a);
+}
+
+/* ------------------------------------------------------------ guards: 431 */
+
+/* The stack's gateway runs with the default header_limit (16 KiB). */
+static void test_431_headers_too_large(void **state)
+{
+    size_t n = 20000;
+    char *line = malloc(n + 16);
+    request r = {.method = "GET", .path = "/healthz"};
+    answer a;
+
+    (void)state;
+    assert_non_null(line);
+    memcpy(line, "X-Padding: ", 11);
+    memset(line + 11, 'a', n);
+    line[11 + n] = '\0';
+    r.extra[0] = line;
+    http(stack_gateway, &r, &a);
+    if (a.status != 431 && a.status != 400)
+        fail_msg("a 20 KB header: status %ld, want 431 (or 400)", a.status);
+    answer_free(&a);
+    /* 6 KB of headers are fine. */
+    line[11 + 6000] = '\0';
+    http(stack_gateway, &r, &a);
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+    free(line);
+}
+
+/* ------------------------------------------------------------ guards: slow clients */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int connect_to(const char *base)
+{
+    struct sockaddr_in sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    const char *colon = strrchr(base, ':');
+
+    assert_true(fd >= 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)atoi(colon + 1));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* Whether the peer has closed fd (end of stream or reset), waiting up to
+ * wait_ms. */
+static int peer_closed(int fd, int wait_ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char buf[512];
+    ssize_t n;
+
+    if (poll(&p, 1, wait_ms) <= 0)
+        return 0;
+    n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+typedef struct normal_call {
+    pthread_t t;
+    const char *base;
+    answer a;
+} normal_call;
+
+static void *normal_main(void *arg)
+{
+    normal_call *n = arg;
+
+    usleep(300 * 1000); /* while the slow clients hold their connections */
+    post_run(n->base, "{\"code\": \"print('served')\"}", &n->a);
+    return NULL;
+}
+
+/* Slow-loris: clients that send a request a byte at a time, each byte well
+ * within the idle timeout, are cut off after read_timeout whether they are
+ * in the headers or in the body; a normal request meanwhile is served. */
+static void test_slow_clients_cut_off(void **state)
+{
+    static const char head[] =
+        "POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+    static const char body_head[] = "POST /run HTTP/1.1\r\nHost: x\r\n"
+                                    "Content-Type: application/json\r\nContent-Length: 200\r\n\r\n";
+    enum { NSLOW = 4 };
+    int fds[NSLOW];
+    int64_t closed_at[NSLOW], start;
+    size_t pos = 0;
+    normal_call n;
+    int open_left = NSLOW;
+
+    (void)state;
+    start = mono_ms();
+    for (int i = 0; i < NSLOW; i++) {
+        fds[i] = connect_to(gw_loris.url);
+        closed_at[i] = 0;
+    }
+    /* The last one is in its body: its headers go at once. */
+    assert_int_equal(send(fds[NSLOW - 1], body_head, sizeof(body_head) - 1, MSG_NOSIGNAL),
+                     (ssize_t)sizeof(body_head) - 1);
+    memset(&n, 0, sizeof(n));
+    n.base = gw_loris.url;
+    assert_int_equal(pthread_create(&n.t, NULL, normal_main, &n), 0);
+    /* One byte every 400 ms to each, until the gateway hangs up or 3 times
+     * the read timeout passed. */
+    while (open_left > 0 && mono_ms() - start < 3 * LORIS_READ_TIMEOUT_S * 1000) {
+        for (int i = 0; i < NSLOW; i++) {
+            const char *b = i == NSLOW - 1 ? "{" : &head[pos % (sizeof(head) - 1)];
+
+            if (closed_at[i] != 0)
+                continue;
+            if (send(fds[i], b, 1, MSG_NOSIGNAL) != 1 || peer_closed(fds[i], 0)) {
+                closed_at[i] = mono_ms();
+                open_left--;
+            }
+        }
+        pos++;
+        for (int i = 0; i < NSLOW; i++)
+            if (closed_at[i] == 0 && peer_closed(fds[i], 400 / NSLOW)) {
+                closed_at[i] = mono_ms();
+                open_left--;
+            }
+    }
+    pthread_join(n.t, NULL);
+    for (int i = 0; i < NSLOW; i++) {
+        int64_t after = closed_at[i] - start;
+
+        close(fds[i]);
+        if (closed_at[i] == 0)
+            fail_msg("slow client %d still connected after %d s", i, 3 * LORIS_READ_TIMEOUT_S);
+        /* read_timeout, plus the watchdog's period and some slack. */
+        if (after < LORIS_READ_TIMEOUT_S * 1000 - 100 || after > LORIS_READ_TIMEOUT_S * 1000 + 1500)
+            fail_msg("slow client %d cut off after %lld ms, want about %d s", i, (long long)after,
+                     LORIS_READ_TIMEOUT_S);
+    }
+    assert_int_equal(n.a.status, 200);
+    assert_string_equal(jstr(&n.a, "output"), "served\n");
+    answer_free(&n.a);
+}
+
+/* One address may hold max_connections_per_ip connections; more are closed
+ * at once, and once they are gone the address is served again.
+ * libmicrohttpd forgets a closed connection a moment after it closes, so
+ * the count is checked as "at most", with a pause before and retries
+ * after. */
+static void test_connections_per_address(void **state)
+{
+    enum { N = LORIS_PER_IP + 3 };
+    int fds[N], held = 0, refused = 0;
+    answer a;
+
+    (void)state;
+    usleep(1000 * 1000); /* the previous tests' connections are forgotten */
+    for (int i = 0; i < N; i++) {
+        fds[i] = connect_to(gw_loris.url);
+        usleep(50 * 1000);
+    }
+    usleep(500 * 1000);
+    for (int i = 0; i < N; i++) {
+        if (peer_closed(fds[i], 0))
+            refused++;
+        else
+            held++;
+        close(fds[i]);
+    }
+    if (held > LORIS_PER_IP || refused < N - LORIS_PER_IP)
+        fail_msg("%d connections held and %d refused, want at most %d held", held, refused,
+                 LORIS_PER_IP);
+    for (int i = 0; i < 20; i++) {
+        CURL *c = curl_easy_init();
+        char url[160];
+        long status = 0;
+
+        snprintf(url, sizeof(url), "%s/healthz", gw_loris.url);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+        if (curl_easy_perform(c) == CURLE_OK)
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_cleanup(c);
+        if (status == 200)
+            return;
+        usleep(100 * 1000);
+    }
+    get(gw_loris.url, "/healthz", &a); /* fails the test with curl's reason */
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+}
+
 /* ------------------------------------------------------------ shutdown */
 
 typedef struct inflight {
@@ -1251,6 +1716,12 @@ int main(void)
         cmocka_unit_test(test_security_headers_everywhere),
         cmocka_unit_test(test_cors_off_by_default),
         cmocka_unit_test(test_cors_configured),
+        cmocka_unit_test(test_401_auth),
+        cmocka_unit_test(test_auth_token_file),
+        cmocka_unit_test(test_429_rate_limit),
+        cmocka_unit_test(test_431_headers_too_large),
+        cmocka_unit_test(test_slow_clients_cut_off),
+        cmocka_unit_test(test_connections_per_address),
         cmocka_unit_test(test_graceful_shutdown),
     };
     /* clang-format on */
