@@ -9,6 +9,7 @@
  */
 #include "pool.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@
 
 #define MAX_LANG 8
 #define FAIL_BACKOFF_MS 1000 /* after a failed refill (no engine, no image), doubling */
-#define FAIL_BACKOFF_MAX_MS 30000
+#define FAIL_BACKOFF_MAX_MS 5000 /* the pool refills at most this long after the engine is back */
 #define QUIET_WAIT_MS 1000   /* longest a refill yields to runs in progress */
 
 typedef struct ready_list {
@@ -77,8 +78,18 @@ static int neediest(pool *p, int64_t now)
     return best;
 }
 
-/* Removes containers that have been ready longer than pool_max_idle; with
- * the lock held, returns how many it took out into `old`. */
+/* A waiting runner writes nothing until it has its bundle: if its stream is
+ * readable (data, EOF or an error), the container died while it waited,
+ * e.g. with an engine restart. */
+static int still_waiting(const warm_container *w)
+{
+    struct pollfd pfd = {docker_attach_fd(w->attach), POLLIN, 0};
+
+    return poll(&pfd, 1, 0) == 0;
+}
+
+/* Takes out containers that have been ready longer than pool_max_idle, or
+ * died while waiting; with the lock held, returns how many it put in `old`. */
 static size_t take_expired(pool *p, int64_t now, warm_container *old, size_t max)
 {
     size_t n = 0;
@@ -87,7 +98,8 @@ static size_t take_expired(pool *p, int64_t now, warm_container *old, size_t max
         ready_list *l = &p->lists[i];
         size_t keep = 0;
         for (size_t j = 0; j < l->n; j++) {
-            if (n < max && now - l->items[j].ready_ms > p->env->opt->pool_max_idle_ms)
+            if (n < max && (now - l->items[j].ready_ms > p->env->opt->pool_max_idle_ms ||
+                            !still_waiting(&l->items[j])))
                 old[n++] = l->items[j];
             else
                 l->items[keep++] = l->items[j];
@@ -140,9 +152,10 @@ static void *refill_main(void *arg)
             continue;
 
         /* While a run streams its output, preparing a container would slow
-         * it down; wait for a quiet moment unless this language has none
-         * ready (then a run may be waiting for exactly this). */
-        if (p->lists[li].n > 0)
+         * it down: wait for a quiet moment, unless this language has none
+         * ready (a run may be waiting for exactly this) or runs overlap
+         * anyway (under load, quiet never comes and refills must not lag). */
+        if (p->lists[li].n > 0 && activity_runs() < 2)
             activity_wait_quiet(QUIET_WAIT_MS);
         rv = exec_prepare(p->env, languages_at((size_t)li), p->env->opt->memory_bytes, "pool", &w,
                           err, sizeof(err));
@@ -210,24 +223,42 @@ fail:
 int pool_acquire(pool *p, const lang_def *l, int64_t memory_bytes, warm_container *out)
 {
     size_t li = (size_t)(l - languages_at(0));
+    warm_container dead[16];
+    size_t ndead = 0;
     int got = 0;
 
     if (p == NULL || p->target == 0 || li >= MAX_LANG)
         return 0;
     pthread_mutex_lock(&p->lock);
-    if (memory_bytes == p->env->opt->memory_bytes && p->lists[li].n > 0) {
+    if (memory_bytes == p->env->opt->memory_bytes) {
         ready_list *rl = &p->lists[li];
         /* The oldest first: every container serves before it can expire. */
-        *out = rl->items[0];
-        memmove(rl->items, rl->items + 1, (rl->n - 1) * sizeof(*rl->items));
-        rl->n--;
-        got = 1;
-        p->hits++;
+        while (rl->n > 0 && !got) {
+            warm_container w = rl->items[0];
+            memmove(rl->items, rl->items + 1, (rl->n - 1) * sizeof(*rl->items));
+            rl->n--;
+            if (still_waiting(&w)) {
+                *out = w;
+                got = 1;
+            } else if (ndead < sizeof(dead) / sizeof(dead[0])) {
+                dead[ndead++] = w;
+            } else {
+                rl->items[rl->n++] = w; /* looked at again next time */
+                break;
+            }
+        }
         pthread_cond_signal(&p->wake);
-    } else {
-        p->misses++;
     }
+    if (got)
+        p->hits++;
+    else
+        p->misses++;
     pthread_mutex_unlock(&p->lock);
+    for (size_t i = 0; i < ndead; i++) {
+        SCE_LOG(SCE_LOG_WARN, NULL, "pool: warm container %.12s died while waiting; discarded",
+                dead[i].id);
+        hand_over(p, &dead[i]);
+    }
     return got;
 }
 

@@ -42,7 +42,9 @@ struct reaper {
     int kicked;
     id_list live;
     id_list pending;
+    id_list retry;      /* removals that failed, retried at each sweep */
     engine_health health;
+    int was_ok;         /* the engine was up at the previous check */
 };
 
 static int list_add(id_list *l, const char *id)
@@ -85,9 +87,11 @@ static void remove_one(reaper *r, const char *id)
     else
         SCE_LOG(SCE_LOG_DEBUG, NULL, "removed container %.12s", id);
     pthread_mutex_lock(&r->lock);
-    /* A failed removal stays live: the next sweep (or shutdown) retries. */
-    if (rv == SCE_OK)
-        list_del(&r->live, id);
+    /* Nobody uses it any more either way; a failed removal (the engine is
+     * down, say) is retried at the next sweep. */
+    list_del(&r->live, id);
+    if (rv != SCE_OK && list_find(&r->retry, id) < 0 && list_add(&r->retry, id) != 0)
+        SCE_LOG(SCE_LOG_ERROR, NULL, "out of memory remembering container %.12s", id);
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -106,7 +110,7 @@ static size_t drain_pending(reaper *r)
         }
         memcpy(id, r->pending.ids[--r->pending.n], sizeof(id));
         backlog = r->pending.n;
-        yield = !r->stopping && backlog < QUIET_BACKLOG;
+        yield = !r->stopping && backlog < QUIET_BACKLOG && activity_runs() < 2;
         pthread_mutex_unlock(&r->lock);
         /* Removal costs the engine CPU that a run in progress needs more; it
          * waits a little, never long, and not at all once a backlog builds. */
@@ -115,6 +119,18 @@ static size_t drain_pending(reaper *r)
         remove_one(r, id);
         done++;
     }
+}
+
+/* True once after a ping found the engine up following one that did not. */
+static int engine_came_back(reaper *r)
+{
+    int back;
+
+    pthread_mutex_lock(&r->lock);
+    back = r->health.ok && !r->was_ok;
+    r->was_ok = r->health.ok;
+    pthread_mutex_unlock(&r->lock);
+    return back;
 }
 
 static void ping(reaper *r)
@@ -134,6 +150,17 @@ static void ping(reaper *r)
         SCE_LOG(h.ok ? SCE_LOG_INFO : SCE_LOG_WARN, NULL, "docker engine %s%s%s",
                 h.ok ? "up, version " : "down: ", h.ok ? h.version : h.message, "");
     r->health = h;
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Hands the failed removals back to the pending queue. */
+static void requeue_retries(reaper *r)
+{
+    pthread_mutex_lock(&r->lock);
+    for (size_t i = 0; i < r->retry.n; i++)
+        if (list_find(&r->pending, r->retry.ids[i]) < 0)
+            list_add(&r->pending, r->retry.ids[i]);
+    r->retry.n = 0;
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -224,6 +251,10 @@ static void *reaper_main(void *arg)
             ping(r);
             next_ping = now;
             add_ms(&next_ping, PING_INTERVAL_MS);
+        }
+        if (do_sweep || (do_ping && engine_came_back(r))) {
+            requeue_retries(r);
+            drain_pending(r);
         }
         if (do_sweep) {
             sweep(r);
@@ -340,7 +371,9 @@ void reaper_stop(reaper *r)
     pthread_mutex_unlock(&r->lock);
     pthread_join(r->thread, NULL);
 
-    /* Whatever is still live now belongs to nobody: remove it. */
+    /* Whatever is still live now belongs to nobody: remove it, and try the
+     * failed removals once more. */
+    requeue_retries(r);
     drain_pending(r);
     for (;;) {
         char id[DOCKER_ID_MAX + 1];
@@ -358,6 +391,7 @@ void reaper_stop(reaper *r)
     }
     free(r->live.ids);
     free(r->pending.ids);
+    free(r->retry.ids);
     pthread_cond_destroy(&r->wake);
     pthread_mutex_destroy(&r->lock);
     free(r);

@@ -34,3 +34,12 @@ set_tests_properties(runners PROPERTIES LABELS docker TIMEOUT 300
 # its own).
 add_test(NAME pool COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_pool.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(pool PROPERTIES LABELS docker TIMEOUT 300)
+
+# Projects, batches and history: projects and batches on the stack's server,
+# history on servers the test starts itself (its own databases, a restart).
+add_executable(test_project integration/test_project.c)
+target_link_libraries(test_project PRIVATE PkgConfig::CMOCKA sce sce_proto PkgConfig::CURL
+                      PkgConfig::LIBARCHIVE)
+add_test(NAME project COMMAND test_project $<TARGET_FILE:sce-server>)
+set_tests_properties(project PROPERTIES FIXTURES_REQUIRED stack LABELS docker TIMEOUT 300
+                     ENVIRONMENT SCE_TEST_STACK_ENV=${SCE_STACK_ENV})

@@ -1,0 +1,680 @@
+/*
+ * bench.c - sce-bench: the latency and throughput figures of issue 5, with
+ * their baselines, measured side by side in one run.
+ *
+ *   latency   hello world in both languages at concurrency 1, through the
+ *             RPC and through HTTP: warm (a ready pool, engine idle: one
+ *             request at a time, the next sent when the pool is full again),
+ *             back-to-back (no pause), and cold (a memory limit below the
+ *             pool's forces a container of its own)
+ *   throughput  concurrency 4 and 8 over a fixed number of runs
+ *   baselines   `docker run --rm` with the reference limit flags; the
+ *             engine's own create+start+remove ceiling through the Engine
+ *             API; the interpreters started natively on this host
+ *   memory    the server's RSS over many runs (--memory-runs)
+ *
+ * It prints one Markdown table with the ratios and writes it to --out.
+ * Timings live here, never in the test suite.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "docker.h"
+#include "languages.h"
+#include "sce/client.h"
+
+typedef struct bench_opts {
+    const char *server;
+    const char *gateway;
+    const char *out;
+    const char *docker_socket;
+    const char *python_image;
+    const char *node_image;
+    int server_pid;
+    int warm_runs;
+    int cold_runs;
+    int burst_runs;
+    int throughput_runs;
+    int docker_runs;
+    int engine_runs;
+    int memory_runs;
+} bench_opts;
+
+static bench_opts opt = {
+    .server = "tcp://127.0.0.1:7700",
+    .gateway = "http://127.0.0.1:8080",
+    .out = "bench/results/latest.md",
+    .docker_socket = "/var/run/docker.sock",
+    .python_image = "sce-python:latest",
+    .node_image = "sce-node:latest",
+    .warm_runs = 40,
+    .cold_runs = 10,
+    .burst_runs = 20,
+    .throughput_runs = 40,
+    .docker_runs = 10,
+    .engine_runs = 24,
+    .memory_runs = 0,
+};
+
+static sce_client *client;
+static FILE *report;
+
+static const char *const hello[2][2] = {
+    {"python", "print(2+2)\n"},
+    {"node", "console.log(2+2)\n"},
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void die(const char *what, const char *detail)
+{
+    fprintf(stderr, "sce-bench: %s: %s\n", what, detail);
+    exit(1);
+}
+
+/* ------------------------------------------------------------ statistics */
+
+typedef struct samples {
+    double *v;
+    int n;
+    int errors;
+} samples;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(samples *s, double p)
+{
+    int i;
+
+    if (s->n == 0)
+        return NAN;
+    qsort(s->v, (size_t)s->n, sizeof(double), cmp_double);
+    i = (int)ceil(p / 100.0 * s->n) - 1;
+    return s->v[i < 0 ? 0 : (i >= s->n ? s->n - 1 : i)];
+}
+
+static samples samples_new(int n)
+{
+    samples s = {calloc((size_t)n, sizeof(double)), 0, 0};
+    if (s.v == NULL)
+        die("samples", "out of memory");
+    return s;
+}
+
+/* Both to stdout and to the report file. */
+static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void out(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    if (report) {
+        va_start(ap, fmt);
+        vfprintf(report, fmt, ap);
+        va_end(ap);
+    }
+    fflush(stdout);
+}
+
+static void row(const char *what, samples *s, const char *how)
+{
+    out("| %s | %d | %.1f | %.1f | %.1f | %d | %s |\n", what, s->n, pct(s, 50), pct(s, 90),
+        pct(s, 99), s->errors, how);
+}
+
+/* ------------------------------------------------------------ the service */
+
+static int health(sce_health **h)
+{
+    char err[256];
+    return sce_client_health(client, h, err, sizeof(err));
+}
+
+/* Waits until the pool holds `full` containers (or 10 s), then a little
+ * more so the used container's removal is done too: the engine is idle. */
+static void wait_pool_full(uint32_t full)
+{
+    double until = now_ms() + 10000;
+
+    while (now_ms() < until) {
+        sce_health *h = NULL;
+        uint32_t ready = 0;
+
+        if (health(&h) == SCE_OK) {
+            ready = h->pool_ready;
+            sce_health_free(h);
+        }
+        if (ready >= full)
+            break;
+        usleep(20000);
+    }
+    usleep(250000);
+}
+
+/* The pool's full size: the most it holds after a quiet second. */
+static uint32_t pool_full_size(void)
+{
+    uint32_t best = 0, same = 0;
+
+    for (int i = 0; i < 300 && same < 10; i++) {
+        sce_health *h = NULL;
+        if (health(&h) != SCE_OK)
+            die("health", "the server does not answer");
+        if (h->pool_ready > best) {
+            best = h->pool_ready;
+            same = 0;
+        } else {
+            same++;
+        }
+        sce_health_free(h);
+        usleep(100000);
+    }
+    return best;
+}
+
+static int run_rpc(const char *lang, const char *code, uint64_t memory_bytes, double *ms)
+{
+    sce_run_request rq;
+    sce_run_result *r = NULL;
+    char err[256];
+    double t0 = now_ms();
+    int rv, ok;
+
+    memset(&rq, 0, sizeof(rq));
+    rq.language = lang;
+    rq.code = code;
+    rq.memory_bytes = memory_bytes;
+    rv = sce_client_run(client, &rq, &r, err, sizeof(err));
+    *ms = now_ms() - t0;
+    ok = rv == SCE_OK && r->verdict == SCE_VERDICT_OK && strcmp(r->stdout_data, "4\n") == 0;
+    if (!ok)
+        fprintf(stderr, "  run failed: %s %s\n", rv == SCE_OK ? sce_verdict_name(r->verdict) : "",
+                rv == SCE_OK ? r->message : err);
+    sce_run_result_free(r);
+    return ok;
+}
+
+static size_t sink(char *p, size_t size, size_t n, void *arg)
+{
+    (void)p;
+    (void)arg;
+    return size * n;
+}
+
+static int run_http(CURL *h, const char *lang, const char *code, double *ms)
+{
+    char body[256], url[512];
+    long status = 0;
+    double t0;
+    CURLcode rc;
+
+    snprintf(url, sizeof(url), "%s/run", opt.gateway);
+    snprintf(body, sizeof(body), "{\"language\":\"%s\",\"code\":\"%s\"}", lang,
+             strcmp(lang, "python") == 0 ? "print(2+2)\\n" : "console.log(2+2)\\n");
+    (void)code;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    t0 = now_ms();
+    rc = curl_easy_perform(h);
+    *ms = now_ms() - t0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    return rc == CURLE_OK && status == 200;
+}
+
+static CURL *http_handle(void)
+{
+    CURL *h = curl_easy_init();
+    static struct curl_slist *hdrs;
+
+    if (hdrs == NULL)
+        hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+    return h;
+}
+
+/* ------------------------------------------------------------ throughput */
+
+typedef struct tp_state {
+    pthread_mutex_t lock;
+    int left;
+    int done;
+    int errors;
+} tp_state;
+
+static void *tp_worker(void *arg)
+{
+    tp_state *st = arg;
+
+    for (;;) {
+        int i;
+        double ms;
+
+        pthread_mutex_lock(&st->lock);
+        if (st->left == 0) {
+            pthread_mutex_unlock(&st->lock);
+            return NULL;
+        }
+        i = st->left--;
+        pthread_mutex_unlock(&st->lock);
+        int ok = run_rpc(hello[i % 2][0], hello[i % 2][1], 0, &ms);
+        pthread_mutex_lock(&st->lock);
+        st->done++;
+        st->errors += !ok;
+        pthread_mutex_unlock(&st->lock);
+    }
+}
+
+static double throughput(int concurrency, int runs, int *errors)
+{
+    tp_state st = {PTHREAD_MUTEX_INITIALIZER, runs, 0, 0};
+    pthread_t t[64];
+    double t0 = now_ms(), secs;
+
+    for (int i = 0; i < concurrency; i++)
+        pthread_create(&t[i], NULL, tp_worker, &st);
+    for (int i = 0; i < concurrency; i++)
+        pthread_join(t[i], NULL);
+    secs = (now_ms() - t0) / 1000.0;
+    *errors = st.errors;
+    return st.done / secs;
+}
+
+/* ------------------------------------------------------------ baselines */
+
+/* Runs argv, its output discarded; returns the wall time in ms, or -1. */
+static double time_command(char *const argv[])
+{
+    double t0 = now_ms();
+    int status;
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0)
+        return -1;
+    return now_ms() - t0;
+}
+
+/* n timed runs of a command. */
+static samples time_n(char *const argv[], int n)
+{
+    samples s = samples_new(n);
+
+    for (int i = 0; i < n; i++) {
+        double ms = time_command(argv);
+        if (ms < 0)
+            s.errors++;
+        else
+            s.v[s.n++] = ms;
+    }
+    return s;
+}
+
+typedef struct engine_state {
+    docker *d;
+    pthread_mutex_t lock;
+    int left;
+    int errors;
+} engine_state;
+
+/* The same containers the service makes (image, runner command, limit
+ * set), python and node alternating, each created, started (its runner
+ * loads and waits for a bundle) and removed: what one run costs the engine,
+ * without the run. */
+static void *engine_worker(void *arg)
+{
+    engine_state *st = arg;
+    docker_label labels[] = {{"org.sce.managed-by", "sce-bench"}};
+    docker_create_opts o;
+    char id[DOCKER_ID_MAX + 1], err[512];
+
+    memset(&o, 0, sizeof(o));
+    o.user = "65534:65534";
+    o.working_dir = "/tmp";
+    o.labels = labels;
+    o.nlabels = 1;
+    o.memory_bytes = o.memory_swap_bytes = 128 << 20;
+    o.nano_cpus = 1000000000;
+    o.pids_limit = 64;
+    o.tmpfs_path = "/tmp";
+    o.tmpfs_options = "rw,nosuid,nodev,noexec,size=16m,mode=1777";
+    o.read_only_rootfs = 1;
+    o.network_disabled = 1;
+    o.cap_drop_all = 1;
+    o.no_new_privileges = 1;
+    o.init = 1;
+    o.log_driver_none = 1;
+    for (;;) {
+        const lang_def *l;
+        const char *argv[8];
+        size_t n = 0;
+        int ok, k;
+
+        pthread_mutex_lock(&st->lock);
+        if (st->left == 0) {
+            pthread_mutex_unlock(&st->lock);
+            return NULL;
+        }
+        k = st->left--;
+        pthread_mutex_unlock(&st->lock);
+        l = languages_at((size_t)(k % 2));
+        for (size_t i = 0; i < l->nargv; i++)
+            argv[n++] = l->argv[i];
+        argv[n++] = l->runner;
+        o.cmd = argv;
+        o.ncmd = n;
+        o.image = k % 2 ? opt.node_image : opt.python_image;
+        ok = docker_container_create(st->d, &o, id, err, sizeof(err)) == 0;
+        if (ok) {
+            ok = docker_container_start(st->d, id, err, sizeof(err)) == 0;
+            ok = docker_container_remove(st->d, id, err, sizeof(err)) == 0 && ok;
+        }
+        if (!ok) {
+            fprintf(stderr, "  engine: %s\n", err);
+            pthread_mutex_lock(&st->lock);
+            st->errors++;
+            pthread_mutex_unlock(&st->lock);
+        }
+    }
+}
+
+static double engine_ceiling(int concurrency, int n, int *errors)
+{
+    engine_state st;
+    pthread_t t[16];
+    char err[256];
+    double t0, secs;
+
+    if (concurrency > 16)
+        concurrency = 16;
+    memset(&st, 0, sizeof(st));
+    pthread_mutex_init(&st.lock, NULL);
+    st.left = n;
+    if (docker_open(opt.docker_socket, "v1.41", 60000, &st.d, err, sizeof(err)) != 0)
+        die("docker", err);
+    t0 = now_ms();
+    for (int i = 0; i < concurrency; i++)
+        pthread_create(&t[i], NULL, engine_worker, &st);
+    for (int i = 0; i < concurrency; i++)
+        pthread_join(t[i], NULL);
+    secs = (now_ms() - t0) / 1000.0;
+    docker_close(st.d);
+    *errors = st.errors;
+    return (n - st.errors) / secs;
+}
+
+/* ------------------------------------------------------------ memory */
+
+static long rss_kib(int pid)
+{
+    char path[64], line[256];
+    long kib = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+/* ------------------------------------------------------------ main */
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: sce-bench [--server URL] [--gateway URL] [--server-pid PID] [--out FILE]\n"
+            "                 [--warm-runs N] [--cold-runs N] [--burst-runs N]\n"
+            "                 [--throughput-runs N] [--docker-runs N] [--engine-runs N]\n"
+            "                 [--memory-runs N] [--python-image IMAGE] [--node-image IMAGE]\n");
+    exit(64);
+}
+
+int main(int argc, char **argv)
+{
+    char err[256];
+    sce_health *h = NULL;
+    uint32_t full;
+    double rpc_p50[2] = {0, 0}, http_p50[2] = {0, 0}, docker_p50 = 0, native_p50[2] = {0, 0};
+    double tp[2], ceiling;
+    int tp_err[2], ceil_err;
+    time_t t = time(NULL);
+    char when[64];
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (v == NULL)
+            usage();
+        if (!strcmp(a, "--server"))
+            opt.server = v;
+        else if (!strcmp(a, "--gateway"))
+            opt.gateway = v;
+        else if (!strcmp(a, "--out"))
+            opt.out = v;
+        else if (!strcmp(a, "--server-pid"))
+            opt.server_pid = atoi(v);
+        else if (!strcmp(a, "--warm-runs"))
+            opt.warm_runs = atoi(v);
+        else if (!strcmp(a, "--cold-runs"))
+            opt.cold_runs = atoi(v);
+        else if (!strcmp(a, "--burst-runs"))
+            opt.burst_runs = atoi(v);
+        else if (!strcmp(a, "--throughput-runs"))
+            opt.throughput_runs = atoi(v);
+        else if (!strcmp(a, "--docker-runs"))
+            opt.docker_runs = atoi(v);
+        else if (!strcmp(a, "--engine-runs"))
+            opt.engine_runs = atoi(v);
+        else if (!strcmp(a, "--memory-runs"))
+            opt.memory_runs = atoi(v);
+        else if (!strcmp(a, "--python-image"))
+            opt.python_image = v;
+        else if (!strcmp(a, "--node-image"))
+            opt.node_image = v;
+        else
+            usage();
+        i++;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (sce_client_open(opt.server, &client, err, sizeof(err)) != SCE_OK)
+        die(opt.server, err);
+    sce_client_set_timeout(client, 120000);
+    if (health(&h) != SCE_OK)
+        die("health", "the server does not answer");
+    sce_health_free(h);
+    report = fopen(opt.out, "w");
+    if (report == NULL)
+        die(opt.out, strerror(errno));
+
+    full = pool_full_size();
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&t));
+    out("## sce-bench, %s\n\n", when);
+    {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        out("Machine: %ld cores. Server %s (warm pool: %u containers in all), gateway %s.\n\n",
+            cores, opt.server, full, opt.gateway);
+    }
+    out("| what | runs | p50 ms | p90 ms | p99 ms | errors | how |\n");
+    out("| --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
+
+    /* Latency, warm, RPC and HTTP, both languages. */
+    for (int l = 0; l < 2; l++) {
+        samples rpc = samples_new(opt.warm_runs), web = samples_new(opt.warm_runs);
+        CURL *hh = http_handle();
+        char what[128];
+
+        for (int i = 0; i < opt.warm_runs; i++) {
+            double ms;
+            wait_pool_full(full);
+            if (run_rpc(hello[l][0], hello[l][1], 0, &ms))
+                rpc.v[rpc.n++] = ms;
+            else
+                rpc.errors++;
+            wait_pool_full(full);
+            if (run_http(hh, hello[l][0], hello[l][1], &ms))
+                web.v[web.n++] = ms;
+            else
+                web.errors++;
+        }
+        snprintf(what, sizeof(what), "%s hello, warm, RPC", hello[l][0]);
+        row(what, &rpc, "c=1, each run sent when the pool is full and the engine idle");
+        rpc_p50[l] = pct(&rpc, 50);
+        snprintf(what, sizeof(what), "%s hello, warm, HTTP", hello[l][0]);
+        row(what, &web, "same, POST /run through sce-gateway (keep-alive)");
+        http_p50[l] = pct(&web, 50);
+        free(rpc.v);
+        free(web.v);
+        curl_easy_cleanup(hh);
+    }
+
+    /* Back-to-back and cold, RPC. */
+    for (int l = 0; l < 2; l++) {
+        samples burst = samples_new(opt.burst_runs), cold = samples_new(opt.cold_runs);
+        char what[128];
+        double ms;
+
+        wait_pool_full(full);
+        for (int i = 0; i < opt.burst_runs; i++) {
+            if (run_rpc(hello[l][0], hello[l][1], 0, &ms))
+                burst.v[burst.n++] = ms;
+            else
+                burst.errors++;
+        }
+        snprintf(what, sizeof(what), "%s hello, back-to-back, RPC", hello[l][0]);
+        row(what, &burst, "c=1, no pause: the pool drains, then runs wait for the engine");
+        for (int i = 0; i < opt.cold_runs; i++) {
+            wait_pool_full(full);
+            if (run_rpc(hello[l][0], hello[l][1], 127u << 20, &ms))
+                cold.v[cold.n++] = ms;
+            else
+                cold.errors++;
+        }
+        snprintf(what, sizeof(what), "%s hello, cold path, RPC", hello[l][0]);
+        row(what, &cold, "memory 127 MiB (not the pool's): create+attach+start per run");
+        free(burst.v);
+        free(cold.v);
+    }
+
+    /* Baselines. */
+    {
+        char *docker_argv[] = {"docker", "run", "--rm", "-i", "--network", "none", "--memory",
+                               "128m", "--memory-swap", "128m", "--cpus", "1", "--pids-limit",
+                               "64", "--read-only", "--tmpfs", "/tmp:rw,size=16m", "--user",
+                               "65534:65534", "--cap-drop", "ALL", "--security-opt",
+                               "no-new-privileges", (char *)opt.python_image, "python3", "-c",
+                               "print(2+2)", NULL};
+        char *py_argv[] = {"python3", "-c", "print(2+2)", NULL};
+        char *node_argv[] = {"node", "-e", "console.log(2+2)", NULL};
+        samples s;
+
+        wait_pool_full(full);
+        s = time_n(docker_argv, opt.docker_runs);
+        row("python hello, `docker run --rm`", &s, "the reference executors' path, CLI, limit flags");
+        docker_p50 = pct(&s, 50);
+        free(s.v);
+        s = time_n(py_argv, 10);
+        row("python3 -c started natively", &s, "this host's interpreter, no container");
+        native_p50[0] = pct(&s, 50);
+        free(s.v);
+        s = time_n(node_argv, 10);
+        row("node -e started natively", &s, "this host's interpreter, no container");
+        native_p50[1] = pct(&s, 50);
+        free(s.v);
+    }
+
+    /* Throughput. */
+    wait_pool_full(full);
+    {
+        /* The engine's best rate over the concurrencies the service uses. */
+        int e1, e4, e8;
+        double c1 = engine_ceiling(2, opt.engine_runs, &e1);
+        double c4 = engine_ceiling(4, opt.engine_runs, &e4);
+        double c8 = engine_ceiling(8, opt.engine_runs, &e8);
+        out("\nEngine alone (the service's containers, python and node alternating, "
+            "create+start+remove through the Engine API): %.2f/s at 2 at once, "
+            "%.2f/s at 4, %.2f/s at 8.\n",
+            c1, c4, c8);
+        ceiling = c1 > c4 ? c1 : c4;
+        ceiling = ceiling > c8 ? ceiling : c8;
+        ceil_err = e1 + e4 + e8;
+    }
+    wait_pool_full(full);
+    tp[0] = throughput(4, opt.throughput_runs, &tp_err[0]);
+    wait_pool_full(full);
+    tp[1] = throughput(8, opt.throughput_runs, &tp_err[1]);
+
+    out("\n| throughput | runs | runs/s | errors | vs engine ceiling |\n");
+    out("| --- | ---: | ---: | ---: | ---: |\n");
+    out("| engine ceiling: the same containers created, started, removed; best of 2/4/8 at "
+        "once | %d | %.2f | %d | 1.00 |\n",
+        opt.engine_runs, ceiling, ceil_err);
+    out("| sce Run, concurrency 4 (python and node alternating) | %d | %.2f | %d | %.2f |\n",
+        opt.throughput_runs, tp[0], tp_err[0], tp[0] / ceiling);
+    out("| sce Run, concurrency 8 (python and node alternating) | %d | %.2f | %d | %.2f |\n",
+        opt.throughput_runs, tp[1], tp_err[1], tp[1] / ceiling);
+
+    out("\n| ratio | value | target |\n| --- | ---: | --- |\n");
+    out("| python warm RPC p50 | %.1f ms | at most 15 ms |\n", rpc_p50[0]);
+    out("| node warm RPC p50 | %.1f ms | at most 25 ms |\n", rpc_p50[1]);
+    out("| `docker run` p50 / python warm RPC p50 | %.0fx | at least 40x |\n",
+        docker_p50 / rpc_p50[0]);
+    out("| native python3 p50 / python warm RPC p50 | %.2fx | above 1 |\n",
+        native_p50[0] / rpc_p50[0]);
+    out("| native node p50 / node warm RPC p50 | %.2fx | above 1 |\n", native_p50[1] / rpc_p50[1]);
+    out("| HTTP - RPC, python p50 | %+.1f ms | at most 2 ms |\n", http_p50[0] - rpc_p50[0]);
+    out("| HTTP - RPC, node p50 | %+.1f ms | at most 2 ms |\n", http_p50[1] - rpc_p50[1]);
+    out("| throughput c=8 / engine ceiling | %.2f | at least 0.9, zero errors |\n",
+        tp[1] / ceiling);
+
+    if (opt.memory_runs > 0) {
+        int step = opt.memory_runs / 10 > 0 ? opt.memory_runs / 10 : 1, done = 0, errs = 0;
+        out("\n| runs done | server RSS KiB |\n| ---: | ---: |\n");
+        out("| 0 | %ld |\n", opt.server_pid ? rss_kib(opt.server_pid) : -1L);
+        while (done < opt.memory_runs) {
+            int e;
+            throughput(4, step, &e);
+            errs += e;
+            done += step;
+            out("| %d | %ld |\n", done, opt.server_pid ? rss_kib(opt.server_pid) : -1L);
+        }
+        out("\n%d runs, %d errors.\n", done, errs);
+    }
+    fclose(report);
+    sce_client_close(client);
+    curl_global_cleanup();
+    return 0;
+}
