@@ -253,7 +253,7 @@ static int zip_read_data(struct archive *a, const char *path, size_t budget, siz
         got = archive_read_data(a, buf + n, cap - n);
         if (got < 0) {
             seterr(errbuf, errlen, "zip: cannot read '%s': %s", quote(path).text,
-                   archive_error_string(a) ? archive_error_string(a) : "damaged data");
+                   quote(archive_error_string(a) ? archive_error_string(a) : "damaged data").text);
             rv = SCE_ERR_INVALID_ARGUMENT;
             goto out;
         }
@@ -341,7 +341,7 @@ int sce_bundle_from_zip(const void *zip, size_t len, const sce_bundle_limits *li
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
             const char *m = archive_error_string(a);
 
-            seterr(errbuf, errlen, "zip: damaged archive: %s", m ? m : "unreadable entry");
+            seterr(errbuf, errlen, "zip: damaged archive: %s", quote(m ? m : "unreadable entry").text);
             goto out;
         }
         name = archive_entry_pathname_utf8(e);

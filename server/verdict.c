@@ -43,7 +43,7 @@ void verdict_error_line(const char *language, const char *err, size_t len, char 
     size_t best_len = 0;
     const char *prev = NULL;
     size_t prev_len = 0;
-    const char *p = err, *end = err + len;
+    const char *p = err, *end = err ? err + len : err;
     int node = language && strcmp(language, "node") == 0;
 
     out[0] = '\0';

@@ -25,6 +25,7 @@
 
 #include "gateway_limits.h"
 #include "sce/err.h"
+#include "utf8.h"
 
 #define DEFAULT_LANGUAGE "python"
 
@@ -352,8 +353,12 @@ static int body_object(const char *body, size_t len, json_t **root, char *err, s
             seterr(err, errlen, "out of memory");
             return SCE_ERR_RESOURCE_EXHAUSTED;
         }
+        char text[sizeof(jerr.text) * 3];
+
+        /* jansson quotes the input near the error: one clean line of it. */
+        sce_utf8_clean_line(jerr.text, strlen(jerr.text), text, sizeof(text));
         seterr(err, errlen, "body: invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
-               jerr.text);
+               text);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if (!json_is_object(r)) {

@@ -832,9 +832,11 @@ static void expect_service_fine(void)
 {
     char src[32];
     reply r;
+    json_t *req = rq("python", "print(6 * 7)");
 
     new_source(src);
-    post_run(rq("python", "print(6 * 7)"), src, &r);
+    post_run(req, src, &r);
+    json_decref(req);
     expect_run(&r, "ok");
     assert_string_equal(js(&r, "stdout"), "42\n");
     reply_free(&r);
