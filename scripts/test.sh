@@ -6,6 +6,19 @@
 # ctest runs all of it: unit tests, integration tests against the real
 # engine, the browser test.  A test that cannot run fails; nothing is
 # skipped.  Extra arguments go to ctest (e.g. -L unit, -R run_python).
+#
+# Then the sanitizer stage: the same tree built again with clang,
+# AddressSanitizer, UndefinedBehaviorSanitizer and libFuzzer coverage
+# (build-asan), and ctest there runs the unit tests, each fuzzer for
+# SCE_FUZZ_SECONDS (20) over its seed corpus, and the integration and
+# security tests against the sanitizer-built sce-server, sce-gateway and sce.
+# Left to the first stage: the browser test, the runner test (no code of
+# ours runs in it) and the fault tests (they restart the engine, and measure
+# memory, which ASan inflates).  Every sanitizer report, also one from a
+# daemon running in the background, is written to build-asan/sanitizer-logs/
+# and fails the stage.  SCE_TEST_SANITIZERS=0 leaves the stage out (a quick
+# local run; CI always runs it).  Extra arguments apply to the first stage
+# only.
 set -euo pipefail
 
 SCE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,6 +32,9 @@ build=${SCE_BUILD_DIR:-$SCE_ROOT/build}
 
 command -v npm >/dev/null 2>&1 || SCE_DEPS+=(nodejs npm)
 SCE_DEPS+=(chromium valgrind)
+# The sanitizer stage: clang, its sanitizer and libFuzzer runtimes, and
+# llvm-symbolizer (package llvm) for readable stacks.
+SCE_DEPS+=(clang libclang-rt-14-dev llvm)
 sce_install_deps
 sce_ensure_engine
 scripts/images.sh
@@ -28,3 +44,45 @@ start=$SECONDS
 echo "[sce] running the tests"
 ctest --test-dir "$build" --output-on-failure --no-tests=error -j 2 "$@"
 echo "[sce] all tests passed in $((SECONDS - start)) s"
+
+[ "${SCE_TEST_SANITIZERS:-1}" = 0 ] && exit 0
+
+asan=${SCE_ASAN_BUILD_DIR:-$SCE_ROOT/build-asan}
+logs=$asan/sanitizer-logs
+start=$SECONDS
+echo "[sce] sanitizer stage: building $asan (clang, ASan + UBSan + libFuzzer)"
+# Warnings are the gcc build's business (-Werror there); clang's extra ones
+# must not stop the runtime checks.
+if [ ! -f "$asan/CMakeCache.txt" ]; then
+    CC=clang sce_build "$asan" -DCMAKE_BUILD_TYPE=Debug -DSCE_SANITIZE=ON -DSCE_FUZZ=ON \
+        -DSCE_WERROR=OFF
+else
+    sce_build "$asan"
+fi
+rm -rf "$logs"
+mkdir -p "$logs"
+# log_path: reports go to files, so one from a daemon in the background
+# (stack.sh's sce-server) is seen too.  allocator_may_return_null: the code
+# handles a failed malloc (tests ask for impossible sizes on purpose).
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:allocator_may_return_null=1:log_path=$logs/report"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1:log_path=$logs/report"
+status=0
+# The fuzzers first, on their own, so that they do not slow the integration
+# tests (their deadlines are real) and the other way round.
+ctest --test-dir "$asan" --output-on-failure --no-tests=error -j 2 -L 'unit|fuzz' || status=$?
+ctest --test-dir "$asan" --output-on-failure --no-tests=error -j 2 -L docker \
+    -LE 'browser|fault' -E '^runners$' || status=$?
+# Every file with more than the allocator's "failed to allocate" warnings
+# (tests ask for impossible sizes on purpose) is a report; libFuzzer's crash
+# stacks land here too.
+reports=$(grep -lvE '^(==[0-9]+==WARNING: AddressSanitizer failed to allocate .*)?$' \
+    "$logs"/* 2>/dev/null || true)
+for f in $reports; do
+    echo "[sce] sanitizer report $f:"
+    cat "$f"
+done
+if [ "$status" -ne 0 ] || [ -n "$reports" ]; then
+    echo "[sce] sanitizer stage FAILED after $((SECONDS - start)) s" >&2
+    exit 1
+fi
+echo "[sce] sanitizer stage passed in $((SECONDS - start)) s"
