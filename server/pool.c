@@ -24,6 +24,7 @@
 #define FAIL_BACKOFF_MS 1000 /* after a failed refill (no engine, no image), doubling */
 #define FAIL_BACKOFF_MAX_MS 5000 /* the pool refills at most this long after the engine is back */
 #define QUIET_WAIT_MS 1000   /* longest a refill yields to runs in progress */
+#define SLOW_PREPARE_MS 5000 /* a refill slower than this is logged as a warning */
 
 typedef struct ready_list {
     warm_container *items;
@@ -120,6 +121,7 @@ static void *refill_main(void *arg)
         int64_t now = now_ms();
         char err[512];
         int rv, first_failure;
+        int64_t t_prep;
 
         pthread_mutex_lock(&p->lock);
         for (;;) {
@@ -157,8 +159,15 @@ static void *refill_main(void *arg)
          * anyway (under load, quiet never comes and refills must not lag). */
         if (p->lists[li].n > 0 && activity_runs() < 2)
             activity_wait_quiet(QUIET_WAIT_MS);
+        t_prep = now_ms();
         rv = exec_prepare(p->env, languages_at((size_t)li), p->env->opt->memory_bytes, "pool", &w,
                           err, sizeof(err));
+        t_prep = now_ms() - t_prep;
+        /* A refill normally takes a few hundred ms; say when the engine is
+         * far slower, since runs then find the pool empty. */
+        SCE_LOG(t_prep > SLOW_PREPARE_MS ? SCE_LOG_WARN : SCE_LOG_DEBUG, NULL,
+                "pool: preparing a %s container took %lld ms%s", languages_at((size_t)li)->name,
+                (long long)t_prep, t_prep > SLOW_PREPARE_MS ? " (the engine is slow)" : "");
         pthread_mutex_lock(&p->lock);
         p->lists[li].starting--;
         first_failure = 0;

@@ -519,6 +519,7 @@ int rpc_start(const exec_env *env, history *hist, rpc_server **out, char *err, s
     srv->slots = calloc(srv->nslots, sizeof(slot));
     srv->workers = calloc(srv->nworkers, sizeof(pthread_t));
     if (srv->slots == NULL || srv->workers == NULL) {
+        srv->nworkers = 0;
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -583,7 +584,8 @@ void rpc_stop(rpc_server *srv)
             pthread_mutex_unlock(&srv->lock);
         }
     }
-    for (size_t i = 0; i < srv->nworkers; i++)
+    /* workers is NULL when start-up failed before the threads existed. */
+    for (size_t i = 0; srv->workers != NULL && i < srv->nworkers; i++)
         pthread_join(srv->workers[i], NULL);
     nng_close(srv->sock);
     for (size_t i = 0; srv->slots != NULL && i < srv->nslots; i++) {

@@ -20,6 +20,8 @@ trap 'for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$work
 
 pass() { echo "ok   $1"; }
 fail() { echo "FAIL $1"; failures=$((failures + 1)); }
+# The server log of instance $1, shown under a failure.
+show_log() { sed 's/^/    | /' "$work/$1.log" | tail -n 40; }
 
 # Running containers of instance $1, one id a line, sorted.
 running() {
@@ -64,11 +66,14 @@ if wait_for 30 count_is "$inst" 4; then
     before=$(running "$inst")
     out=$("$sce" --server "tcp://127.0.0.1:$port" run "$work/hello.py")
     # One of the four served the run and is gone; a new one took its place.
-    if [ "$out" = "hello" ] && wait_for 20 count_is "$inst" 4 &&
+    # A loaded engine (the sanitizer stage runs other tests beside this
+    # one) can take many seconds to create a container: allow a minute.
+    if [ "$out" = "hello" ] && wait_for 60 count_is "$inst" 4 &&
         [ "$(comm -23 <(echo "$before") <(running "$inst") | grep -c .)" -eq 1 ]; then
         pass "refill: the used container is replaced, the other three stay"
     else
         fail "refill: output '$out'; before: $(echo $before); now: $(running "$inst" | tr '\n' ' ')"
+        show_log "$inst"
     fi
 else
     fail "refill: the pool never reached 4 ready containers ($(running "$inst" | grep -c .))"

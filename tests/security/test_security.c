@@ -2268,37 +2268,91 @@ typedef struct server_proc {
 
 extern char **environ;
 
+/* A port the kernel says is free now; the server binds it a moment later
+ * and server_start tries again if someone else got there first. */
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    if (port == 0)
+        fail_msg("cannot find a free port: %s", strerror(errno));
+    return port;
+}
+
+static int port_accepts(int port)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* Starts a server and waits until it listens; a server that exits first
+ * (its port taken in between) is started again on another port. */
 static void server_start(server_proc *p, const char *name, const char *const *extra)
 {
-    const char *argv[32];
-    size_t n = 0;
-    unsigned char r[2];
-    posix_spawn_file_actions_t fa;
-
-    if (getrandom(r, sizeof(r), 0) != 2)
-        fail_msg("getrandom");
     memset(p, 0, sizeof(*p));
-    snprintf(p->url, sizeof(p->url), "tcp://127.0.0.1:%d", 42000 + ((r[0] << 8 | r[1]) % 8000));
     snprintf(p->instance, sizeof(p->instance), "sectest-%d-%s", (int)getpid(), name);
     snprintf(p->log, sizeof(p->log), "%s/%s.log", stack_dir, p->instance);
-    argv[n++] = server_binary;
-    argv[n++] = "--listen";
-    argv[n++] = p->url;
-    argv[n++] = "--instance";
-    argv[n++] = p->instance;
-    argv[n++] = "--pool-size";
-    argv[n++] = "0";
-    argv[n++] = "--history";
-    argv[n++] = "off";
-    for (size_t i = 0; extra[i] != NULL && n < 30; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, p->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    if (posix_spawn(&p->pid, server_binary, &fa, NULL, (char *const *)argv, environ) != 0)
-        fail_msg("cannot start %s", server_binary);
-    posix_spawn_file_actions_destroy(&fa);
+    for (int attempt = 0; attempt < 5; attempt++) {
+        const char *argv[32];
+        size_t n = 0;
+        int port = free_port(), status;
+        posix_spawn_file_actions_t fa;
+        int64_t t0 = now_ms();
+
+        snprintf(p->url, sizeof(p->url), "tcp://127.0.0.1:%d", port);
+        argv[n++] = server_binary;
+        argv[n++] = "--listen";
+        argv[n++] = p->url;
+        argv[n++] = "--instance";
+        argv[n++] = p->instance;
+        argv[n++] = "--pool-size";
+        argv[n++] = "0";
+        argv[n++] = "--history";
+        argv[n++] = "off";
+        for (size_t i = 0; extra[i] != NULL && n < 30; i++)
+            argv[n++] = extra[i];
+        argv[n] = NULL;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 1, p->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_adddup2(&fa, 1, 2);
+        if (posix_spawn(&p->pid, server_binary, &fa, NULL, (char *const *)argv, environ) != 0)
+            fail_msg("cannot start %s", server_binary);
+        posix_spawn_file_actions_destroy(&fa);
+        while (now_ms() - t0 < 30000) {
+            if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+                p->pid = 0;
+                break;
+            }
+            if (port_accepts(port))
+                return;
+            sleep_ms(50);
+        }
+        if (p->pid > 0)
+            fail_msg("server %s does not listen on %s after 30 s (log: %s)", p->instance,
+                     p->url, p->log);
+        printf("  server %s exited before listening on %s; trying another port\n",
+               p->instance, p->url);
+    }
+    fail_msg("server %s never started (log: %s)", p->instance, p->log);
 }
 
 /* Waits until both languages have been probed; returns the list. */
