@@ -37,9 +37,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "path.h"
 #include "utf8.h"
 
-#define PATH_MAX_BYTES 255 /* as the server's SCE_PATH_MAX_BYTES */
 #define READ_CHUNK 65536
 
 static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -83,44 +83,6 @@ static void format_size(size_t n, char *out, size_t outlen)
         snprintf(out, outlen, "%zu KiB", n >> 10);
     else
         snprintf(out, outlen, "%zu bytes", n);
-}
-
-/* The server's path rules (server/request.c: request_path_problem), with
- * the reason phrased for "<kind>: entry '<path>' <reason>". */
-static const char *path_problem(const char *path)
-{
-    size_t len = strlen(path);
-    const char *seg;
-
-    if (len == 0)
-        return "has an empty name";
-    if (len > PATH_MAX_BYTES)
-        return "is longer than 255 bytes";
-    if (path[0] == '/')
-        return "is absolute";
-    if (strchr(path, '\\') != NULL)
-        return "contains a backslash";
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
-            return "contains a control character";
-    if (sce_utf8_count(path, len) < 0)
-        return "is not valid UTF-8";
-    seg = path;
-    for (;;) {
-        const char *slash = strchr(seg, '/');
-        size_t n = slash ? (size_t)(slash - seg) : strlen(seg);
-
-        if (n == 0)
-            return "has an empty segment";
-        if (n == 1 && seg[0] == '.')
-            return "has a '.' segment";
-        if (n == 2 && seg[0] == '.' && seg[1] == '.')
-            return "has a '..' segment";
-        if (slash == NULL)
-            break;
-        seg = slash + 1;
-    }
-    return NULL;
 }
 
 static void limits_resolve(const sce_bundle_limits *in, sce_bundle_limits *out)
@@ -361,7 +323,7 @@ int sce_bundle_from_zip(const void *zip, size_t len, const sce_bundle_limits *li
                 rv = SCE_ERR_RESOURCE_EXHAUSTED;
                 goto out;
             }
-            why = path_problem(d);
+            why = sce_path_problem(d);
             if (why != NULL)
                 seterr(errbuf, errlen, "zip: entry '%s' %s", quote(name).text, why);
             free(d);
@@ -373,7 +335,7 @@ int sce_bundle_from_zip(const void *zip, size_t len, const sce_bundle_limits *li
             }
             continue;
         }
-        if ((why = path_problem(name)) != NULL) {
+        if ((why = sce_path_problem(name)) != NULL) {
             seterr(errbuf, errlen, "zip: entry '%s' %s", quote(name).text, why);
             goto out;
         }
@@ -586,13 +548,13 @@ static int dir_walk_at(dir_walk *w, int fd, const char *prefix)
     if ((e = list_dir(fd, &names, &n)) != 0)
         return sys_error(w, prefix[0] ? prefix : ".", e);
     for (size_t i = 0; i < n && rv == SCE_OK; i++) {
-        char path[PATH_MAX_BYTES + 2];
+        char path[SCE_PATH_MAX_BYTES + 2];
         const char *why;
         struct stat st;
         int len = snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? "/" : "", names[i]);
 
-        if (len < 0 || (size_t)len > PATH_MAX_BYTES) {
-            char shown[PATH_MAX_BYTES + 2];
+        if (len < 0 || (size_t)len > SCE_PATH_MAX_BYTES) {
+            char shown[SCE_PATH_MAX_BYTES + 2];
 
             snprintf(shown, sizeof(shown), "%s%s%s", prefix, prefix[0] ? "/" : "", names[i]);
             seterr(w->errbuf, w->errlen, "dir: entry '%s' is longer than 255 bytes",
@@ -600,7 +562,7 @@ static int dir_walk_at(dir_walk *w, int fd, const char *prefix)
             rv = SCE_ERR_INVALID_ARGUMENT;
             break;
         }
-        if ((why = path_problem(path)) != NULL) {
+        if ((why = sce_path_problem(path)) != NULL) {
             seterr(w->errbuf, w->errlen, "dir: entry '%s' %s", quote(path).text, why);
             rv = SCE_ERR_INVALID_ARGUMENT;
             break;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "path.h"
 #include "sce/err.h"
 #include "sce_limits.h"
 #include "utf8.h"
@@ -35,40 +36,6 @@ static quoted quote(const char *s)
     }
     sce_utf8_clean_line(s ? s : "", end, q.text, sizeof(q.text));
     return q;
-}
-
-const char *request_path_problem(const char *path)
-{
-    size_t len = path ? strlen(path) : 0;
-    const char *seg;
-
-    if (len == 0)
-        return "is empty";
-    if (len > SCE_PATH_MAX_BYTES)
-        return "is too long";
-    if (path[0] == '/')
-        return "is absolute";
-    if (strchr(path, '\\') != NULL)
-        return "contains a backslash";
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
-            return "contains a control character";
-    if (request_utf8_chars(path, len) < 0)
-        return "is not valid UTF-8";
-    seg = path;
-    for (;;) {
-        const char *slash = strchr(seg, '/');
-        size_t n = slash ? (size_t)(slash - seg) : strlen(seg);
-
-        if (n == 0)
-            return "has an empty segment";
-        if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-            return "has a '.' or '..' segment";
-        if (slash == NULL)
-            break;
-        seg = slash + 1;
-    }
-    return NULL;
 }
 
 void request_format_ms(int64_t ms, char *out, size_t outlen)
@@ -152,7 +119,7 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
         return SCE_ERR_RESOURCE_EXHAUSTED;
     for (size_t i = 0; i < rq->n_files; i++) {
         const Sce__V1__File *f = rq->files[i];
-        const char *why = request_path_problem(f->path);
+        const char *why = sce_path_problem(f->path);
 
         if (why != NULL) {
             snprintf(err, errlen, "files[%zu].path '%s' %s", i, quote(f->path).text, why);
@@ -247,7 +214,7 @@ int request_check_run(const server_options *o, const Sce__V1__RunRequest *rq, ru
         }
         spec->files[0].path = spec->lang->default_entry;
         if (rq->entry != NULL && rq->entry[0] != '\0') {
-            const char *why = request_path_problem(rq->entry);
+            const char *why = sce_path_problem(rq->entry);
             if (why != NULL) {
                 snprintf(err, errlen, "entry '%s' %s", quote(rq->entry).text, why);
                 goto out;

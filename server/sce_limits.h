@@ -59,7 +59,6 @@
 #define SCE_HISTORY_PAGE_MAX 100           /* at most this many rows per page */
 #define SCE_MIN_MEMORY_BYTES (16LL << 20)  /* below this an interpreter cannot start */
 #define SCE_MIN_TIMEOUT_MS 100
-#define SCE_PATH_MAX_BYTES 255             /* one bundle path */
 #define SCE_KILL_DRAIN_MS 1000             /* output still read after a kill */
 #define SCE_EXIT_GRACE_MS 2000             /* wait for the exit status after EOF */
 #define SCE_IO_CHUNK 65536                 /* one read from the attach stream */

@@ -8,7 +8,7 @@
  * Beyond "no sanitizer report", it checks what the headers promise: a
  * refused request has a one-line, valid UTF-8 message (it travels as a
  * proto3 string); an accepted one stays within every limit, its paths pass
- * request_path_problem, its entry is one of its files, and it always makes
+ * sce_path_problem, its entry is one of its files, and it always makes
  * a bundle whose header and length say exactly what the spec holds.
  */
 #include <stddef.h>
@@ -21,6 +21,7 @@
 
 #include "bundle.h"
 #include "options.h"
+#include "path.h"
 #include "request.h"
 #include "sce.pb-c.h"
 #include "sce/err.h"
@@ -80,7 +81,7 @@ static void check_spec(const run_spec *spec, const Sce__V1__RunRequest *rq)
     if (spec->nfiles > (size_t)opt.files_limit)
         fail("accepted more files than files_limit", NULL);
     for (size_t i = 0; i < spec->nfiles; i++) {
-        const char *why = request_path_problem(spec->files[i].path);
+        const char *why = sce_path_problem(spec->files[i].path);
 
         if (why != NULL)
             fail("accepted a bad path", spec->files[i].path);

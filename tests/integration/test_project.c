@@ -452,7 +452,7 @@ static void test_hostile_zip_never_reaches_a_container(void **state)
     f1.content.len = 4;
     assert_int_equal(raw_project(rid_bad, pf, 2, "main.py", 0, msg, sizeof(msg)),
                      SCE_ERR_INVALID_ARGUMENT);
-    assert_string_equal(msg, "files[1].path '../../etc/cron.d/x' has a '.' or '..' segment");
+    assert_string_equal(msg, "files[1].path '../../etc/cron.d/x' has a '..' segment");
     /* The entry must be one of the files. */
     assert_int_equal(raw_project(rid_bad, pf, 1, "app.py", 0, msg, sizeof(msg)),
                      SCE_ERR_INVALID_ARGUMENT);

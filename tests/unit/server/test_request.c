@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "options.h"
+#include "path.h"
 #include "request.h"
 #include "sce/err.h"
 #include "sce.pb-c.h"
@@ -226,7 +227,7 @@ static const req_row req_rows[] = {
      .code = "print(1)",
      .entry = "../x.py",
      .want_rv = BAD,
-     .want_msg = "entry '../x.py' has a '.' or '..' segment"},
+     .want_msg = "entry '../x.py' has a '..' segment"},
     {.name = "code: absolute entry",
      .language = "python",
      .code = "print(1)",
@@ -354,17 +355,17 @@ static const req_row req_rows[] = {
      .language = "python",
      .files = {{"../main.py", "1"}},
      .want_rv = BAD,
-     .want_msg = "files[0].path '../main.py' has a '.' or '..' segment"},
+     .want_msg = "files[0].path '../main.py' has a '..' segment"},
     {.name = "path '..' inside",
      .language = "python",
      .files = {{"main.py", "1"}, {"a/../../etc/x", "1"}},
      .want_rv = BAD,
-     .want_msg = "files[1].path 'a/../../etc/x' has a '.' or '..' segment"},
+     .want_msg = "files[1].path 'a/../../etc/x' has a '..' segment"},
     {.name = "path '.' segment",
      .language = "python",
      .files = {{"./main.py", "1"}},
      .want_rv = BAD,
-     .want_msg = "files[0].path './main.py' has a '.' or '..' segment"},
+     .want_msg = "files[0].path './main.py' has a '.' segment"},
     {.name = "path empty segment",
      .language = "python",
      .files = {{"a//main.py", "1"}},
@@ -408,7 +409,7 @@ static const req_row req_rows[] = {
      .want_rv = BAD,
      .want_msg =
          "files[0].path 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-         "aaaaaaaaaa' is too long"},
+         "aaaaaaaaaa' is longer than 255 bytes"},
     {.name = "duplicate path",
      .language = "python",
      .files = {{"main.py", "1"}, {"util.py", "2"}, {"main.py", "3"}},
@@ -941,7 +942,7 @@ static void test_request_messages_are_clean(void **state)
 
 /* ------------------------------------------------------------ path table */
 
-static void test_request_path_problem(void **state)
+static void test_sce_path_problem(void **state)
 {
     static const struct {
         const char *path;
@@ -967,18 +968,18 @@ static void test_request_path_problem(void **state)
         {"a\x7f", "contains a control character"},
         {"\xFF", "is not valid UTF-8"},
         {"a\xC3", "is not valid UTF-8"},
-        {".", "has a '.' or '..' segment"},
-        {"..", "has a '.' or '..' segment"},
-        {"a/.", "has a '.' or '..' segment"},
-        {"a/../b", "has a '.' or '..' segment"},
-        {"./a", "has a '.' or '..' segment"},
+        {".", "has a '.' segment"},
+        {"..", "has a '..' segment"},
+        {"a/.", "has a '.' segment"},
+        {"a/../b", "has a '..' segment"},
+        {"./a", "has a '.' segment"},
         {"a//b", "has an empty segment"},
         {"a/", "has an empty segment"},
     };
     int failures = 0;
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        const char *got = request_path_problem(rows[i].path);
+        const char *got = sce_path_problem(rows[i].path);
         int ok = (got == NULL && rows[i].want == NULL) ||
                  (got != NULL && rows[i].want != NULL && strcmp(got, rows[i].want) == 0);
         if (!ok) {
@@ -995,10 +996,10 @@ static void test_request_path_length(void **state)
     char *p255 = repeat("a", 255), *p256 = repeat("a", 256);
     char *deep = repeat("ab/", 85); /* 255 bytes, but ends with '/' */
 
-    assert_null(request_path_problem(p255));
-    assert_string_equal(request_path_problem(p256), "is too long");
+    assert_null(sce_path_problem(p255));
+    assert_string_equal(sce_path_problem(p256), "is longer than 255 bytes");
     deep[254] = 'c';
-    assert_null(request_path_problem(deep));
+    assert_null(sce_path_problem(deep));
     free(p255);
     free(p256);
     free(deep);
@@ -1174,7 +1175,7 @@ int main(void)
         cmocka_unit_test(test_request_spec_borrows),
         cmocka_unit_test(test_request_other_options),
         cmocka_unit_test(test_request_messages_are_clean),
-        cmocka_unit_test(test_request_path_problem),
+        cmocka_unit_test(test_sce_path_problem),
         cmocka_unit_test(test_request_path_length),
         cmocka_unit_test(test_request_utf8_chars),
         cmocka_unit_test(test_request_format_ms),
