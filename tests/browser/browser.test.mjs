@@ -352,6 +352,9 @@ pageTest("history: choosing a past run loads its code and language", async () =>
   await setCode('print("something else")\n');
 
   await page.locator("#history-refresh").click();
+  // The page also reloads the list after each run: wait until the last
+  // request has answered, so the item found is the one that stays.
+  await page.locator('#history-list[aria-busy="false"]').waitFor();
   const item = page.locator(".history-item", { hasText: 'const marker = "history-" + (6 * 7);' }).first();
   await item.waitFor({ state: "visible" });
   assert.match(await item.textContent(), /JavaScript/);

@@ -486,6 +486,7 @@ el.batchRun.addEventListener("click", () => runBatch());
 
 // History: a page of recent runs; choosing one loads its code.
 let historySeq = 0;
+let historyNote = ""; // what the last entry opened says; a refresh keeps it
 
 function openHistory(e) {
   const lang = LANGUAGE_NAMES[e.language] ? e.language : el.language.value;
@@ -498,7 +499,8 @@ function openHistory(e) {
   let note = `Loaded the ${LANGUAGE_NAMES[lang]} run of ${fmtTime(e.time_ms)} into the editor`;
   if (e.entry) note += ` (the project's entry file, ${e.entry})`;
   if (e.code_truncated) note += "; its code was cut at the history's limit";
-  el.historyStatus.textContent = `${note}.`;
+  historyNote = `${note}.`;
+  el.historyStatus.textContent = historyNote;
   editor.focus();
 }
 
@@ -521,13 +523,20 @@ async function loadHistory(offset) {
   const seq = ++historySeq;
   let res;
   let data;
+  // Busy until the latest request has answered, so that assistive
+  // technology (and the browser test) knows the list may still change.
+  el.historyList.setAttribute("aria-busy", "true");
   try {
     ({ res, data } = await requestJson(`/history?limit=${HISTORY_PAGE}&offset=${Math.max(0, offset)}`));
   } catch {
-    if (seq === historySeq) el.historyStatus.textContent = "Cannot reach the gateway.";
+    if (seq === historySeq) {
+      el.historyStatus.textContent = "Cannot reach the gateway.";
+      el.historyList.setAttribute("aria-busy", "false");
+    }
     return;
   }
   if (seq !== historySeq) return; // a later request superseded this one
+  el.historyList.setAttribute("aria-busy", "false");
   if (!res.ok || !data || !Array.isArray(data.entries)) {
     el.historyStatus.textContent = failureText(res, data);
     return;
@@ -540,7 +549,7 @@ async function loadHistory(offset) {
   el.historyPage.textContent = data.entries.length
     ? `${historyOffset + 1}–${historyOffset + data.entries.length} of ${total}` : "";
   if (data.enabled === false) el.historyStatus.textContent = "The server keeps no history.";
-  else el.historyStatus.textContent = data.entries.length ? "" : "No runs yet.";
+  else el.historyStatus.textContent = data.entries.length ? historyNote : "No runs yet.";
 }
 
 el.historyRefresh.addEventListener("click", () => loadHistory(historyOffset));
