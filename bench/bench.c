@@ -258,11 +258,57 @@ static CURL *http_handle(void)
 
 /* ------------------------------------------------------------ throughput */
 
+/* The machine's CPU time (all cores) from /proc/stat, in ms: busy and in
+ * all.  The difference of two readings says whether a phase was bound by
+ * the CPU (busy near 100%) or waited on something else, and how much CPU
+ * each run cost everything on the machine together (engine, shims, runners,
+ * server, this program). */
+typedef struct cpu_reading {
+    double busy_ms, total_ms;
+} cpu_reading;
+
+static cpu_reading cpu_now(void)
+{
+    cpu_reading r = {0, 0};
+    unsigned long long v[8] = {0};
+    long hz = sysconf(_SC_CLK_TCK);
+    FILE *f = fopen("/proc/stat", "r");
+
+    if (f == NULL)
+        return r;
+    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+               &v[4], &v[5], &v[6], &v[7]) == 8) {
+        double total = 0;
+        for (int i = 0; i < 8; i++)
+            total += (double)v[i];
+        r.total_ms = total * 1000.0 / (double)hz;
+        r.busy_ms = (total - (double)v[3] - (double)v[4]) * 1000.0 / (double)hz;
+    }
+    fclose(f);
+    return r;
+}
+
+/* One throughput figure: rate, errors, and the CPU it took. */
+typedef struct rate {
+    double per_s;
+    int runs, errors;
+    double busy_pct, cpu_ms_per_run;
+} rate;
+
+static void rate_cpu(rate *r, cpu_reading a, cpu_reading b)
+{
+    double total = b.total_ms - a.total_ms, busy = b.busy_ms - a.busy_ms;
+
+    r->busy_pct = total > 0 ? 100.0 * busy / total : 0;
+    r->cpu_ms_per_run = r->runs - r->errors > 0 ? busy / (r->runs - r->errors) : 0;
+}
+
 typedef struct tp_state {
     pthread_mutex_t lock;
     int left;
     int done;
     int errors;
+    int lang; /* 0 python, 1 node, -1 both in turn */
 } tp_state;
 
 static void *tp_worker(void *arg)
@@ -280,7 +326,8 @@ static void *tp_worker(void *arg)
         }
         i = st->left--;
         pthread_mutex_unlock(&st->lock);
-        int ok = run_rpc(hello[i % 2][0], hello[i % 2][1], 0, &ms);
+        int l = st->lang >= 0 ? st->lang : i % 2;
+        int ok = run_rpc(hello[l][0], hello[l][1], 0, &ms);
         pthread_mutex_lock(&st->lock);
         st->done++;
         st->errors += !ok;
@@ -288,9 +335,9 @@ static void *tp_worker(void *arg)
     }
 }
 
-static double throughput(int concurrency, int runs, int *errors)
+static double throughput(int concurrency, int runs, int lang, int *errors)
 {
-    tp_state st = {PTHREAD_MUTEX_INITIALIZER, runs, 0, 0};
+    tp_state st = {PTHREAD_MUTEX_INITIALIZER, runs, 0, 0, lang};
     pthread_t t[64];
     double t0 = now_ms(), secs;
 
@@ -301,6 +348,18 @@ static double throughput(int concurrency, int runs, int *errors)
     secs = (now_ms() - t0) / 1000.0;
     *errors = st.errors;
     return st.done / secs;
+}
+
+static rate throughput_rate(int concurrency, int runs, int lang)
+{
+    rate r = {0};
+    cpu_reading a = cpu_now(), b;
+
+    r.runs = runs;
+    r.per_s = throughput(concurrency, runs, lang, &r.errors);
+    b = cpu_now();
+    rate_cpu(&r, a, b);
+    return r;
 }
 
 /* ------------------------------------------------------------ baselines */
@@ -345,6 +404,7 @@ typedef struct engine_state {
     pthread_mutex_t lock;
     int left;
     int errors;
+    int lang; /* 0 python, 1 node, -1 both in turn */
 } engine_state;
 
 /* The same containers the service makes (image, runner command, limit
@@ -387,6 +447,8 @@ static void *engine_worker(void *arg)
         }
         k = st->left--;
         pthread_mutex_unlock(&st->lock);
+        if (st->lang >= 0)
+            k = st->lang;
         l = languages_at((size_t)(k % 2));
         for (size_t i = 0; i < l->nargv; i++)
             argv[n++] = l->argv[i];
@@ -408,7 +470,7 @@ static void *engine_worker(void *arg)
     }
 }
 
-static double engine_ceiling(int concurrency, int n, int *errors)
+static double engine_ceiling(int concurrency, int n, int lang, int *errors)
 {
     engine_state st;
     pthread_t t[16];
@@ -420,6 +482,7 @@ static double engine_ceiling(int concurrency, int n, int *errors)
     memset(&st, 0, sizeof(st));
     pthread_mutex_init(&st.lock, NULL);
     st.left = n;
+    st.lang = lang;
     if (docker_open(opt.docker_socket, "v1.41", 60000, &st.d, err, sizeof(err)) != 0)
         die("docker", err);
     t0 = now_ms();
@@ -431,6 +494,18 @@ static double engine_ceiling(int concurrency, int n, int *errors)
     docker_close(st.d);
     *errors = st.errors;
     return (n - st.errors) / secs;
+}
+
+static rate engine_rate(int concurrency, int n, int lang)
+{
+    rate r = {0};
+    cpu_reading a = cpu_now(), b;
+
+    r.runs = n;
+    r.per_s = engine_ceiling(concurrency, n, lang, &r.errors);
+    b = cpu_now();
+    rate_cpu(&r, a, b);
+    return r;
 }
 
 /* ------------------------------------------------------------ memory */
@@ -470,8 +545,7 @@ int main(int argc, char **argv)
     sce_health *h = NULL;
     uint32_t full;
     double rpc_p50[2] = {0, 0}, http_p50[2] = {0, 0}, docker_p50 = 0, native_p50[2] = {0, 0};
-    double tp[2], ceiling;
-    int tp_err[2], ceil_err;
+    rate tp[2], eng[3], ceiling = {0}, tp_lang[2], eng_lang[2];
     time_t t = time(NULL);
     char when[64];
 
@@ -620,32 +694,52 @@ int main(int argc, char **argv)
     wait_pool_full(full);
     {
         /* The engine's best rate over the concurrencies the service uses. */
-        int e1, e4, e8;
-        double c1 = engine_ceiling(2, opt.engine_runs, &e1);
-        double c4 = engine_ceiling(4, opt.engine_runs, &e4);
-        double c8 = engine_ceiling(8, opt.engine_runs, &e8);
+        static const int conc[3] = {2, 4, 8};
+        for (int i = 0; i < 3; i++) {
+            eng[i] = engine_rate(conc[i], opt.engine_runs, -1);
+            if (i == 0 || eng[i].per_s > ceiling.per_s)
+                ceiling = eng[i];
+        }
         out("\nEngine alone (the service's containers, python and node alternating, "
             "create+start+remove through the Engine API): %.2f/s at 2 at once, "
             "%.2f/s at 4, %.2f/s at 8.\n",
-            c1, c4, c8);
-        ceiling = c1 > c4 ? c1 : c4;
-        ceiling = ceiling > c8 ? ceiling : c8;
-        ceil_err = e1 + e4 + e8;
+            eng[0].per_s, eng[1].per_s, eng[2].per_s);
     }
     wait_pool_full(full);
-    tp[0] = throughput(4, opt.throughput_runs, &tp_err[0]);
+    tp[0] = throughput_rate(4, opt.throughput_runs, -1);
     wait_pool_full(full);
-    tp[1] = throughput(8, opt.throughput_runs, &tp_err[1]);
+    tp[1] = throughput_rate(8, opt.throughput_runs, -1);
+    /* Each language on its own, against the engine's rate for its own
+     * containers: where the CPU per run differs, this says which. */
+    for (int l = 0; l < 2; l++) {
+        wait_pool_full(full);
+        eng_lang[l] = engine_rate(4, opt.engine_runs, l);
+        wait_pool_full(full);
+        tp_lang[l] = throughput_rate(4, opt.throughput_runs / 2, l);
+    }
 
-    out("\n| throughput | runs | runs/s | errors | vs engine ceiling |\n");
-    out("| --- | ---: | ---: | ---: | ---: |\n");
-    out("| engine ceiling: the same containers created, started, removed; best of 2/4/8 at "
-        "once | %d | %.2f | %d | 1.00 |\n",
-        opt.engine_runs, ceiling, ceil_err);
-    out("| sce Run, concurrency 4 (python and node alternating) | %d | %.2f | %d | %.2f |\n",
-        opt.throughput_runs, tp[0], tp_err[0], tp[0] / ceiling);
-    out("| sce Run, concurrency 8 (python and node alternating) | %d | %.2f | %d | %.2f |\n",
-        opt.throughput_runs, tp[1], tp_err[1], tp[1] / ceiling);
+    out("\n| throughput | runs | runs/s | errors | vs engine ceiling | CPU busy | CPU ms per run |\n");
+    out("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (int i = 0; i < 3; i++)
+        out("| engine alone, %d at once%s | %d | %.2f | %d | %.2f | %.0f%% | %.0f |\n",
+            i == 0 ? 2 : i == 1 ? 4 : 8, eng[i].per_s == ceiling.per_s ? " (the ceiling)" : "",
+            eng[i].runs, eng[i].per_s, eng[i].errors, eng[i].per_s / ceiling.per_s,
+            eng[i].busy_pct, eng[i].cpu_ms_per_run);
+    for (int i = 0; i < 2; i++)
+        out("| sce Run, concurrency %d (python and node alternating) | %d | %.2f | %d | %.2f | "
+            "%.0f%% | %.0f |\n",
+            i == 0 ? 4 : 8, tp[i].runs, tp[i].per_s, tp[i].errors, tp[i].per_s / ceiling.per_s,
+            tp[i].busy_pct, tp[i].cpu_ms_per_run);
+    for (int l = 0; l < 2; l++) {
+        out("| engine alone, %s containers only, 4 at once | %d | %.2f | %d | 1.00 | %.0f%% | %.0f "
+            "|\n",
+            hello[l][0], eng_lang[l].runs, eng_lang[l].per_s, eng_lang[l].errors,
+            eng_lang[l].busy_pct, eng_lang[l].cpu_ms_per_run);
+        out("| sce Run, %s only, concurrency 4 (vs the line above) | %d | %.2f | %d | %.2f | %.0f%% "
+            "| %.0f |\n",
+            hello[l][0], tp_lang[l].runs, tp_lang[l].per_s, tp_lang[l].errors,
+            tp_lang[l].per_s / eng_lang[l].per_s, tp_lang[l].busy_pct, tp_lang[l].cpu_ms_per_run);
+    }
 
     out("\n| ratio | value | target |\n| --- | ---: | --- |\n");
     out("| python warm RPC p50 | %.1f ms | at most 15 ms |\n", rpc_p50[0]);
@@ -657,8 +751,14 @@ int main(int argc, char **argv)
     out("| native node p50 / node warm RPC p50 | %.2fx | above 1 |\n", native_p50[1] / rpc_p50[1]);
     out("| HTTP - RPC, python p50 | %+.1f ms | at most 2 ms |\n", http_p50[0] - rpc_p50[0]);
     out("| HTTP - RPC, node p50 | %+.1f ms | at most 2 ms |\n", http_p50[1] - rpc_p50[1]);
+    out("| throughput c=4 / engine ceiling | %.2f | at least 0.9, zero errors |\n",
+        tp[0].per_s / ceiling.per_s);
     out("| throughput c=8 / engine ceiling | %.2f | at least 0.9, zero errors |\n",
-        tp[1] / ceiling);
+        tp[1].per_s / ceiling.per_s);
+    for (int l = 0; l < 2; l++)
+        out("| throughput c=4, %s only / engine, %s containers only | %.2f | (the same, per "
+            "language) |\n",
+            hello[l][0], hello[l][0], tp_lang[l].per_s / eng_lang[l].per_s);
 
     if (opt.memory_runs > 0) {
         int step = opt.memory_runs / 10 > 0 ? opt.memory_runs / 10 : 1, done = 0, errs = 0;
@@ -666,7 +766,7 @@ int main(int argc, char **argv)
         out("| 0 | %ld |\n", opt.server_pid ? rss_kib(opt.server_pid) : -1L);
         while (done < opt.memory_runs) {
             int e;
-            throughput(4, step, &e);
+            throughput(4, step, -1, &e);
             errs += e;
             done += step;
             out("| %d | %ld |\n", done, opt.server_pid ? rss_kib(opt.server_pid) : -1L);
