@@ -24,6 +24,7 @@
 #include "sce/err.h"
 #include "utf8.h"
 
+#define HISTORY_CACHE_KIB "512" /* page cache per connection */
 #define SCHEMA_VERSION 1
 
 static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS runs ("
@@ -214,6 +215,10 @@ static int open_conn(const char *path, int busy_ms, sqlite3 **out, char *err, si
     }
     sqlite3_busy_timeout(db, busy_ms);
     sqlite3_extended_result_codes(db, 1);
+    /* Appends and newest-first pages need few pages in memory: a small
+     * cache keeps the server's memory flat as the file grows (SQLite's
+     * default is 2 MiB per connection).  Sets no state in the file. */
+    sqlite3_exec(db, "PRAGMA cache_size=-" HISTORY_CACHE_KIB, NULL, NULL, NULL);
     *out = db;
     return 0;
 }
