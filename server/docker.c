@@ -583,8 +583,16 @@ static json_t *host_config(jb *b, const docker_create_opts *o)
     }
     if (o->read_only_rootfs)
         jb_set(b, hc, "ReadonlyRootfs", json_true());
-    if (o->network_disabled)
+    if (o->network_disabled) {
+        /* Only loopback, in a network namespace of its own.  The engine
+         * still writes /etc/hosts (localhost resolves: a program may talk
+         * to itself) and /etc/resolv.conf, whose nameserver would be the
+         * host's: 127.0.0.1 instead, so lookups fail at once and the host's
+         * resolver stays out of sight. */
+        const char *dns[] = {"127.0.0.1"};
         jb_set(b, hc, "NetworkMode", jb_str(b, "NetworkMode", "none"));
+        jb_set(b, hc, "Dns", jb_strings(b, "Dns", dns, 1));
+    }
     if (o->cap_drop_all) {
         const char *all[] = {"ALL"};
         jb_set(b, hc, "CapDrop", jb_strings(b, "CapDrop", all, 1));
@@ -667,12 +675,10 @@ static int create_body(const docker_create_opts *o, char **out, char *err, size_
     jb_set(&b, root, "OpenStdin", json_true());
     jb_set(&b, root, "StdinOnce", json_true());
     jb_set(&b, root, "Tty", json_false());
-    /* Both spellings of "no network": NetworkMode "none" is the one the
-     * engine enforces; NetworkDisabled says the same in Config, so no
-     * endpoint is ever attached.  The container keeps only loopback
-     * (checked against engine 20.10). */
-    if (o->network_disabled)
-        jb_set(&b, root, "NetworkDisabled", json_true());
+    /* No network: NetworkMode "none" in HostConfig.  Config's
+     * NetworkDisabled is not set, as it also stops the engine from writing
+     * /etc/hosts, leaving the empty placeholder of the container's init
+     * layer (checked against engine 20.10). */
     jb_set(&b, root, "HostConfig", host_config(&b, o));
     if (b.rv != SCE_OK)
         goto out;

@@ -707,6 +707,16 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
             goto out;
         }
         rv = docker_container_inspect(env->d, w.id, &st, detail, sizeof(detail));
+        /* Killed by SIGKILL, not by us: most likely the kernel's OOM killer,
+         * whose event can reach the engine after the exit it reports.  Ask
+         * again for a moment before calling it a plain signal. */
+        for (int i = 0; rv == SCE_OK && !st.oom_killed && status == 128 + 9 && !io.killed &&
+                        i < SCE_OOM_FLAG_RETRIES;
+             i++) {
+            struct timespec nap = {0, SCE_OOM_FLAG_RETRY_MS * 1000000L};
+            nanosleep(&nap, NULL);
+            rv = docker_container_inspect(env->d, w.id, &st, detail, sizeof(detail));
+        }
         if (rv != SCE_OK) {
             rv = engine_failure(env, rv, NULL, "inspecting the container", detail, err, errlen);
             goto out;

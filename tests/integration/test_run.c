@@ -247,6 +247,33 @@ static void test_network_call(void **state)
     sce_run_result_free(r);
 }
 
+/* Networking is off, yet a program can talk to itself: localhost resolves
+ * and the loopback interface works inside its own container. */
+static void test_loopback_within_the_run(void **state)
+{
+    sce_run_result *r =
+        run("import socket, threading\n"
+            "srv = socket.create_server(('localhost', 0))\n"
+            "def serve():\n"
+            "    c, _ = srv.accept()\n"
+            "    c.sendall(c.recv(100).upper())\n"
+            "    c.close()\n"
+            "threading.Thread(target=serve).start()\n"
+            "with socket.create_connection(('localhost', srv.getsockname()[1])) as s:\n"
+            "    s.sendall(b'ping')\n"
+            "    print(s.recv(100).decode())\n",
+            "const net = require('net');\n"
+            "const srv = net.createServer((c) => c.on('data', (d) => c.end(String(d).toUpperCase())));\n"
+            "srv.listen(0, 'localhost', () => {\n"
+            "  const c = net.connect(srv.address().port, 'localhost', () => c.write('ping'));\n"
+            "  c.on('data', (d) => { console.log(String(d)); srv.close(); });\n"
+            "});\n");
+
+    assert_verdict(r, SCE_VERDICT_OK);
+    assert_string_equal(r->stdout_data, "PING\n");
+    sce_run_result_free(r);
+}
+
 static void test_write_outside_tmp(void **state)
 {
     sce_run_result *r = run("open('/etc/hacked', 'w').write('x')\n",
@@ -747,6 +774,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_lowered_timeout),
         cmocka_unit_test(test_memory_bomb),
         cmocka_unit_test(test_network_call),
+        cmocka_unit_test(test_loopback_within_the_run),
         cmocka_unit_test(test_write_outside_tmp),
         cmocka_unit_test(test_read_passwd_is_the_containers),
         cmocka_unit_test(test_write_tmp),

@@ -379,7 +379,8 @@ static void test_create_sends_limits(void **state)
     assert_true(json_is_true(json_object_get(body, "OpenStdin")));
     assert_true(json_is_true(json_object_get(body, "StdinOnce")));
     assert_true(json_is_false(json_object_get(body, "Tty")));
-    assert_true(json_is_true(json_object_get(body, "NetworkDisabled")));
+    /* NetworkMode none only: NetworkDisabled would also drop /etc/hosts. */
+    assert_null(json_object_get(body, "NetworkDisabled"));
 
     hc = json_object_get(body, "HostConfig");
     assert_int_equal(json_integer_value(json_object_get(hc, "Memory")), 128 << 20);
@@ -390,6 +391,9 @@ static void test_create_sends_limits(void **state)
                         "rw,nosuid,nodev,size=16m,mode=1777");
     assert_true(json_is_true(json_object_get(hc, "ReadonlyRootfs")));
     assert_string_equal(json_string_value(json_object_get(hc, "NetworkMode")), "none");
+    assert_int_equal(json_array_size(json_object_get(hc, "Dns")), 1);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(hc, "Dns"), 0)),
+                        "127.0.0.1");
     assert_string_equal(json_string_value(json_array_get(json_object_get(hc, "CapDrop"), 0)),
                         "ALL");
     so = json_object_get(hc, "SecurityOpt");
