@@ -5,7 +5,7 @@
 # server and a gateway of its own (tests/integration/stack.sh, a fresh
 # instance), then build/bench/sce-bench, whose table goes to
 # bench/results/latest.md.  Arguments go to sce-bench, e.g.
-#   scripts/bench.sh --memory-runs 10000 --out bench/results/memory.md
+#   scripts/bench.sh --throughput-runs 120 --engine-runs 48 --memory-runs 10000
 set -euo pipefail
 
 SCE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
