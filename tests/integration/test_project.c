@@ -467,26 +467,27 @@ static void test_batch_order_and_isolation(void **state)
     sce_run_request t[5];
     sce_batch_result *b = NULL;
     char err[512];
-    long long from[3], to[3], last_start = 0, first_end = 0;
+    long long from[3], to[3];
+    int overlaps = 0;
     static const int timed[3] = {0, 2, 4};
 
     memset(t, 0, sizeof(t));
     t[0].language = "python";
-    /* Tasks 0, 2 and 4 sleep 3 s and report, on stderr, when they started
+    /* Tasks 0, 2 and 4 sleep 5 s and report, on stderr, when they started
      * and ended (ms since the epoch; containers share the host's clock). */
-    t[0].code = "import sys, time\nt = time.time()\ntime.sleep(3)\nprint('first')\n"
+    t[0].code = "import sys, time\nt = time.time()\ntime.sleep(5)\nprint('first')\n"
                 "print(int(t * 1000), int(time.time() * 1000), file=sys.stderr)\n";
     t[1].language = "python";
     t[1].code = "print('looping', flush=True)\nwhile True:\n    pass\n";
     t[1].timeout_ms = 3000;
     t[2].language = "node";
     t[2].code = "const t = Date.now();\n"
-                "setTimeout(() => { console.log('third'); console.error(t, Date.now()); }, 3000);\n";
+                "setTimeout(() => { console.log('third'); console.error(t, Date.now()); }, 5000);\n";
     t[3].language = "python";
     t[3].code = "print('before')\nprint(undefined_name)\n";
     t[4].language = "node";
     t[4].code = "const t = Date.now();\n"
-                "setTimeout(() => { console.log('fifth'); console.error(t, Date.now()); }, 3000);\n";
+                "setTimeout(() => { console.log('fifth'); console.error(t, Date.now()); }, 5000);\n";
 
     assert_int_equal(sce_client_run_batch(client, t, 5, &b, err, sizeof(err)), SCE_OK);
     assert_int_equal(b->count, 5);
@@ -513,22 +514,21 @@ static void test_batch_order_and_isolation(void **state)
     assert_int_equal(strlen(b->request_id), 16);
     assert_true(strncmp(b->items[2].result->request_id, b->request_id, 16) == 0);
     assert_string_equal(b->items[2].result->request_id + 16, "-2");
-    /* In parallel: some moment found the three sleepers all running, i.e.
-     * the last to start started before the first to end ended.  One after
-     * the other, each would start after the one before had ended. */
+    /* In parallel: two of the sleepers were running at the same moment.
+     * One after the other, each would start after the one before had
+     * ended.  (Not all three: on a loaded engine a container of its own can
+     * take seconds to start, and that is still parallel.) */
     for (int i = 0; i < 3; i++) {
         const char *e = b->items[timed[i]].result->stderr_data;
         if (sscanf(e, "%lld %lld", &from[i], &to[i]) != 2)
             fail_msg("task %d: no times on stderr: %s", timed[i], e);
-        if (i == 0 || from[i] > last_start)
-            last_start = from[i];
-        if (i == 0 || to[i] < first_end)
-            first_end = to[i];
     }
-    if (last_start >= first_end)
-        fail_msg("the tasks did not run at the same time: a task started %lld ms after "
-                 "another had ended",
-                 last_start - first_end);
+    for (int i = 0; i < 3; i++)
+        for (int j = i + 1; j < 3; j++)
+            overlaps += (from[i] > from[j] ? from[i] : from[j]) < (to[i] < to[j] ? to[i] : to[j]);
+    if (overlaps == 0)
+        fail_msg("the tasks ran one after the other: %lld-%lld, %lld-%lld, %lld-%lld", from[0],
+                 to[0], from[1], to[1], from[2], to[2]);
     sce_batch_result_free(b);
 }
 
