@@ -29,7 +29,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,42 +37,10 @@
 #include <unistd.h>
 
 #include "path.h"
+#include "seterr.h"
 #include "utf8.h"
 
 #define READ_CHUNK 65536
-
-static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errbuf == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, errlen, fmt, ap);
-    va_end(ap);
-}
-
-/* A name fit to quote in a one-line message: about 80 characters at most,
- * valid UTF-8, control characters shown as spaces. */
-typedef struct quoted {
-    char text[244];
-} quoted;
-
-static quoted quote(const char *s)
-{
-    quoted q;
-    size_t len = strlen(s), end = 0;
-
-    for (int chars = 0; end < len && chars < 80; chars++) {
-        size_t k = sce_utf8_seq((const unsigned char *)s + end, len - end);
-        end += k ? k : 1;
-    }
-    sce_utf8_clean_line(s, end, q.text, sizeof(q.text));
-    return q;
-}
 
 static void format_size(size_t n, char *out, size_t outlen)
 {
@@ -132,13 +99,14 @@ static int bundle_check_name(const sce_bundle *b, const char *path, char *errbuf
         size_t n = strlen(p);
 
         if (n == m && memcmp(p, path, n) == 0) {
-            seterr(errbuf, errlen, "%s: duplicate entry '%s'", b->kind, quote(path).text);
+            sce_seterr(errbuf, errlen, "%s: duplicate entry '%s'", b->kind,
+                       sce_utf8_quote(path).text);
             return SCE_ERR_INVALID_ARGUMENT;
         }
         if ((n < m && memcmp(p, path, n) == 0 && path[n] == '/') ||
             (m < n && memcmp(p, path, m) == 0 && p[m] == '/')) {
-            seterr(errbuf, errlen, "%s: '%s' is both a file and a directory", b->kind,
-                   quote(n < m ? p : path).text);
+            sce_seterr(errbuf, errlen, "%s: '%s' is both a file and a directory", b->kind,
+                       sce_utf8_quote(n < m ? p : path).text);
             return SCE_ERR_INVALID_ARGUMENT;
         }
     }
@@ -177,8 +145,8 @@ static void over_budget(const char *kind, size_t max_bytes, char *errbuf, size_t
     char lim[32];
 
     format_size(max_bytes, lim, sizeof(lim));
-    seterr(errbuf, errlen, "%s: more than %s %s", kind, lim,
-           strcmp(kind, "zip") == 0 ? "uncompressed" : "of files");
+    sce_seterr(errbuf, errlen, "%s: more than %s %s", kind, lim,
+               strcmp(kind, "zip") == 0 ? "uncompressed" : "of files");
 }
 
 /* ------------------------------------------------------------ ZIP */
@@ -205,7 +173,7 @@ static int zip_read_data(struct archive *a, const char *path, size_t budget, siz
             if (want > budget + 1)
                 want = budget + 1;
             if ((b = realloc(buf, want + 1)) == NULL) {
-                seterr(errbuf, errlen, "out of memory");
+                sce_seterr(errbuf, errlen, "out of memory");
                 rv = SCE_ERR_RESOURCE_EXHAUSTED;
                 goto out;
             }
@@ -214,8 +182,10 @@ static int zip_read_data(struct archive *a, const char *path, size_t budget, siz
         }
         got = archive_read_data(a, buf + n, cap - n);
         if (got < 0) {
-            seterr(errbuf, errlen, "zip: cannot read '%s': %s", quote(path).text,
-                   quote(archive_error_string(a) ? archive_error_string(a) : "damaged data").text);
+            const char *why = archive_error_string(a);
+
+            sce_seterr(errbuf, errlen, "zip: cannot read '%s': %s", sce_utf8_quote(path).text,
+                       sce_utf8_quote(why ? why : "damaged data").text);
             rv = SCE_ERR_INVALID_ARGUMENT;
             goto out;
         }
@@ -229,7 +199,7 @@ static int zip_read_data(struct archive *a, const char *path, size_t budget, siz
         }
     }
     if (buf == NULL && (buf = malloc(1)) == NULL) {
-        seterr(errbuf, errlen, "out of memory");
+        sce_seterr(errbuf, errlen, "out of memory");
         rv = SCE_ERR_RESOURCE_EXHAUSTED;
         goto out;
     }
@@ -253,28 +223,28 @@ int sce_bundle_from_zip(const void *zip, size_t len, const sce_bundle_limits *li
     char a1[32], a2[32];
     int rv;
 
-    seterr(errbuf, errlen, "%s", "");
+    sce_seterr(errbuf, errlen, "%s", "");
     if (out == NULL || (zip == NULL && len > 0)) {
-        seterr(errbuf, errlen, "%s is NULL", out == NULL ? "out" : "zip");
+        sce_seterr(errbuf, errlen, "%s is NULL", out == NULL ? "out" : "zip");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     limits_resolve(lim, &L);
     if (len > L.max_archive_bytes) {
         format_size(len, a1, sizeof(a1));
         format_size(L.max_archive_bytes, a2, sizeof(a2));
-        seterr(errbuf, errlen, "zip: the archive is %s; the limit is %s", a1, a2);
+        sce_seterr(errbuf, errlen, "zip: the archive is %s; the limit is %s", a1, a2);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if (len == 0) {
-        seterr(errbuf, errlen, "zip: not a ZIP archive (the file is empty)");
+        sce_seterr(errbuf, errlen, "zip: not a ZIP archive (the file is empty)");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if ((rv = bundle_new("zip", L.max_files, &b)) != SCE_OK) {
-        seterr(errbuf, errlen, "out of memory");
+        sce_seterr(errbuf, errlen, "out of memory");
         return rv;
     }
     if ((a = archive_read_new()) == NULL) {
-        seterr(errbuf, errlen, "out of memory");
+        sce_seterr(errbuf, errlen, "out of memory");
         rv = SCE_ERR_RESOURCE_EXHAUSTED;
         goto out;
     }
@@ -283,9 +253,9 @@ int sce_bundle_from_zip(const void *zip, size_t len, const sce_bundle_limits *li
         /* libarchive does not take an archive of nothing but its end record
          * (what zip writes for no files) for a ZIP. */
         if (len >= 4 && memcmp(zip, "PK\5\6", 4) == 0)
-            seterr(errbuf, errlen, "zip: the archive has no files");
+            sce_seterr(errbuf, errlen, "zip: the archive has no files");
         else
-            seterr(errbuf, errlen, "zip: not a ZIP archive");
+            sce_seterr(errbuf, errlen, "zip: not a ZIP archive");
         rv = SCE_ERR_INVALID_ARGUMENT;
         goto out;
     }
@@ -303,12 +273,13 @@ int sce_bundle_from_zip(const void *zip, size_t len, const sce_bundle_limits *li
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
             const char *m = archive_error_string(a);
 
-            seterr(errbuf, errlen, "zip: damaged archive: %s", quote(m ? m : "unreadable entry").text);
+            sce_seterr(errbuf, errlen, "zip: damaged archive: %s",
+                       sce_utf8_quote(m ? m : "unreadable entry").text);
             goto out;
         }
         name = archive_entry_pathname_utf8(e);
         if (name == NULL) {
-            seterr(errbuf, errlen, "zip: an entry's name is not valid UTF-8");
+            sce_seterr(errbuf, errlen, "zip: an entry's name is not valid UTF-8");
             goto out;
         }
         type = (unsigned)archive_entry_filetype(e);
@@ -319,36 +290,37 @@ int sce_bundle_from_zip(const void *zip, size_t len, const sce_bundle_limits *li
             char *d = strndup(name, n > 0 && name[n - 1] == '/' ? n - 1 : n);
 
             if (d == NULL) {
-                seterr(errbuf, errlen, "out of memory");
+                sce_seterr(errbuf, errlen, "out of memory");
                 rv = SCE_ERR_RESOURCE_EXHAUSTED;
                 goto out;
             }
             why = sce_path_problem(d);
             if (why != NULL)
-                seterr(errbuf, errlen, "zip: entry '%s' %s", quote(name).text, why);
+                sce_seterr(errbuf, errlen, "zip: entry '%s' %s", sce_utf8_quote(name).text, why);
             free(d);
             if (why != NULL)
                 goto out;
             if (++dirs > L.max_files) {
-                seterr(errbuf, errlen, "zip: more than %zu directory entries", L.max_files);
+                sce_seterr(errbuf, errlen, "zip: more than %zu directory entries", L.max_files);
                 goto out;
             }
             continue;
         }
         if ((why = sce_path_problem(name)) != NULL) {
-            seterr(errbuf, errlen, "zip: entry '%s' %s", quote(name).text, why);
+            sce_seterr(errbuf, errlen, "zip: entry '%s' %s", sce_utf8_quote(name).text, why);
             goto out;
         }
         if (archive_entry_hardlink(e) != NULL) {
-            seterr(errbuf, errlen, "zip: '%s' is a hard link", quote(name).text);
+            sce_seterr(errbuf, errlen, "zip: '%s' is a hard link", sce_utf8_quote(name).text);
             goto out;
         }
         if (type != AE_IFREG) {
-            seterr(errbuf, errlen, "zip: '%s' is %s", quote(name).text, kind_of_mode(type));
+            sce_seterr(errbuf, errlen, "zip: '%s' is %s", sce_utf8_quote(name).text,
+                       kind_of_mode(type));
             goto out;
         }
         if (b->count >= L.max_files) {
-            seterr(errbuf, errlen, "zip: more than %zu entries", L.max_files);
+            sce_seterr(errbuf, errlen, "zip: more than %zu entries", L.max_files);
             goto out;
         }
         if ((rv = bundle_check_name(b, name, errbuf, errlen)) != SCE_OK)
@@ -359,7 +331,7 @@ int sce_bundle_from_zip(const void *zip, size_t len, const sce_bundle_limits *li
             goto out;
         if ((path = strdup(name)) == NULL) {
             free(data);
-            seterr(errbuf, errlen, "out of memory");
+            sce_seterr(errbuf, errlen, "out of memory");
             rv = SCE_ERR_RESOURCE_EXHAUSTED;
             goto out;
         }
@@ -367,7 +339,7 @@ int sce_bundle_from_zip(const void *zip, size_t len, const sce_bundle_limits *li
         rv = SCE_ERR_INVALID_ARGUMENT;
     }
     if (b->count == 0) {
-        seterr(errbuf, errlen, "zip: the archive has no files");
+        sce_seterr(errbuf, errlen, "zip: the archive has no files");
         goto out;
     }
     *out = b;
@@ -456,10 +428,11 @@ static int list_dir(int fd, char ***names_out, size_t *n_out)
 static int sys_error(dir_walk *w, const char *path, int e)
 {
     if (e == ENOMEM) {
-        seterr(w->errbuf, w->errlen, "out of memory");
+        sce_seterr(w->errbuf, w->errlen, "out of memory");
         return SCE_ERR_RESOURCE_EXHAUSTED;
     }
-    seterr(w->errbuf, w->errlen, "dir: cannot read '%s': %s", quote(path).text, strerror(e));
+    sce_seterr(w->errbuf, w->errlen, "dir: cannot read '%s': %s", sce_utf8_quote(path).text,
+               strerror(e));
     return SCE_ERR_NOT_FOUND;
 }
 
@@ -475,7 +448,8 @@ static int dir_read_file(dir_walk *w, int dirfd, const char *name, const char *p
     fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         if (errno == ELOOP) {
-            seterr(w->errbuf, w->errlen, "dir: '%s' is a symbolic link", quote(path).text);
+            sce_seterr(w->errbuf, w->errlen, "dir: '%s' is a symbolic link",
+                       sce_utf8_quote(path).text);
             return SCE_ERR_INVALID_ARGUMENT;
         }
         return sys_error(w, path, errno);
@@ -485,8 +459,8 @@ static int dir_read_file(dir_walk *w, int dirfd, const char *name, const char *p
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        seterr(w->errbuf, w->errlen, "dir: '%s' is %s", quote(path).text,
-               kind_of_mode((unsigned)st.st_mode));
+        sce_seterr(w->errbuf, w->errlen, "dir: '%s' is %s", sce_utf8_quote(path).text,
+                   kind_of_mode((unsigned)st.st_mode));
         rv = SCE_ERR_INVALID_ARGUMENT;
         goto out;
     }
@@ -557,13 +531,13 @@ static int dir_walk_at(dir_walk *w, int fd, const char *prefix)
             char shown[SCE_PATH_MAX_BYTES + 2];
 
             snprintf(shown, sizeof(shown), "%s%s%s", prefix, prefix[0] ? "/" : "", names[i]);
-            seterr(w->errbuf, w->errlen, "dir: entry '%s' is longer than 255 bytes",
-                   quote(shown).text);
+            sce_seterr(w->errbuf, w->errlen, "dir: entry '%s' is longer than 255 bytes",
+                       sce_utf8_quote(shown).text);
             rv = SCE_ERR_INVALID_ARGUMENT;
             break;
         }
         if ((why = sce_path_problem(path)) != NULL) {
-            seterr(w->errbuf, w->errlen, "dir: entry '%s' %s", quote(path).text, why);
+            sce_seterr(w->errbuf, w->errlen, "dir: entry '%s' %s", sce_utf8_quote(path).text, why);
             rv = SCE_ERR_INVALID_ARGUMENT;
             break;
         }
@@ -582,14 +556,14 @@ static int dir_walk_at(dir_walk *w, int fd, const char *prefix)
             close(sub);
         } else if (S_ISREG(st.st_mode)) {
             if (w->b->count >= w->lim.max_files) {
-                seterr(w->errbuf, w->errlen, "dir: more than %zu files", w->lim.max_files);
+                sce_seterr(w->errbuf, w->errlen, "dir: more than %zu files", w->lim.max_files);
                 rv = SCE_ERR_INVALID_ARGUMENT;
                 break;
             }
             rv = dir_read_file(w, fd, names[i], path);
         } else {
-            seterr(w->errbuf, w->errlen, "dir: '%s' is %s", quote(path).text,
-                   kind_of_mode((unsigned)st.st_mode));
+            sce_seterr(w->errbuf, w->errlen, "dir: '%s' is %s", sce_utf8_quote(path).text,
+                       kind_of_mode((unsigned)st.st_mode));
             rv = SCE_ERR_INVALID_ARGUMENT;
         }
     }
@@ -605,9 +579,9 @@ int sce_bundle_from_dir(const char *dir, const sce_bundle_limits *lim, sce_bundl
     dir_walk w;
     int fd, rv;
 
-    seterr(errbuf, errlen, "%s", "");
+    sce_seterr(errbuf, errlen, "%s", "");
     if (dir == NULL || out == NULL) {
-        seterr(errbuf, errlen, "%s is NULL", dir == NULL ? "dir" : "out");
+        sce_seterr(errbuf, errlen, "%s is NULL", dir == NULL ? "dir" : "out");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     memset(&w, 0, sizeof(w));
@@ -618,16 +592,17 @@ int sce_bundle_from_dir(const char *dir, const sce_bundle_limits *lim, sce_bundl
      * the caller's choice.  Nothing below it is followed. */
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-        seterr(errbuf, errlen, "dir: cannot open %s: %s", quote(dir).text, strerror(errno));
+        sce_seterr(errbuf, errlen, "dir: cannot open %s: %s", sce_utf8_quote(dir).text,
+                   strerror(errno));
         return errno == ENOMEM ? SCE_ERR_RESOURCE_EXHAUSTED : SCE_ERR_NOT_FOUND;
     }
     if ((rv = bundle_new("dir", w.lim.max_files, &w.b)) != SCE_OK) {
-        seterr(errbuf, errlen, "out of memory");
+        sce_seterr(errbuf, errlen, "out of memory");
         goto out;
     }
     rv = dir_walk_at(&w, fd, "");
     if (rv == SCE_OK && w.b->count == 0) {
-        seterr(errbuf, errlen, "dir: no files in %s", quote(dir).text);
+        sce_seterr(errbuf, errlen, "dir: no files in %s", sce_utf8_quote(dir).text);
         rv = SCE_ERR_INVALID_ARGUMENT;
     }
     if (rv == SCE_OK) {
@@ -669,46 +644,49 @@ int sce_bundle_pick_entry(const sce_bundle *b, const char *language, const char 
 {
     const char *where, *found = NULL, *lang = language;
 
-    seterr(errbuf, errlen, "%s", "");
+    sce_seterr(errbuf, errlen, "%s", "");
     if (b == NULL || entry_out == NULL || language_out == NULL) {
-        seterr(errbuf, errlen, "%s is NULL", b == NULL ? "the bundle" : "an output");
+        sce_seterr(errbuf, errlen, "%s is NULL", b == NULL ? "the bundle" : "an output");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     where = strcmp(b->kind != NULL ? b->kind : "", "zip") == 0 ? "the archive" : "the directory";
     if (entry != NULL && entry[0] != '\0') {
         found = bundle_find(b, entry);
         if (found == NULL) {
-            seterr(errbuf, errlen, "%s: '%s' is not in %s", b->kind, quote(entry).text, where);
+            sce_seterr(errbuf, errlen, "%s: '%s' is not in %s", b->kind, sce_utf8_quote(entry).text,
+                       where);
             return SCE_ERR_INVALID_ARGUMENT;
         }
     } else if (lang != NULL && lang[0] != '\0') {
         const char *def = strcmp(lang, "node") == 0 ? "main.js" : "main.py";
 
         if ((found = bundle_find(b, def)) == NULL) {
-            seterr(errbuf, errlen, "%s: '%s' is not in %s; name the entry file", b->kind, def,
-                   where);
+            sce_seterr(errbuf, errlen, "%s: '%s' is not in %s; name the entry file", b->kind, def,
+                       where);
             return SCE_ERR_INVALID_ARGUMENT;
         }
     } else {
         const char *py = bundle_find(b, "main.py"), *js = bundle_find(b, "main.js");
 
         if (py != NULL && js != NULL) {
-            seterr(errbuf, errlen, "%s: both main.py and main.js are in %s; name the entry file",
-                   b->kind, where);
+            sce_seterr(errbuf, errlen,
+                       "%s: both main.py and main.js are in %s; name the entry file", b->kind,
+                       where);
             return SCE_ERR_INVALID_ARGUMENT;
         }
         found = py != NULL ? py : js;
         if (found == NULL) {
-            seterr(errbuf, errlen, "%s: 'main.py' is not in %s (nor main.js); name the entry file",
-                   b->kind, where);
+            sce_seterr(errbuf, errlen,
+                       "%s: 'main.py' is not in %s (nor main.js); name the entry file", b->kind,
+                       where);
             return SCE_ERR_INVALID_ARGUMENT;
         }
     }
     if (lang == NULL || lang[0] == '\0') {
         lang = sce_language_of_path(found);
         if (lang == NULL) {
-            seterr(errbuf, errlen, "cannot tell the language of '%s': name it (python or node)",
-                   quote(found).text);
+            sce_seterr(errbuf, errlen, "cannot tell the language of '%s': name it (python or node)",
+                       sce_utf8_quote(found).text);
             return SCE_ERR_INVALID_ARGUMENT;
         }
     }

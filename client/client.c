@@ -43,7 +43,6 @@
 #include "sce/client.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +56,7 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "sce.pb-c.h"
+#include "seterr.h"
 
 #define CLIENT_DEFAULT_TIMEOUT_MS 60000u
 /* The largest answer accepted: a run result with both output streams at the
@@ -97,20 +97,6 @@ struct sce_client {
 typedef struct unpack_state {
     int oom;
 } unpack_state;
-
-static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errbuf == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void *unpack_alloc_cb(void *data, size_t size)
 {
@@ -238,10 +224,10 @@ static size_t connected_pipes(sce_client *c)
 static int nng_to_err(int nrv, char *errbuf, size_t errlen, const char *what)
 {
     if (nrv == NNG_ENOMEM) {
-        seterr(errbuf, errlen, "out of memory");
+        sce_seterr(errbuf, errlen, "out of memory");
         return SCE_ERR_RESOURCE_EXHAUSTED;
     }
-    seterr(errbuf, errlen, "%s: %s", what, nng_strerror(nrv));
+    sce_seterr(errbuf, errlen, "%s: %s", what, nng_strerror(nrv));
     return SCE_ERR_INTERNAL;
 }
 
@@ -345,21 +331,21 @@ static int client_check_reachable(sce_client *c, nng_time deadline, char *errbuf
         return SCE_OK;
     case NNG_ECONNREFUSED:
     case NNG_ENOENT:
-        seterr(errbuf, errlen, "cannot reach sce-server at %s (is it running?)", c->url);
+        sce_seterr(errbuf, errlen, "cannot reach sce-server at %s (is it running?)", c->url);
         return SCE_ERR_UNAVAILABLE;
     case NNG_ETIMEDOUT:
-        seterr(errbuf, errlen, "cannot reach sce-server at %s: no connection within the timeout",
-               c->url);
+        sce_seterr(errbuf, errlen,
+                   "cannot reach sce-server at %s: no connection within the timeout", c->url);
         return SCE_ERR_UNAVAILABLE;
     case NNG_EADDRINVAL:
     case NNG_EUNREACHABLE:
     case NNG_ECONNRESET:
     case NNG_ECONNSHUT:
     case NNG_EPERM:
-        seterr(errbuf, errlen, "cannot reach sce-server at %s: %s", c->url, nng_strerror(rv));
+        sce_seterr(errbuf, errlen, "cannot reach sce-server at %s: %s", c->url, nng_strerror(rv));
         return SCE_ERR_UNAVAILABLE;
     case NNG_ENOMEM:
-        seterr(errbuf, errlen, "out of memory");
+        sce_seterr(errbuf, errlen, "out of memory");
         return SCE_ERR_RESOURCE_EXHAUSTED;
     default:
         return SCE_OK;
@@ -440,10 +426,10 @@ static int client_exchange(sce_client *c, nng_msg *msg, uint32_t timeout_ms, nng
         nng_msg_free(nng_aio_get_msg(call.aio));
         nng_aio_set_msg(call.aio, NULL);
         if (nrv == NNG_ETIMEDOUT && connected_pipes(c) == 0) {
-            seterr(errbuf, errlen, "cannot reach sce-server at %s (is it running?)", c->url);
+            sce_seterr(errbuf, errlen, "cannot reach sce-server at %s (is it running?)", c->url);
             rv = SCE_ERR_UNAVAILABLE;
         } else if (nrv == NNG_ETIMEDOUT) {
-            seterr(errbuf, errlen, "no answer from %s within %u ms", c->url, timeout_ms);
+            sce_seterr(errbuf, errlen, "no answer from %s within %u ms", c->url, timeout_ms);
             rv = SCE_ERR_DEADLINE_EXCEEDED;
         } else {
             rv = nng_to_err(nrv, errbuf, errlen, "cannot send the request");
@@ -471,13 +457,13 @@ static int client_exchange(sce_client *c, nng_msg *msg, uint32_t timeout_ms, nng
         rv = SCE_OK;
     } else if (call_lost(c, &call) || nrv == NNG_ECONNRESET || nrv == NNG_ECONNSHUT ||
                nrv == NNG_ECLOSED) {
-        seterr(errbuf, errlen,
-               "lost the connection to sce-server at %s before it answered "
-               "(the request may or may not have been carried out)",
-               c->url);
+        sce_seterr(errbuf, errlen,
+                   "lost the connection to sce-server at %s before it answered "
+                   "(the request may or may not have been carried out)",
+                   c->url);
         rv = SCE_ERR_UNAVAILABLE;
     } else if (nrv == NNG_ETIMEDOUT) {
-        seterr(errbuf, errlen, "no answer from %s within %u ms", c->url, timeout_ms);
+        sce_seterr(errbuf, errlen, "no answer from %s within %u ms", c->url, timeout_ms);
         rv = SCE_ERR_DEADLINE_EXCEEDED;
     } else {
         rv = nng_to_err(nrv, errbuf, errlen, "cannot receive the answer");
@@ -566,19 +552,19 @@ static int client_call(sce_client *c, Sce__V1__Request *req, Sce__V1__Response__
 
     resp = sce__v1__response__unpack(&alloc, nng_msg_len(reply), nng_msg_body(reply));
     if (resp == NULL && ust.oom) {
-        seterr(errbuf, errlen, "out of memory decoding the answer");
+        sce_seterr(errbuf, errlen, "out of memory decoding the answer");
         rv = SCE_ERR_RESOURCE_EXHAUSTED;
         goto out;
     }
     if (resp == NULL) {
-        seterr(errbuf, errlen, "malformed answer from sce-server at %s (%zu bytes)", c->url,
-               nng_msg_len(reply));
+        sce_seterr(errbuf, errlen, "malformed answer from sce-server at %s (%zu bytes)", c->url,
+                   nng_msg_len(reply));
         rv = SCE_ERR_INTERNAL;
         goto out;
     }
     if (resp->method != req->method) {
-        seterr(errbuf, errlen, "sce-server answered a %s request with method %s (%d)",
-               method_name(req->method), method_name(resp->method), (int)resp->method);
+        sce_seterr(errbuf, errlen, "sce-server answered a %s request with method %s (%d)",
+                   method_name(req->method), method_name(resp->method), (int)resp->method);
         rv = SCE_ERR_INTERNAL;
         goto out;
     }
@@ -588,16 +574,16 @@ static int client_call(sce_client *c, Sce__V1__Request *req, Sce__V1__Response__
 
         rv = status_is_known(code) ? code : SCE_ERR_UNKNOWN;
         if (m != NULL && m[0] != '\0')
-            seterr(errbuf, errlen, "%s", m);
+            sce_seterr(errbuf, errlen, "%s", m);
         else if (rv == SCE_ERR_UNKNOWN && code != SCE_ERR_UNKNOWN)
-            seterr(errbuf, errlen, "sce-server answered status %d", code);
+            sce_seterr(errbuf, errlen, "sce-server answered status %d", code);
         else
-            seterr(errbuf, errlen, "%s", sce_strerror(rv));
+            sce_seterr(errbuf, errlen, "%s", sce_strerror(rv));
         goto out;
     }
     if (resp->body_case != body) {
-        seterr(errbuf, errlen, "sce-server's answer to a %s request carries no %s result",
-               method_name(req->method), method_name(req->method));
+        sce_seterr(errbuf, errlen, "sce-server's answer to a %s request carries no %s result",
+                   method_name(req->method), method_name(req->method));
         rv = SCE_ERR_INTERNAL;
         goto out;
     }
@@ -622,9 +608,9 @@ int sce_client_open(const char *url, sce_client **out, char *errbuf, size_t errl
     sce_client *c = NULL;
     int rv = SCE_OK, nrv;
 
-    seterr(errbuf, errlen, "%s", "");
+    sce_seterr(errbuf, errlen, "%s", "");
     if (out == NULL) {
-        seterr(errbuf, errlen, "out is NULL");
+        sce_seterr(errbuf, errlen, "out is NULL");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if (url == NULL) {
@@ -633,11 +619,11 @@ int sce_client_open(const char *url, sce_client **out, char *errbuf, size_t errl
             url = SCE_DEFAULT_SERVER_URL;
     }
     if (url[0] == '\0') {
-        seterr(errbuf, errlen, "the server URL is empty");
+        sce_seterr(errbuf, errlen, "the server URL is empty");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if ((c = calloc(1, sizeof(*c))) == NULL || (c->url = strdup(url)) == NULL) {
-        seterr(errbuf, errlen, "out of memory");
+        sce_seterr(errbuf, errlen, "out of memory");
         free(c);
         return SCE_ERR_RESOURCE_EXHAUSTED;
     }
@@ -661,7 +647,7 @@ int sce_client_open(const char *url, sce_client **out, char *errbuf, size_t errl
         if (nrv == NNG_ENOMEM) {
             rv = nng_to_err(nrv, errbuf, errlen, "");
         } else {
-            seterr(errbuf, errlen, "malformed server URL '%s': %s", url, nng_strerror(nrv));
+            sce_seterr(errbuf, errlen, "malformed server URL '%s': %s", url, nng_strerror(nrv));
             rv = SCE_ERR_INVALID_ARGUMENT;
         }
         goto out;
@@ -703,31 +689,32 @@ static int run_request_sane(const sce_run_request *req, const char *what, char *
                             size_t errlen)
 {
     if (req->nfiles > 0 && req->files == NULL) {
-        seterr(errbuf, errlen, "%snfiles is %zu but files is NULL", what, req->nfiles);
+        sce_seterr(errbuf, errlen, "%snfiles is %zu but files is NULL", what, req->nfiles);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     for (size_t i = 0; i < req->nfiles; i++) {
         if (req->files[i].path == NULL) {
-            seterr(errbuf, errlen, "%sfile %zu has no path", what, i);
+            sce_seterr(errbuf, errlen, "%sfile %zu has no path", what, i);
             return SCE_ERR_INVALID_ARGUMENT;
         }
         if (req->files[i].len > 0 && req->files[i].data == NULL) {
-            seterr(errbuf, errlen, "%sfile '%s' has %zu bytes but no data", what,
-                   req->files[i].path, req->files[i].len);
+            sce_seterr(errbuf, errlen, "%sfile '%s' has %zu bytes but no data", what,
+                       req->files[i].path, req->files[i].len);
             return SCE_ERR_INVALID_ARGUMENT;
         }
     }
     if (req->stdin_len > 0 && req->stdin_data == NULL) {
-        seterr(errbuf, errlen, "%sstdin_len is %zu but stdin_data is NULL", what, req->stdin_len);
+        sce_seterr(errbuf, errlen, "%sstdin_len is %zu but stdin_data is NULL", what,
+                   req->stdin_len);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if (req->nargs > 0 && req->args == NULL) {
-        seterr(errbuf, errlen, "%snargs is %zu but args is NULL", what, req->nargs);
+        sce_seterr(errbuf, errlen, "%snargs is %zu but args is NULL", what, req->nargs);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     for (size_t i = 0; i < req->nargs; i++) {
         if (req->args[i] == NULL) {
-            seterr(errbuf, errlen, "%sargument %zu is NULL", what, i);
+            sce_seterr(errbuf, errlen, "%sargument %zu is NULL", what, i);
             return SCE_ERR_INVALID_ARGUMENT;
         }
     }
@@ -738,19 +725,19 @@ static int run_request_sane(const sce_run_request *req, const char *what, char *
 static int run_request_check(const sce_run_request *req, char *errbuf, size_t errlen)
 {
     if (req == NULL) {
-        seterr(errbuf, errlen, "the run request is NULL");
+        sce_seterr(errbuf, errlen, "the run request is NULL");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if (req->language == NULL || req->language[0] == '\0') {
-        seterr(errbuf, errlen, "the run request names no language");
+        sce_seterr(errbuf, errlen, "the run request names no language");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if (req->code != NULL && req->nfiles > 0) {
-        seterr(errbuf, errlen, "the run request gives both code and files; give one");
+        sce_seterr(errbuf, errlen, "the run request gives both code and files; give one");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if (req->code == NULL && req->nfiles == 0) {
-        seterr(errbuf, errlen, "the run request gives neither code nor files");
+        sce_seterr(errbuf, errlen, "the run request gives neither code nor files");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     return run_request_sane(req, "", errbuf, errlen);
@@ -859,7 +846,7 @@ static int client_run_method(sce_client *c, int method, const sce_run_request *r
     int rv;
 
     if ((rv = packed_run_init(&pr, req)) != SCE_OK) {
-        seterr(errbuf, errlen, "out of memory");
+        sce_seterr(errbuf, errlen, "out of memory");
         goto out;
     }
     request.method = (Sce__V1__Method)method;
@@ -878,7 +865,7 @@ static int client_run_method(sce_client *c, int method, const sce_run_request *r
         resp->run, resp->request_id != NULL && resp->request_id[0] != '\0' ? resp->request_id : id,
         out);
     if (rv != SCE_OK)
-        seterr(errbuf, errlen, "out of memory");
+        sce_seterr(errbuf, errlen, "out of memory");
 out:
     if (resp != NULL)
         sce__v1__response__free_unpacked(resp, NULL);
@@ -891,9 +878,9 @@ int sce_client_run(sce_client *c, const sce_run_request *req, sce_run_result **o
 {
     int rv;
 
-    seterr(errbuf, errlen, "%s", "");
+    sce_seterr(errbuf, errlen, "%s", "");
     if (c == NULL || out == NULL) {
-        seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
+        sce_seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if ((rv = run_request_check(req, errbuf, errlen)) != SCE_OK)
@@ -906,15 +893,16 @@ int sce_client_run_project(sce_client *c, const sce_run_request *req, sce_run_re
 {
     int rv;
 
-    seterr(errbuf, errlen, "%s", "");
+    sce_seterr(errbuf, errlen, "%s", "");
     if (c == NULL || out == NULL) {
-        seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
+        sce_seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if ((rv = run_request_check(req, errbuf, errlen)) != SCE_OK)
         return rv;
     if (req->nfiles == 0) {
-        seterr(errbuf, errlen, "a project needs files; for a single program use sce_client_run");
+        sce_seterr(errbuf, errlen,
+                   "a project needs files; for a single program use sce_client_run");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     return client_run_method(c, SCE__V1__METHOD__METHOD_RUN_PROJECT, req, out, errbuf, errlen);
@@ -963,9 +951,9 @@ int sce_client_languages(sce_client *c, sce_language_list **out, char *errbuf, s
     char id[17];
     int rv;
 
-    seterr(errbuf, errlen, "%s", "");
+    sce_seterr(errbuf, errlen, "%s", "");
     if (c == NULL || out == NULL) {
-        seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
+        sce_seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     request.method = SCE__V1__METHOD__METHOD_LANGUAGES;
@@ -992,7 +980,7 @@ int sce_client_languages(sce_client *c, sce_language_list **out, char *errbuf, s
     rv = SCE_OK;
     goto out;
 oom:
-    seterr(errbuf, errlen, "out of memory");
+    sce_seterr(errbuf, errlen, "out of memory");
 out:
     sce_language_list_free(l);
     if (resp != NULL)
@@ -1030,9 +1018,9 @@ int sce_client_health(sce_client *c, sce_health **out, char *errbuf, size_t errl
     char id[17];
     int rv;
 
-    seterr(errbuf, errlen, "%s", "");
+    sce_seterr(errbuf, errlen, "%s", "");
     if (c == NULL || out == NULL) {
-        seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
+        sce_seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     request.method = SCE__V1__METHOD__METHOD_HEALTH;
@@ -1066,7 +1054,7 @@ int sce_client_health(sce_client *c, sce_health **out, char *errbuf, size_t errl
     rv = SCE_OK;
     goto out;
 oom:
-    seterr(errbuf, errlen, "out of memory");
+    sce_seterr(errbuf, errlen, "out of memory");
 out:
     sce_health_free(h);
     if (resp != NULL)
@@ -1101,16 +1089,16 @@ int sce_client_run_batch(sce_client *c, const sce_run_request *tasks, size_t nta
     char id[17], what[64];
     int rv;
 
-    seterr(errbuf, errlen, "%s", "");
+    sce_seterr(errbuf, errlen, "%s", "");
     if (c == NULL || out == NULL || (tasks == NULL && ntasks > 0)) {
-        seterr(errbuf, errlen, "%s is NULL",
-               c == NULL     ? "the client"
-               : out == NULL ? "out"
-                             : "tasks");
+        sce_seterr(errbuf, errlen, "%s is NULL",
+                   c == NULL     ? "the client"
+                   : out == NULL ? "out"
+                                 : "tasks");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if (ntasks == 0) {
-        seterr(errbuf, errlen, "the batch has no tasks");
+        sce_seterr(errbuf, errlen, "the batch has no tasks");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     /* Only what would crash here is checked: the server judges each task
@@ -1142,8 +1130,8 @@ int sce_client_run_batch(sce_client *c, const sce_run_request *tasks, size_t nta
         goto out;
     pb = resp->batch;
     if (pb->n_items != ntasks) {
-        seterr(errbuf, errlen, "sce-server answered a batch of %zu tasks with %zu results", ntasks,
-               pb->n_items);
+        sce_seterr(errbuf, errlen, "sce-server answered a batch of %zu tasks with %zu results",
+                   ntasks, pb->n_items);
         rv = SCE_ERR_INTERNAL;
         goto out;
     }
@@ -1165,7 +1153,7 @@ int sce_client_run_batch(sce_client *c, const sce_run_request *tasks, size_t nta
         if (x->status != SCE_OK)
             continue;
         if (it->result == NULL) {
-            seterr(errbuf, errlen, "sce-server's answer for task %zu carries no result", i);
+            sce_seterr(errbuf, errlen, "sce-server's answer for task %zu carries no result", i);
             rv = SCE_ERR_INTERNAL;
             goto out;
         }
@@ -1178,7 +1166,7 @@ int sce_client_run_batch(sce_client *c, const sce_run_request *tasks, size_t nta
     rv = SCE_OK;
     goto out;
 oom:
-    seterr(errbuf, errlen, "out of memory");
+    sce_seterr(errbuf, errlen, "out of memory");
     rv = SCE_ERR_RESOURCE_EXHAUSTED;
 out:
     sce_batch_result_free(b);
@@ -1237,9 +1225,9 @@ int sce_client_history(sce_client *c, const sce_history_query *q, sce_history_pa
     char id[17];
     int rv;
 
-    seterr(errbuf, errlen, "%s", "");
+    sce_seterr(errbuf, errlen, "%s", "");
     if (c == NULL || out == NULL) {
-        seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
+        sce_seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if (q != NULL) {
@@ -1274,7 +1262,7 @@ int sce_client_history(sce_client *c, const sce_history_query *q, sce_history_pa
     rv = SCE_OK;
     goto out;
 oom:
-    seterr(errbuf, errlen, "out of memory");
+    sce_seterr(errbuf, errlen, "out of memory");
 out:
     sce_history_page_free(p);
     if (resp != NULL)
@@ -1308,13 +1296,13 @@ int sce_client_call_raw(sce_client *c, const void *req, size_t req_len, void **o
     void *copy;
     int rv, nrv;
 
-    seterr(errbuf, errlen, "%s", "");
+    sce_seterr(errbuf, errlen, "%s", "");
     if (c == NULL || out == NULL || out_len == NULL || (req == NULL && req_len > 0)) {
-        seterr(errbuf, errlen, "%s is NULL",
-               c == NULL     ? "the client"
-               : req == NULL ? "req"
-               : out == NULL ? "out"
-                             : "out_len");
+        sce_seterr(errbuf, errlen, "%s is NULL",
+                   c == NULL     ? "the client"
+                   : req == NULL ? "req"
+                   : out == NULL ? "out"
+                                 : "out_len");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if ((nrv = nng_msg_alloc(&msg, 0)) != 0 ||
@@ -1328,7 +1316,7 @@ int sce_client_call_raw(sce_client *c, const void *req, size_t req_len, void **o
         goto out;
     /* One spare byte so that an empty answer is still a valid pointer. */
     if ((copy = malloc(nng_msg_len(reply) + 1)) == NULL) {
-        seterr(errbuf, errlen, "out of memory");
+        sce_seterr(errbuf, errlen, "out of memory");
         rv = SCE_ERR_RESOURCE_EXHAUSTED;
         goto out;
     }

@@ -4,7 +4,11 @@
  */
 #include "sce/err.h"
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+
+#include "seterr.h"
 
 static const struct {
     const char *text;
@@ -36,4 +40,15 @@ const char *sce_err_name(int err)
     if (err < 0 || (size_t)err >= ERR_TABLE_LEN || err_table[err].name == NULL)
         return "UNKNOWN";
     return err_table[err].name;
+}
+
+void sce_seterr(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (errbuf == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, errlen, fmt, ap);
+    va_end(ap);
 }

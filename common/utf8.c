@@ -122,3 +122,16 @@ size_t sce_utf8_clean(const char *s, size_t len, char *out, size_t outlen, size_
         *consumed = i;
     return j;
 }
+
+sce_quoted sce_utf8_quote(const char *s)
+{
+    sce_quoted q;
+    size_t len = s ? strlen(s) : 0, end = 0;
+
+    for (int chars = 0; end < len && chars < 80; chars++) {
+        size_t k = sce_utf8_seq((const unsigned char *)s + end, len - end);
+        end += k ? k : 1;
+    }
+    sce_utf8_clean_line(s ? s : "", end, q.text, sizeof(q.text));
+    return q;
+}

@@ -32,4 +32,14 @@ size_t sce_utf8_clean_line(const char *s, size_t len, char *out, size_t outlen);
  * so consumed < len means the copy was cut. */
 size_t sce_utf8_clean(const char *s, size_t len, char *out, size_t outlen, size_t *consumed);
 
+/* A piece of untrusted text fit to quote in a one-line message: its first
+ * 80 characters (an invalid byte counts as one), cleaned as by
+ * sce_utf8_clean_line.  Returned by value, so it can be used in place:
+ * printf("'%s'", sce_utf8_quote(path).text).  NULL quotes as "". */
+typedef struct sce_quoted {
+    char text[244];
+} sce_quoted;
+
+sce_quoted sce_utf8_quote(const char *s);
+
 #endif

@@ -23,7 +23,6 @@
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 
 #include "buf.h"
 #include "sce/err.h"
+#include "seterr.h"
 
 /* A JSON answer larger than this is not one we asked for: a list of a few
  * thousand containers is well under 4 MiB. */
@@ -62,20 +62,6 @@ struct docker_attach {
 };
 
 /* ------------------------------------------------------------ helpers */
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* The engine's messages sometimes span lines (build output, wrapped Go
  * errors); err is documented as one line, so control bytes become spaces. */
@@ -122,7 +108,7 @@ static int check_id(const char *id, char *err, size_t errlen)
     int rv = SCE_OK;
 
     if (!valid_id(id)) {
-        seterr(err, errlen, "invalid container id (want 1-%d hex digits)", DOCKER_ID_MAX);
+        sce_seterr(err, errlen, "invalid container id (want 1-%d hex digits)", DOCKER_ID_MAX);
         rv = SCE_ERR_INVALID_ARGUMENT;
     }
     return rv;
@@ -169,15 +155,15 @@ static int check_status(long status, long also_ok, const char *body, size_t len,
     engine_message(body, len, msg, sizeof(msg));
     if (status == 404) {
         if (msg[0] != '\0')
-            seterr(err, errlen, "%s", msg);
+            sce_seterr(err, errlen, "%s", msg);
         else
-            seterr(err, errlen, "engine error 404");
+            sce_seterr(err, errlen, "engine error 404");
         rv = SCE_ERR_NOT_FOUND;
     } else {
         if (msg[0] != '\0')
-            seterr(err, errlen, "engine error %ld: %s", status, msg);
+            sce_seterr(err, errlen, "engine error %ld: %s", status, msg);
         else
-            seterr(err, errlen, "engine error %ld", status);
+            sce_seterr(err, errlen, "engine error %ld", status);
         rv = SCE_ERR_INTERNAL;
     }
 out:
@@ -192,7 +178,7 @@ static int parse_json(const sce_buf *b, json_t **out, char *err, size_t errlen)
 
     root = json_loadb(b->data ? b->data : "", b->len, 0, &jerr);
     if (root == NULL) {
-        seterr(err, errlen, "the engine's answer is not JSON: %s", jerr.text);
+        sce_seterr(err, errlen, "the engine's answer is not JSON: %s", jerr.text);
         rv = SCE_ERR_INTERNAL;
         goto out;
     }
@@ -203,7 +189,7 @@ out:
 
 static int unexpected(const char *what, char *err, size_t errlen)
 {
-    seterr(err, errlen, "unexpected answer from the engine: %s", what);
+    sce_seterr(err, errlen, "unexpected answer from the engine: %s", what);
     return SCE_ERR_INTERNAL;
 }
 
@@ -260,24 +246,24 @@ static int curl_failure(const docker *d, CURL *c, CURLcode cc, int timeout_ms, c
     int rv;
 
     if (cc == CURLE_OUT_OF_MEMORY || (s != NULL && s->oom)) {
-        seterr(err, errlen, "out of memory talking to the Docker engine");
+        sce_seterr(err, errlen, "out of memory talking to the Docker engine");
         rv = SCE_ERR_RESOURCE_EXHAUSTED;
     } else if (cc == CURLE_WRITE_ERROR && s != NULL && s->b->truncated) {
-        seterr(err, errlen, "the engine's answer is larger than %u bytes", BODY_LIMIT_BYTES);
+        sce_seterr(err, errlen, "the engine's answer is larger than %u bytes", BODY_LIMIT_BYTES);
         rv = SCE_ERR_INTERNAL;
     } else if (cc == CURLE_OPERATION_TIMEDOUT) {
-        seterr(err, errlen, "cannot reach the Docker engine at %s: did not answer within %d ms",
-               d->socket_path, timeout_ms);
+        sce_seterr(err, errlen, "cannot reach the Docker engine at %s: did not answer within %d ms",
+                   d->socket_path, timeout_ms);
         rv = SCE_ERR_DEADLINE_EXCEEDED; /* callers other than wait say UNAVAILABLE */
     } else {
         curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
         if (os_errno != 0) {
             char ebuf[128];
-            seterr(err, errlen, "cannot reach the Docker engine at %s: %s (%s)", d->socket_path,
-                   curl_easy_strerror(cc), strerror_r((int)os_errno, ebuf, sizeof(ebuf)));
+            sce_seterr(err, errlen, "cannot reach the Docker engine at %s: %s (%s)", d->socket_path,
+                       curl_easy_strerror(cc), strerror_r((int)os_errno, ebuf, sizeof(ebuf)));
         } else {
-            seterr(err, errlen, "cannot reach the Docker engine at %s: %s", d->socket_path,
-                   curl_easy_strerror(cc));
+            sce_seterr(err, errlen, "cannot reach the Docker engine at %s: %s", d->socket_path,
+                       curl_easy_strerror(cc));
         }
         rv = SCE_ERR_UNAVAILABLE;
     }
@@ -300,13 +286,13 @@ static int perform(const docker *d, const char *method, const char *path, const 
 
     if ((size_t)snprintf(url, sizeof(url), "http://localhost%s%s", d->api_prefix, path) >=
         sizeof(url)) {
-        seterr(err, errlen, "request path too long");
+        sce_seterr(err, errlen, "request path too long");
         rv = SCE_ERR_INVALID_ARGUMENT;
         goto out;
     }
     c = curl_easy_init();
     if (c == NULL) {
-        seterr(err, errlen, "out of memory (curl_easy_init)");
+        sce_seterr(err, errlen, "out of memory (curl_easy_init)");
         rv = SCE_ERR_RESOURCE_EXHAUSTED;
         goto out;
     }
@@ -318,7 +304,7 @@ static int perform(const docker *d, const char *method, const char *path, const 
         h = body ? curl_slist_append(headers, "Content-Type: application/json") : headers;
     }
     if (h == NULL) {
-        seterr(err, errlen, "out of memory (curl headers)");
+        sce_seterr(err, errlen, "out of memory (curl headers)");
         rv = SCE_ERR_RESOURCE_EXHAUSTED;
         goto out;
     }
@@ -409,7 +395,7 @@ static int escape(const char *s, char **out, char *err, size_t errlen)
     char *e = curl_easy_escape(NULL, s, 0);
 
     if (e == NULL) {
-        seterr(err, errlen, "out of memory (curl_easy_escape)");
+        sce_seterr(err, errlen, "out of memory (curl_easy_escape)");
         rv = SCE_ERR_RESOURCE_EXHAUSTED;
         goto out;
     }
@@ -427,20 +413,20 @@ int docker_open(const char *socket_path, const char *api_version, int request_ti
     int rv = SCE_OK;
 
     if (socket_path == NULL || socket_path[0] == '\0' || request_timeout_ms <= 0) {
-        seterr(err, errlen, "docker_open: need a socket path and a positive timeout");
+        sce_seterr(err, errlen, "docker_open: need a socket path and a positive timeout");
         rv = SCE_ERR_INVALID_ARGUMENT;
         goto out;
     }
     if (api_version == NULL)
         api_version = "";
     if (strchr(api_version, '/') != NULL || strchr(api_version, '?') != NULL) {
-        seterr(err, errlen, "invalid Docker API version \"%s\" (want e.g. v1.41)", api_version);
+        sce_seterr(err, errlen, "invalid Docker API version \"%s\" (want e.g. v1.41)", api_version);
         rv = SCE_ERR_INVALID_ARGUMENT;
         goto out;
     }
     pthread_once(&curl_once, curl_init_once);
     if (curl_init_result != CURLE_OK) {
-        seterr(err, errlen, "curl_global_init: %s", curl_easy_strerror(curl_init_result));
+        sce_seterr(err, errlen, "curl_global_init: %s", curl_easy_strerror(curl_init_result));
         rv = SCE_ERR_INTERNAL;
         goto out;
     }
@@ -449,7 +435,7 @@ int docker_open(const char *socket_path, const char *api_version, int request_ti
         asprintf(&d->api_prefix, "%s%s", api_version[0] ? "/" : "", api_version) < 0) {
         if (d != NULL)
             d->api_prefix = NULL; /* asprintf leaves it undefined on failure */
-        seterr(err, errlen, "out of memory");
+        sce_seterr(err, errlen, "out of memory");
         rv = SCE_ERR_RESOURCE_EXHAUSTED;
         goto out;
     }
@@ -687,9 +673,9 @@ static int create_body(const docker_create_opts *o, char **out, char *err, size_
         jb_fail(&b, SCE_ERR_RESOURCE_EXHAUSTED, "body");
 out:
     if (b.rv == SCE_ERR_RESOURCE_EXHAUSTED)
-        seterr(err, errlen, "out of memory building the create request (%s)", b.what);
+        sce_seterr(err, errlen, "out of memory building the create request (%s)", b.what);
     else if (b.rv != SCE_OK)
-        seterr(err, errlen, "create: %s is missing or not valid UTF-8", b.what);
+        sce_seterr(err, errlen, "create: %s is missing or not valid UTF-8", b.what);
     else
         *out = s;
     json_decref(root);
@@ -706,7 +692,7 @@ int docker_container_create(docker *d, const docker_create_opts *o, char id[DOCK
     int rv;
 
     if (o == NULL || o->image == NULL || o->image[0] == '\0') {
-        seterr(err, errlen, "create: no image");
+        sce_seterr(err, errlen, "create: no image");
         rv = SCE_ERR_INVALID_ARGUMENT;
         goto out;
     }
@@ -719,7 +705,7 @@ int docker_container_create(docker *d, const docker_create_opts *o, char id[DOCK
             goto out;
         if ((size_t)snprintf(path, sizeof(path), "/containers/create?name=%s", name) >=
             sizeof(path)) {
-            seterr(err, errlen, "create: container name too long");
+            sce_seterr(err, errlen, "create: container name too long");
             rv = SCE_ERR_INVALID_ARGUMENT;
             goto out;
         }
@@ -769,7 +755,7 @@ int docker_container_kill(docker *d, const char *id, const char *signal, char *e
             goto out;
         if ((size_t)snprintf(path, sizeof(path), "/containers/%s/kill?signal=%s", id, sig) >=
             sizeof(path)) {
-            seterr(err, errlen, "kill: signal name too long");
+            sce_seterr(err, errlen, "kill: signal name too long");
             rv = SCE_ERR_INVALID_ARGUMENT;
             goto out;
         }
@@ -799,14 +785,14 @@ int docker_container_wait(docker *d, const char *id, int timeout_ms, int *status
     /* No time left is a deadline already passed, not "wait forever" (which
      * is what 0 would mean to curl). */
     if (timeout_ms <= 0) {
-        seterr(err, errlen, "container %.12s: no time left to wait", id);
+        sce_seterr(err, errlen, "container %.12s: no time left to wait", id);
         rv = SCE_ERR_DEADLINE_EXCEEDED;
         goto out;
     }
     snprintf(path, sizeof(path), "/containers/%s/wait", id);
     rv = perform(d, "POST", path, NULL, timeout_ms, &status, &answer, err, errlen);
     if (rv == SCE_ERR_DEADLINE_EXCEEDED)
-        seterr(err, errlen, "container %.12s did not exit within %d ms", id, timeout_ms);
+        sce_seterr(err, errlen, "container %.12s did not exit within %d ms", id, timeout_ms);
     if (rv != SCE_OK)
         goto out;
     rv = check_status(status, 0, answer.data, answer.len, err, errlen);
@@ -822,7 +808,7 @@ int docker_container_wait(docker *d, const char *id, int timeout_ms, int *status
         const char *m = json_string_value(json_object_get(werr, "Message"));
         char msg[512];
         one_line(msg, sizeof(msg), m ? m : "?", m ? strlen(m) : 1);
-        seterr(err, errlen, "engine error while waiting: %s", msg);
+        sce_seterr(err, errlen, "engine error while waiting: %s", msg);
         rv = SCE_ERR_INTERNAL;
         goto out;
     }
@@ -899,7 +885,7 @@ int docker_container_list(docker *d, const char *label_filter, const char *insta
         filters = json_pack("{s:[s]}", "label", label_filter);
         fjson = filters ? json_dumps(filters, JSON_COMPACT) : NULL;
         if (fjson == NULL) {
-            seterr(err, errlen, "list: label filter is not valid UTF-8");
+            sce_seterr(err, errlen, "list: label filter is not valid UTF-8");
             rv = SCE_ERR_INVALID_ARGUMENT;
             goto out;
         }
@@ -908,7 +894,7 @@ int docker_container_list(docker *d, const char *label_filter, const char *insta
             goto out;
         if ((size_t)snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", fesc) >=
             sizeof(path)) {
-            seterr(err, errlen, "list: label filter too long");
+            sce_seterr(err, errlen, "list: label filter too long");
             rv = SCE_ERR_INVALID_ARGUMENT;
             goto out;
         }
@@ -926,7 +912,7 @@ int docker_container_list(docker *d, const char *label_filter, const char *insta
     if (count > 0) {
         v = calloc(count, sizeof(*v));
         if (v == NULL) {
-            seterr(err, errlen, "out of memory");
+            sce_seterr(err, errlen, "out of memory");
             rv = SCE_ERR_RESOURCE_EXHAUSTED;
             goto out;
         }
@@ -969,7 +955,7 @@ int docker_image_inspect(docker *d, const char *image, docker_image_info *info, 
     int rv = SCE_OK;
 
     if (image == NULL || image[0] == '\0') {
-        seterr(err, errlen, "image inspect: no image name");
+        sce_seterr(err, errlen, "image inspect: no image name");
         rv = SCE_ERR_INVALID_ARGUMENT;
         goto out;
     }
@@ -979,7 +965,7 @@ int docker_image_inspect(docker *d, const char *image, docker_image_info *info, 
     if (rv != SCE_OK)
         goto out;
     if ((size_t)snprintf(path, sizeof(path), "/images/%s/json", name) >= sizeof(path)) {
-        seterr(err, errlen, "image name too long");
+        sce_seterr(err, errlen, "image name too long");
         rv = SCE_ERR_INVALID_ARGUMENT;
         goto out;
     }
@@ -1029,8 +1015,8 @@ static int wait_fd(int fd, short events, int64_t deadline_ms)
 static int stream_broken(const docker_attach *a, const char *what, const char *detail, char *err,
                          size_t errlen)
 {
-    seterr(err, errlen, "cannot reach the Docker engine at %s: %s%s%s", a->socket_path, what,
-           detail[0] ? ": " : "", detail);
+    sce_seterr(err, errlen, "cannot reach the Docker engine at %s: %s%s%s", a->socket_path, what,
+               detail[0] ? ": " : "", detail);
     return SCE_ERR_UNAVAILABLE;
 }
 
@@ -1091,7 +1077,7 @@ static int recv_until(docker_attach *a, sce_buf *b, int (*stop)(const sce_buf *,
         }
         rv = sce_buf_append(b, chunk, got);
         if (rv != SCE_OK) {
-            seterr(err, errlen, "out of memory reading the attach answer");
+            sce_seterr(err, errlen, "out of memory reading the attach answer");
             goto out;
         }
         if (b->truncated)
@@ -1159,7 +1145,7 @@ int docker_attach_open(docker *d, const char *id, docker_attach **out, char *err
         goto out;
     a = calloc(1, sizeof(*a));
     if (a == NULL || (a->curl = curl_easy_init()) == NULL) {
-        seterr(err, errlen, "out of memory");
+        sce_seterr(err, errlen, "out of memory");
         rv = SCE_ERR_RESOURCE_EXHAUSTED;
         goto out;
     }
@@ -1180,7 +1166,7 @@ int docker_attach_open(docker *d, const char *id, docker_attach **out, char *err
     }
     cc = curl_easy_getinfo(a->curl, CURLINFO_ACTIVESOCKET, &sock);
     if (cc != CURLE_OK || sock == CURL_SOCKET_BAD) {
-        seterr(err, errlen, "attach: curl gave no socket");
+        sce_seterr(err, errlen, "attach: curl gave no socket");
         rv = SCE_ERR_INTERNAL;
         goto out;
     }
@@ -1227,7 +1213,7 @@ int docker_attach_open(docker *d, const char *id, docker_attach **out, char *err
         a->pending_len = hdr.len - head_len;
         a->pending = malloc(a->pending_len);
         if (a->pending == NULL) {
-            seterr(err, errlen, "out of memory");
+            sce_seterr(err, errlen, "out of memory");
             rv = SCE_ERR_RESOURCE_EXHAUSTED;
             goto out;
         }

@@ -18,26 +18,6 @@ long request_utf8_chars(const char *s, size_t len)
     return sce_utf8_count(s, len);
 }
 
-/* A piece of user input fit to quote in a one-line message: at most about
- * 80 characters, valid UTF-8, no control characters. */
-typedef struct quoted {
-    char text[244];
-} quoted;
-
-static quoted quote(const char *s)
-{
-    quoted q;
-    size_t len = s ? strlen(s) : 0, end = 0;
-
-    /* The first 80 characters (an invalid byte counts as one). */
-    for (int chars = 0; end < len && chars < 80; chars++) {
-        size_t k = sce_utf8_seq((const unsigned char *)s + end, len - end);
-        end += k ? k : 1;
-    }
-    sce_utf8_clean_line(s ? s : "", end, q.text, sizeof(q.text));
-    return q;
-}
-
 void request_format_ms(int64_t ms, char *out, size_t outlen)
 {
     if (ms % 1000 == 0) {
@@ -122,7 +102,7 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
         const char *why = sce_path_problem(f->path);
 
         if (why != NULL) {
-            snprintf(err, errlen, "files[%zu].path '%s' %s", i, quote(f->path).text, why);
+            snprintf(err, errlen, "files[%zu].path '%s' %s", i, sce_utf8_quote(f->path).text, why);
             return SCE_ERR_INVALID_ARGUMENT;
         }
         for (size_t j = 0; j < i; j++) {
@@ -133,7 +113,7 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
                                             f->path[n] == '/') ||
                 (m < n && strncmp(p, f->path, m) == 0 && p[m] == '/')) {
                 snprintf(err, errlen, "files[%zu].path '%s' clashes with files[%zu]", i,
-                         quote(f->path).text, j);
+                         sce_utf8_quote(f->path).text, j);
                 return SCE_ERR_INVALID_ARGUMENT;
             }
         }
@@ -164,7 +144,7 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
         if (strcmp(spec->files[i].path, rq->entry) == 0)
             spec->entry = spec->files[i].path;
     if (spec->entry == NULL) {
-        snprintf(err, errlen, "entry '%s' is not among the files", quote(rq->entry).text);
+        snprintf(err, errlen, "entry '%s' is not among the files", sce_utf8_quote(rq->entry).text);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     return SCE_OK;
@@ -184,8 +164,8 @@ int request_check_run(const server_options *o, const Sce__V1__RunRequest *rq, ru
     }
     spec->lang = languages_find(rq->language);
     if (spec->lang == NULL) {
-        snprintf(err, errlen, "unknown language '%s': use one of %s", quote(rq->language).text,
-                 languages_names());
+        snprintf(err, errlen, "unknown language '%s': use one of %s",
+                 sce_utf8_quote(rq->language).text, languages_names());
         goto out;
     }
 
@@ -216,7 +196,7 @@ int request_check_run(const server_options *o, const Sce__V1__RunRequest *rq, ru
         if (rq->entry != NULL && rq->entry[0] != '\0') {
             const char *why = sce_path_problem(rq->entry);
             if (why != NULL) {
-                snprintf(err, errlen, "entry '%s' %s", quote(rq->entry).text, why);
+                snprintf(err, errlen, "entry '%s' %s", sce_utf8_quote(rq->entry).text, why);
                 goto out;
             }
             spec->files[0].path = rq->entry;

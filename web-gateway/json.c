@@ -15,7 +15,6 @@
  */
 #include "json.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 
 #include "gateway_limits.h"
 #include "sce/err.h"
+#include "seterr.h"
 #include "utf8.h"
 
 #define DEFAULT_LANGUAGE "python"
@@ -131,20 +131,6 @@ static int put(json_t *o, const char *key, json_t *v)
 
 /* ------------------------------------------------------------ request */
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Absent and null both mean "not given", for every field. */
 static json_t *optional(json_t *obj, const char *key)
 {
@@ -158,11 +144,11 @@ static json_t *optional(json_t *obj, const char *key)
 static int c_string(json_t *v, const char *field, const char **out, char *err, size_t errlen)
 {
     if (!json_is_string(v)) {
-        seterr(err, errlen, "%s: expected a string", field);
+        sce_seterr(err, errlen, "%s: expected a string", field);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if (strlen(json_string_value(v)) != json_string_length(v)) {
-        seterr(err, errlen, "%s: contains a NUL character", field);
+        sce_seterr(err, errlen, "%s: contains a NUL character", field);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     *out = json_string_value(v);
@@ -182,12 +168,12 @@ static int positive(json_t *obj, const char *field, uint64_t max, uint64_t *out,
         return SCE_OK;
     n = json_is_integer(v) ? json_integer_value(v) : 0;
     if (n <= 0) {
-        seterr(err, errlen, "%s: expected a positive integer", field);
+        sce_seterr(err, errlen, "%s: expected a positive integer", field);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if ((uint64_t)n > max) {
-        seterr(err, errlen, "%s: expected a positive integer no larger than %llu", field,
-               (unsigned long long)max);
+        sce_seterr(err, errlen, "%s: expected a positive integer no larger than %llu", field,
+                   (unsigned long long)max);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     *out = (uint64_t)n;
@@ -201,7 +187,7 @@ static int parse_args(json_t *v, gw_run_input *t, char *err, size_t errlen)
     int rv;
 
     if (!json_is_array(v)) {
-        seterr(err, errlen, "args: expected an array of strings");
+        sce_seterr(err, errlen, "args: expected an array of strings");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     n = json_array_size(v);
@@ -226,12 +212,12 @@ static int parse_files(json_t *v, gw_run_input *t, char *err, size_t errlen)
     int rv;
 
     if (!json_is_array(v)) {
-        seterr(err, errlen, "files: expected an array");
+        sce_seterr(err, errlen, "files: expected an array");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     n = json_array_size(v);
     if (n == 0) {
-        seterr(err, errlen, "files: expected at least one file");
+        sce_seterr(err, errlen, "files: expected at least one file");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if ((t->files = calloc(n, sizeof(*t->files))) == NULL)
@@ -240,25 +226,25 @@ static int parse_files(json_t *v, gw_run_input *t, char *err, size_t errlen)
         json_t *f = json_array_get(v, i), *path, *content;
 
         if (!json_is_object(f)) {
-            seterr(err, errlen, "files[%zu]: expected an object", i);
+            sce_seterr(err, errlen, "files[%zu]: expected an object", i);
             return SCE_ERR_INVALID_ARGUMENT;
         }
         path = json_object_get(f, "path");
         content = json_object_get(f, "content");
         snprintf(field, sizeof(field), "files[%zu].path", i);
         if (path == NULL) {
-            seterr(err, errlen, "%s: required", field);
+            sce_seterr(err, errlen, "%s: required", field);
             return SCE_ERR_INVALID_ARGUMENT;
         }
         if ((rv = c_string(path, field, &t->files[i].path, err, errlen)) != SCE_OK)
             return rv;
         /* Content is bytes with a length, so NUL characters are fine. */
         if (content == NULL) {
-            seterr(err, errlen, "files[%zu].content: required", i);
+            sce_seterr(err, errlen, "files[%zu].content: required", i);
             return SCE_ERR_INVALID_ARGUMENT;
         }
         if (!json_is_string(content)) {
-            seterr(err, errlen, "files[%zu].content: expected a string", i);
+            sce_seterr(err, errlen, "files[%zu].content: expected a string", i);
             return SCE_ERR_INVALID_ARGUMENT;
         }
         t->files[i].data = json_string_value(content);
@@ -284,11 +270,11 @@ static int run_fields(gw_run_input *t, char *err, size_t errlen)
         if ((rv = c_string(code, "code", &t->req.code, err, errlen)) != SCE_OK)
             return rv;
         if (files != NULL) {
-            seterr(err, errlen, "files: give either code or files, not both");
+            sce_seterr(err, errlen, "files: give either code or files, not both");
             return SCE_ERR_INVALID_ARGUMENT;
         }
     } else if (files == NULL) {
-        seterr(err, errlen, "code: required");
+        sce_seterr(err, errlen, "code: required");
         return SCE_ERR_INVALID_ARGUMENT;
     }
 
@@ -297,14 +283,14 @@ static int run_fields(gw_run_input *t, char *err, size_t errlen)
         if ((rv = c_string(v, "language", &t->req.language, err, errlen)) != SCE_OK)
             return rv;
         if (t->req.language[0] == '\0') {
-            seterr(err, errlen, "language: expected a non-empty string");
+            sce_seterr(err, errlen, "language: expected a non-empty string");
             return SCE_ERR_INVALID_ARGUMENT;
         }
     }
 
     if ((v = optional(t->root, "stdin")) != NULL) {
         if (!json_is_string(v)) {
-            seterr(err, errlen, "stdin: expected a string");
+            sce_seterr(err, errlen, "stdin: expected a string");
             return SCE_ERR_INVALID_ARGUMENT;
         }
         t->req.stdin_data = json_string_value(v);
@@ -340,7 +326,7 @@ static int body_object(const char *body, size_t len, json_t **root, char *err, s
     json_t *r;
 
     if (len == 0) {
-        seterr(err, errlen, "body: empty; expected a JSON object");
+        sce_seterr(err, errlen, "body: empty; expected a JSON object");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     /* NUL characters are allowed by JSON and meaningful in stdin and file
@@ -350,20 +336,20 @@ static int body_object(const char *body, size_t len, json_t **root, char *err, s
     r = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr);
     if (r == NULL) {
         if (json_error_code(&jerr) == json_error_out_of_memory) {
-            seterr(err, errlen, "out of memory");
+            sce_seterr(err, errlen, "out of memory");
             return SCE_ERR_RESOURCE_EXHAUSTED;
         }
         char text[sizeof(jerr.text) * 3];
 
         /* jansson quotes the input near the error: one clean line of it. */
         sce_utf8_clean_line(jerr.text, strlen(jerr.text), text, sizeof(text));
-        seterr(err, errlen, "body: invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
-               text);
+        sce_seterr(err, errlen, "body: invalid JSON at line %d column %d: %s", jerr.line,
+                   jerr.column, text);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if (!json_is_object(r)) {
         json_decref(r);
-        seterr(err, errlen, "body: expected a JSON object");
+        sce_seterr(err, errlen, "body: expected a JSON object");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     *root = r;
@@ -377,7 +363,7 @@ int gw_json_run_input(const char *body, size_t len, gw_run_input *in, char *err,
 
     memset(in, 0, sizeof(*in));
     memset(&t, 0, sizeof(t));
-    seterr(err, errlen, "%s", "");
+    sce_seterr(err, errlen, "%s", "");
     if ((rv = body_object(body, len, &t.root, err, errlen)) != SCE_OK)
         goto out;
     if ((rv = run_fields(&t, err, errlen)) != SCE_OK)
@@ -387,7 +373,7 @@ int gw_json_run_input(const char *body, size_t len, gw_run_input *in, char *err,
     rv = SCE_OK;
 out:
     if (rv == SCE_ERR_RESOURCE_EXHAUSTED)
-        seterr(err, errlen, "out of memory");
+        sce_seterr(err, errlen, "out of memory");
     gw_run_input_free(&t);
     return rv;
 }
@@ -412,25 +398,25 @@ int gw_json_batch_input(const char *body, size_t len, gw_batch_input *in, char *
 
     memset(in, 0, sizeof(*in));
     memset(&t, 0, sizeof(t));
-    seterr(err, errlen, "%s", "");
+    sce_seterr(err, errlen, "%s", "");
     if ((rv = body_object(body, len, &root, err, errlen)) != SCE_OK)
         goto out;
     rv = SCE_ERR_INVALID_ARGUMENT;
     if ((tasks = optional(root, "tasks")) == NULL) {
-        seterr(err, errlen, "tasks: required");
+        sce_seterr(err, errlen, "tasks: required");
         goto out;
     }
     if (!json_is_array(tasks)) {
-        seterr(err, errlen, "tasks: expected an array");
+        sce_seterr(err, errlen, "tasks: expected an array");
         goto out;
     }
     n = json_array_size(tasks);
     if (n == 0) {
-        seterr(err, errlen, "tasks: expected at least one task");
+        sce_seterr(err, errlen, "tasks: expected at least one task");
         goto out;
     }
     if (n > GW_BATCH_TASKS_MAX) {
-        seterr(err, errlen, "tasks: %zu tasks; at most %d", n, GW_BATCH_TASKS_MAX);
+        sce_seterr(err, errlen, "tasks: %zu tasks; at most %d", n, GW_BATCH_TASKS_MAX);
         goto out;
     }
     if ((t.tasks = calloc(n, sizeof(*t.tasks))) == NULL ||
@@ -442,14 +428,14 @@ int gw_json_batch_input(const char *body, size_t len, gw_batch_input *in, char *
         json_t *task = json_array_get(tasks, i);
 
         if (!json_is_object(task)) {
-            seterr(err, errlen, "tasks[%zu]: expected a JSON object", i);
+            sce_seterr(err, errlen, "tasks[%zu]: expected a JSON object", i);
             rv = SCE_ERR_INVALID_ARGUMENT;
             goto out;
         }
         t.tasks[i].root = json_incref(task);
         t.count = i + 1;
         if ((rv = run_fields(&t.tasks[i], inner, sizeof(inner))) != SCE_OK) {
-            seterr(err, errlen, "tasks[%zu].%s", i, inner);
+            sce_seterr(err, errlen, "tasks[%zu].%s", i, inner);
             goto out;
         }
         t.reqs[i] = t.tasks[i].req;
@@ -459,7 +445,7 @@ int gw_json_batch_input(const char *body, size_t len, gw_batch_input *in, char *
     rv = SCE_OK;
 out:
     if (rv == SCE_ERR_RESOURCE_EXHAUSTED)
-        seterr(err, errlen, "out of memory");
+        sce_seterr(err, errlen, "out of memory");
     json_decref(root);
     gw_batch_input_free(&t);
     return rv;
@@ -530,8 +516,8 @@ static int query_uint(const char *text, const char *field, uint64_t lo, uint64_t
         v = v * 10 + (uint64_t)(text[i] - '0');
     }
     if (v < lo || v > hi) {
-        seterr(err, errlen, "%s: expected an integer from %llu to %llu", field,
-               (unsigned long long)lo, (unsigned long long)hi);
+        sce_seterr(err, errlen, "%s: expected an integer from %llu to %llu", field,
+                   (unsigned long long)lo, (unsigned long long)hi);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     *out = (uint32_t)v;
@@ -544,7 +530,7 @@ int gw_json_history_query(const char *limit, const char *offset, const char *ver
     int rv;
 
     memset(q, 0, sizeof(*q));
-    seterr(err, errlen, "%s", "");
+    sce_seterr(err, errlen, "%s", "");
     if ((rv = query_uint(limit, "limit", 1, GW_HISTORY_LIMIT_MAX, &q->limit, err, errlen)) !=
         SCE_OK)
         return rv;
@@ -555,9 +541,9 @@ int gw_json_history_query(const char *limit, const char *offset, const char *ver
             if (strcmp(verdict, sce_verdict_name(v)) == 0)
                 q->verdict = (sce_verdict)v;
         if (q->verdict == SCE_VERDICT_UNSPECIFIED) {
-            seterr(err, errlen,
-                   "verdict: expected one of ok, runtime_error, timeout, memory_limit, "
-                   "output_limit, rejected, internal_error");
+            sce_seterr(err, errlen,
+                       "verdict: expected one of ok, runtime_error, timeout, memory_limit, "
+                       "output_limit, rejected, internal_error");
             return SCE_ERR_INVALID_ARGUMENT;
         }
     }

@@ -27,41 +27,8 @@
 #include "sce/err.h"
 #include "utf8.h"
 
-static server_options opt;
-
-static void fail(const char *what, const char *detail)
-{
-    fprintf(stderr, "fuzz_request: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-    abort();
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    char err[512];
-    char *args[] = {"sce-server", NULL};
-
-    /* The built-in defaults, whatever SCE_* variables the caller has. */
-    unsetenv(server_options_spec.config_env);
-    for (size_t i = 0; i < server_options_spec.nopts; i++)
-        if (server_options_spec.opts[i].env != NULL)
-            unsetenv(server_options_spec.opts[i].env);
-    if (sce_config_load(&server_options_spec, &opt, 1, args, err, sizeof(err)) != SCE_CONFIG_OK)
-        fail("default options", err);
-    return 0;
-}
-
-/* A message for Status.message: one line of valid UTF-8, not empty. */
-static void check_message(const char *err)
-{
-    size_t len = strlen(err);
-
-    if (len == 0)
-        fail("refused without a message", NULL);
-    if (sce_utf8_count(err, len) < 0)
-        fail("message is not valid UTF-8", err);
-    if (strchr(err, '\n') != NULL || strchr(err, '\r') != NULL)
-        fail("message is not one line", err);
-}
+#define FUZZ_NAME "fuzz_request"
+#include "fuzz_server.h"
 
 static int has_file(const run_spec *spec, const char *path)
 {

@@ -28,6 +28,8 @@
 #include "sce.pb-c.h"
 #include "sce/client.h"
 
+#include "stack_env.h"
+
 static char server_url[512];
 static const char *server_bin;
 static sce_client *client;
@@ -37,28 +39,9 @@ static char workdir[64];
 
 static void load_stack_env(void)
 {
-    const char *path = getenv("SCE_TEST_STACK_ENV");
-    char line[1024];
-    FILE *f;
+    stack_value v[] = {{"SCE_SERVER", server_url, sizeof(server_url), 1}};
 
-    if (path == NULL) {
-        fprintf(stderr, "SCE_TEST_STACK_ENV is not set: run through ctest (fixture 'stack')\n");
-        exit(1);
-    }
-    if ((f = fopen(path, "r")) == NULL) {
-        fprintf(stderr, "cannot open %s: the stack fixture did not start\n", path);
-        exit(1);
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        line[strcspn(line, "\n")] = '\0';
-        if (strncmp(line, "SCE_SERVER=", 11) == 0)
-            snprintf(server_url, sizeof(server_url), "%s", line + 11);
-    }
-    fclose(f);
-    if (server_url[0] == '\0') {
-        fprintf(stderr, "%s has no SCE_SERVER line\n", path);
-        exit(1);
-    }
+    stack_env_load(v, 1);
 }
 
 static void assert_contains(const char *hay, const char *needle)

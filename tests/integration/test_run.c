@@ -23,6 +23,8 @@
 #include "sce.pb-c.h"
 #include "sce/client.h"
 
+#include "stack_env.h"
+
 static char server_url[512];
 static const char *lang;
 static int is_py;
@@ -32,29 +34,9 @@ static sce_client *client;
 
 static void load_stack_env(void)
 {
-    const char *path = getenv("SCE_TEST_STACK_ENV");
-    char line[1024];
-    FILE *f;
+    stack_value v[] = {{"SCE_SERVER", server_url, sizeof(server_url), 1}};
 
-    if (path == NULL) {
-        fprintf(stderr, "SCE_TEST_STACK_ENV is not set: run through ctest (fixture 'stack')\n");
-        exit(1);
-    }
-    f = fopen(path, "r");
-    if (f == NULL) {
-        fprintf(stderr, "cannot open %s: the stack fixture did not start\n", path);
-        exit(1);
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        line[strcspn(line, "\n")] = '\0';
-        if (strncmp(line, "SCE_SERVER=", 11) == 0)
-            snprintf(server_url, sizeof(server_url), "%s", line + 11);
-    }
-    fclose(f);
-    if (server_url[0] == '\0') {
-        fprintf(stderr, "%s has no SCE_SERVER line\n", path);
-        exit(1);
-    }
+    stack_env_load(v, 1);
 }
 
 /* Runs code (Python or Node, as the test chooses) and returns the result. */

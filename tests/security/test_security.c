@@ -56,6 +56,8 @@
 #include "sce.pb-c.h"
 #include "sce/client.h"
 
+#include "../integration/stack_env.h"
+
 #define REPLY_MAX (4 << 20)    /* more than this from the gateway is a failure */
 #define OUTPUT_LIMIT 65536     /* the stack server's default output_limit */
 #define PIDS_LIMIT 64          /* ... pids_limit */
@@ -148,29 +150,11 @@ static char *program(const char *name)
 
 static void load_stack_env(void)
 {
-    const char *path = getenv("SCE_TEST_STACK_ENV");
-    char line[1024];
-    FILE *f;
+    stack_value v[] = {{"SCE_GATEWAY", gateway_url, sizeof(gateway_url), 1},
+                       {"SCE_SERVER", server_url, sizeof(server_url), 1},
+                       {"SCE_TEST_DIR", stack_dir, sizeof(stack_dir), 0}};
 
-    if (path == NULL || (f = fopen(path, "r")) == NULL) {
-        fprintf(stderr, "SCE_TEST_STACK_ENV is not set or unreadable: run through ctest "
-                        "(fixture 'stack')\n");
-        exit(1);
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        line[strcspn(line, "\n")] = '\0';
-        if (strncmp(line, "SCE_GATEWAY=", 12) == 0)
-            snprintf(gateway_url, sizeof(gateway_url), "%s", line + 12);
-        else if (strncmp(line, "SCE_SERVER=", 11) == 0)
-            snprintf(server_url, sizeof(server_url), "%s", line + 11);
-        else if (strncmp(line, "SCE_TEST_DIR=", 13) == 0)
-            snprintf(stack_dir, sizeof(stack_dir), "%s", line + 13);
-    }
-    fclose(f);
-    if (gateway_url[0] == '\0' || server_url[0] == '\0') {
-        fprintf(stderr, "%s: no SCE_GATEWAY or SCE_SERVER (is sce-gateway built?)\n", path);
-        exit(1);
-    }
+    stack_env_load(v, 3);
     snprintf(gateway_port, sizeof(gateway_port), "%s", strrchr(gateway_url, ':') + 1);
     snprintf(server_port, sizeof(server_port), "%s", strrchr(server_url, ':') + 1);
 }

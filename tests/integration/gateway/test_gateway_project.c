@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../stack_env.h"
+
 extern char **environ;
 
 #define BOUNDARY "sceTestBoundary7MA4YWxkTrZu0gW"
@@ -551,28 +553,9 @@ static int start_gateway(proc *p, const char *const *extra)
 
 static void load_stack_env(void)
 {
-    const char *path = getenv("SCE_TEST_STACK_ENV");
-    char line[1024];
-    FILE *f;
+    stack_value v[] = {{"SCE_GATEWAY", stack_gateway, sizeof(stack_gateway), 1}};
 
-    if (path == NULL) {
-        fprintf(stderr, "SCE_TEST_STACK_ENV is not set: run through ctest (fixture 'stack')\n");
-        exit(1);
-    }
-    if ((f = fopen(path, "r")) == NULL) {
-        fprintf(stderr, "cannot open %s: the stack fixture did not start\n", path);
-        exit(1);
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        line[strcspn(line, "\n")] = '\0';
-        if (strncmp(line, "SCE_GATEWAY=", 12) == 0)
-            snprintf(stack_gateway, sizeof(stack_gateway), "%s", line + 12);
-    }
-    fclose(f);
-    if (stack_gateway[0] == '\0') {
-        fprintf(stderr, "%s lacks SCE_GATEWAY (was sce-gateway built?)\n", path);
-        exit(1);
-    }
+    stack_env_load(v, 1);
 }
 
 static int group_setup(void **state)
