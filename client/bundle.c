@@ -92,21 +92,18 @@ static int bundle_new(const char *kind, size_t max_files, sce_bundle **out)
  * the reverse): "a" and "a/b" cannot both be files. */
 static int bundle_check_name(const sce_bundle *b, const char *path, char *errbuf, size_t errlen)
 {
-    size_t m = strlen(path);
-
     for (size_t i = 0; i < b->count; i++) {
         const char *p = b->files[i].path;
-        size_t n = strlen(p);
+        int clash = sce_path_clash(p, path);
 
-        if (n == m && memcmp(p, path, n) == 0) {
+        if (clash == SCE_PATH_SAME) {
             sce_seterr(errbuf, errlen, "%s: duplicate entry '%s'", b->kind,
                        sce_utf8_quote(path).text);
             return SCE_ERR_INVALID_ARGUMENT;
         }
-        if ((n < m && memcmp(p, path, n) == 0 && path[n] == '/') ||
-            (m < n && memcmp(p, path, m) == 0 && p[m] == '/')) {
+        if (clash == SCE_PATH_NESTED) {
             sce_seterr(errbuf, errlen, "%s: '%s' is both a file and a directory", b->kind,
-                       sce_utf8_quote(n < m ? p : path).text);
+                       sce_utf8_quote(strlen(p) < strlen(path) ? p : path).text);
             return SCE_ERR_INVALID_ARGUMENT;
         }
     }
@@ -528,11 +525,8 @@ static int dir_walk_at(dir_walk *w, int fd, const char *prefix)
         int len = snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? "/" : "", names[i]);
 
         if (len < 0 || (size_t)len > SCE_PATH_MAX_BYTES) {
-            char shown[SCE_PATH_MAX_BYTES + 2];
-
-            snprintf(shown, sizeof(shown), "%s%s%s", prefix, prefix[0] ? "/" : "", names[i]);
-            sce_seterr(w->errbuf, w->errlen, "dir: entry '%s' is longer than 255 bytes",
-                       sce_utf8_quote(shown).text);
+            sce_seterr(w->errbuf, w->errlen, "dir: entry '%s' " SCE_PATH_TOO_LONG,
+                       sce_utf8_quote(path).text);
             rv = SCE_ERR_INVALID_ARGUMENT;
             break;
         }

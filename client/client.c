@@ -845,6 +845,18 @@ static int client_run_method(sce_client *c, int method, const sce_run_request *r
     char id[17];
     int rv;
 
+    sce_seterr(errbuf, errlen, "%s", "");
+    if (c == NULL || out == NULL) {
+        sce_seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if ((rv = run_request_check(req, errbuf, errlen)) != SCE_OK)
+        return rv;
+    if (method == SCE__V1__METHOD__METHOD_RUN_PROJECT && req->nfiles == 0) {
+        sce_seterr(errbuf, errlen,
+                   "a project needs files; for a single program use sce_client_run");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
     if ((rv = packed_run_init(&pr, req)) != SCE_OK) {
         sce_seterr(errbuf, errlen, "out of memory");
         goto out;
@@ -876,35 +888,12 @@ out:
 int sce_client_run(sce_client *c, const sce_run_request *req, sce_run_result **out, char *errbuf,
                    size_t errlen)
 {
-    int rv;
-
-    sce_seterr(errbuf, errlen, "%s", "");
-    if (c == NULL || out == NULL) {
-        sce_seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
-        return SCE_ERR_INVALID_ARGUMENT;
-    }
-    if ((rv = run_request_check(req, errbuf, errlen)) != SCE_OK)
-        return rv;
     return client_run_method(c, SCE__V1__METHOD__METHOD_RUN, req, out, errbuf, errlen);
 }
 
 int sce_client_run_project(sce_client *c, const sce_run_request *req, sce_run_result **out,
                            char *errbuf, size_t errlen)
 {
-    int rv;
-
-    sce_seterr(errbuf, errlen, "%s", "");
-    if (c == NULL || out == NULL) {
-        sce_seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
-        return SCE_ERR_INVALID_ARGUMENT;
-    }
-    if ((rv = run_request_check(req, errbuf, errlen)) != SCE_OK)
-        return rv;
-    if (req->nfiles == 0) {
-        sce_seterr(errbuf, errlen,
-                   "a project needs files; for a single program use sce_client_run");
-        return SCE_ERR_INVALID_ARGUMENT;
-    }
     return client_run_method(c, SCE__V1__METHOD__METHOD_RUN_PROJECT, req, out, errbuf, errlen);
 }
 

@@ -15,7 +15,7 @@ const char *sce_path_problem(const char *path)
     if (len == 0)
         return "is empty";
     if (len > SCE_PATH_MAX_BYTES)
-        return "is longer than 255 bytes";
+        return SCE_PATH_TOO_LONG;
     if (path[0] == '/')
         return "is absolute";
     if (strchr(path, '\\') != NULL)
@@ -41,4 +41,16 @@ const char *sce_path_problem(const char *path)
         seg = slash + 1;
     }
     return NULL;
+}
+
+int sce_path_clash(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+
+    if (n == m && memcmp(a, b, n) == 0)
+        return SCE_PATH_SAME;
+    if ((n < m && memcmp(a, b, n) == 0 && b[n] == '/') ||
+        (m < n && memcmp(a, b, m) == 0 && a[m] == '/'))
+        return SCE_PATH_NESTED;
+    return 0;
 }

@@ -8,11 +8,21 @@
 #define SCE_PATH_H
 
 #define SCE_PATH_MAX_BYTES 255 /* one bundle path, in bytes */
+#define SCE_PATH_STR_(x) #x
+#define SCE_PATH_STR(x) SCE_PATH_STR_(x)
+/* The reason for a path over the limit, as sce_path_problem gives it. */
+#define SCE_PATH_TOO_LONG "is longer than " SCE_PATH_STR(SCE_PATH_MAX_BYTES) " bytes"
 
 /* Checks one bundle path: relative, '/'-separated, valid UTF-8, no empty,
  * "." or ".." segment, no backslash or control character, at most
  * SCE_PATH_MAX_BYTES.  Returns NULL if fine, else a reason that reads after
  * the path ("'../x' has a '..' segment"); NULL counts as empty. */
 const char *sce_path_problem(const char *path);
+
+/* How two paths of one bundle clash: not at all (0), the same path
+ * (SCE_PATH_SAME), or one a directory of the other, "a" and "a/b"
+ * (SCE_PATH_NESTED): either way both cannot be files. */
+enum { SCE_PATH_SAME = 1, SCE_PATH_NESTED = 2 };
+int sce_path_clash(const char *a, const char *b);
 
 #endif

@@ -419,6 +419,12 @@ static int engine_failure(const exec_env *env, int rv, const char *image, const 
     return rv == SCE_ERR_RESOURCE_EXHAUSTED ? rv : SCE_ERR_INTERNAL;
 }
 
+typedef struct kill_job {
+    docker *d;
+    char id[DOCKER_ID_MAX + 1];
+    char rid[40];
+} kill_job;
+
 typedef struct io_state {
     const char *in;
     size_t in_len;
@@ -429,56 +435,53 @@ typedef struct io_state {
     int killed;
     int64_t t0;
     int64_t t_end;
+    kill_job kill; /* the kill sent from another thread, if any */
+    pthread_t kill_thread;
+    int kill_started;
 } io_state;
 
-static void kill_container(const exec_env *env, const char *id, const char *rid)
+static void kill_id(docker *d, const char *id, const char *rid)
 {
     char kerr[256];
 
-    if (docker_container_kill(env->d, id, "KILL", kerr, sizeof(kerr)) != SCE_OK)
+    if (docker_container_kill(d, id, "KILL", kerr, sizeof(kerr)) != SCE_OK)
         SCE_LOG(SCE_LOG_WARN, rid, "kill %.12s: %s", id, kerr);
 }
 
-typedef struct kill_job {
-    docker *d;
-    char id[DOCKER_ID_MAX + 1];
-    char rid[40];
-} kill_job;
+static void kill_container(const exec_env *env, const char *id, const char *rid)
+{
+    kill_id(env->d, id, rid);
+}
 
 static void *kill_main(void *arg)
 {
     kill_job *k = arg;
-    char kerr[256];
 
-    if (docker_container_kill(k->d, k->id, "KILL", kerr, sizeof(kerr)) != SCE_OK)
-        SCE_LOG(SCE_LOG_WARN, k->rid, "kill %.12s: %s", k->id, kerr);
-    free(k);
+    kill_id(k->d, k->id, k->rid);
     return NULL;
 }
 
 /* Kills from another thread while the caller goes on reading: the engine
  * completes a kill only once it can deliver the output the program has
- * already written, and that output waits for us to read it. */
-static void kill_container_async(const exec_env *env, const char *id, const char *rid)
+ * already written, and that output waits for us to read it.  The run joins
+ * the thread (kill_join) before it ends, so the engine handle outlives it. */
+static void kill_container_async(const exec_env *env, io_state *io, const char *id, const char *rid)
 {
-    kill_job *k = malloc(sizeof(*k));
-    pthread_attr_t attr;
-    pthread_t t;
-    int started = 0;
+    kill_job *k = &io->kill;
 
-    if (k != NULL) {
-        k->d = env->d;
-        snprintf(k->id, sizeof(k->id), "%s", id);
-        snprintf(k->rid, sizeof(k->rid), "%s", rid ? rid : "");
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        started = pthread_create(&t, &attr, kill_main, k) == 0;
-        pthread_attr_destroy(&attr);
-    }
-    if (!started) {
-        free(k);
-        kill_container(env, id, rid);
-    }
+    k->d = env->d;
+    snprintf(k->id, sizeof(k->id), "%s", id);
+    snprintf(k->rid, sizeof(k->rid), "%s", rid ? rid : "");
+    io->kill_started = pthread_create(&io->kill_thread, NULL, kill_main, k) == 0;
+    if (!io->kill_started)
+        kill_main(k);
+}
+
+static void kill_join(io_state *io)
+{
+    if (io->kill_started)
+        pthread_join(io->kill_thread, NULL);
+    io->kill_started = 0;
 }
 
 static int ended(const collector *c)
@@ -511,7 +514,7 @@ static int pump(const exec_env *env, const run_spec *spec, const char *id, const
             io->timed_out = !col->exceeded;
             io->t_end = now;
             io->killed = 1;
-            kill_container_async(env, id, rid);
+            kill_container_async(env, io, id, rid);
             drain_until = now_ms() + SCE_KILL_DRAIN_MS;
         }
         if (io->killed && now >= drain_until)
@@ -682,6 +685,7 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
     activity_run_end();
     docker_attach_close(w.attach);
     w.attach = NULL;
+    kill_join(&io);
     if (rv != SCE_OK) {
         kill_container(env, w.id, rid);
         rv = engine_failure(env, rv, NULL, "reading the program's output", detail, err, errlen);

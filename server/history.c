@@ -503,12 +503,14 @@ int history_flush(history *h, int timeout_ms)
  * whether cleaning had to cut it (invalid bytes take three bytes each). */
 static int bind_clean(sqlite3_stmt *st, int col, const char *s, size_t len, int *cut)
 {
+    /* A cleaned byte takes at most 3 (U+FFFD): room for that, up to the cap. */
+    size_t cap = len < HISTORY_TEXT_CAP / 3 ? len * 3 : HISTORY_TEXT_CAP;
     size_t consumed, n;
-    char *buf = malloc(HISTORY_TEXT_CAP + 1);
+    char *buf = malloc(cap + 1);
 
     if (buf == NULL)
         return SQLITE_NOMEM;
-    n = sce_utf8_clean(s, len, buf, HISTORY_TEXT_CAP + 1, &consumed);
+    n = sce_utf8_clean(s, len, buf, cap + 1, &consumed);
     if (consumed < len)
         *cut = 1;
     return sqlite3_bind_text(st, col, buf, (int)n, free);

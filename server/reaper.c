@@ -164,6 +164,13 @@ static void requeue_retries(reaper *r)
     pthread_mutex_unlock(&r->lock);
 }
 
+/* Live, or already waiting for a removal retry (drain_pending has just
+ * tried it): either way not the sweep's to remove.  With the lock held. */
+static int tracked(reaper *r, const char *id)
+{
+    return list_find(&r->live, id) >= 0 || list_find(&r->retry, id) >= 0;
+}
+
 static void sweep(reaper *r)
 {
     docker_container_info *items = NULL;
@@ -181,7 +188,7 @@ static void sweep(reaper *r)
             int live;
 
             pthread_mutex_lock(&r->lock);
-            live = list_find(&r->live, items[i].id) >= 0;
+            live = tracked(r, items[i].id);
             pthread_mutex_unlock(&r->lock);
             if (!mine || (!live && now - items[i].created > NOT_LIVE_GRACE_S)) {
                 remove_one(r, items[i].id);
@@ -203,7 +210,7 @@ static void sweep(reaper *r)
             int live;
 
             pthread_mutex_lock(&r->lock);
-            live = list_find(&r->live, items[i].id) >= 0;
+            live = tracked(r, items[i].id);
             pthread_mutex_unlock(&r->lock);
             if (!live && (now - items[i].created) * 1000 > r->opt->stale_after_ms) {
                 remove_one(r, items[i].id);
@@ -235,7 +242,7 @@ static void *reaper_main(void *arg)
     clock_gettime(CLOCK_MONOTONIC, &now);
     next_sweep = next_ping = now;
     for (;;) {
-        int do_sweep, do_ping;
+        int do_sweep, do_ping, back;
 
         drain_pending(r);
         clock_gettime(CLOCK_MONOTONIC, &now);
@@ -252,7 +259,10 @@ static void *reaper_main(void *arg)
             next_ping = now;
             add_ms(&next_ping, PING_INTERVAL_MS);
         }
-        if (do_sweep || (do_ping && engine_came_back(r))) {
+        /* engine_came_back tracks the engine's state: call it on every
+         * ping, sweeps included. */
+        back = do_ping && engine_came_back(r);
+        if (do_sweep || back) {
             requeue_retries(r);
             drain_pending(r);
         }

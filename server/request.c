@@ -106,12 +106,8 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
             return SCE_ERR_INVALID_ARGUMENT;
         }
         for (size_t j = 0; j < i; j++) {
-            const char *p = spec->files[j].path;
-            size_t n = strlen(p), m = strlen(f->path);
             /* A file may not also be a directory of another ("a" and "a/b"). */
-            if (strcmp(p, f->path) == 0 || (n < m && strncmp(p, f->path, n) == 0 &&
-                                            f->path[n] == '/') ||
-                (m < n && strncmp(p, f->path, m) == 0 && p[m] == '/')) {
+            if (sce_path_clash(spec->files[j].path, f->path)) {
                 snprintf(err, errlen, "files[%zu].path '%s' clashes with files[%zu]", i,
                          sce_utf8_quote(f->path).text, j);
                 return SCE_ERR_INVALID_ARGUMENT;

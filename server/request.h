@@ -43,7 +43,6 @@ int request_check_run(const server_options *o, const Sce__V1__RunRequest *rq, ru
                       char *err, size_t errlen);
 void request_spec_free(run_spec *spec);
 
-
 /* Number of Unicode code points in s, or -1 if s is not valid UTF-8. */
 long request_utf8_chars(const char *s, size_t len);
 

@@ -847,59 +847,10 @@ static enum MHD_Result handle_health(http_request *rq, struct MHD_Connection *c)
     return send_json(rq, c, status, body, NULL, NULL);
 }
 
-static enum MHD_Result handle_run(http_request *rq, struct MHD_Connection *c)
-{
-    gw_run_input in;
-    sce_run_result *res = NULL;
-    char err[1024];
-    enum MHD_Result ret;
-    int rv;
-
-    rv = gw_json_run_input(rq->body.data, rq->body.len, &in, err, sizeof(err));
-    if (rv != SCE_OK)
-        return send_error(rq, c,
-                          rv == SCE_ERR_INVALID_ARGUMENT ? MHD_HTTP_BAD_REQUEST
-                                                         : MHD_HTTP_INTERNAL_SERVER_ERROR,
-                          rv == SCE_ERR_INVALID_ARGUMENT ? rv : SCE_ERR_INTERNAL, err);
-    /* The body is parsed; its bytes are no longer needed while the run
-     * takes its time. */
-    sce_buf_free(&rq->body);
-    /* Only what goes to the server counts against the client's rate: a
-     * request the gateway refuses by itself costs nothing downstream. */
-    if (rq->srv->rate_per_s > 0) {
-        unsigned char key[16];
-        unsigned retry_s = 1;
-        char msg[160], value[16];
-
-        client_key(rq->srv, c, key);
-        if (!rate_take(rq->srv, key, now_ms(), &retry_s)) {
-            gw_run_input_free(&in);
-            snprintf(msg, sizeof(msg),
-                     "rate limit reached: %g runs per second per client, bursts of %g; "
-                     "retry in %u s",
-                     rq->srv->rate_per_s, rq->srv->rate_burst, retry_s);
-            snprintf(value, sizeof(value), "%u", retry_s);
-            return send_error_with(rq, c, MHD_HTTP_TOO_MANY_REQUESTS, SCE_ERR_RESOURCE_EXHAUSTED,
-                                   msg, MHD_HTTP_HEADER_RETRY_AFTER, value);
-        }
-    }
-    rv = sce_client_run(rq->srv->client, &in.req, &res, err, sizeof(err));
-    gw_run_input_free(&in);
-    if (rv != SCE_OK)
-        return send_sce_error(rq, c, rv, err);
-    printable(rq->request_id, sizeof(rq->request_id), res->request_id, 32);
-    snprintf(rq->note, sizeof(rq->note), "%s", sce_verdict_name(res->verdict));
-    ret = send_json(rq, c, MHD_HTTP_OK, gw_json_run_result(res), NULL, NULL);
-    sce_run_result_free(res);
-    return ret;
-}
-
-/* ------------------------------------------------------------ projects */
-
-/* The rate limit as routes_project.c asks for it: a ZIP is one run, a
- * batch one per task (but never more than a full bucket, or a batch larger
- * than the burst could never pass).  When the bucket runs dry part way, the
- * runs already taken stay spent. */
+/* The rate limit, for /run and as routes_project.c asks for it: a run or a
+ * ZIP is one run, a batch one per task (but never more than a full bucket,
+ * or a batch larger than the burst could never pass).  When the bucket runs
+ * dry part way, the runs already taken stay spent. */
 typedef struct admit_ctx {
     http_server *srv;
     struct MHD_Connection *c;
@@ -927,6 +878,50 @@ static int admit_cb(void *arg, size_t runs, unsigned *retry_s, char *msg, size_t
     }
     return 1;
 }
+
+static enum MHD_Result handle_run(http_request *rq, struct MHD_Connection *c)
+{
+    gw_run_input in;
+    sce_run_result *res = NULL;
+    char err[1024];
+    enum MHD_Result ret;
+    int rv;
+
+    rv = gw_json_run_input(rq->body.data, rq->body.len, &in, err, sizeof(err));
+    if (rv != SCE_OK)
+        return send_error(rq, c,
+                          rv == SCE_ERR_INVALID_ARGUMENT ? MHD_HTTP_BAD_REQUEST
+                                                         : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          rv == SCE_ERR_INVALID_ARGUMENT ? rv : SCE_ERR_INTERNAL, err);
+    /* The body is parsed; its bytes are no longer needed while the run
+     * takes its time. */
+    sce_buf_free(&rq->body);
+    /* Only what goes to the server counts against the client's rate: a
+     * request the gateway refuses by itself costs nothing downstream. */
+    {
+        admit_ctx ad = {rq->srv, c};
+        unsigned retry_s = 1;
+        char msg[160], value[16];
+
+        if (!admit_cb(&ad, 1, &retry_s, msg, sizeof(msg))) {
+            gw_run_input_free(&in);
+            snprintf(value, sizeof(value), "%u", retry_s);
+            return send_error_with(rq, c, MHD_HTTP_TOO_MANY_REQUESTS, SCE_ERR_RESOURCE_EXHAUSTED,
+                                   msg, MHD_HTTP_HEADER_RETRY_AFTER, value);
+        }
+    }
+    rv = sce_client_run(rq->srv->client, &in.req, &res, err, sizeof(err));
+    gw_run_input_free(&in);
+    if (rv != SCE_OK)
+        return send_sce_error(rq, c, rv, err);
+    printable(rq->request_id, sizeof(rq->request_id), res->request_id, 32);
+    snprintf(rq->note, sizeof(rq->note), "%s", sce_verdict_name(res->verdict));
+    ret = send_json(rq, c, MHD_HTTP_OK, gw_json_run_result(res), NULL, NULL);
+    sce_run_result_free(res);
+    return ret;
+}
+
+/* ------------------------------------------------------------ projects */
 
 static enum MHD_Result send_answer(http_request *rq, struct MHD_Connection *c, gw_answer *a)
 {

@@ -869,7 +869,7 @@ static int print_batch_json(const run_opts *o, const sce_batch_result *b)
             jset(x, "language", json_text(r->language), &bad);
             jset(x, "request_id", json_text(r->request_id), &bad);
         }
-        if (x == NULL || arr == NULL || json_array_append_new(arr, x) != 0)
+        if (json_array_append_new(arr, x) != 0) /* frees x; fails on a NULL */
             bad = 1;
     }
     return json_print(arr, bad);
@@ -1078,7 +1078,7 @@ static int print_history_json(const sce_history_page *p)
         jset(x, "stderr", json_text(e->stderr_text), &bad);
         jset(x, "stderr_truncated", json_boolean(e->stderr_truncated), &bad);
         jset(x, "request_id", json_text(e->request_id), &bad);
-        if (x == NULL || arr == NULL || json_array_append_new(arr, x) != 0)
+        if (json_array_append_new(arr, x) != 0) /* frees x; fails on a NULL */
             bad = 1;
     }
     jset(o, "entries", arr, &bad);
@@ -1208,12 +1208,12 @@ static int print_languages_json(const sce_language_list *l)
         jset(o, "image", json_text(x->image), &bad);
         jset(o, "default_entry", json_text(x->default_entry), &bad);
         for (size_t j = 0; j < x->nextensions; j++)
-            if (ext == NULL || json_array_append_new(ext, json_text(x->extensions[j])) != 0)
+            if (json_array_append_new(ext, json_text(x->extensions[j])) != 0)
                 bad = 1;
         jset(o, "extensions", ext, &bad);
         jset(o, "available", json_boolean(x->available), &bad);
         jset(o, "message", json_text(x->message), &bad);
-        if (o == NULL || arr == NULL || json_array_append_new(arr, o) != 0)
+        if (json_array_append_new(arr, o) != 0) /* frees o; fails on a NULL */
             bad = 1;
     }
     return json_print(arr, bad);
