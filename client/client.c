@@ -258,8 +258,9 @@ static int url_scheme_in(const char *url, const char *const *schemes)
  * error.
  *
  * Local transports get a full SP handshake on a throwaway socket: nng 1.5's
- * ipc listener stops accepting for good when a peer hangs up before the
- * handshake is done (measured), so a bare connect would break the server.
+ * ipc listener stops accepting when a peer hangs up before the handshake is
+ * done (measured), so a bare connect would break the server until its
+ * listener guard (server/listen_guard.c) notices.
  * Their connect is immediate, and the handshake is bounded by nng's own
  * 10 s negotiation timeout.  TCP gets a bare transport connect bounded by
  * `timeout` instead (a blocking SP dial to a black-holed host waits for the
@@ -395,8 +396,11 @@ static int client_exchange(sce_client *c, nng_msg *msg, uint32_t timeout_ms, nng
     int ctx_open = 0, registered = 0;
     int rv, nrv;
 
-    if ((rv = client_start_dialer(c, errbuf, errlen)) != SCE_OK ||
-        (rv = client_check_reachable(c, deadline, errbuf, errlen)) != SCE_OK)
+    /* Probe first: a dialer started for a call that then fails at once
+     * could be halfway through its handshake when the caller exits, which
+     * is what stops an nng 1.5 ipc listener (see probe_url). */
+    if ((rv = client_check_reachable(c, deadline, errbuf, errlen)) != SCE_OK ||
+        (rv = client_start_dialer(c, errbuf, errlen)) != SCE_OK)
         goto out;
     if ((nrv = nng_ctx_open(&ctx, c->sock)) != 0) {
         rv = nng_to_err(nrv, errbuf, errlen, "cannot open an nng context");

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "languages.h"
+#include "listen_guard.h"
 #include "sce_limits.h"
 #include "log.h"
 #include "request.h"
@@ -49,6 +50,7 @@ struct rpc_server {
     const exec_env *env;
     history *hist;              /* NULL: history off */
     nng_socket sock;
+    listen_guard *guard;        /* ipc listeners only */
     slot *slots;
     size_t nslots;
     pthread_t *workers;
@@ -489,6 +491,7 @@ int rpc_start(const exec_env *env, history *hist, rpc_server **out, char *err, s
 {
     const server_options *o = env->opt;
     rpc_server *srv = calloc(1, sizeof(*srv));
+    nng_listener listener;
     int rv;
 
     if (srv == NULL)
@@ -511,11 +514,14 @@ int rpc_start(const exec_env *env, history *hist, rpc_server **out, char *err, s
                         (size_t)o->message_limit_bytes * 2 < NNG_HARD_MAX
                             ? (size_t)o->message_limit_bytes * 2
                             : NNG_HARD_MAX);
-    rv = nng_listen(srv->sock, o->listen, NULL, 0);
+    rv = nng_listen(srv->sock, o->listen, &listener, 0);
     if (rv != 0) {
         snprintf(err, errlen, "cannot listen on %s: %s", o->listen, nng_strerror(rv));
         goto fail;
     }
+    if (listen_guard_needed(o->listen) &&
+        listen_guard_start(srv->sock, o->listen, listener, &srv->guard, err, errlen) != SCE_OK)
+        goto fail;
     srv->slots = calloc(srv->nslots, sizeof(slot));
     srv->workers = calloc(srv->nworkers, sizeof(pthread_t));
     if (srv->slots == NULL || srv->workers == NULL) {
@@ -587,6 +593,7 @@ void rpc_stop(rpc_server *srv)
     /* workers is NULL when start-up failed before the threads existed. */
     for (size_t i = 0; srv->workers != NULL && i < srv->nworkers; i++)
         pthread_join(srv->workers[i], NULL);
+    listen_guard_stop(srv->guard);
     nng_close(srv->sock);
     for (size_t i = 0; srv->slots != NULL && i < srv->nslots; i++) {
         if (srv->slots[i].aio != NULL)

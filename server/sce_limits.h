@@ -66,5 +66,8 @@
 #define SCE_IO_CHUNK 65536                 /* one read from the attach stream */
 #define SCE_RUNNER_BAD_BUNDLE 125          /* runner's exit code for a bundle it rejects */
 #define SCE_MESSAGE_MAX 512                /* the one-line human message */
+#define SCE_LISTEN_CHECK_MS 1000           /* an ipc listener with no new pipe is probed */
+#define SCE_LISTEN_PROBE_MS 5000           /* the probe's connect and handshake */
+#define SCE_LISTEN_PIPE_MS 2000            /* then the socket's new pipe */
 
 #endif

@@ -225,7 +225,7 @@ start_server() { # name url extra-args...
     pids+=($!)
     for _ in $(seq 1 100); do
         # Up when it answers, whatever it says of the engine.
-        grep -q "^serving" <<<"$("$sce" --server "$url" health 2>&1)" && return 0
+        grep -q "^serving" <<<"$(timeout 10 "$sce" --server "$url" health 2>&1)" && return 0
         sleep 0.1
     done
     echo "server $name did not start:"
@@ -240,6 +240,33 @@ check "dead engine: UNAVAILABLE with how to fix it" 69 $? \
     err "cannot reach the Docker engine at $work/no-engine.sock" err "scripts/up.sh"
 "$sce" --server "$dead" health >out 2>err
 check "dead engine: health says so, server still up" 69 $? out "engine"
+
+# A client that hangs up halfway through connecting makes nng 1.5 stop
+# handing that ipc listener's connections to the server; the server's guard
+# must notice and listen again, so calls are answered within seconds.
+# perl (from the essential perl-base) connects and closes 50 times at once;
+# each time, the server sends its handshake to a closed peer or not,
+# depending on who is faster, and one such send is enough.
+perl -MSocket -e 'for (1 .. 50) {
+    socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die "socket: $!\n";
+    connect($s, pack_sockaddr_un($ARGV[0])) or die "connect: $!\n";
+    close($s);
+}' "$work/dead.sock"
+answered=0
+for _ in $(seq 1 30); do
+    if grep -q "^serving" <<<"$(timeout 10 "$sce" --server "$dead" health 2>&1)"; then
+        answered=1
+        break
+    fi
+    sleep 0.5
+done
+if [ "$answered" = 1 ] && grep -q "listening on $dead again" "$work/cli-dead-$$.log"; then
+    pass "ipc client hanging up mid-handshake: the server listens again and answers"
+else
+    fail "ipc listener did not recover from a client hanging up mid-handshake"
+    echo "    answered: $answered"
+    tail -5 "$work/cli-dead-$$.log" | sed 's/^/    | /'
+fi
 
 noimg=ipc://$work/noimg.sock
 start_server "cli-noimg-$$" "$noimg" --python-image sce-missing:nope
