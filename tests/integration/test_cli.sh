@@ -181,7 +181,7 @@ check "not a ZIP archive" 65 $? err "zip: not a ZIP archive"
 "$sce" run --entry x.py hello.py >out 2>err
 check "--entry with a single file is a usage error" 64 $?
 
-"$sce" batch --timeout 1 hello.py loop.py hello.js >out 2>err
+"$sce" batch --timeout 3 hello.py loop.py hello.js >out 2>err
 check "sce batch: every result, in order" 1 $? out "--- hello.py: ok" \
     out "--- loop.py: timeout" out "--- hello.js: ok"
 if [ "$(grep -c '^--- ' out)" = 3 ] && grep -n '^--- ' out | head -1 | grep -q hello.py &&
@@ -235,23 +235,26 @@ start_server() { # name url extra-args...
 
 dead=ipc://$work/dead.sock
 start_server "cli-dead-$$" "$dead" --docker-socket "$work/no-engine.sock"
+dead_pid=${pids[-1]}
 "$sce" --server "$dead" run hello.py >out 2>err
 check "dead engine: UNAVAILABLE with how to fix it" 69 $? \
     err "cannot reach the Docker engine at $work/no-engine.sock" err "scripts/up.sh"
 "$sce" --server "$dead" health >out 2>err
 check "dead engine: health says so, server still up" 69 $? out "engine"
 
-# A client that hangs up halfway through connecting makes nng 1.5 stop
-# handing that ipc listener's connections to the server; the server's guard
-# must notice and listen again, so calls are answered within seconds.
-# perl (from the essential perl-base) connects and closes 50 times at once;
-# each time, the server sends its handshake to a closed peer or not,
-# depending on who is faster, and one such send is enough.
-perl -MSocket -e 'for (1 .. 50) {
+# A client that hangs up before the server has sent its half of the SP
+# handshake makes nng 1.5 stop handing that ipc listener's connections to
+# the server; the server's guard must notice and listen again, so calls are
+# answered within seconds.  To make the order certain, the server is
+# stopped while five clients (perl, from the essential perl-base) connect
+# and close; it finds them all gone when it goes on.
+kill -STOP "$dead_pid"
+perl -MSocket -e 'for (1 .. 5) {
     socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die "socket: $!\n";
     connect($s, pack_sockaddr_un($ARGV[0])) or die "connect: $!\n";
     close($s);
 }' "$work/dead.sock"
+kill -CONT "$dead_pid"
 answered=0
 for _ in $(seq 1 30); do
     if grep -q "^serving" <<<"$(timeout 10 "$sce" --server "$dead" health 2>&1)"; then
