@@ -235,7 +235,6 @@ start_server() { # name url extra-args...
 
 dead=ipc://$work/dead.sock
 start_server "cli-dead-$$" "$dead" --docker-socket "$work/no-engine.sock"
-dead_pid=${pids[-1]}
 "$sce" --server "$dead" run hello.py >out 2>err
 check "dead engine: UNAVAILABLE with how to fix it" 69 $? \
     err "cannot reach the Docker engine at $work/no-engine.sock" err "scripts/up.sh"
@@ -247,28 +246,34 @@ check "dead engine: health says so, server still up" 69 $? out "engine"
 # the server; the server's guard must notice and listen again, so calls are
 # answered within seconds.  To make the order certain, the server is
 # stopped while five clients (perl, from the essential perl-base) connect
-# and close; it finds them all gone when it goes on.
-kill -STOP "$dead_pid"
+# and close; it finds them all gone when it goes on.  nng 1.5 never frees
+# the broken listener (about 8 KiB), so this one server runs without the
+# sanitizer stage's leak check.
+guard=ipc://$work/guard.sock
+ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
+    start_server "cli-guard-$$" "$guard" --docker-socket "$work/no-engine.sock"
+guard_pid=${pids[-1]}
+kill -STOP "$guard_pid"
 perl -MSocket -e 'for (1 .. 5) {
     socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die "socket: $!\n";
     connect($s, pack_sockaddr_un($ARGV[0])) or die "connect: $!\n";
     close($s);
-}' "$work/dead.sock"
-kill -CONT "$dead_pid"
+}' "$work/guard.sock"
+kill -CONT "$guard_pid"
 answered=0
 for _ in $(seq 1 30); do
-    if grep -q "^serving" <<<"$(timeout 10 "$sce" --server "$dead" health 2>&1)"; then
+    if grep -q "^serving" <<<"$(timeout 10 "$sce" --server "$guard" health 2>&1)"; then
         answered=1
         break
     fi
     sleep 0.5
 done
-if [ "$answered" = 1 ] && grep -q "listening on $dead again" "$work/cli-dead-$$.log"; then
+if [ "$answered" = 1 ] && grep -q "listening on $guard again" "$work/cli-guard-$$.log"; then
     pass "ipc client hanging up mid-handshake: the server listens again and answers"
 else
     fail "ipc listener did not recover from a client hanging up mid-handshake"
     echo "    answered: $answered"
-    tail -5 "$work/cli-dead-$$.log" | sed 's/^/    | /'
+    tail -5 "$work/cli-guard-$$.log" | sed 's/^/    | /'
 fi
 
 noimg=ipc://$work/noimg.sock
