@@ -8,7 +8,15 @@
 # turned into an image with `tar | docker import`.
 #
 #   sce-python:latest  package python3 (full standard library)
-#   sce-node:latest    package nodejs  (bookworm: Node.js 18)
+#   sce-node:latest    Node.js 24 LTS: the official build, from the npm
+#                      registry's node-linux-<arch> package (pinned version
+#                      and sha512), on a minbase root with libstdc++6
+#
+# Why not Debian's nodejs: bookworm ships Node.js 18, past its end of life,
+# and builds it without node's start-up snapshot and code cache, so every
+# run's node spends ~150 ms of CPU compiling node's own bootstrap code (the
+# official build: ~65 ms; docs/PERFORMANCE.md).  The npm registry is the
+# one place besides Debian these machines reach.
 #
 # Names: SCE_PYTHON_IMAGE, SCE_NODE_IMAGE. Mirror: SCE_DEBIAN_MIRROR, else
 # the host's apt sources, else http://deb.debian.org/debian.
@@ -28,7 +36,13 @@ WORK_ROOT=/var/cache/sce-images
 PYTHON_IMAGE=${SCE_PYTHON_IMAGE:-sce-python:latest}
 NODE_IMAGE=${SCE_NODE_IMAGE:-sce-node:latest}
 PYTHON_PACKAGES=(python3)
-NODE_PACKAGES=(nodejs)
+NODE_PACKAGES=(libstdc++6)
+NODE_DIST_VERSION=24.21.0
+# sha512 of each package's tarball (npm's dist.integrity, in hex)
+declare -A NODE_DIST_SHA512=(
+    [x64]=de750bb336795f47dc898a46d2de93add029273027f3e16520d3fa3a2317ed5f07aefa404cf37ddfa5352e545e389ae22d16b87bcc84a900580a72f23cd02ced
+    [arm64]=1692513c4cf63afbd32df8c83a5346158f492cf30a825e66f9de2819804b836e242759a6bcdd5997f1cf2601781c3689e752127afd65d5c459fc333e91e5d6e6
+)
 # What must work inside each image.
 PYTHON_CHECK=(python3 -c "import json, ctypes, sqlite3, multiprocessing, resource, http.client, zoneinfo")
 NODE_CHECK=(node -e "require('fs');console.log(process.version)")
@@ -56,7 +70,7 @@ done
 [ ${#WANT[@]} -gt 0 ] || WANT=(python node)
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap, chroot)"
-for tool in debootstrap docker tar sha256sum chroot; do
+for tool in debootstrap docker tar sha256sum sha512sum chroot; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool not found (scripts/lib/deps.sh installs it)"
 done
 
@@ -118,6 +132,36 @@ trim_rootfs() {
     find "$r" -xdev -perm /6000 -type f -exec chmod ug-s {} +
 }
 
+# install_node_dist ROOT LOG: the official node binary into ROOT/usr/bin,
+# from the npm registry, checked against the pinned sha512.
+install_node_dist() {
+    local r=$1 logf=$2 arch tmp tgz sum
+    case "$(uname -m)" in
+        x86_64) arch=x64 ;;
+        aarch64) arch=arm64 ;;
+        *) echo "[sce] error: node: no pinned Node.js build for $(uname -m)" >&2; return 1 ;;
+    esac
+    command -v npm >/dev/null 2>&1 || { echo "[sce] error: node: npm not found" >&2; return 1; }
+    tmp=$(mktemp -d "$WORK_ROOT/node-dist.XXXXXX")
+    if ! tgz=$(cd "$tmp" && npm pack --silent --ignore-scripts \
+        "node-linux-$arch@$NODE_DIST_VERSION" 2>>"$logf" | tail -n 1) || [ ! -f "$tmp/$tgz" ]; then
+        rm -rf "$tmp"
+        echo "[sce] error: node: cannot fetch node-linux-$arch@$NODE_DIST_VERSION from the npm registry (see $logf)" >&2
+        return 1
+    fi
+    sum=$(sha512sum "$tmp/$tgz" | cut -d' ' -f1)
+    if [ "$sum" != "${NODE_DIST_SHA512[$arch]}" ]; then
+        rm -rf "$tmp"
+        echo "[sce] error: node: node-linux-$arch@$NODE_DIST_VERSION has $sum, expected ${NODE_DIST_SHA512[$arch]}" >&2
+        return 1
+    fi
+    tar -C "$tmp" -xzf "$tmp/$tgz" package/bin/node package/LICENSE
+    install -m 0755 "$tmp/package/bin/node" "$r/usr/bin/node"
+    install -d "$r/usr/share/doc/nodejs"
+    install -m 0644 "$tmp/package/LICENSE" "$r/usr/share/doc/nodejs/copyright"
+    rm -rf "$tmp"
+}
+
 # Make sure user nobody (65534) and group nogroup (65534) exist.
 ensure_nobody() {
     local r=$1
@@ -154,6 +198,10 @@ build_image() {
     t=$SECONDS
     log "$lang: debootstrap done in $((t - t0))s ($(du -sm "$dir" | cut -f1) MB)"
 
+    if [ "$lang" = node ] && ! install_node_dist "$dir" "$logf"; then
+        remove_tree "$dir"
+        return 1
+    fi
     trim_rootfs "$dir"
     ensure_nobody "$dir"
 

@@ -603,7 +603,7 @@ static void test_languages(void **state)
         found = 1;
         assert_true(l->items[i].available);
         /* The real version, read from the image. */
-        assert_true(strncmp(l->items[i].version, is_py ? "3." : "18.", is_py ? 2 : 3) == 0);
+        assert_true(strncmp(l->items[i].version, is_py ? "3." : "24.", is_py ? 2 : 3) == 0);
     }
     assert_true(found);
     sce_language_list_free(l);
