@@ -253,7 +253,8 @@ void listen_guard_stop(listen_guard *g)
         nng_thread_destroy(g->thread); /* joins */
         (void)nng_pipe_notify(g->sock, NNG_PIPE_EV_ADD_POST, NULL, NULL);
     }
-    nng_aio_free(g->aio);
+    if (g->aio != NULL)
+        nng_aio_free(g->aio);
     if (g->cv != NULL)
         nng_cv_free(g->cv);
     if (g->mtx != NULL)
