@@ -291,7 +291,7 @@ static cpu_reading cpu_now(void)
 /* One throughput figure: rate, errors, and the CPU it took. */
 typedef struct rate {
     double per_s;
-    int runs, errors;
+    int concurrency, runs, errors;
     double busy_pct, cpu_ms_per_run;
 } rate;
 
@@ -306,7 +306,6 @@ static void rate_cpu(rate *r, cpu_reading a, cpu_reading b)
 typedef struct tp_state {
     pthread_mutex_t lock;
     int left;
-    int done;
     int errors;
     int lang; /* 0 python, 1 node, -1 both in turn */
 } tp_state;
@@ -329,7 +328,6 @@ static void *tp_worker(void *arg)
         int l = st->lang >= 0 ? st->lang : i % 2;
         int ok = run_rpc(hello[l][0], hello[l][1], 0, &ms);
         pthread_mutex_lock(&st->lock);
-        st->done++;
         st->errors += !ok;
         pthread_mutex_unlock(&st->lock);
     }
@@ -337,7 +335,7 @@ static void *tp_worker(void *arg)
 
 static double throughput(int concurrency, int runs, int lang, int *errors)
 {
-    tp_state st = {PTHREAD_MUTEX_INITIALIZER, runs, 0, 0, lang};
+    tp_state st = {PTHREAD_MUTEX_INITIALIZER, runs, 0, lang};
     pthread_t t[64];
     double t0 = now_ms(), secs;
 
@@ -347,19 +345,7 @@ static double throughput(int concurrency, int runs, int lang, int *errors)
         pthread_join(t[i], NULL);
     secs = (now_ms() - t0) / 1000.0;
     *errors = st.errors;
-    return (st.done - st.errors) / secs; /* as engine_ceiling: answered runs only */
-}
-
-static rate throughput_rate(int concurrency, int runs, int lang)
-{
-    rate r = {0};
-    cpu_reading a = cpu_now(), b;
-
-    r.runs = runs;
-    r.per_s = throughput(concurrency, runs, lang, &r.errors);
-    b = cpu_now();
-    rate_cpu(&r, a, b);
-    return r;
+    return (runs - st.errors) / secs; /* as engine_ceiling: answered runs only */
 }
 
 /* ------------------------------------------------------------ baselines */
@@ -447,15 +433,14 @@ static void *engine_worker(void *arg)
         }
         k = st->left--;
         pthread_mutex_unlock(&st->lock);
-        if (st->lang >= 0)
-            k = st->lang;
-        l = languages_at((size_t)(k % 2));
+        k = st->lang >= 0 ? st->lang : k % 2;
+        l = languages_at((size_t)k);
         for (size_t i = 0; i < l->nargv; i++)
             argv[n++] = l->argv[i];
         argv[n++] = l->runner;
         o.cmd = argv;
         o.ncmd = n;
-        o.image = k % 2 ? opt.node_image : opt.python_image;
+        o.image = k ? opt.node_image : opt.python_image;
         ok = docker_container_create(st->d, &o, id, err, sizeof(err)) == 0;
         if (ok) {
             ok = docker_container_start(st->d, id, err, sizeof(err)) == 0;
@@ -496,13 +481,17 @@ static double engine_ceiling(int concurrency, int n, int lang, int *errors)
     return (n - st.errors) / secs;
 }
 
-static rate engine_rate(int concurrency, int n, int lang)
+/* One throughput phase (`phase` is throughput or engine_ceiling) with the
+ * machine's CPU read around it. */
+static rate measure_rate(double (*phase)(int, int, int, int *), int concurrency, int runs,
+                         int lang)
 {
     rate r = {0};
     cpu_reading a = cpu_now(), b;
 
-    r.runs = n;
-    r.per_s = engine_ceiling(concurrency, n, lang, &r.errors);
+    r.concurrency = concurrency;
+    r.runs = runs;
+    r.per_s = phase(concurrency, runs, lang, &r.errors);
     b = cpu_now();
     rate_cpu(&r, a, b);
     return r;
@@ -545,7 +534,9 @@ int main(int argc, char **argv)
     sce_health *h = NULL;
     uint32_t full;
     double rpc_p50[2] = {0, 0}, http_p50[2] = {0, 0}, docker_p50 = 0, native_p50[2] = {0, 0};
-    rate tp[2], eng[3], ceiling = {0}, tp_lang[2], eng_lang[2];
+    rate tp[2], eng[3], tp_lang[2], eng_lang[2];
+    double ceiling = 0; /* the best of eng[], runs/s */
+    int best = 0;
     time_t t = time(NULL);
     char when[64];
 
@@ -696,39 +687,40 @@ int main(int argc, char **argv)
         /* The engine's best rate over the concurrencies the service uses. */
         static const int conc[3] = {2, 4, 8};
         for (int i = 0; i < 3; i++) {
-            eng[i] = engine_rate(conc[i], opt.engine_runs, -1);
-            if (i == 0 || eng[i].per_s > ceiling.per_s)
-                ceiling = eng[i];
+            eng[i] = measure_rate(engine_ceiling, conc[i], opt.engine_runs, -1);
+            if (eng[i].per_s > eng[best].per_s)
+                best = i;
         }
         out("\nEngine alone (the service's containers, python and node alternating, "
             "create+start+remove through the Engine API): %.2f/s at 2 at once, "
             "%.2f/s at 4, %.2f/s at 8.\n",
             eng[0].per_s, eng[1].per_s, eng[2].per_s);
+        ceiling = eng[best].per_s;
     }
     wait_pool_full(full);
-    tp[0] = throughput_rate(4, opt.throughput_runs, -1);
+    tp[0] = measure_rate(throughput, 4, opt.throughput_runs, -1);
     wait_pool_full(full);
-    tp[1] = throughput_rate(8, opt.throughput_runs, -1);
+    tp[1] = measure_rate(throughput, 8, opt.throughput_runs, -1);
     /* Each language on its own, against the engine's rate for its own
      * containers: where the CPU per run differs, this says which. */
     for (int l = 0; l < 2; l++) {
         wait_pool_full(full);
-        eng_lang[l] = engine_rate(4, opt.engine_runs, l);
+        eng_lang[l] = measure_rate(engine_ceiling, 4, opt.engine_runs, l);
         wait_pool_full(full);
-        tp_lang[l] = throughput_rate(4, opt.throughput_runs / 2, l);
+        tp_lang[l] = measure_rate(throughput, 4, opt.throughput_runs / 2, l);
     }
 
     out("\n| throughput | runs | runs/s | errors | vs engine ceiling | CPU busy | CPU ms per run |\n");
     out("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (int i = 0; i < 3; i++)
         out("| engine alone, %d at once%s | %d | %.2f | %d | %.2f | %.0f%% | %.0f |\n",
-            i == 0 ? 2 : i == 1 ? 4 : 8, eng[i].per_s == ceiling.per_s ? " (the ceiling)" : "",
-            eng[i].runs, eng[i].per_s, eng[i].errors, eng[i].per_s / ceiling.per_s,
+            eng[i].concurrency, i == best ? " (the ceiling)" : "",
+            eng[i].runs, eng[i].per_s, eng[i].errors, eng[i].per_s / ceiling,
             eng[i].busy_pct, eng[i].cpu_ms_per_run);
     for (int i = 0; i < 2; i++)
         out("| sce Run, concurrency %d (python and node alternating) | %d | %.2f | %d | %.2f | "
             "%.0f%% | %.0f |\n",
-            i == 0 ? 4 : 8, tp[i].runs, tp[i].per_s, tp[i].errors, tp[i].per_s / ceiling.per_s,
+            tp[i].concurrency, tp[i].runs, tp[i].per_s, tp[i].errors, tp[i].per_s / ceiling,
             tp[i].busy_pct, tp[i].cpu_ms_per_run);
     for (int l = 0; l < 2; l++) {
         out("| engine alone, %s containers only, 4 at once | %d | %.2f | %d | 1.00 | %.0f%% | %.0f "
@@ -752,9 +744,9 @@ int main(int argc, char **argv)
     out("| HTTP - RPC, python p50 | %+.1f ms | at most 2 ms |\n", http_p50[0] - rpc_p50[0]);
     out("| HTTP - RPC, node p50 | %+.1f ms | at most 2 ms |\n", http_p50[1] - rpc_p50[1]);
     out("| throughput c=4 / engine ceiling | %.2f | at least 0.9, zero errors |\n",
-        tp[0].per_s / ceiling.per_s);
+        tp[0].per_s / ceiling);
     out("| throughput c=8 / engine ceiling | %.2f | at least 0.9, zero errors |\n",
-        tp[1].per_s / ceiling.per_s);
+        tp[1].per_s / ceiling);
     for (int l = 0; l < 2; l++)
         out("| throughput c=4, %s only / engine, %s containers only | %.2f | (the same, per "
             "language) |\n",

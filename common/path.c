@@ -7,6 +7,8 @@
 
 #include "utf8.h"
 
+_Static_assert(SCE_PATH_MAX_BYTES == 255, "sce_path_problem names the limit in words");
+
 const char *sce_path_problem(const char *path)
 {
     size_t len = path ? strlen(path) : 0;
@@ -15,7 +17,7 @@ const char *sce_path_problem(const char *path)
     if (len == 0)
         return "is empty";
     if (len > SCE_PATH_MAX_BYTES)
-        return SCE_PATH_TOO_LONG;
+        return "is longer than 255 bytes"; /* SCE_PATH_MAX_BYTES */
     if (path[0] == '/')
         return "is absolute";
     if (strchr(path, '\\') != NULL)

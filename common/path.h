@@ -8,10 +8,6 @@
 #define SCE_PATH_H
 
 #define SCE_PATH_MAX_BYTES 255 /* one bundle path, in bytes */
-#define SCE_PATH_STR_(x) #x
-#define SCE_PATH_STR(x) SCE_PATH_STR_(x)
-/* The reason for a path over the limit, as sce_path_problem gives it. */
-#define SCE_PATH_TOO_LONG "is longer than " SCE_PATH_STR(SCE_PATH_MAX_BYTES) " bytes"
 
 /* Checks one bundle path: relative, '/'-separated, valid UTF-8, no empty,
  * "." or ".." segment, no backslash or control character, at most

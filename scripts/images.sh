@@ -14,8 +14,8 @@
 #
 # Why not Debian's nodejs: bookworm ships Node.js 18, past its end of life,
 # and builds it without node's start-up snapshot and code cache, so every
-# run's node spends ~150 ms of CPU compiling node's own bootstrap code (the
-# official build: ~65 ms; docs/PERFORMANCE.md).  The npm registry is the
+# container spent 222 ms of CPU on console.log(2+2), against 140 ms with
+# the official build (bench/startup-cpu.sh, docs/PERFORMANCE.md).  The npm registry is the
 # one place besides Debian these machines reach.
 #
 # Names: SCE_PYTHON_IMAGE, SCE_NODE_IMAGE. Mirror: SCE_DEBIAN_MIRROR, else
@@ -52,7 +52,7 @@ log() { echo "[sce] $*"; }
 die() { echo "[sce] error: $*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,18p' "$SCRIPT_PATH" | sed 's/^# \{0,1\}//'
+    sed -n '2,/^set -euo pipefail/p' "$SCRIPT_PATH" | sed '$d; s/^# \{0,1\}//'
 }
 
 # --- arguments -------------------------------------------------------------
@@ -135,31 +135,31 @@ trim_rootfs() {
 # install_node_dist ROOT LOG: the official node binary into ROOT/usr/bin,
 # from the npm registry, checked against the pinned sha512.
 install_node_dist() {
-    local r=$1 logf=$2 arch tmp tgz sum
+    local r=$1 logf=$2 arch tmp tgz sum spec rv=1
     case "$(uname -m)" in
         x86_64) arch=x64 ;;
         aarch64) arch=arm64 ;;
         *) echo "[sce] error: node: no pinned Node.js build for $(uname -m)" >&2; return 1 ;;
     esac
     command -v npm >/dev/null 2>&1 || { echo "[sce] error: node: npm not found" >&2; return 1; }
-    tmp=$(mktemp -d "$WORK_ROOT/node-dist.XXXXXX")
-    if ! tgz=$(cd "$tmp" && npm pack --silent --ignore-scripts \
-        "node-linux-$arch@$NODE_DIST_VERSION" 2>>"$logf" | tail -n 1) || [ ! -f "$tmp/$tgz" ]; then
-        rm -rf "$tmp"
-        echo "[sce] error: node: cannot fetch node-linux-$arch@$NODE_DIST_VERSION from the npm registry (see $logf)" >&2
-        return 1
+    spec="node-linux-$arch@$NODE_DIST_VERSION"
+    tmp=$WORK_ROOT/node.dist # removed here, and by the build job's EXIT trap
+    remove_tree "$tmp"
+    mkdir -p "$tmp"
+    if ! tgz=$(cd "$tmp" && npm pack --silent --ignore-scripts "$spec" 2>>"$logf" | tail -n 1) ||
+        [ ! -f "$tmp/$tgz" ]; then
+        echo "[sce] error: node: cannot fetch $spec from the npm registry (see $logf)" >&2
+    elif ! sum=$(sha512sum "$tmp/$tgz" | cut -d' ' -f1) || [ "$sum" != "${NODE_DIST_SHA512[$arch]}" ]; then
+        echo "[sce] error: node: $spec has sha512 $sum, expected ${NODE_DIST_SHA512[$arch]}" >&2
+    elif tar -C "$tmp" -xzf "$tmp/$tgz" package/bin/node package/LICENSE &&
+        install -m 0755 "$tmp/package/bin/node" "$r/usr/bin/node" &&
+        install -D -m 0644 "$tmp/package/LICENSE" "$r/usr/share/doc/nodejs/copyright"; then
+        rv=0
+    else
+        echo "[sce] error: node: cannot unpack $spec into the root fs" >&2
     fi
-    sum=$(sha512sum "$tmp/$tgz" | cut -d' ' -f1)
-    if [ "$sum" != "${NODE_DIST_SHA512[$arch]}" ]; then
-        rm -rf "$tmp"
-        echo "[sce] error: node: node-linux-$arch@$NODE_DIST_VERSION has $sum, expected ${NODE_DIST_SHA512[$arch]}" >&2
-        return 1
-    fi
-    tar -C "$tmp" -xzf "$tmp/$tgz" package/bin/node package/LICENSE
-    install -m 0755 "$tmp/package/bin/node" "$r/usr/bin/node"
-    install -d "$r/usr/share/doc/nodejs"
-    install -m 0644 "$tmp/package/LICENSE" "$r/usr/share/doc/nodejs/copyright"
     rm -rf "$tmp"
+    return "$rv"
 }
 
 # Make sure user nobody (65534) and group nogroup (65534) exist.
@@ -227,7 +227,7 @@ build_image() {
         --change "LABEL org.sce.recipe=$recipe" \
         --change "LABEL org.sce.language=$lang" \
         --change "LABEL org.sce.version=$version" \
-        --message "sce $lang runtime: debian $SUITE ${pkgs[*]}" \
+        --message "sce $lang runtime: debian $SUITE ${pkgs[*]}, $lang $version" \
         - "$image" >>"$logf" 2>&1; then
         tail -n 5 "$logf" >&2
         remove_tree "$dir"
@@ -291,6 +291,7 @@ cleanup() {
     [ ${#tree[@]} -eq 0 ] || kill "${tree[@]}" 2>/dev/null || true
     wait 2>/dev/null || true
     for l in "${BUILD[@]}"; do remove_tree "$WORK_ROOT/$l.rootfs"; done
+    remove_tree "$WORK_ROOT/node.dist"
 }
 trap 'echo "[sce] interrupted, cleaning up" >&2; cleanup; exit 130' INT TERM
 
@@ -298,7 +299,7 @@ trap 'echo "[sce] interrupted, cleaning up" >&2; cleanup; exit 130' INT TERM
 for lang in "${BUILD[@]}"; do
     # The EXIT trap removes the root fs however the job ends.
     (
-        trap 'remove_tree "$WORK_ROOT/$lang.rootfs"' EXIT
+        trap 'remove_tree "$WORK_ROOT/$lang.rootfs"; remove_tree "$WORK_ROOT/$lang.dist"' EXIT
         build_image "$lang" "${IMAGE[$lang]}" "${RECIPE[$lang]}"
     ) &
     PIDS+=($!)

@@ -78,7 +78,7 @@ typedef struct docker_create_opts {
     const char *tmpfs_path;         /* "/tmp" */
     const char *tmpfs_options;      /* "rw,nosuid,nodev,size=16m,mode=1777" */
     int read_only_rootfs;           /* ReadonlyRootfs */
-    int network_disabled;           /* NetworkMode "none" (+ NetworkDisabled) */
+    int network_disabled;           /* NetworkMode "none" */
     int cap_drop_all;               /* CapDrop ["ALL"] */
     int no_new_privileges;          /* SecurityOpt "no-new-privileges" */
     int init;                       /* Init: tini as PID 1 */

@@ -419,10 +419,11 @@ static int engine_failure(const exec_env *env, int rv, const char *image, const 
     return rv == SCE_ERR_RESOURCE_EXHAUSTED ? rv : SCE_ERR_INTERNAL;
 }
 
+/* The run outlives the kill thread (kill_join), so the job only points. */
 typedef struct kill_job {
-    docker *d;
-    char id[DOCKER_ID_MAX + 1];
-    char rid[40];
+    const exec_env *env;
+    const char *id;
+    const char *rid;
 } kill_job;
 
 typedef struct io_state {
@@ -440,24 +441,19 @@ typedef struct io_state {
     int kill_started;
 } io_state;
 
-static void kill_id(docker *d, const char *id, const char *rid)
+static void kill_container(const exec_env *env, const char *id, const char *rid)
 {
     char kerr[256];
 
-    if (docker_container_kill(d, id, "KILL", kerr, sizeof(kerr)) != SCE_OK)
+    if (docker_container_kill(env->d, id, "KILL", kerr, sizeof(kerr)) != SCE_OK)
         SCE_LOG(SCE_LOG_WARN, rid, "kill %.12s: %s", id, kerr);
-}
-
-static void kill_container(const exec_env *env, const char *id, const char *rid)
-{
-    kill_id(env->d, id, rid);
 }
 
 static void *kill_main(void *arg)
 {
     kill_job *k = arg;
 
-    kill_id(k->d, k->id, k->rid);
+    kill_container(k->env, k->id, k->rid);
     return NULL;
 }
 
@@ -469,9 +465,9 @@ static void kill_container_async(const exec_env *env, io_state *io, const char *
 {
     kill_job *k = &io->kill;
 
-    k->d = env->d;
-    snprintf(k->id, sizeof(k->id), "%s", id);
-    snprintf(k->rid, sizeof(k->rid), "%s", rid ? rid : "");
+    k->env = env;
+    k->id = id;
+    k->rid = rid;
     io->kill_started = pthread_create(&io->kill_thread, NULL, kill_main, k) == 0;
     if (!io->kill_started)
         kill_main(k);
@@ -697,11 +693,14 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
          * engine, and the container's teardown is the reaper's business. */
         status = col.s[0].status;
     } else {
+        int killed_late = 0; /* by us, after the output ended */
+
         rv = docker_container_wait(env->d, w.id, SCE_EXIT_GRACE_MS, &status, detail,
                                    sizeof(detail));
         if (rv == SCE_ERR_DEADLINE_EXCEEDED && !io.killed) {
             /* Output ended but the program did not: it closed stdout and went on. */
             kill_container(env, w.id, rid);
+            killed_late = 1;
             rv = docker_container_wait(env->d, w.id, SCE_EXIT_GRACE_MS, &status, detail,
                                        sizeof(detail));
         }
@@ -714,12 +713,12 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
         /* Killed by SIGKILL, not by us: most likely the kernel's OOM killer,
          * whose event can reach the engine after the exit it reports.  Ask
          * again for a moment before calling it a plain signal. */
-        for (int i = 0; rv == SCE_OK && !st.oom_killed && status == 128 + 9 && !io.killed &&
-                        i < SCE_OOM_FLAG_RETRIES;
-             i++) {
-            struct timespec nap = {0, SCE_OOM_FLAG_RETRY_MS * 1000000L};
-            nanosleep(&nap, NULL);
-            rv = docker_container_inspect(env->d, w.id, &st, detail, sizeof(detail));
+        if (status == 128 + 9 && !io.killed && !killed_late) {
+            for (int i = 0; rv == SCE_OK && !st.oom_killed && i < SCE_OOM_FLAG_RETRIES; i++) {
+                struct timespec nap = {0, SCE_OOM_FLAG_RETRY_MS * 1000000L};
+                nanosleep(&nap, NULL);
+                rv = docker_container_inspect(env->d, w.id, &st, detail, sizeof(detail));
+            }
         }
         if (rv != SCE_OK) {
             rv = engine_failure(env, rv, NULL, "inspecting the container", detail, err, errlen);

@@ -102,8 +102,8 @@ static int transfer(listen_guard *g, nng_stream *st, uint8_t *buf, size_t len, i
 
 static probe_outcome probe(listen_guard *g)
 {
-    static const uint8_t req_header[SP_HEADER_BYTES] = {0, 'S', 'P', 0, 0, SP_PROTO_REQ, 0, 0};
-    uint8_t out[SP_HEADER_BYTES], in[SP_HEADER_BYTES];
+    uint8_t out[SP_HEADER_BYTES] = {0, 'S', 'P', 0, 0, SP_PROTO_REQ, 0, 0};
+    uint8_t in[SP_HEADER_BYTES];
     nng_time deadline = nng_clock() + SCE_LISTEN_PROBE_MS;
     nng_stream_dialer *d = NULL;
     nng_stream *st = NULL;
@@ -132,7 +132,6 @@ static probe_outcome probe(listen_guard *g)
         goto out;
     st = nng_aio_get_output(g->aio, 0);
 
-    memcpy(out, req_header, sizeof(out));
     if (transfer(g, st, out, sizeof(out), 1, deadline) != 0 ||
         transfer(g, st, in, sizeof(in), 0, deadline) != 0)
         goto out; /* nng itself is stalled: the next round looks again */

@@ -190,7 +190,8 @@ static void sweep(reaper *r)
             pthread_mutex_lock(&r->lock);
             live = tracked(r, items[i].id);
             pthread_mutex_unlock(&r->lock);
-            if (!mine || (!live && now - items[i].created > NOT_LIVE_GRACE_S)) {
+            /* A tracked one is running, or already queued for another try. */
+            if (!live && (!mine || now - items[i].created > NOT_LIVE_GRACE_S)) {
                 remove_one(r, items[i].id);
                 removed++;
             }
