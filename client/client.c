@@ -253,24 +253,68 @@ static int url_scheme_in(const char *url, const char *const *schemes)
     return 0;
 }
 
+/* The SP connection header each side sends first: 0, 'S', 'P', 0, the
+ * protocol number (big-endian), 0, 0. */
+#define SP_HEADER_BYTES 8
+#define SP_PROTO_REQ 0x30
+
+/* Moves all `len` bytes of `buf` through the stream (send or receive)
+ * before `deadline` (0: none).  Returns 0 or the nng error. */
+static int probe_transfer(nng_stream *st, nng_aio *aio, uint8_t *buf, size_t len, int sending,
+                          nng_time deadline)
+{
+    size_t done = 0;
+    int rv = 0;
+
+    while (done < len && rv == 0) {
+        nng_iov iov = {.iov_buf = buf + done, .iov_len = len - done};
+
+        if ((rv = nng_aio_set_iov(aio, 1, &iov)) != 0)
+            break;
+        nng_aio_set_timeout(aio, time_left(deadline));
+        if (sending)
+            nng_stream_send(st, aio);
+        else
+            nng_stream_recv(st, aio);
+        nng_aio_wait(aio);
+        if ((rv = nng_aio_result(aio)) == 0)
+            done += nng_aio_count(aio);
+    }
+    return rv;
+}
+
 /* Connects to `url` once and hangs up.  Returns 0 when something accepted
  * the connection, NNG_ENOTSUP when the scheme is not probed, else the nng
  * error.
  *
- * Local transports get a full SP handshake on a throwaway socket: nng 1.5's
- * ipc listener stops accepting when a peer hangs up before the handshake is
- * done (measured), so a bare connect would break the server until its
- * listener guard (server/listen_guard.c) notices.
- * Their connect is immediate, and the handshake is bounded by nng's own
- * 10 s negotiation timeout.  TCP gets a bare transport connect bounded by
- * `timeout` instead (a blocking SP dial to a black-holed host waits for the
- * kernel's ~2 minutes); nng's tcp listener survives those (measured).  Other
+ * The probe never hangs up in the middle of an SP handshake: every nng 1.5
+ * listener takes that badly.  The ipc listener stops accepting altogether
+ * (measured), so a bare connect would break the server until its listener
+ * guard (server/listen_guard.c) notices; the tcp listener counts it as an
+ * accept error and sleeps 100 ms before its next accept (core/listener.c),
+ * so the call's own connection, made right after the probe, waited those
+ * 100 ms: every fresh `sce` process paid them, and so did anyone else
+ * connecting to the server at that moment.
+ *
+ * Local transports get a full SP handshake on a throwaway socket: their
+ * connect is immediate, and the handshake is bounded by nng's own 10 s
+ * negotiation timeout.  TCP gets a connect and the exchange of the two SP
+ * headers on an nng byte stream, all bounded by `timeout` (a blocking SP
+ * dial to a black-holed host waits for the kernel's ~2 minutes); once both
+ * headers have crossed the listener hands on a pipe, which the server drops
+ * when the probe hangs up, like any client leaving.  Only the connect
+ * decides the outcome: a peer that accepted but does not complete the
+ * handshake is left to the call (nng's dialer will meet it too).  Other
  * transports (ws, tls) are not probed. */
 static int probe_url(const char *url, nng_duration timeout)
 {
     static const char *const local[] = {"inproc://", "ipc://", "abstract://", "unix://", NULL};
     static const char *const tcp[] = {"tcp://", "tcp4://", "tcp6://", NULL};
+    uint8_t hdr_out[SP_HEADER_BYTES] = {0, 'S', 'P', 0, 0, SP_PROTO_REQ, 0, 0};
+    uint8_t hdr_in[SP_HEADER_BYTES];
+    nng_time deadline = timeout >= 0 ? nng_clock() + (nng_time)timeout : 0;
     nng_stream_dialer *d = NULL;
+    nng_stream *st = NULL;
     nng_aio *aio = NULL;
     nng_socket s;
     int rv;
@@ -291,10 +335,16 @@ static int probe_url(const char *url, nng_duration timeout)
     nng_aio_set_timeout(aio, timeout);
     nng_stream_dialer_dial(d, aio);
     nng_aio_wait(aio);
-    rv = nng_aio_result(aio);
-    if (rv == 0)
-        nng_stream_free(nng_aio_get_output(aio, 0));
+    if ((rv = nng_aio_result(aio)) != 0)
+        goto out;
+    st = nng_aio_get_output(aio, 0);
+    /* Connected: the outcome is 0 whatever the handshake gives, except
+     * for memory. */
+    if (probe_transfer(st, aio, hdr_out, sizeof(hdr_out), 1, deadline) == 0 &&
+        probe_transfer(st, aio, hdr_in, sizeof(hdr_in), 0, deadline) == NNG_ENOMEM)
+        rv = NNG_ENOMEM;
 out:
+    nng_stream_free(st);
     nng_aio_free(aio);
     nng_stream_dialer_free(d);
     return rv;

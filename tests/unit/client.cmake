@@ -1,7 +1,7 @@
 # Unit tests of libsce and of the sce command-line client, against a scripted
 # fake server (unit/client/fake_server.c) on 127.0.0.1 or a temporary ipc://
 # socket.  No sce-server, no Docker.
-add_library(sce_test_fake_server STATIC unit/client/fake_server.c)
+add_library(sce_test_fake_server STATIC unit/client/fake_server.c unit/client/tcp_tap.c)
 target_link_libraries(sce_test_fake_server PUBLIC sce_proto nng::nng Threads::Threads)
 
 sce_unit_test(test_client unit/client/test_client.c sce sce_test_fake_server)

@@ -26,6 +26,7 @@
 #include <nng/nng.h>
 
 #include "fake_server.h"
+#include "tcp_tap.h"
 
 extern char **environ;
 
@@ -590,6 +591,27 @@ static void test_health(void **state)
     atomic_store(&engine_ok, 1);
 }
 
+/* A fresh `sce` process must not hang up on the server in the middle of an
+ * SP handshake (its reachability probe included): nng 1.5's listener then
+ * sleeps 100 ms before accepting the process's real connection, which made
+ * every CLI call take 100 ms.  A tap between the CLI and the fake counts
+ * the bytes each connection sent before it ended; the SP header is 8. */
+static void test_connections_complete_handshake(void **state)
+{
+    tcp_tap *tap = tap_start(url);
+    cli_result r;
+
+    for (int i = 0; i < 2; i++) {
+        run_sce(&r, NULL, tap_url(tap), (const char *const[]){"health", NULL});
+        assert_int_equal(r.status, 0);
+        cli_free(&r);
+    }
+    assert_true(tap_wait_idle(tap, 5000));
+    assert_true(tap_connections(tap) >= 2);
+    assert_int_equal(tap_short_connections(tap, 8), 0);
+    tap_stop(tap);
+}
+
 static int setup(void **state)
 {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/sce-test-cli-XXXXXX");
@@ -625,6 +647,7 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_languages),
         cmocka_unit_test(test_health),
+        cmocka_unit_test(test_connections_complete_handshake),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
 

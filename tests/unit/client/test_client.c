@@ -21,6 +21,7 @@
 
 #include "fake_server.h"
 #include "sce/client.h"
+#include "tcp_tap.h"
 
 static int64_t now_ms(void)
 {
@@ -590,6 +591,35 @@ static void test_ipc_probe_keeps_listener(void **state)
     fake_stop(f);
 }
 
+/* Over tcp:// too, every connection libsce makes must carry at least the
+ * 8-byte SP header before it ends: nng 1.5's listener sleeps 100 ms before
+ * its next accept when a peer hangs up during the handshake, and the
+ * connection behind it (the client's own, a fresh process's every time)
+ * waits for that.  A tap between client and server counts the bytes each
+ * connection sent; fresh clients, each probing once, are watched. */
+static void test_tcp_probe_completes_handshake(void **state)
+{
+    char err[256];
+    fake_server *f = fake_start_tcp(h_echo, NULL);
+    tcp_tap *tap = tap_start(fake_server_url(f));
+
+    for (int i = 0; i < 3; i++) {
+        sce_client *c = open_client(tap_url(tap), 3000);
+        sce_run_result *r = NULL;
+
+        assert_int_equal(sce_client_run(c, &simple_run, &r, err, sizeof(err)), SCE_OK);
+        assert_string_equal(r->stdout_data, "print(1)");
+        sce_run_result_free(r);
+        sce_client_close(c);
+    }
+    assert_true(tap_wait_idle(tap, 5000));
+    assert_true(tap_connections(tap) >= 3);
+    assert_int_equal(tap_short_connections(tap, 8), 0);
+    assert_int_equal(fake_requests(f), 3);
+    tap_stop(tap);
+    fake_stop(f);
+}
+
 /* ------------------------------------------------------------ other methods */
 
 static void test_languages(void **state)
@@ -805,16 +835,27 @@ static void test_concurrent_calls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_errors),        cmocka_unit_test(test_open_env),
-        cmocka_unit_test(test_run_result_mapping), cmocka_unit_test(test_run_empty_result),
-        cmocka_unit_test(test_request_fields),     cmocka_unit_test(test_status_error),
-        cmocka_unit_test(test_garbage_answer),     cmocka_unit_test(test_method_mismatch),
-        cmocka_unit_test(test_missing_body),       cmocka_unit_test(test_no_server),
-        cmocka_unit_test(test_deadline),           cmocka_unit_test(test_hangup_no_resend),
-        cmocka_unit_test(test_server_comes_later), cmocka_unit_test(test_ipc_probe_keeps_listener),
-        cmocka_unit_test(test_languages),          cmocka_unit_test(test_health),
-        cmocka_unit_test(test_call_raw),           cmocka_unit_test(test_validation),
-        cmocka_unit_test(test_verdict_names),      cmocka_unit_test(test_concurrent_calls),
+        cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_open_env),
+        cmocka_unit_test(test_run_result_mapping),
+        cmocka_unit_test(test_run_empty_result),
+        cmocka_unit_test(test_request_fields),
+        cmocka_unit_test(test_status_error),
+        cmocka_unit_test(test_garbage_answer),
+        cmocka_unit_test(test_method_mismatch),
+        cmocka_unit_test(test_missing_body),
+        cmocka_unit_test(test_no_server),
+        cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_hangup_no_resend),
+        cmocka_unit_test(test_server_comes_later),
+        cmocka_unit_test(test_ipc_probe_keeps_listener),
+        cmocka_unit_test(test_tcp_probe_completes_handshake),
+        cmocka_unit_test(test_languages),
+        cmocka_unit_test(test_health),
+        cmocka_unit_test(test_call_raw),
+        cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_verdict_names),
+        cmocka_unit_test(test_concurrent_calls),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
 
