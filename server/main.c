@@ -78,12 +78,8 @@ static int check_options(const server_options *o, char *err, size_t errlen)
         return -1;
     }
     sce_log_set_level(lvl);
-    if (o->user[0] == '\0' || strcmp(o->user, "root") == 0 || strcmp(o->user, "0") == 0 ||
-        strncmp(o->user, "0:", 2) == 0 || strncmp(o->user, "root:", 5) == 0) {
-        snprintf(err, errlen, "user: '%s' would run programs as root; use a non-root uid:gid",
-                 o->user);
+    if (options_check_user(o->user, err, errlen) != 0)
         return -1;
-    }
     if (o->stale_after_ms < o->timeout_ms + 60000 ||
         (o->pool_size > 0 && o->stale_after_ms < o->pool_max_idle_ms + o->timeout_ms + 60000)) {
         snprintf(err, errlen,

@@ -6,6 +6,8 @@
 #include "options.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "sce_limits.h"
 
@@ -114,3 +116,37 @@ const sce_config_spec server_options_spec = {
     server_opts,
     sizeof(server_opts) / sizeof(server_opts[0]),
 };
+
+/* One decimal id: digits only (no sign, no blanks), at most 2^31 - 1. */
+static int parse_id(const char *s, size_t len, unsigned long *out)
+{
+    unsigned long v = 0;
+
+    if (len == 0 || len > 10 || strspn(s, "0123456789") < len)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+        v = v * 10 + (unsigned long)(s[i] - '0');
+    if (v > 2147483647UL)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int options_check_user(const char *user, char *err, size_t errlen)
+{
+    const char *colon = strchr(user, ':');
+    unsigned long uid, gid;
+
+    if (colon == NULL || parse_id(user, (size_t)(colon - user), &uid) != 0 ||
+        parse_id(colon + 1, strlen(colon + 1), &gid) != 0) {
+        snprintf(err, errlen, "user: expected UID:GID in decimal (e.g. 65534:65534), got '%s'",
+                 user);
+        return -1;
+    }
+    if (uid == 0 || gid == 0) {
+        snprintf(err, errlen, "user: '%s' would run programs as root (%s 0); use a non-root "
+                 "uid:gid", user, uid == 0 ? "uid" : "gid");
+        return -1;
+    }
+    return 0;
+}

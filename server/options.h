@@ -9,6 +9,7 @@
 #ifndef SCE_SERVER_OPTIONS_H
 #define SCE_SERVER_OPTIONS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -67,5 +68,12 @@ typedef struct server_options {
 } server_options;
 
 extern const sce_config_spec server_options_spec;
+
+/* Checks the `user` option: "UID:GID", both decimal numbers, neither 0.
+ * Names are refused (an image's /etc/passwd could map any name to uid 0),
+ * and so is a bare uid (the engine then gives the process gid 0).  The
+ * values are compared as numbers, so "00", "+0" and "00:00" are root too.
+ * Returns 0, or -1 with the reason in err. */
+int options_check_user(const char *user, char *err, size_t errlen);
 
 #endif

@@ -2,8 +2,18 @@
 # the runner's bundle stream (no engine, no network).
 sce_unit_test(test_request unit/server/test_request.c sce_server_core)
 sce_unit_test(test_verdict unit/server/test_verdict.c sce_server_core)
+sce_unit_test(test_options unit/server/test_options.c sce_server_core)
 sce_unit_test(test_bundle unit/server/test_bundle.c sce_server_core PkgConfig::JANSSON)
 
 # The SQLite history store: paging, filters, retention, restart, and the
 # failures that must not take a run down (corrupt, locked, full queue).
 sce_unit_test(test_history unit/server/test_history.c sce_server_core PkgConfig::SQLITE3)
+
+# SIGTERM while requests keep arriving: every cycle must end the process
+# (a sce-server with no engine and no pool; no Docker needed).
+add_executable(test_shutdown unit/server/test_shutdown.c)
+target_link_libraries(test_shutdown PRIVATE PkgConfig::CMOCKA sce Threads::Threads)
+target_compile_definitions(test_shutdown PRIVATE SCE_SERVER_PATH="$<TARGET_FILE:sce-server>")
+add_dependencies(test_shutdown sce-server)
+add_test(NAME test_shutdown COMMAND test_shutdown)
+set_tests_properties(test_shutdown PROPERTIES LABELS unit TIMEOUT 300)
