@@ -36,6 +36,20 @@
 #define GW_AUTH_TOKEN_MIN 16     /* characters of a bearer token, at least */
 #define GW_AUTH_TOKEN_MAX 1024   /* ... and at most (it travels in a header) */
 
+/* ---- Host, Origin and connection caps (guard.c) ---- */
+#define GW_ALLOWED_HOSTS_MAX 64 /* names in allowed_hosts */
+#define GW_HOST_NAME_MAX 253    /* bytes of one host name, as DNS allows */
+#define GW_GUARD_SHOWN_MAX 100  /* bytes of a refused Host or Origin in the error line */
+/* Connections over max_connections or max_connections_per_ip are answered
+ * 503 instead of being closed without a word; each holds a thread until
+ * then, so there are at most this many of them, in all and per client
+ * (beyond: closed at once, as libmicrohttpd did), and their request must
+ * arrive within GW_BUSY_READ_TIMEOUT_MS (or read_timeout, if shorter). */
+#define GW_BUSY_CONNECTIONS_MAX 64
+#define GW_BUSY_PER_CLIENT_MAX 32
+#define GW_BUSY_READ_TIMEOUT_MS 2000
+#define GW_BUSY_RETRY_AFTER_S 1 /* Retry-After of that 503: a connection frees up quickly */
+
 /* ---- POST /run-zip, POST /run-batch, GET /history (routes_project.c) ---- */
 /* The archive itself is capped at SCE_ZIP_MAX_BYTES (sce/client.h, 2 MiB). */
 #define GW_ZIP_ENTRY_MAX_BYTES 255           /* the entry field: a path, as the server's cap */

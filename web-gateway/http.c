@@ -59,7 +59,9 @@
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "client_key.h"
 #include "gateway_limits.h"
+#include "guard.h"
 #include "json.h"
 #include "log.h"
 #include "routes_project.h"
@@ -99,6 +101,8 @@ typedef struct conn_watch {
     int cut;                  /* the watchdog shut the socket */
     unsigned requests;        /* requests completed on it (kept alive) */
     char addr[INET6_ADDRSTRLEN];
+    unsigned char key[GW_CLIENT_KEY_BYTES]; /* its client, for the connection caps */
+    gw_admit admit; /* set once, before its thread starts: served, or answered 503 */
 } conn_watch;
 
 /* One client of the rate limiter: a token bucket. */
@@ -131,6 +135,7 @@ struct http_server {
     double rate_per_s; /* 0: no rate limit */
     double rate_burst;
     char *client_ip_header; /* NULL: the client is the TCP peer */
+    gw_guard *guard;        /* Host, Origin, connections per client (guard.c) */
     pthread_mutex_t rate_lock;
     rate_client *clients; /* GW_RATE_CLIENTS_MAX of them */
 
@@ -290,56 +295,8 @@ static int auth_check(const http_server *s, struct MHD_Connection *c, char *msg,
     return 0;
 }
 
-/* A client of the rate limiter is an address: IPv4 as an IPv4-mapped IPv6
- * address, IPv6 cut to its /64, which one subscriber usually gets whole
- * (so hopping between its addresses does not buy more runs). */
-static void key_from_v6(const unsigned char a[16], unsigned char key[16])
-{
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-    memcpy(key, a, 16);
-    if (memcmp(a, mapped, sizeof(mapped)) != 0)
-        memset(key + 8, 0, 8);
-}
-
-static void key_from_v4(const void *a4, unsigned char key[16])
-{
-    memset(key, 0, 10);
-    key[10] = key[11] = 0xff;
-    memcpy(key + 12, a4, 4);
-}
-
-/* The rightmost entry of a header such as X-Forwarded-For (the one the
- * trusted proxy added).  Returns 0 on success, -1 if it is not an
- * address. */
-static int key_from_header(const char *h, unsigned char key[16])
-{
-    char text[INET6_ADDRSTRLEN + 4];
-    unsigned char a[16];
-    const char *p = strrchr(h, ',');
-    size_t n;
-
-    p = p != NULL ? p + 1 : h;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    n = strcspn(p, " \t");
-    if (n > 2 && p[0] == '[' && p[n - 1] == ']') {
-        p++;
-        n -= 2;
-    }
-    if (n == 0 || n >= sizeof(text))
-        return -1;
-    memcpy(text, p, n);
-    text[n] = '\0';
-    if (inet_pton(AF_INET, text, a) == 1)
-        key_from_v4(a, key);
-    else if (inet_pton(AF_INET6, text, a) == 1)
-        key_from_v6(a, key);
-    else
-        return -1;
-    return 0;
-}
-
+/* A client of the rate limiter is its key (client_key.h): an IPv6 /64 is
+ * one client, so hopping between its addresses does not buy more runs. */
 static void client_key(const http_server *s, struct MHD_Connection *c, unsigned char key[16])
 {
     const union MHD_ConnectionInfo *ci;
@@ -348,16 +305,11 @@ static void client_key(const http_server *s, struct MHD_Connection *c, unsigned 
     memset(key, 0, 16);
     if (s->client_ip_header != NULL &&
         (h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, s->client_ip_header)) != NULL &&
-        key_from_header(h, key) == 0)
+        gw_client_key_from_header(h, key) == 0)
         return;
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci == NULL || ci->client_addr == NULL)
-        return; /* all such clients share the zero key */
-    if (ci->client_addr->sa_family == AF_INET)
-        key_from_v4(&((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, key);
-    else if (ci->client_addr->sa_family == AF_INET6)
-        key_from_v6(((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr.s6_addr,
-                    key);
+    /* Anything but IPv4 and IPv6 gets the zero key, shared by all such. */
+    gw_client_key_from_sockaddr(ci != NULL ? ci->client_addr : NULL, key);
 }
 
 /* Takes one run from the client's token bucket.  Returns 1 if there was
@@ -416,7 +368,10 @@ static void addr_text(const struct sockaddr *sa, char *out, size_t outlen)
 }
 
 /* Registers each connection as it opens and forgets it before
- * libmicrohttpd closes its socket. */
+ * libmicrohttpd closes its socket.  The guard counts it against the
+ * connection caps (by the TCP peer, never a forwarded header): one over a
+ * cap is kept only long enough to answer its first request 503
+ * (on_headers), and one over even the caps of those is shut at once. */
 static void notify_connection_cb(void *cls, struct MHD_Connection *c, void **socket_context,
                                  enum MHD_ConnectionNotificationCode code)
 {
@@ -428,13 +383,23 @@ static void notify_connection_cb(void *cls, struct MHD_Connection *c, void **soc
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         const union MHD_ConnectionInfo *ad =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        int64_t within_ms = s->read_timeout_ms;
 
         if (fd == NULL || (w = calloc(1, sizeof(*w))) == NULL)
             return; /* unwatched: only the idle timeout applies to it */
         w->fd = fd->connect_fd;
         addr_text(ad != NULL ? ad->client_addr : NULL, w->addr, sizeof(w->addr));
+        gw_client_key_from_sockaddr(ad != NULL ? ad->client_addr : NULL, w->key);
+        w->admit = gw_guard_conn_open(s->guard, w->key);
+        if (w->admit == GW_ADMIT_DROP) {
+            SCE_LOG(SCE_LOG_INFO, NULL, "%s: over every connection cap; closed without an answer",
+                    w->addr);
+            shutdown(w->fd, SHUT_RDWR);
+        }
+        if (w->admit != GW_ADMIT_SERVE && within_ms > GW_BUSY_READ_TIMEOUT_MS)
+            within_ms = GW_BUSY_READ_TIMEOUT_MS;
         pthread_mutex_lock(&s->watch_lock);
-        w->read_deadline_ms = now_ms() + s->read_timeout_ms;
+        w->read_deadline_ms = now_ms() + within_ms;
         w->next = s->watched;
         if (s->watched != NULL)
             s->watched->prev = w;
@@ -450,6 +415,7 @@ static void notify_connection_cb(void *cls, struct MHD_Connection *c, void **soc
         if (w->next != NULL)
             w->next->prev = w->prev;
         pthread_mutex_unlock(&s->watch_lock);
+        gw_guard_conn_close(s->guard, w->key, w->admit);
         free(w);
         *socket_context = NULL;
     }
@@ -535,7 +501,8 @@ static enum MHD_Result send_response(http_request *rq, struct MHD_Connection *c,
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(resp, "Content-Security-Policy", html ? CSP_PAGE : CSP_DATA);
     add_cors(rq, c, resp);
-    if (atomic_load(&rq->srv->draining))
+    if (atomic_load(&rq->srv->draining) ||
+        (rq->watch != NULL && rq->watch->admit != GW_ADMIT_SERVE))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     ret = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
@@ -595,11 +562,14 @@ static enum MHD_Result send_error_with(http_request *rq, struct MHD_Connection *
                                        const char *hvalue)
 {
     json_t *body;
+    const char *gw_code = err == GW_ERR_UNAUTHENTICATED     ? "UNAUTHENTICATED"
+                          : err == GW_ERR_PERMISSION_DENIED ? "PERMISSION_DENIED"
+                                                            : NULL;
 
     printable(rq->note, sizeof(rq->note), message, sizeof(rq->note) - 5);
     body = gw_json_error(status, err, message, rq->request_id);
-    if (body != NULL && err == GW_ERR_UNAUTHENTICATED &&
-        json_object_set_new(body, "code", json_string("UNAUTHENTICATED")) != 0) {
+    if (body != NULL && gw_code != NULL &&
+        json_object_set_new(body, "code", json_string(gw_code)) != 0) {
         json_decref(body);
         body = NULL;
     }
@@ -1061,7 +1031,8 @@ static enum MHD_Result on_headers(http_request *rq, struct MHD_Connection *c, co
 {
     http_server *s = rq->srv;
     char msg[128], shown_ct[80];
-    const char *ct, *cl;
+    const char *ct, *cl, *host, *origin;
+    unsigned status;
     int is_run;
 
     if (atomic_load(&s->draining))
@@ -1073,6 +1044,19 @@ static enum MHD_Result on_headers(http_request *rq, struct MHD_Connection *c, co
              strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     rq->announced = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+    if (rq->watch != NULL && rq->watch->admit != GW_ADMIT_SERVE) {
+        gw_guard_busy_message(s->guard, rq->watch->admit, rq->refuse_msg, sizeof(rq->refuse_msg));
+        rq->refuse_header = MHD_HTTP_HEADER_RETRY_AFTER;
+        snprintf(rq->refuse_value, sizeof(rq->refuse_value), "%d", GW_BUSY_RETRY_AFTER_S);
+        return refuse(rq, c, MHD_HTTP_SERVICE_UNAVAILABLE, SCE_ERR_UNAVAILABLE);
+    }
+    /* /healthz answers any Host, for load balancers that probe by address. */
+    host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if ((rq->route == NULL || rq->route->route != ROUTE_HEALTH) &&
+        (status = gw_guard_check(s->guard, method, host, origin, rq->refuse_msg,
+                                 sizeof(rq->refuse_msg))) != 0)
+        return refuse(rq, c, status, GW_ERR_PERMISSION_DENIED);
     if (s->auth_token != NULL && !auth_exempt(s, rq->route, method) &&
         auth_check(s, c, rq->refuse_msg, sizeof(rq->refuse_msg), rq->refuse_value,
                    sizeof(rq->refuse_value)) != 0) {
@@ -1371,6 +1355,13 @@ int http_start(const http_config *cfg, sce_client *client, http_server **out, ch
         rv = SCE_ERR_RESOURCE_EXHAUSTED;
         goto out;
     }
+    {
+        gw_guard_config gc = {cfg->listen, cfg->allowed_hosts, cfg->cors_origin,
+                              cfg->max_connections, cfg->max_connections_per_ip};
+
+        if ((rv = gw_guard_new(&gc, &s->guard, err, errlen)) != SCE_OK)
+            goto out; /* err names the option */
+    }
     if ((rv = static_load(s, cfg->static_dir, err, errlen)) != SCE_OK)
         goto out;
     if ((rv = parse_listen(cfg->listen, &ss, &family, &port, err, errlen)) != SCE_OK)
@@ -1388,14 +1379,17 @@ int http_start(const http_config *cfg, sce_client *client, http_server **out, ch
      * libmicrohttpd's messages name it.  The logger comes first so that it
      * sees the other options' errors.  The connection's memory holds the
      * request line and headers (and a window of the body): a request whose
-     * headers do not fit is refused by libmicrohttpd itself (431). */
-    s->d = MHD_start_daemon(
-        flags, port, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, s,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-        cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->header_limit_bytes, MHD_OPTION_NOTIFY_CONNECTION,
-        notify_connection_cb, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s, MHD_OPTION_END);
+     * headers do not fit is refused by libmicrohttpd itself (431).  The
+     * connection caps are the guard's, which answers 503 over them;
+     * libmicrohttpd's own would close the socket without a word, so it
+     * gets no per-address cap and a total with room for those answers. */
+    s->d = MHD_start_daemon(flags, port, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER,
+                            mhd_log_cb, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                            MHD_OPTION_CONNECTION_LIMIT, gw_guard_connection_limit(s->guard),
+                            MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout_s,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->header_limit_bytes,
+                            MHD_OPTION_NOTIFY_CONNECTION, notify_connection_cb, s,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s, MHD_OPTION_END);
     s->starting = 0;
     if (s->d == NULL) {
         snprintf(err, errlen, "cannot serve HTTP on %s: %s", cfg->listen,
@@ -1415,6 +1409,16 @@ int http_start(const http_config *cfg, sce_client *client, http_server **out, ch
                 s->client_ip_header != NULL ? s->client_ip_header : "the TCP peer's address");
     else
         SCE_LOG(SCE_LOG_INFO, NULL, "rate limit: off");
+    {
+        char names[1024];
+
+        gw_guard_describe(s->guard, names, sizeof(names));
+        SCE_LOG(SCE_LOG_INFO, NULL, "Host names answered: %s", names);
+        if (gw_guard_only_localhost(s->guard))
+            SCE_LOG(SCE_LOG_WARN, NULL,
+                    "listening on every address, but only localhost names pass the Host "
+                    "check: list the names clients use in allowed_hosts");
+    }
     SCE_LOG(SCE_LOG_INFO, NULL, "authentication: %s",
             s->auth_token != NULL ? "bearer token required"
                                   : "off (anyone who can connect may run code)");
@@ -1495,6 +1499,7 @@ void http_stop(http_server *s)
     }
     free(s->client_ip_header);
     free(s->clients);
+    gw_guard_free(s->guard);
     pthread_cond_destroy(&s->watch_wake);
     pthread_mutex_destroy(&s->watch_lock);
     pthread_mutex_destroy(&s->rate_lock);

@@ -12,7 +12,9 @@
  *
  * Guards, each optional: a bearer token on every route but /healthz and
  * the page; a token bucket per client on POST /run; a cap on the memory
- * (request line + headers) of one connection.
+ * (request line + headers) of one connection.  Always on (guard.h): the
+ * Host must be one of the gateway's names and a cross-site Origin may not
+ * POST; a connection over a cap gets 503 with Retry-After.
  *
  * Shutdown happens in three steps so that requests in flight finish:
  * http_quiesce() stops accepting connections, http_drain() waits for the
@@ -40,6 +42,7 @@ typedef struct http_config {
     double rate_limit_per_s;         /* POST /run per client per second; 0: off */
     unsigned rate_burst;             /* bucket size */
     const char *client_ip_header;    /* "" or NULL: the client is the TCP peer */
+    const char *allowed_hosts; /* Host names besides localhost's and listen's (guard.h) */
 } http_config;
 
 typedef struct http_server http_server;

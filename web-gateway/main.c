@@ -55,6 +55,7 @@ typedef struct gateway_options {
     double rate_limit;
     int64_t rate_burst;
     char *client_ip_header;
+    char *allowed_hosts;
 } gateway_options;
 
 /* Bounds "1, 0" (min > max) mean unbounded. */
@@ -73,10 +74,11 @@ static const sce_option gateway_opts[] = {
     OPT("body_limit", "SCE_GATEWAY_BODY_LIMIT", SCE_OPT_BYTES, body_limit_bytes, GW_DEF_BODY_LIMIT,
         1024, 64 << 20, "largest POST /run body; beyond it: 413"),
     OPT("max_connections", "SCE_GATEWAY_MAX_CONNECTIONS", SCE_OPT_INT, max_connections,
-        GW_DEF_MAX_CONNECTIONS, 1, 4096, "open HTTP connections (one thread each)"),
+        GW_DEF_MAX_CONNECTIONS, 1, 4096,
+        "open HTTP connections served (one thread each); more are answered 503"),
     OPT("max_connections_per_ip", "SCE_GATEWAY_MAX_CONNECTIONS_PER_IP", SCE_OPT_INT,
         max_connections_per_ip, GW_DEF_MAX_CONNECTIONS_PER_IP, 0, 4096,
-        "open HTTP connections from one address; more are refused (0: no cap)"),
+        "open HTTP connections from one client (an IPv6 /64); more are answered 503 (0: no cap)"),
     OPT("connection_timeout", "SCE_GATEWAY_CONNECTION_TIMEOUT", SCE_OPT_MS, connection_timeout_ms,
         GW_DEF_CONNECTION_TIMEOUT, 1000, 3600000,
         "an idle or stalled connection is closed after this"),
@@ -99,6 +101,9 @@ static const sce_option gateway_opts[] = {
         "behind a proxy: header whose last address is the client (X-Forwarded-For); empty: peer"),
     OPT("static_dir", "SCE_GATEWAY_STATIC_DIR", SCE_OPT_STRING, static_dir, SCE_STATIC_DIR, 1, 0,
         "the built page: index.html (served at /) and assets (at /assets/NAME)"),
+    OPT("allowed_hosts", "SCE_GATEWAY_ALLOWED_HOSTS", SCE_OPT_STRING, allowed_hosts, "", 1, 0,
+        "Host names besides localhost's and the listen address's, comma-separated "
+        "(sce.example.com, *.example.com, 10.0.0.5, [fd00::1]; '*': any)"),
     OPT("cors_origin", "SCE_GATEWAY_CORS_ORIGIN", SCE_OPT_STRING, cors_origin, "", 1, 0,
         "origin allowed to call the API from a browser ('*' for any); empty: CORS off"),
     OPT("log_level", "SCE_GATEWAY_LOG_LEVEL", SCE_OPT_STRING, log_level, "info", 1, 0,
@@ -299,6 +304,7 @@ int main(int argc, char **argv)
     hc.rate_limit_per_s = opt.rate_limit;
     hc.rate_burst = (unsigned)opt.rate_burst;
     hc.client_ip_header = opt.client_ip_header;
+    hc.allowed_hosts = opt.allowed_hosts;
     rv = http_start(&hc, client, &srv, err, sizeof(err));
     if (rv != SCE_OK) {
         fprintf(stderr, "sce-gateway: %s\n", err);

@@ -2,3 +2,6 @@
 sce_unit_test(test_json unit/gateway/test_json.c sce_gateway_core)
 # ... and of POST /run-batch, GET /history and the /run-zip Content-Type.
 sce_unit_test(test_json_project unit/gateway/test_json_project.c sce_gateway_core)
+# ... and of its front door: Host and Origin (tables), the per-client key (an
+# IPv6 /64 is one client) and the connection counts behind the 503s.
+sce_unit_test(test_guard unit/gateway/test_guard.c sce_gateway_core)

@@ -15,8 +15,10 @@
  *   - a gateway that is sent SIGTERM with a run in flight (graceful stop);
  *   - the guards: a gateway that requires a bearer token (401), one with a
  *     tight rate limit (429), one with a 2 s read_timeout and a cap of
- *     connections per address (slow clients); the header cap (431) is
- *     checked on the stack's gateway, whose default it is;
+ *     connections per address (slow clients, 503 over the cap), gateways
+ *     with tight connection caps that many parallel requests overrun
+ *     (every one answered, the extra ones 503); the header cap (431) and
+ *     the Host and Origin checks (403) on the stack's gateway;
  *   - gateways that must refuse to start (bad token options).
  * A missing stack is a failure, never a skip.
  */
@@ -1169,10 +1171,10 @@ static void test_cors_configured(void **state)
     expect_header(&a, "Access-Control-Allow-Origin", CORS_ORIGIN);
     answer_free(&a);
 
-    /* Any other origin gets no permission. */
+    /* Any other origin gets no permission, and may not even run. */
     r.origin = "https://evil.example";
     http(gw_page.url, &r, &a);
-    assert_int_equal(a.status, 200);
+    expect_error(&a, 403, "PERMISSION_DENIED", NULL);
     expect_no_header(&a, "Access-Control-Allow-Origin");
     answer_free(&a);
 }
@@ -1505,9 +1507,9 @@ static void *normal_main(void *arg)
 static void test_slow_clients_cut_off(void **state)
 {
     static const char head[] =
-        "POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "POST /run HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         "X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
-    static const char body_head[] = "POST /run HTTP/1.1\r\nHost: x\r\n"
+    static const char body_head[] = "POST /run HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                     "Content-Type: application/json\r\nContent-Length: 200\r\n\r\n";
     enum { NSLOW = 4 };
     int fds[NSLOW];
@@ -1565,34 +1567,76 @@ static void test_slow_clients_cut_off(void **state)
     answer_free(&n.a);
 }
 
-/* One address may hold max_connections_per_ip connections; more are closed
- * at once, and once they are gone the address is served again.
- * libmicrohttpd forgets a closed connection a moment after it closes, so
- * the count is checked as "at most", with a pause before and retries
- * after. */
+/* Sends a whole request on fd and reads the answer until the gateway
+ * closes (the request says Connection: close).  Returns the status, 0 if
+ * no HTTP answer came; the answer is in out. */
+static long raw_exchange(int fd, const char *req, char *out, size_t outlen)
+{
+    size_t got = 0;
+    long status = 0;
+
+    if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
+        return 0;
+    while (got + 1 < outlen) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        ssize_t n;
+
+        if (poll(&p, 1, 5000) <= 0)
+            break;
+        n = recv(fd, out + got, outlen - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    out[got] = '\0';
+    if (sscanf(out, "HTTP/1.1 %ld", &status) != 1)
+        status = 0;
+    return status;
+}
+
+/* One address may hold max_connections_per_ip connections; the ones
+ * beyond are answered 503 with Retry-After and the JSON error (never closed
+ * without a word), and once they are gone the address is served again.
+ * The connections are opened one after another, so which ones are over the
+ * cap is known. */
 static void test_connections_per_address(void **state)
 {
     enum { N = LORIS_PER_IP + 3 };
-    int fds[N], held = 0, refused = 0;
+    static const char req[] =
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    int fds[N];
+    char out[8192];
     answer a;
 
     (void)state;
     usleep(1000 * 1000); /* the previous tests' connections are forgotten */
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < N; i++)
         fds[i] = connect_to(gw_loris.url);
-        usleep(50 * 1000);
-    }
-    usleep(500 * 1000);
+    usleep(100 * 1000);
     for (int i = 0; i < N; i++) {
-        if (peer_closed(fds[i], 0))
-            refused++;
-        else
-            held++;
+        long status = raw_exchange(fds[i], req, out, sizeof(out));
+        const char *body = strstr(out, "\r\n\r\n");
+
         close(fds[i]);
+        if (i < LORIS_PER_IP) {
+            if (status != 200)
+                fail_msg("connection %d (within the cap of %d): status %ld, want 200:\n%s", i,
+                         LORIS_PER_IP, status, out);
+            continue;
+        }
+        if (status != 503)
+            fail_msg("connection %d (over the cap of %d): status %ld, want 503:\n%s", i,
+                     LORIS_PER_IP, status, out[0] ? out : "(closed without an answer)");
+        if (strstr(out, "\r\nRetry-After: 1\r\n") == NULL ||
+            strstr(out, "\r\nContent-Type: application/json\r\n") == NULL ||
+            strstr(out, "\r\nConnection: close\r\n") == NULL)
+            fail_msg("connection %d: the 503 lacks Retry-After, JSON or Connection: close:\n%s", i,
+                     out);
+        assert_non_null(body);
+        assert_non_null(strstr(body, "\"code\":\"UNAVAILABLE\""));
+        assert_non_null(strstr(body, "\"error\":\"too many connections from your address: 8 at "
+                                     "once (max_connections_per_ip); retry in 1 s\""));
     }
-    if (held > LORIS_PER_IP || refused < N - LORIS_PER_IP)
-        fail_msg("%d connections held and %d refused, want at most %d held", held, refused,
-                 LORIS_PER_IP);
     for (int i = 0; i < 20; i++) {
         CURL *c = curl_easy_init();
         char url[160];
@@ -1612,6 +1656,281 @@ static void test_connections_per_address(void **state)
     get(gw_loris.url, "/healthz", &a); /* fails the test with curl's reason */
     assert_int_equal(a.status, 200);
     answer_free(&a);
+}
+
+/* One of many parallel requests: whatever happens is recorded, nothing
+ * fails from this thread. */
+typedef struct par_call {
+    pthread_t t;
+    const char *base;
+    pthread_barrier_t *go;
+    CURLcode cc;
+    answer a;
+} par_call;
+
+static void *par_main(void *arg)
+{
+    par_call *p = arg;
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    char url[200];
+
+    snprintf(url, sizeof(url), "%s/run", p->base);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS,
+                     "{\"code\": \"import time; time.sleep(2); print('held')\"}");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &p->a);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, head_cb);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &p->a);
+    pthread_barrier_wait(p->go);
+    p->cc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &p->a.status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (p->a.body != NULL)
+        p->a.json = json_loadb(p->a.body, p->a.len, 0, NULL);
+    return NULL;
+}
+
+/* N requests at once, from one address, to a gateway whose cap is `cap`:
+ * every one gets an HTTP answer (no reset), `cap` of them run, and the
+ * others are answered 503 with Retry-After and the JSON error saying
+ * `message`. */
+static void parallel_over_cap(const char *const *extra, int n, int cap, const char *message)
+{
+    proc gw = {"gateway with a tight connection cap", 0, "", ""};
+    par_call calls[32];
+    pthread_barrier_t go;
+    int ran = 0, busy = 0, other = 0;
+
+    assert_true(n <= 32);
+    assert_int_equal(start_gateway(&gw, stack_server, extra), 0);
+    usleep(300 * 1000); /* the start-up probe's connection is forgotten */
+    pthread_barrier_init(&go, NULL, (unsigned)n);
+    memset(calls, 0, sizeof(calls));
+    for (int i = 0; i < n; i++) {
+        calls[i].base = gw.url;
+        calls[i].go = &go;
+        assert_int_equal(pthread_create(&calls[i].t, NULL, par_main, &calls[i]), 0);
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(calls[i].t, NULL);
+    pthread_barrier_destroy(&go);
+    for (int i = 0; i < n; i++) {
+        answer *a = &calls[i].a;
+
+        if (calls[i].cc != CURLE_OK) {
+            dump_log(&gw);
+            fail_msg("request %d of %d got no HTTP answer: %s", i, n,
+                     curl_easy_strerror(calls[i].cc));
+        }
+        if (a->status == 200 && strcmp(jstr(a, "output"), "held\n") == 0) {
+            ran++;
+        } else if (a->status == 503) {
+            expect_error(a, 503, "UNAVAILABLE", message);
+            expect_header(a, "Retry-After", "1");
+            busy++;
+        } else {
+            fprintf(stderr, "request %d: %ld %s\n", i, a->status, a->body ? a->body : "");
+            other++;
+        }
+        answer_free(a);
+    }
+    if (stop(&gw) != 0)
+        dump_log(&gw);
+    if (ran != cap || busy != n - cap || other != 0)
+        fail_msg("%d requests at once over a cap of %d: %d ran, %d answered 503, %d else; want "
+                 "%d, %d, 0",
+                 n, cap, ran, busy, other, cap, n - cap);
+}
+
+/* The issue's client: many parallel requests over --max-connections-per-ip
+ * saw "Connection reset by peer" on the extra ones. */
+static void test_parallel_over_per_address_cap(void **state)
+{
+    const char *const extra[] = {"--max-connections-per-ip", "4", NULL};
+
+    (void)state;
+    parallel_over_cap(extra, 12, 4,
+                      "too many connections from your address: 4 at once "
+                      "(max_connections_per_ip); retry in 1 s");
+}
+
+/* The same over the cap of all connections: libmicrohttpd would stop
+ * accepting and leave the extra clients waiting in the backlog. */
+static void test_parallel_over_total_cap(void **state)
+{
+    const char *const extra[] = {"--max-connections", "3", "--max-connections-per-ip", "0", NULL};
+
+    (void)state;
+    parallel_over_cap(extra, 9, 3,
+                      "the gateway holds its most connections, 3 (max_connections); retry in 1 s");
+}
+
+/* ------------------------------------------------------------ guards: Host, Origin */
+
+/* DNS rebinding: a page of evil.example whose name now points at
+ * 127.0.0.1 sends "Host: evil.example".  Refused on every route but
+ * /healthz; the gateway's own names pass, with or without the port. */
+static void test_host_checked(void **state)
+{
+    static const char *const refused_paths[] = {"/languages", "/history", "/", "/nope"};
+    char port_host[64], localhost_host[64];
+    const char *port = strrchr(stack_gateway, ':') + 1;
+    answer a;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(refused_paths) / sizeof(refused_paths[0]); i++) {
+        request r = {.method = "GET", .path = refused_paths[i], .extra = {"Host: evil.example"}};
+
+        http(stack_gateway, &r, &a);
+        expect_error(&a, 403, "PERMISSION_DENIED",
+                     "Host: 'evil.example' is not a name of this gateway; it answers to "
+                     "localhost, its listen address and allowed_hosts");
+        answer_free(&a);
+    }
+    {
+        request r = {.method = "POST",
+                     .path = "/run",
+                     .content_type = "application/json",
+                     .body = "{\"code\": \"print(1)\"}",
+                     .len = 20,
+                     .extra = {"Host: evil.example:8080"}};
+
+        http(stack_gateway, &r, &a);
+        expect_error(&a, 403, "PERMISSION_DENIED", NULL);
+        answer_free(&a);
+    }
+    {
+        request r = {.method = "GET", .path = "/healthz", .extra = {"Host: 10.9.8.7"}};
+
+        http(stack_gateway, &r, &a);
+        assert_int_equal(a.status, 200);
+        answer_free(&a);
+    }
+    snprintf(port_host, sizeof(port_host), "Host: 127.0.0.1:%s", port);
+    snprintf(localhost_host, sizeof(localhost_host), "Host: localhost:%s", port);
+    {
+        const char *const ok[] = {port_host, localhost_host, "Host: localhost", "Host: [::1]:1",
+                                  "Host: app.localhost"};
+
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+            request r = {.method = "GET", .path = "/languages", .extra = {ok[i]}};
+
+            http(stack_gateway, &r, &a);
+            if (a.status != 200)
+                fail_msg("%s: %ld, want 200: %s", ok[i], a.status, a.body ? a.body : "");
+            answer_free(&a);
+        }
+    }
+}
+
+/* A gateway on a wildcard address answers to the names in allowed_hosts;
+ * a malformed entry stops it from starting. */
+static void test_allowed_hosts(void **state)
+{
+    proc gw = {"gateway with allowed_hosts", 0, "", ""};
+    const char *const extra[] = {"--allowed-hosts", "sce.example.test, *.corp.test", NULL};
+    const char *const bad[] = {"--allowed-hosts", "https://sce.example.test", NULL};
+    static const struct {
+        const char *host;
+        long status;
+    } rows[] = {
+        {"Host: sce.example.test", 200}, {"Host: SCE.example.test:443", 200},
+        {"Host: a.corp.test:8080", 200}, {"Host: 127.0.0.1", 200},
+        {"Host: corp.test", 403},        {"Host: sce.example.test.evil", 403},
+    };
+    answer a;
+
+    (void)state;
+    assert_int_equal(start_gateway(&gw, stack_server, extra), 0);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        request r = {.method = "GET", .path = "/languages", .extra = {rows[i].host}};
+
+        http(gw.url, &r, &a);
+        if (a.status != rows[i].status)
+            fail_msg("%s: %ld, want %ld", rows[i].host, a.status, rows[i].status);
+        answer_free(&a);
+    }
+    /* The page behind a TLS proxy: Origin https://name, Host name. */
+    {
+        request r = {.method = "POST",
+                     .path = "/run",
+                     .content_type = "application/json",
+                     .body = "{\"code\": \"print(3)\"}",
+                     .len = 20,
+                     .origin = "https://sce.example.test",
+                     .extra = {"Host: sce.example.test"}};
+
+        http(gw.url, &r, &a);
+        assert_int_equal(a.status, 200);
+        answer_free(&a);
+    }
+    assert_int_equal(stop(&gw), 0);
+    expect_bad_config(bad, "allowed_hosts: 'https://sce.example.test' is not a host name");
+}
+
+/* Cross-site writes: a form on another site may POST to /run-zip (a
+ * multipart body needs no preflight) and to /run; both are refused before
+ * anything runs.  Same-origin calls, and calls without Origin, pass. */
+static void test_origin_checked(void **state)
+{
+    static const char form[] = "--b0undary\r\n"
+                               "Content-Disposition: form-data; name=\"language\"\r\n\r\n"
+                               "python\r\n"
+                               "--b0undary--\r\n";
+    char own[160];
+    request zip = {.method = "POST",
+                   .path = "/run-zip",
+                   .content_type = "multipart/form-data; boundary=b0undary",
+                   .body = form,
+                   .len = sizeof(form) - 1,
+                   .origin = "https://evil.example"};
+    request run = {.method = "POST",
+                   .path = "/run",
+                   .content_type = "application/json",
+                   .body = "{\"code\": \"print(5)\"}",
+                   .len = 20,
+                   .origin = "https://evil.example"};
+    answer a;
+
+    (void)state;
+    http(stack_gateway, &zip, &a);
+    expect_error(&a, 403, "PERMISSION_DENIED",
+                 "Origin: 'https://evil.example' may not send POST requests here; only this "
+                 "gateway's own page may");
+    answer_free(&a);
+    http(stack_gateway, &run, &a);
+    expect_error(&a, 403, "PERMISSION_DENIED", NULL);
+    answer_free(&a);
+    run.origin = "null"; /* a sandboxed frame, a file: page */
+    http(stack_gateway, &run, &a);
+    expect_error(&a, 403, "PERMISSION_DENIED", NULL);
+    answer_free(&a);
+
+    /* The gateway's own page (same scheme, host and port), and curl. */
+    snprintf(own, sizeof(own), "%s", stack_gateway);
+    run.origin = own;
+    http(stack_gateway, &run, &a);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(jstr(&a, "output"), "5\n");
+    answer_free(&a);
+    run.origin = NULL;
+    http(stack_gateway, &run, &a);
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+    /* A read with any Origin is CORS's business, not refused. */
+    {
+        request r = {.method = "GET", .path = "/languages", .origin = "https://evil.example"};
+
+        http(stack_gateway, &r, &a);
+        assert_int_equal(a.status, 200);
+        expect_no_header(&a, "Access-Control-Allow-Origin");
+        answer_free(&a);
+    }
 }
 
 /* ------------------------------------------------------------ shutdown */
@@ -1704,6 +2023,11 @@ int main(void)
         cmocka_unit_test(test_431_headers_too_large),
         cmocka_unit_test(test_slow_clients_cut_off),
         cmocka_unit_test(test_connections_per_address),
+        cmocka_unit_test(test_parallel_over_per_address_cap),
+        cmocka_unit_test(test_parallel_over_total_cap),
+        cmocka_unit_test(test_host_checked),
+        cmocka_unit_test(test_allowed_hosts),
+        cmocka_unit_test(test_origin_checked),
         cmocka_unit_test(test_graceful_shutdown),
     };
     /* clang-format on */
