@@ -17,6 +17,7 @@ SCE_DEPS+=(
     libnng-dev protobuf-c-compiler libprotobuf-c-dev
     libcurl4-openssl-dev libcmocka-dev libmicrohttpd-dev
     libjansson-dev libarchive-dev libsqlite3-dev
+    libzstd-dev     # the sce CLI links libarchive.a, whose ZIP reader calls zstd
     docker.io debootstrap
 )
 
