@@ -27,6 +27,7 @@
 #include "activity.h"
 #include "bundle.h"
 #include "docker_stream.h"
+#include "marker.h"
 #include "sce_limits.h"
 #include "log.h"
 #include "sce/err.h"
@@ -246,13 +247,10 @@ static int security_opts(const server_options *o, const char **seccomp, char *er
     return seccomp_security_opt(o->seccomp, seccomp, err, errlen);
 }
 
-#define MARKER_TAG "\x1eSCE-END:"
-#define MARKER_MAX 80 /* tag + nonce + ':' + status + '\n', with room */
-
 typedef struct stream_state {
     sce_buf *buf;
     int ended;            /* the runner's end marker arrived */
-    int status;           /* the exit status it carried */
+    marker_end end;       /* what it carried */
 } stream_state;
 
 typedef struct collector {
@@ -268,50 +266,21 @@ typedef struct collector {
  * none): those bytes do not count against the output cap yet. */
 static size_t visible_len(const collector *c, const sce_buf *b)
 {
-    size_t from = b->len > MARKER_MAX ? b->len - MARKER_MAX : 0;
-
-    for (size_t i = b->len; i-- > from;) {
-        size_t n = b->len - i;
-        if (b->data[i] != '\x1e')
-            continue;
-        if (memcmp(b->data + i, c->prefix, n < c->prefix_len ? n : c->prefix_len) != 0)
-            return b->len;
-        for (size_t j = i + c->prefix_len; j < b->len; j++)
-            if (b->data[j] < '0' || b->data[j] > '9')
-                return b->len;
-        return i;
-    }
-    return b->len;
+    return marker_pending(c->prefix, c->prefix_len, b->data, b->len);
 }
 
-/* Looks for the complete marker in the bytes just appended (from `old`):
- * "<prefix><digits>\n".  On a match the marker and anything after it are
- * cut off, and the stream is ended. */
+/* Looks for the complete marker in the bytes just appended (from `old`).
+ * On a match the marker and anything after it are cut off, and the stream
+ * is ended. */
 static void find_marker(collector *c, stream_state *st, size_t old)
 {
     sce_buf *b = st->buf;
-    size_t from = old > MARKER_MAX ? old - MARKER_MAX : 0;
-    char *hit;
+    size_t from = old > MARKER_MAX ? old - MARKER_MAX : 0, at;
 
-    if (c->prefix_len == 0 || b->len < c->prefix_len + 2)
-        return;
-    hit = memmem(b->data + from, b->len - from, c->prefix, c->prefix_len);
-    while (hit != NULL) {
-        char *p = hit + c->prefix_len, *end = b->data + b->len;
-        int status = 0, digits = 0;
-
-        while (p < end && *p >= '0' && *p <= '9' && digits < 4) {
-            status = status * 10 + (*p++ - '0');
-            digits++;
-        }
-        if (p < end && *p == '\n' && digits > 0) {
-            b->len = (size_t)(hit - b->data);
-            b->data[b->len] = '\0';
-            st->ended = 1;
-            st->status = status;
-            return;
-        }
-        hit = memmem(hit + 1, (size_t)(end - hit - 1), c->prefix, c->prefix_len);
+    if (marker_find(c->prefix, c->prefix_len, b->data, b->len, from, &at, &st->end)) {
+        b->len = at;
+        b->data[b->len] = '\0';
+        st->ended = 1;
     }
 }
 
@@ -419,11 +388,14 @@ static int engine_failure(const exec_env *env, int rv, const char *image, const 
     return rv == SCE_ERR_RESOURCE_EXHAUSTED ? rv : SCE_ERR_INTERNAL;
 }
 
-/* The run outlives the kill thread (kill_join), so the job only points. */
+/* A kill sent from another thread.  The run outlives the thread
+ * (kill_join), so the job only points. */
 typedef struct kill_job {
     const exec_env *env;
     const char *id;
     const char *rid;
+    pthread_t thread;
+    int started;
 } kill_job;
 
 typedef struct io_state {
@@ -437,8 +409,6 @@ typedef struct io_state {
     int64_t t0;
     int64_t t_end;
     kill_job kill; /* the kill sent from another thread, if any */
-    pthread_t kill_thread;
-    int kill_started;
 } io_state;
 
 static void kill_container(const exec_env *env, const char *id, const char *rid)
@@ -461,23 +431,21 @@ static void *kill_main(void *arg)
  * completes a kill only once it can deliver the output the program has
  * already written, and that output waits for us to read it.  The run joins
  * the thread (kill_join) before it ends, so the engine handle outlives it. */
-static void kill_container_async(const exec_env *env, io_state *io, const char *id, const char *rid)
+static void kill_container_async(const exec_env *env, kill_job *k, const char *id, const char *rid)
 {
-    kill_job *k = &io->kill;
-
     k->env = env;
     k->id = id;
     k->rid = rid;
-    io->kill_started = pthread_create(&io->kill_thread, NULL, kill_main, k) == 0;
-    if (!io->kill_started)
+    k->started = pthread_create(&k->thread, NULL, kill_main, k) == 0;
+    if (!k->started)
         kill_main(k);
 }
 
-static void kill_join(io_state *io)
+static void kill_join(kill_job *k)
 {
-    if (io->kill_started)
-        pthread_join(io->kill_thread, NULL);
-    io->kill_started = 0;
+    if (k->started)
+        pthread_join(k->thread, NULL);
+    k->started = 0;
 }
 
 static int ended(const collector *c)
@@ -510,7 +478,7 @@ static int pump(const exec_env *env, const run_spec *spec, const char *id, const
             io->timed_out = !col->exceeded;
             io->t_end = now;
             io->killed = 1;
-            kill_container_async(env, io, id, rid);
+            kill_container_async(env, &io->kill, id, rid);
             drain_until = now_ms() + SCE_KILL_DRAIN_MS;
         }
         if (io->killed && now >= drain_until)
@@ -679,19 +647,37 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
     activity_run_begin();
     rv = pump(env, &spec, w.id, rid, w.attach, &io, &col, detail, sizeof(detail));
     activity_run_end();
-    docker_attach_close(w.attach);
+    if (rv == SCE_OK && ended(&col) && !io.eof && !io.killed) {
+        /* The markers came before the stream's end: the answer need not
+         * wait for the exit, but the container is the caller's to settle
+         * (exec_settle), stream and all. */
+        res->tail.env = env;
+        memcpy(res->tail.id, w.id, sizeof(w.id));
+        res->tail.attach = w.attach;
+        res->tail.deadline_ms = io.t0 + spec.timeout_ms;
+        snprintf(res->tail.rid, sizeof(res->tail.rid), "%s", rid ? rid : "");
+    } else {
+        docker_attach_close(w.attach);
+    }
     w.attach = NULL;
-    kill_join(&io);
+    kill_join(&io.kill);
     if (rv != SCE_OK) {
         kill_container(env, w.id, rid);
         rv = engine_failure(env, rv, NULL, "reading the program's output", detail, err, errlen);
         goto out;
     }
 
-    if (ended(&col) && col.s[0].status == col.s[1].status && col.s[0].status < 128) {
+    /* The runner's figures, when both streams carried the same ones (it
+     * writes one line twice); without the markers there are none. */
+    if (ended(&col) && col.s[0].end.cpu_us == col.s[1].end.cpu_us &&
+        col.s[0].end.peak_bytes == col.s[1].end.peak_bytes) {
+        res->cpu_us = col.s[0].end.cpu_us;
+        res->peak_memory_bytes = col.s[0].end.peak_bytes;
+    }
+    if (ended(&col) && col.s[0].end.status == col.s[1].end.status && col.s[0].end.status < 128) {
         /* The runner saw the program exit by itself: nothing to ask the
          * engine, and the container's teardown is the reaper's business. */
-        status = col.s[0].status;
+        status = col.s[0].end.status;
     } else {
         int killed_late = 0; /* by us, after the output ended */
 
@@ -757,14 +743,78 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
             res->wall_ms, res->out.len, res->err.len);
 out:
     docker_attach_close(w.attach);
-    if (w.id[0] != '\0')
+    if (w.id[0] != '\0' && res->tail.id[0] == '\0')
         reaper_release(env->r, w.id);
     free(input);
     return rv;
 }
 
+/* Reads and drops what the stream brings until its end or until_ms (one
+ * look without waiting when that has passed); 1 when it ended (or failed:
+ * nothing more will come), 0 on time. */
+static int drain_until(docker_attach *a, int64_t until_ms)
+{
+    char scratch[16384], err[256];
+
+    for (;;) {
+        int64_t left = until_ms - now_ms();
+        struct pollfd pfd = {docker_attach_fd(a), POLLIN, 0};
+        int n = poll(&pfd, 1, left > 0 ? (int)left : 0);
+
+        if (n < 0 && errno != EINTR)
+            return 1;
+        if (n == 0 && left <= 0)
+            return 0;
+        if (n <= 0)
+            continue;
+        for (;;) {
+            size_t got = 0;
+            int eof = 0;
+
+            if (docker_attach_recv(a, scratch, sizeof(scratch), &got, &eof, err, sizeof(err)) !=
+                    SCE_OK ||
+                eof)
+                return 1;
+            if (got == 0)
+                break;
+        }
+    }
+}
+
+/* The markers are written by code in the program's own process, so a
+ * program can write them and go on.  Nothing cheap tells that apart from a
+ * program that has exited and whose container the engine is still tearing
+ * down (that takes 70 ms on an idle machine and seconds on a loaded one), so
+ * every container whose stream has not ended is killed at once, while its
+ * stream is read: the engine completes a kill only once it has delivered
+ * what the program wrote, and it answers a SIGKILL only once the container
+ * has stopped.  For a program that did exit the kill finds it stopping and
+ * costs one engine call. */
+void exec_settle(exec_result *res)
+{
+    exec_tail *t = &res->tail;
+    kill_job k;
+
+    if (t->id[0] == '\0')
+        return;
+    memset(&k, 0, sizeof(k));
+    if (!drain_until(t->attach, 0)) {
+        SCE_LOG(SCE_LOG_DEBUG, t->rid, "container %.12s: killed after its end markers", t->id);
+        kill_container_async(t->env, &k, t->id, t->rid);
+        if (!drain_until(t->attach, now_ms() + SCE_KILL_DRAIN_MS))
+            SCE_LOG(SCE_LOG_WARN, t->rid, "container %.12s: no end of stream %d ms after the kill",
+                    t->id, SCE_KILL_DRAIN_MS);
+    }
+    docker_attach_close(t->attach);
+    t->attach = NULL;
+    kill_join(&k);
+    reaper_release(t->env->r, t->id);
+    t->id[0] = '\0';
+}
+
 void exec_result_free(exec_result *res)
 {
+    exec_settle(res);
     sce_buf_free(&res->out);
     sce_buf_free(&res->err);
 }

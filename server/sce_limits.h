@@ -56,7 +56,9 @@
 
 /* ---- fixed caps ---- */
 #define SCE_HISTORY_PAGE_DEFAULT 20        /* History rows when the request says 0 */
-#define SCE_HISTORY_PAGE_MAX 100           /* at most this many rows per page */
+#define SCE_HISTORY_PAGE_MAX 100           /* at most this many rows per page (history_budget.h) */
+#define SCE_HISTORY_READERS 2              /* threads serving History, apart from the workers */
+#define SCE_HISTORY_READ_QUEUE 8           /* History reads waiting for them; then RESOURCE_EXHAUSTED */
 #define SCE_MIN_MEMORY_BYTES (16LL << 20)  /* below this an interpreter cannot start */
 #define SCE_MIN_TIMEOUT_MS 100
 #define SCE_KILL_DRAIN_MS 1000             /* output still read after a kill */

@@ -2412,6 +2412,86 @@ static const char config_probe_py[] =
     "print('hostname', os.uname().nodename)\n"
     "print('shm', os.path.isdir('/dev/shm'))\n";
 
+/* The end markers are written by code in the program's own process, so a
+ * program can write them itself and go on running.  It may claim its own
+ * verdict that way (it could also just exit), but its answer must not free
+ * it: the server kills the container after the answer and counts it as
+ * busy until it has stopped.  Observed from outside, on a server of one
+ * worker: at every moment after the answer, if the program's processes are
+ * still on the host, the server must count its worker as busy (read first,
+ * so that a worker freed in between cannot make a false alarm).  Without
+ * the kill the worker is free at once while the reaper gets round to the
+ * container. */
+static const char spoof_end_py[] =
+    "import atexit, os, sys\n"
+    "print('spoofed', flush=True)\n"
+    "atexit._run_exitfuncs()\n"
+    "os.execv(sys.executable, [sys.executable, '-c', 'while True: pass', 'TOKEN'])\n";
+static const char spoof_end_js[] =
+    "const cp = require('child_process');\n"
+    "process.stdout.write('spoofed\\n');\n"
+    "process.emit('exit');\n"
+    "cp.spawn(process.execPath, ['-e', 'for(;;){}', 'TOKEN'], {stdio: 'ignore'});\n"
+    "for(;;){}\n";
+
+static void expect_stopped_before_freed(server_proc *p, sce_client *c, const char *lang,
+                                        const char *fmt)
+{
+    char tok[16], code[1024], err[256];
+    sce_run_result *r;
+    int64_t t0;
+    int n, observed = 0;
+
+    new_token(tok);
+    snprintf(code, sizeof(code), "%.*s%s%s", (int)(strstr(fmt, "TOKEN") - fmt), fmt, tok,
+             strstr(fmt, "TOKEN") + 5);
+    r = client_run(c, lang, code);
+    t0 = now_ms();
+    assert_non_null(strstr(r->stdout_data, "spoofed"));
+    sce_run_result_free(r);
+    for (;;) {
+        sce_health *h = NULL;
+        uint32_t busy;
+
+        if (sce_client_health(c, &h, err, sizeof(err)) != SCE_OK)
+            fail_msg("health: %s", err);
+        busy = h->busy_workers;
+        sce_health_free(h);
+        if ((n = host_procs(tok)) <= 0)
+            break;
+        observed++;
+        if (busy == 0)
+            fail_msg("%s: %d processes of a run are alive %lld ms after its answer while the "
+                     "server counts no busy worker (log: %s)", lang, n,
+                     (long long)(now_ms() - t0), p->log);
+        if (now_ms() - t0 > GONE_WITHIN_MS)
+            fail_msg("%s: %d processes of a run still alive %d ms after its answer", lang, n,
+                     GONE_WITHIN_MS);
+        sleep_ms(2);
+    }
+    printf("  %s: the program's processes were gone %lld ms after its answer (%d looks)\n", lang,
+           (long long)(now_ms() - t0), observed);
+}
+
+static void test_end_markers_do_not_free_a_run(void **state)
+{
+    const char *const extra[] = {"--workers", "1", "--pool-size", "1", NULL};
+    server_proc p;
+    sce_client *c = NULL;
+    sce_language_list *l;
+
+    (void)state;
+    server_start(&p, "spoof", extra);
+    l = server_languages(&p, &c);
+    sce_language_list_free(l);
+    for (int i = 0; i < 3; i++) {
+        expect_stopped_before_freed(&p, c, "python", spoof_end_py);
+        expect_stopped_before_freed(&p, c, "node", spoof_end_js);
+    }
+    sce_client_close(c);
+    server_stop(&p);
+}
+
 /* seccomp = engine, a profile file, and the other options changed: each
  * shows inside; seccomp = unconfined and a profile that allows by default
  * are refused with a message naming the option. */
@@ -2570,6 +2650,7 @@ int main(int argc, char **argv)
     };
     const struct CMUnitTest config[] = {
         cmocka_unit_test(test_hardening_options),
+        cmocka_unit_test(test_end_markers_do_not_free_a_run),
     };
     const char *g;
     int rv;
