@@ -916,6 +916,7 @@ static int client_run_method(sce_client *c, int method, const sce_run_request *r
         goto out;
     }
     request.method = (Sce__V1__Method)method;
+    request.tenant = (char *)(req->tenant != NULL ? req->tenant : "");
     if (method == SCE__V1__METHOD__METHOD_RUN_PROJECT) {
         request.body_case = SCE__V1__REQUEST__BODY_RUN_PROJECT;
         request.run_project = &pr.run;
@@ -1145,11 +1146,18 @@ int sce_client_run_batch(sce_client *c, const sce_run_request *tasks, size_t nta
         return SCE_ERR_INVALID_ARGUMENT;
     }
     /* Only what would crash here is checked: the server judges each task
-     * on its own and answers for each. */
+     * on its own and answers for each.  The tenant travels once, in the
+     * envelope: the tasks must agree on it. */
     for (size_t i = 0; i < ntasks; i++) {
         snprintf(what, sizeof(what), "task %zu: ", i);
         if ((rv = run_request_sane(&tasks[i], what, errbuf, errlen)) != SCE_OK)
             return rv;
+        if (strcmp(tasks[i].tenant != NULL ? tasks[i].tenant : "",
+                   tasks[0].tenant != NULL ? tasks[0].tenant : "") != 0) {
+            sce_seterr(errbuf, errlen, "task %zu: its tenant is not task 0's; a batch is one "
+                       "tenant's", i);
+            return SCE_ERR_INVALID_ARGUMENT;
+        }
     }
     packed = calloc(ntasks, sizeof(*packed));
     task_ptrs = calloc(ntasks, sizeof(*task_ptrs));
@@ -1164,6 +1172,7 @@ int sce_client_run_batch(sce_client *c, const sce_run_request *tasks, size_t nta
     }
     batch.n_tasks = ntasks;
     batch.tasks = task_ptrs;
+    request.tenant = (char *)(tasks[0].tenant != NULL ? tasks[0].tenant : "");
     request.method = SCE__V1__METHOD__METHOD_RUN_BATCH;
     request.body_case = SCE__V1__REQUEST__BODY_BATCH;
     request.batch = &batch;
@@ -1248,7 +1257,9 @@ static int history_entry_copy(const Sce__V1__HistoryEntry *pb, sce_history_entry
     e->output_truncated = pb->output_truncated ? 1 : 0;
     e->stderr_truncated = pb->stderr_truncated ? 1 : 0;
     e->wall_ms = pb->wall_ms;
-    if ((e->language = dup_str(pb->language)) == NULL || (e->code = dup_str(pb->code)) == NULL ||
+    e->truncated = pb->truncated ? 1 : 0;
+    if ((e->tenant = dup_str(pb->tenant)) == NULL ||
+        (e->language = dup_str(pb->language)) == NULL || (e->code = dup_str(pb->code)) == NULL ||
         (e->entry = dup_str(pb->entry)) == NULL || (e->output = dup_str(pb->output)) == NULL ||
         (e->stderr_text = dup_str(pb->stderr)) == NULL ||
         (e->message = dup_str(pb->message)) == NULL ||
@@ -1278,6 +1289,7 @@ int sce_client_history(sce_client *c, const sce_history_query *q, sce_history_pa
         body.offset = q->offset;
         body.verdict = (Sce__V1__Verdict)q->verdict;
         body.language = (char *)(q->language != NULL ? q->language : "");
+        request.tenant = (char *)(q->tenant != NULL ? q->tenant : "");
     }
     request.method = SCE__V1__METHOD__METHOD_HISTORY;
     request.body_case = SCE__V1__REQUEST__BODY_HISTORY;
@@ -1313,23 +1325,83 @@ out:
     return rv;
 }
 
+static void history_entry_clear(sce_history_entry *e)
+{
+    free(e->language);
+    free(e->code);
+    free(e->entry);
+    free(e->output);
+    free(e->stderr_text);
+    free(e->message);
+    free(e->request_id);
+    free(e->tenant);
+}
+
 void sce_history_page_free(sce_history_page *p)
 {
     if (p == NULL)
         return;
-    for (size_t i = 0; i < p->count; i++) {
-        sce_history_entry *e = &p->entries[i];
-
-        free(e->language);
-        free(e->code);
-        free(e->entry);
-        free(e->output);
-        free(e->stderr_text);
-        free(e->message);
-        free(e->request_id);
-    }
+    for (size_t i = 0; i < p->count; i++)
+        history_entry_clear(&p->entries[i]);
     free(p->entries);
     free(p);
+}
+
+int sce_client_history_get(sce_client *c, int64_t id, const char *tenant, sce_history_entry **out,
+                           char *errbuf, size_t errlen)
+{
+    Sce__V1__Request request = SCE__V1__REQUEST__INIT;
+    Sce__V1__HistoryRequest body = SCE__V1__HISTORY_REQUEST__INIT;
+    Sce__V1__Response *resp = NULL;
+    sce_history_entry *e = NULL;
+    char rid[17];
+    int rv;
+
+    sce_seterr(errbuf, errlen, "%s", "");
+    if (c == NULL || out == NULL) {
+        sce_seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if (id < 1) {
+        sce_seterr(errbuf, errlen, "id: %lld is not a run's id", (long long)id);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    body.id = id;
+    request.method = SCE__V1__METHOD__METHOD_HISTORY;
+    request.body_case = SCE__V1__REQUEST__BODY_HISTORY;
+    request.history = &body;
+    request.tenant = (char *)(tenant != NULL ? tenant : "");
+    rv = client_call(c, &request, SCE__V1__RESPONSE__BODY_HISTORY, &resp, rid, errbuf, errlen);
+    if (rv != SCE_OK)
+        goto out;
+    /* A server that keeps no history answers an empty page. */
+    if (resp->history->n_entries == 0 || resp->history->entries[0]->id != id) {
+        sce_seterr(errbuf, errlen, "no run %lld in the history", (long long)id);
+        rv = SCE_ERR_NOT_FOUND;
+        goto out;
+    }
+    if ((e = calloc(1, sizeof(*e))) == NULL ||
+        history_entry_copy(resp->history->entries[0], e) != SCE_OK) {
+        sce_seterr(errbuf, errlen, "out of memory");
+        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        goto out;
+    }
+    *out = e;
+    e = NULL;
+    rv = SCE_OK;
+out:
+    sce_history_entry_free(e);
+    if (resp != NULL)
+        sce__v1__response__free_unpacked(resp, NULL);
+    return rv;
+}
+
+void sce_history_entry_free(sce_history_entry *e)
+{
+    if (e == NULL)
+        return;
+    history_entry_clear(e);
+    free(e);
 }
 
 int sce_client_call_raw(sce_client *c, const void *req, size_t req_len, void **out, size_t *out_len,

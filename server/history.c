@@ -20,12 +20,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "history_budget.h"
 #include "log.h"
 #include "sce/err.h"
 #include "utf8.h"
 
 #define HISTORY_CACHE_KIB "512" /* page cache per connection */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
+#define TENANT_MAX_BYTES 128 /* sce-gateway's names are at most 64 */
 
 static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS runs ("
                                  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -48,10 +50,16 @@ static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS runs ("
                                  "CREATE INDEX IF NOT EXISTS runs_verdict ON runs(verdict, id);"
                                  "CREATE INDEX IF NOT EXISTS runs_language ON runs(language, id);";
 
+/* Version 2: the tenant of each run.  Runs recorded before it have none
+ * (""), which every-tenant queries list and tenant queries do not. */
+static const char schema_v2_sql[] = "ALTER TABLE runs ADD COLUMN tenant TEXT NOT NULL DEFAULT '';"
+                                    "CREATE INDEX IF NOT EXISTS runs_tenant ON runs(tenant, id);";
+
 static const char insert_sql[] =
     "INSERT INTO runs (time_ms, language, code, code_truncated, entry, files, verdict,"
     " exit_code, output, output_truncated, stderr, stderr_truncated, message, wall_ms,"
-    " request_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+    " request_id, tenant)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 
 /* The newest max_entries rows stay; a NULL subquery (fewer rows) deletes
  * nothing. */
@@ -64,7 +72,7 @@ static const char prune_age_sql[] = "DELETE FROM runs WHERE time_ms < ?1";
 typedef struct pending {
     struct pending *next;
     int64_t time_ms;
-    char *language, *entry, *message, *request_id;
+    char *language, *entry, *message, *request_id, *tenant;
     char *code, *output, *err;
     size_t code_len, output_len, err_len;
     int code_cut, output_cut, err_cut;
@@ -242,11 +250,14 @@ static int init_schema(sqlite3 *db, char *err, size_t errlen)
         exec_sql(db, "PRAGMA synchronous=NORMAL", err, errlen) != 0)
         return -1;
     if (version < SCHEMA_VERSION) {
-        /* Bound to SCHEMA_VERSION; a later version adds its migration here. */
+        /* Each step in order, all in one transaction: a file of version 1
+         * (a server before tenants) gains the tenant column, a new file
+         * gets version 1 and then 2.  A later version adds its step here. */
         if (exec_sql(db, "BEGIN IMMEDIATE", err, errlen) != 0)
             return -1;
-        if (exec_sql(db, schema_sql, err, errlen) != 0 ||
-            exec_sql(db, "PRAGMA user_version=1", err, errlen) != 0 ||
+        if ((version < 1 && exec_sql(db, schema_sql, err, errlen) != 0) ||
+            (version < 2 && exec_sql(db, schema_v2_sql, err, errlen) != 0) ||
+            exec_sql(db, "PRAGMA user_version=2", err, errlen) != 0 ||
             exec_sql(db, "COMMIT", err, errlen) != 0) {
             exec_sql(db, "ROLLBACK", ignored_err, sizeof(ignored_err));
             return -1;
@@ -369,6 +380,7 @@ static void pending_free(pending *p)
     free(p->entry);
     free(p->message);
     free(p->request_id);
+    free(p->tenant);
     free(p->code);
     free(p->output);
     free(p->err);
@@ -425,6 +437,7 @@ static pending *pending_make(const history_record *r)
         (p->entry = copy_str(r->entry, 1024)) == NULL ||
         (p->message = copy_str(r->message, 2048)) == NULL ||
         (p->request_id = copy_str(r->request_id, 128)) == NULL ||
+        (p->tenant = copy_str(r->tenant, TENANT_MAX_BYTES)) == NULL ||
         (p->code = copy_capped(r->code, r->code_len, &p->code_len, &p->code_cut)) == NULL ||
         (p->output = copy_capped(r->output, r->output_len, &p->output_len, &p->output_cut)) ==
             NULL ||
@@ -545,7 +558,8 @@ static int insert_one(history *h, pending *p)
         (rc = sqlite3_bind_int(st, 12, p->err_cut)) != SQLITE_OK ||
         (rc = bind_line(st, 13, p->message)) != SQLITE_OK ||
         (rc = sqlite3_bind_int64(st, 14, p->wall_ms)) != SQLITE_OK ||
-        (rc = bind_line(st, 15, p->request_id)) != SQLITE_OK)
+        (rc = bind_line(st, 15, p->request_id)) != SQLITE_OK ||
+        (rc = bind_line(st, 16, p->tenant)) != SQLITE_OK)
         return rc;
     rc = sqlite3_step(st);
     sqlite3_reset(st);
@@ -691,25 +705,70 @@ static int row_fill(sqlite3_stmt *st, history_row *r)
     if ((r->language = col_text(st, 2)) == NULL || (r->code = col_text(st, 3)) == NULL ||
         (r->entry = col_text(st, 5)) == NULL || (r->output = col_text(st, 9)) == NULL ||
         (r->stderr_text = col_text(st, 11)) == NULL || (r->message = col_text(st, 13)) == NULL ||
-        (r->request_id = col_text(st, 15)) == NULL)
+        (r->request_id = col_text(st, 15)) == NULL || (r->tenant = col_text(st, 16)) == NULL)
         return -1;
     return 0;
+}
+
+/* Cuts a listed row's text to the page budget (history_budget.h). */
+static void row_budget(history_row *r)
+{
+    char *fields[] = {r->language, r->code,    r->entry,      r->output,
+                      r->stderr_text, r->message, r->request_id, r->tenant};
+
+    r->truncated = history_budget_cut(fields, sizeof(fields) / sizeof(fields[0]),
+                                      HISTORY_LIST_ENTRY_COST);
+}
+
+static int has_text(const char *s)
+{
+    return s != NULL && s[0] != '\0';
+}
+
+/* The WHERE clause of q, its parameters numbered from ?1 in the order
+ * bind_filter binds them. */
+static void where_of(const history_query *q, char *out, size_t outlen)
+{
+    const struct {
+        int on;
+        const char *column;
+    } conds[] = {
+        {q->verdict != 0, "verdict"},
+        {has_text(q->language), "language"},
+        {has_text(q->tenant), "tenant"},
+        {q->id != 0, "id"},
+    };
+    size_t n = 0;
+    int col = 1;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(conds) / sizeof(conds[0]); i++) {
+        if (!conds[i].on)
+            continue;
+        n += (size_t)snprintf(out + n, outlen - n, "%s%s = ?%d", col == 1 ? " WHERE " : " AND ",
+                              conds[i].column, col);
+        col++;
+    }
 }
 
 static void bind_filter(sqlite3_stmt *st, const history_query *q, int *col)
 {
     if (q->verdict != 0)
         sqlite3_bind_int(st, (*col)++, q->verdict);
-    if (q->language != NULL && q->language[0] != '\0')
+    if (has_text(q->language))
         sqlite3_bind_text(st, (*col)++, q->language, -1, SQLITE_STATIC);
+    if (has_text(q->tenant))
+        sqlite3_bind_text(st, (*col)++, q->tenant, -1, SQLITE_STATIC);
+    if (q->id != 0)
+        sqlite3_bind_int64(st, (*col)++, q->id);
 }
 
 int history_fetch(history *h, const history_query *q, history_page **out, char *err, size_t errlen)
 {
     static const char columns[] =
         "id, time_ms, language, code, code_truncated, entry, files, verdict, exit_code, output,"
-        " output_truncated, stderr, stderr_truncated, message, wall_ms, request_id";
-    char where[128] = "", sql[512];
+        " output_truncated, stderr, stderr_truncated, message, wall_ms, request_id, tenant";
+    char where[256], sql[768];
     sqlite3_stmt *count_st = NULL, *rows_st = NULL;
     history_page *page = NULL;
     int rc, col, rv = SCE_ERR_UNAVAILABLE;
@@ -723,12 +782,7 @@ int history_fetch(history *h, const history_query *q, history_page **out, char *
     /* Read your writes: the runs answered before this query are in. */
     (void)history_flush(h, HISTORY_QUERY_WAIT_MS);
 
-    if (q->verdict != 0 && q->language != NULL && q->language[0] != '\0')
-        snprintf(where, sizeof(where), " WHERE verdict = ?1 AND language = ?2");
-    else if (q->verdict != 0)
-        snprintf(where, sizeof(where), " WHERE verdict = ?1");
-    else if (q->language != NULL && q->language[0] != '\0')
-        snprintf(where, sizeof(where), " WHERE language = ?1");
+    where_of(q, where, sizeof(where));
 
     pthread_mutex_lock(&h->rlock);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM runs%s", where);
@@ -754,15 +808,19 @@ int history_fetch(history *h, const history_query *q, history_page **out, char *
         goto dberr;
     col = 1;
     bind_filter(rows_st, q, &col);
-    sqlite3_bind_int64(rows_st, col, q->limit);
-    sqlite3_bind_int64(rows_st, col + 1, q->offset);
-    cap = q->limit;
+    cap = q->id != 0 ? 1 : q->limit;
+    sqlite3_bind_int64(rows_st, col, cap);
+    sqlite3_bind_int64(rows_st, col + 1, q->id != 0 ? 0 : q->offset);
     if (cap > 0 && (page->rows = calloc(cap, sizeof(*page->rows))) == NULL)
         goto oom;
     while ((rc = sqlite3_step(rows_st)) == SQLITE_ROW && page->count < cap) {
         page->count++;
         if (row_fill(rows_st, &page->rows[page->count - 1]) != 0)
             goto oom;
+        /* A listing stays within its budget; one run asked for by id comes
+         * whole. */
+        if (q->id == 0)
+            row_budget(&page->rows[page->count - 1]);
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         goto dberr;
@@ -800,6 +858,7 @@ void history_page_free(history_page *p)
         free(r->stderr_text);
         free(r->message);
         free(r->request_id);
+        free(r->tenant);
     }
     free(p->rows);
     free(p);

@@ -58,6 +58,7 @@ typedef struct history_record {
     const char *message;
     uint32_t wall_ms;
     const char *request_id;
+    const char *tenant; /* who ran it (sce-gateway's tenant); NULL or "": none */
 } history_record;
 
 /* One stored run.  Every string is valid UTF-8, NUL-terminated, and owned
@@ -79,6 +80,8 @@ typedef struct history_row {
     char *message;
     uint32_t wall_ms;
     char *request_id;
+    char *tenant;  /* "" when the run had none */
+    int truncated; /* a listing cut text fields to the page budget (history_budget.h) */
 } history_row;
 
 typedef struct history_query {
@@ -86,6 +89,8 @@ typedef struct history_query {
     uint32_t offset;      /* rows skipped, newest first */
     int verdict;          /* 0: any */
     const char *language; /* NULL or "": any */
+    const char *tenant;   /* NULL or "": every tenant's runs; else only this one's */
+    int64_t id;           /* non-zero: only this run, its text whole (limit is ignored) */
 } history_query;
 
 typedef struct history_page {
@@ -133,7 +138,10 @@ int history_flush(history *h, int timeout_ms);
 
 /* One page of runs, newest first.  SCE_OK with *out (free with
  * history_page_free); SCE_ERR_UNAVAILABLE with err "history is unavailable:
- * <reason>" when the store is unavailable or the database fails. */
+ * <reason>" when the store is unavailable or the database fails.  A listing
+ * (q->id 0) keeps each entry within HISTORY_LIST_ENTRY_COST (rows cut to it
+ * have `truncated` set); with q->id the one run comes as stored, in a page
+ * of one row, or of none when no run of q->tenant has that id. */
 int history_fetch(history *h, const history_query *q, history_page **out, char *err, size_t errlen);
 void history_page_free(history_page *p);
 

@@ -6,8 +6,10 @@
  * receiving, holding a request (queued or with a worker), or sending the
  * answer.  Callbacks run on nng's threads and never call the engine: they
  * decode, answer cheap methods and malformed input at once, and queue the
- * rest (Run, RunProject, RunBatch, History).  Workers pop them, call the
- * method's body in service.c, and send the answer on the slot's context.
+ * rest: Run, RunProject and RunBatch for the workers, History for the
+ * history readers (reader_enqueue says why apart).  Workers and readers pop
+ * them, call the method's body in service.c, and send the answer on the
+ * slot's context.
  */
 #include "rpc.h"
 
@@ -67,6 +69,14 @@ struct rpc_server {
     int serving;                /* every slot was armed once */
     uint64_t runs_total;
     int64_t started_ms;
+
+    /* History reads: a queue and threads of their own (see reader_main),
+     * under `lock` like the runs' queue. */
+    pthread_t readers[SCE_HISTORY_READERS];
+    size_t nreaders;
+    pthread_cond_t read_work;   /* a read was queued, or stopping */
+    slot *rhead, *rtail;
+    size_t rqueued, rbusy;
 };
 
 static int64_t now_ms(void)
@@ -226,9 +236,9 @@ static void handle_run(slot *s)
     service_run_answer a;
 
     if (method == SCE__V1__METHOD__METHOD_RUN_PROJECT)
-        service_run(srv->env, srv->hist, s->req->run_project, 1, s->rid, &a);
+        service_run(srv->env, srv->hist, s->req->run_project, 1, s->rid, s->req->tenant, &a);
     else
-        service_run(srv->env, srv->hist, s->req->run, 0, s->rid, &a);
+        service_run(srv->env, srv->hist, s->req->run, 0, s->rid, s->req->tenant, &a);
     if (a.status != SCE_OK) {
         reply_status(s, method, a.status, a.message);
         goto out;
@@ -252,7 +262,7 @@ static void handle_batch(slot *s)
     Sce__V1__Status st = SCE__V1__STATUS__INIT;
     service_batch_answer a;
 
-    service_batch(srv->env, srv->hist, s->req->batch, s->rid, &a);
+    service_batch(srv->env, srv->hist, s->req->batch, s->rid, s->req->tenant, &a);
     if (a.status != SCE_OK) {
         reply_status(s, SCE__V1__METHOD__METHOD_RUN_BATCH, a.status, a.message);
         goto out;
@@ -274,7 +284,7 @@ static void handle_history(slot *s)
     Sce__V1__Status st = SCE__V1__STATUS__INIT;
     service_history_answer a;
 
-    service_history(srv->hist, s->req->history, &a);
+    service_history(srv->hist, s->req->tenant, s->req->history, &a);
     if (a.status != SCE_OK) {
         reply_status(s, SCE__V1__METHOD__METHOD_HISTORY, a.status, a.message);
         goto out;
@@ -287,6 +297,89 @@ static void handle_history(slot *s)
     reply(s, &resp);
 out:
     service_history_answer_free(&a);
+}
+
+/* History reads never take a worker's place: a read queued behind runs
+ * would wait for a run to end, and one holding a worker would keep a run
+ * waiting.  Nor do they run on nng's callback threads, since SQLite may
+ * wait on a lock (busy_timeout) or for the writer (history_flush).  So
+ * they have SCE_HISTORY_READERS threads of their own and a queue of
+ * SCE_HISTORY_READ_QUEUE; beyond that a read is RESOURCE_EXHAUSTED, like a
+ * run over the run queue.  rpc_start adds their slots to the contexts, so
+ * they never eat into the spare ones. */
+static int reader_enqueue(slot *s)
+{
+    rpc_server *srv = s->srv;
+    int rv = SCE_OK;
+
+    pthread_mutex_lock(&srv->lock);
+    if (srv->stopping)
+        rv = SCE_ERR_UNAVAILABLE;
+    else if (srv->rqueued + srv->rbusy >= srv->nreaders + SCE_HISTORY_READ_QUEUE)
+        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+    if (rv == SCE_OK) {
+        s->next = NULL;
+        if (srv->rtail != NULL)
+            srv->rtail->next = s;
+        else
+            srv->rhead = s;
+        srv->rtail = s;
+        srv->rqueued++;
+        pthread_cond_signal(&srv->read_work);
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return rv;
+}
+
+static void *reader_main(void *arg)
+{
+    rpc_server *srv = arg;
+
+    for (;;) {
+        slot *s;
+
+        pthread_mutex_lock(&srv->lock);
+        while (srv->rhead == NULL && !srv->stopping)
+            pthread_cond_wait(&srv->read_work, &srv->lock);
+        if (srv->rhead == NULL) {
+            pthread_mutex_unlock(&srv->lock);
+            return NULL;
+        }
+        s = srv->rhead;
+        srv->rhead = s->next;
+        if (srv->rhead == NULL)
+            srv->rtail = NULL;
+        srv->rqueued--;
+        srv->rbusy++;
+        pthread_mutex_unlock(&srv->lock);
+
+        if (s->req->deadline_ms > 0 && now_ms() - s->received_ms > (int64_t)s->req->deadline_ms)
+            reply_status(s, SCE__V1__METHOD__METHOD_HISTORY, SCE_ERR_DEADLINE_EXCEEDED,
+                         "the request waited in the queue past its deadline");
+        else
+            handle_history(s);
+
+        pthread_mutex_lock(&srv->lock);
+        srv->rbusy--;
+        pthread_mutex_unlock(&srv->lock);
+    }
+}
+
+/* A decoded History request, from on_request: queued for the readers, or
+ * answered at once (a wrong body, a full queue, shutting down). */
+static void reader_submit(slot *s)
+{
+    int rv;
+
+    if (s->req->body_case != SCE__V1__REQUEST__BODY_HISTORY)
+        reply_status(s, SCE__V1__METHOD__METHOD_HISTORY, SCE_ERR_INVALID_ARGUMENT,
+                     "method HISTORY needs a history body");
+    else if ((rv = reader_enqueue(s)) == SCE_ERR_UNAVAILABLE)
+        reply_status(s, SCE__V1__METHOD__METHOD_HISTORY, rv,
+                     "the server is shutting down; retry on another");
+    else if (rv != SCE_OK)
+        reply_status(s, SCE__V1__METHOD__METHOD_HISTORY, rv,
+                     "the server is busy: too many history reads at once; retry later");
 }
 
 /* ------------------------------------------------------------ plumbing */
@@ -438,9 +531,6 @@ static void on_request(slot *s, nng_msg *msg)
     case SCE__V1__METHOD__METHOD_RUN:
     case SCE__V1__METHOD__METHOD_RUN_PROJECT:
     case SCE__V1__METHOD__METHOD_RUN_BATCH:
-    case SCE__V1__METHOD__METHOD_HISTORY:
-        /* History reads SQLite, which may wait on a lock: like the runs, it
-         * is served by a worker, never on nng's threads. */
         if (req->body_case != body_for(req->method)) {
             snprintf(err, sizeof(err), "method %s needs a %s body", method_label(req->method),
                      body_label(req->method));
@@ -450,6 +540,9 @@ static void on_request(slot *s, nng_msg *msg)
                      "is full; retry later", srv->nworkers);
             reply_status(s, req->method, SCE_ERR_RESOURCE_EXHAUSTED, err);
         }
+        break;
+    case SCE__V1__METHOD__METHOD_HISTORY:
+        reader_submit(s); /* its own queue and threads: see reader_enqueue */
         break;
     case SCE__V1__METHOD__METHOD_LANGUAGES:
         handle_languages(s);
@@ -500,10 +593,12 @@ int rpc_start(const exec_env *env, history *hist, rpc_server **out, char *err, s
     srv->hist = hist;
     srv->started_ms = now_ms();
     srv->nworkers = (size_t)o->workers;
-    srv->nslots = srv->nworkers + (size_t)o->queue_depth + SPARE_SLOTS;
+    srv->nslots = srv->nworkers + (size_t)o->queue_depth + SPARE_SLOTS + SCE_HISTORY_READERS +
+                  SCE_HISTORY_READ_QUEUE;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->work, NULL);
     pthread_cond_init(&srv->quiet, NULL);
+    pthread_cond_init(&srv->read_work, NULL);
 
     rv = nng_rep0_open(&srv->sock);
     if (rv != 0) {
@@ -536,6 +631,12 @@ int rpc_start(const exec_env *env, history *hist, rpc_server **out, char *err, s
             goto fail;
         }
     }
+    for (; srv->nreaders < SCE_HISTORY_READERS; srv->nreaders++) {
+        if (pthread_create(&srv->readers[srv->nreaders], NULL, reader_main, srv) != 0) {
+            snprintf(err, errlen, "cannot start history reader threads");
+            goto fail;
+        }
+    }
     for (size_t i = 0; i < srv->nslots; i++) {
         slot *s = &srv->slots[i];
         s->srv = srv;
@@ -563,6 +664,7 @@ void rpc_stop(rpc_server *srv)
     pthread_mutex_lock(&srv->lock);
     srv->stopping = 1;
     pthread_cond_broadcast(&srv->work);
+    pthread_cond_broadcast(&srv->read_work);
     pthread_mutex_unlock(&srv->lock);
 
     /* Cancel pending receives until every slot has gone idle; slots holding a
@@ -593,6 +695,8 @@ void rpc_stop(rpc_server *srv)
     /* workers is NULL when start-up failed before the threads existed. */
     for (size_t i = 0; srv->workers != NULL && i < srv->nworkers; i++)
         pthread_join(srv->workers[i], NULL);
+    for (size_t i = 0; i < srv->nreaders; i++)
+        pthread_join(srv->readers[i], NULL);
     listen_guard_stop(srv->guard);
     nng_close(srv->sock);
     for (size_t i = 0; srv->slots != NULL && i < srv->nslots; i++) {
@@ -605,6 +709,7 @@ void rpc_stop(rpc_server *srv)
     free(srv->workers);
     pthread_cond_destroy(&srv->quiet);
     pthread_cond_destroy(&srv->work);
+    pthread_cond_destroy(&srv->read_work);
     pthread_mutex_destroy(&srv->lock);
     free(srv);
     SCE_LOG(SCE_LOG_INFO, NULL, "stopped serving");

@@ -38,7 +38,7 @@ static const run_file *entry_file(const run_spec *spec)
 }
 
 static void record_run(history *h, const Sce__V1__RunRequest *rq, const service_run_answer *a,
-                       int64_t started_ms, const char *rid)
+                       int64_t started_ms, const char *rid, const char *tenant)
 {
     const run_file *f = entry_file(&a->spec);
     history_record rec;
@@ -53,6 +53,7 @@ static void record_run(history *h, const Sce__V1__RunRequest *rq, const service_
     rec.entry = rq->n_files > 0 ? a->spec.entry : "";
     rec.files = (uint32_t)a->spec.nfiles;
     rec.request_id = rid;
+    rec.tenant = tenant;
     if (a->status == SCE_OK) {
         rec.verdict = (int)a->result.verdict;
         rec.exit_code = a->result.exit_code;
@@ -74,7 +75,7 @@ static void record_run(history *h, const Sce__V1__RunRequest *rq, const service_
 }
 
 void service_run(const exec_env *env, history *h, const Sce__V1__RunRequest *rq, int project,
-                 const char *rid, service_run_answer *a)
+                 const char *rid, const char *tenant, service_run_answer *a)
 {
     Sce__V1__RunResult *rr = &a->result;
     int64_t started_ms = wall_now_ms();
@@ -109,7 +110,7 @@ void service_run(const exec_env *env, history *h, const Sce__V1__RunRequest *rq,
     if (rv != SCE_OK) {
         SCE_LOG(SCE_LOG_WARN, rid, "run failed: %s", a->message);
         a->status = rv;
-        record_run(h, rq, a, started_ms, rid);
+        record_run(h, rq, a, started_ms, rid, tenant);
         return;
     }
     languages_status_get(a->spec.lang, &a->ls);
@@ -133,7 +134,7 @@ void service_run(const exec_env *env, history *h, const Sce__V1__RunRequest *rq,
     a->status = SCE_OK;
     /* Queued before the answer is sent, so a History call made after the
      * answer sees this run; the write itself happens on the writer. */
-    record_run(h, rq, a, started_ms, rid);
+    record_run(h, rq, a, started_ms, rid, tenant);
 }
 
 void service_run_answer_free(service_run_answer *a)
@@ -150,6 +151,7 @@ typedef struct batch_task {
     const exec_env *env;
     history *h;
     const Sce__V1__RunRequest *rq;
+    const char *tenant;
     char rid[64];
     service_run_answer *answer;
     pthread_t thread;
@@ -160,12 +162,12 @@ static void *batch_task_main(void *arg)
 {
     batch_task *t = arg;
 
-    service_run(t->env, t->h, t->rq, 0, t->rid, t->answer);
+    service_run(t->env, t->h, t->rq, 0, t->rid, t->tenant, t->answer);
     return NULL;
 }
 
 void service_batch(const exec_env *env, history *h, const Sce__V1__BatchRequest *rq,
-                   const char *rid, service_batch_answer *a)
+                   const char *rid, const char *tenant, service_batch_answer *a)
 {
     size_t n = rq != NULL ? rq->n_tasks : 0;
     batch_task *tasks = NULL;
@@ -202,6 +204,7 @@ void service_batch(const exec_env *env, history *h, const Sce__V1__BatchRequest 
         t->env = env;
         t->h = h;
         t->rq = rq->tasks[i];
+        t->tenant = tenant;
         t->answer = &a->runs[i];
         snprintf(t->rid, sizeof(t->rid), "%s-%zu", rid, i);
         t->started = pthread_create(&t->thread, NULL, batch_task_main, t) == 0;
@@ -247,7 +250,8 @@ void service_batch_answer_free(service_batch_answer *a)
 
 /* ------------------------------------------------------------ history */
 
-void service_history(history *h, const Sce__V1__HistoryRequest *rq, service_history_answer *a)
+void service_history(history *h, const char *tenant, const Sce__V1__HistoryRequest *rq,
+                     service_history_answer *a)
 {
     history_query q;
     const char *lang = rq != NULL ? rq->language : NULL;
@@ -260,10 +264,17 @@ void service_history(history *h, const Sce__V1__HistoryRequest *rq, service_hist
     q.offset = rq != NULL ? rq->offset : 0;
     q.verdict = rq != NULL ? (int)rq->verdict : 0;
     q.language = lang;
+    q.tenant = tenant;
+    q.id = rq != NULL ? rq->id : 0;
     if (q.limit == 0)
         q.limit = SCE_HISTORY_PAGE_DEFAULT;
     if (q.limit > SCE_HISTORY_PAGE_MAX)
         q.limit = SCE_HISTORY_PAGE_MAX;
+    if (q.id < 0) {
+        a->status = SCE_ERR_INVALID_ARGUMENT;
+        snprintf(a->message, sizeof(a->message), "id: %lld is not a run's id", (long long)q.id);
+        return;
+    }
     if (q.verdict < 0 || q.verdict > SCE__V1__VERDICT__VERDICT_INTERNAL_ERROR) {
         a->status = SCE_ERR_INVALID_ARGUMENT;
         snprintf(a->message, sizeof(a->message), "verdict: %d is not a verdict", q.verdict);
@@ -283,6 +294,11 @@ void service_history(history *h, const Sce__V1__HistoryRequest *rq, service_hist
     rv = history_fetch(h, &q, &a->page, a->message, sizeof(a->message));
     if (rv != SCE_OK) {
         a->status = rv;
+        return;
+    }
+    if (q.id != 0 && a->page->count == 0) {
+        a->status = SCE_ERR_NOT_FOUND;
+        snprintf(a->message, sizeof(a->message), "no run %lld in the history", (long long)q.id);
         return;
     }
     a->result.enabled = 1;
@@ -317,6 +333,8 @@ void service_history(history *h, const Sce__V1__HistoryRequest *rq, service_hist
         e->request_id = r->request_id;
         e->stderr = r->stderr_text;
         e->stderr_truncated = r->stderr_truncated;
+        e->tenant = r->tenant;
+        e->truncated = r->truncated;
         a->entry_ptrs[i] = e;
     }
     a->result.n_entries = a->page->count;

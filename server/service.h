@@ -57,9 +57,10 @@ typedef struct service_history_answer {
 
 /* One run.  `project` is set for METHOD_RUN_PROJECT, which requires files
  * (and no code).  `rid` labels the container, the log lines and the history
+ * record; `tenant` (the envelope's, NULL or "" for none) goes into the
  * record.  h may be NULL (history off). */
 void service_run(const exec_env *env, history *h, const Sce__V1__RunRequest *rq, int project,
-                 const char *rid, service_run_answer *a);
+                 const char *rid, const char *tenant, service_run_answer *a);
 void service_run_answer_free(service_run_answer *a);
 
 /* A batch: more tasks than the batch_limit option (or none) is
@@ -68,13 +69,18 @@ void service_run_answer_free(service_run_answer *a);
  * item, in order: a task that is invalid, fails or times out never affects
  * the others.  Task i is labelled "<rid>-<i>". */
 void service_batch(const exec_env *env, history *h, const Sce__V1__BatchRequest *rq,
-                   const char *rid, service_batch_answer *a);
+                   const char *rid, const char *tenant, service_batch_answer *a);
 void service_batch_answer_free(service_batch_answer *a);
 
-/* One page of the record, newest first.  h NULL (history off): OK with
- * enabled = false and no entries.  A bad filter is INVALID_ARGUMENT; an
- * unavailable store is UNAVAILABLE "history is unavailable: <reason>". */
-void service_history(history *h, const Sce__V1__HistoryRequest *rq, service_history_answer *a);
+/* One page of the record, newest first: the runs of `tenant` (the
+ * envelope's), or of every tenant when it is NULL or "".  With rq->id, the
+ * one run of that id in full, or NOT_FOUND (also when it is another
+ * tenant's: the answer does not tell them apart).  h NULL (history off):
+ * OK with enabled = false and no entries.  A bad filter is
+ * INVALID_ARGUMENT; an unavailable store is UNAVAILABLE "history is
+ * unavailable: <reason>". */
+void service_history(history *h, const char *tenant, const Sce__V1__HistoryRequest *rq,
+                     service_history_answer *a);
 void service_history_answer_free(service_history_answer *a);
 
 #endif

@@ -58,5 +58,10 @@
 #define GW_MULTIPART_BUFFER_BYTES 4096       /* libmicrohttpd's parser buffer (part headers) */
 #define GW_BATCH_TASKS_MAX 64    /* tasks the gateway parses; the server's own limit is lower */
 #define GW_HISTORY_LIMIT_MAX 100 /* entries of one GET /history page, as the server's */
+/* A page is at most 1 MiB of JSON.  The server keeps each entry within its
+ * budget (server/history_budget.h), so 100 entries fit; the gateway ends a
+ * page early should they not (a server before the budget). */
+#define GW_HISTORY_PAGE_MAX_BYTES (1 << 20)
+#define GW_HISTORY_PAGE_RESERVE_BYTES 4096 /* the page's own keys and numbers */
 
 #endif

@@ -66,6 +66,7 @@
 #include "log.h"
 #include "routes_project.h"
 #include "sce/err.h"
+#include "tenants.h"
 
 /* The page may load only its own scripts, styles and images and talk only
  * to this gateway; nothing may frame it. */
@@ -129,8 +130,7 @@ struct http_server {
     pthread_cond_t idle;
     size_t inflight;
 
-    char *auth_token; /* NULL: no authentication */
-    size_t auth_token_len;
+    const gw_tenants *tenants; /* NULL: no authentication; borrowed from the config */
 
     double rate_per_s; /* 0: no rate limit */
     double rate_burst;
@@ -157,6 +157,7 @@ typedef enum route {
     ROUTE_RUN_ZIP,   /* routes_project.c */
     ROUTE_RUN_BATCH, /* routes_project.c; a JSON body read like /run's */
     ROUTE_HISTORY,   /* routes_project.c */
+    ROUTE_HISTORY_ENTRY, /* GET /history/{id}, routes_project.c */
 } route;
 
 typedef struct route_def {
@@ -175,6 +176,7 @@ static const route_def routes[] = {
     {"/run-zip", ROUTE_RUN_ZIP, "POST", "POST, OPTIONS"},
     {"/run-batch", ROUTE_RUN_BATCH, "POST", "POST, OPTIONS"},
     {"/history", ROUTE_HISTORY, "GET, HEAD", "GET, HEAD, OPTIONS"},
+    {"/history/", ROUTE_HISTORY_ENTRY, "GET, HEAD", "GET, HEAD, OPTIONS"},
 };
 
 /* One HTTP request, from its headers to completed_cb(). */
@@ -191,6 +193,7 @@ typedef struct http_request {
     int wants_body;                 /* a POST /run: the body is kept */
     int body_oom;
     conn_watch *watch; /* its connection's entry; NULL if none */
+    const gw_tenant *tenant; /* whose token it carries; NULL without tokens */
     /* A refusal decided from the headers, answered in on_request(). */
     unsigned refuse_status; /* 0: none */
     int refuse_err;
@@ -238,18 +241,6 @@ static void shown_path(char *out, size_t outlen, const char *url)
 
 /* ------------------------------------------------------------ guards */
 
-/* Whether `given` (n bytes) is the token.  The time taken depends on the
- * token's length only: never on where a guess first differs from it, and
- * never on the guess's own length beyond which bytes are read. */
-static int token_equal(const http_server *s, const char *given, size_t n)
-{
-    volatile unsigned diff = n != s->auth_token_len;
-
-    for (size_t i = 0; i < s->auth_token_len; i++)
-        diff |= (unsigned char)s->auth_token[i] ^ (unsigned char)(i < n ? given[i] : 0);
-    return diff == 0;
-}
-
 /* Routes anyone may call: the health check (for load balancers and
  * monitors), the page itself (it has no secrets; its API calls do need the
  * token), and CORS preflights, which browsers send without credentials and
@@ -263,11 +254,12 @@ static int auth_exempt(const http_server *s, const route_def *r, const char *met
     return s->cors_origin != NULL && strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0;
 }
 
-/* Checks `Authorization: Bearer <token>`.  Returns 0 if it matches; else -1
- * with the error line in msg and the WWW-Authenticate value (RFC 6750) in
- * www. */
-static int auth_check(const http_server *s, struct MHD_Connection *c, char *msg, size_t msglen,
-                      char *www, size_t wwwlen)
+/* Checks `Authorization: Bearer <token>` against every tenant's token in
+ * constant time (tenants.h).  Returns 0 with the tenant in *who if one
+ * matches; else -1 with the error line in msg and the WWW-Authenticate
+ * value (RFC 6750) in www. */
+static int auth_check(const http_server *s, struct MHD_Connection *c, const gw_tenant **who,
+                      char *msg, size_t msglen, char *www, size_t wwwlen)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *tok;
@@ -287,7 +279,7 @@ static int auth_check(const http_server *s, struct MHD_Connection *c, char *msg,
         ;
     for (n = strlen(tok); n > 0 && (tok[n - 1] == ' ' || tok[n - 1] == '\t'); n--)
         ;
-    if (!token_equal(s, tok, n)) {
+    if ((*who = gw_tenants_find(s->tenants, tok, n)) == NULL) {
         snprintf(msg, msglen, "Authorization: the bearer token is not valid");
         snprintf(www, wwwlen, "Bearer realm=\"sce\", error=\"invalid_token\"");
         return -1;
@@ -849,6 +841,19 @@ static int admit_cb(void *arg, size_t runs, unsigned *retry_s, char *msg, size_t
     return 1;
 }
 
+/* The caller as the routes see it: without tokens, or with the single
+ * token of before tenants, no tenant and the whole history. */
+static gw_caller caller_of(const http_request *rq)
+{
+    gw_caller who = {NULL, 1};
+
+    if (rq->tenant != NULL && rq->tenant->name != NULL) {
+        who.tenant = rq->tenant->name;
+        who.sees_all = rq->tenant->admin;
+    }
+    return who;
+}
+
 static enum MHD_Result handle_run(http_request *rq, struct MHD_Connection *c)
 {
     gw_run_input in;
@@ -880,6 +885,7 @@ static enum MHD_Result handle_run(http_request *rq, struct MHD_Connection *c)
                                    msg, MHD_HTTP_HEADER_RETRY_AFTER, value);
         }
     }
+    in.req.tenant = caller_of(rq).tenant;
     rv = sce_client_run(rq->srv->client, &in.req, &res, err, sizeof(err));
     gw_run_input_free(&in);
     if (rv != SCE_OK)
@@ -909,7 +915,9 @@ static enum MHD_Result handle_run_zip(http_request *rq, struct MHD_Connection *c
     if (rq->upload == NULL)
         return send_error(rq, c, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL,
                           "the upload was not read");
-    gw_route_run_zip(rq->srv->client, rq->upload, admit_cb, &ad, &a);
+    gw_caller who = caller_of(rq);
+
+    gw_route_run_zip(rq->srv->client, rq->upload, admit_cb, &ad, &who, &a);
     return send_answer(rq, c, &a);
 }
 
@@ -918,19 +926,38 @@ static enum MHD_Result handle_run_batch(http_request *rq, struct MHD_Connection 
     admit_ctx ad = {rq->srv, c};
     gw_answer a;
 
-    gw_route_run_batch(rq->srv->client, rq->body.data, rq->body.len, admit_cb, &ad, &a);
+    gw_caller who = caller_of(rq);
+
+    gw_route_run_batch(rq->srv->client, rq->body.data, rq->body.len, admit_cb, &ad, &who, &a);
     return send_answer(rq, c, &a);
 }
 
 static enum MHD_Result handle_history(http_request *rq, struct MHD_Connection *c)
 {
+    admit_ctx ad = {rq->srv, c};
+    gw_caller who = caller_of(rq);
     gw_answer a;
 
     gw_route_history(rq->srv->client,
                      MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"),
                      MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "offset"),
                      MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "verdict"),
-                     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "language"), &a);
+                     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "language"),
+                     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "tenant"), admit_cb,
+                     &ad, &who, &a);
+    return send_answer(rq, c, &a);
+}
+
+/* GET /history/{id}: the id is what follows the route's prefix. */
+static enum MHD_Result handle_history_entry(http_request *rq, struct MHD_Connection *c,
+                                            const char *url)
+{
+    admit_ctx ad = {rq->srv, c};
+    gw_caller who = caller_of(rq);
+    gw_answer a;
+
+    gw_route_history_entry(rq->srv->client, url + strlen(rq->route->path), admit_cb, &ad, &who,
+                           &a);
     return send_answer(rq, c, &a);
 }
 
@@ -966,7 +993,7 @@ static enum MHD_Result send_preflight(http_request *rq, struct MHD_Connection *c
         return MHD_NO;
     MHD_add_response_header(resp, "Access-Control-Allow-Methods", rq->route->allow_cors);
     MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-                            rq->srv->auth_token != NULL ? "Content-Type, Authorization"
+                            rq->srv->tenants != NULL ? "Content-Type, Authorization"
                                                         : "Content-Type");
     MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
     return send_response(rq, c, MHD_HTTP_NO_CONTENT, resp, 0);
@@ -1057,8 +1084,8 @@ static enum MHD_Result on_headers(http_request *rq, struct MHD_Connection *c, co
         (status = gw_guard_check(s->guard, method, host, origin, rq->refuse_msg,
                                  sizeof(rq->refuse_msg))) != 0)
         return refuse(rq, c, status, GW_ERR_PERMISSION_DENIED);
-    if (s->auth_token != NULL && !auth_exempt(s, rq->route, method) &&
-        auth_check(s, c, rq->refuse_msg, sizeof(rq->refuse_msg), rq->refuse_value,
+    if (s->tenants != NULL && !auth_exempt(s, rq->route, method) &&
+        auth_check(s, c, &rq->tenant, rq->refuse_msg, sizeof(rq->refuse_msg), rq->refuse_value,
                    sizeof(rq->refuse_value)) != 0) {
         rq->refuse_header = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
         return refuse(rq, c, MHD_HTTP_UNAUTHORIZED, GW_ERR_UNAUTHENTICATED);
@@ -1127,6 +1154,8 @@ static enum MHD_Result on_request(http_request *rq, struct MHD_Connection *c, co
         return handle_run_zip(rq, c);
     case ROUTE_HISTORY:
         return handle_history(rq, c);
+    case ROUTE_HISTORY_ENTRY:
+        return handle_history_entry(rq, c, url);
     case ROUTE_LANGUAGES:
         return handle_languages(rq, c);
     case ROUTE_HEALTH:
@@ -1338,13 +1367,7 @@ int http_start(const http_config *cfg, sce_client *client, http_server **out, ch
         rv = SCE_ERR_RESOURCE_EXHAUSTED;
         goto out;
     }
-    if (cfg->auth_token != NULL && cfg->auth_token[0] != '\0') {
-        if ((s->auth_token = strdup(cfg->auth_token)) == NULL) {
-            rv = SCE_ERR_RESOURCE_EXHAUSTED;
-            goto out;
-        }
-        s->auth_token_len = strlen(s->auth_token);
-    }
+    s->tenants = cfg->tenants;
     if (cfg->client_ip_header != NULL && cfg->client_ip_header[0] != '\0' &&
         (s->client_ip_header = strdup(cfg->client_ip_header)) == NULL) {
         rv = SCE_ERR_RESOURCE_EXHAUSTED;
@@ -1420,8 +1443,9 @@ int http_start(const http_config *cfg, sce_client *client, http_server **out, ch
                     "check: list the names clients use in allowed_hosts");
     }
     SCE_LOG(SCE_LOG_INFO, NULL, "authentication: %s",
-            s->auth_token != NULL ? "bearer token required"
-                                  : "off (anyone who can connect may run code)");
+            s->tenants == NULL                       ? "off (anyone who can connect may run code)"
+            : s->tenants->items[0].name == NULL ? "bearer token required"
+                                                : "bearer token required, one per tenant");
     *out = s;
     s = NULL;
     rv = SCE_OK;
@@ -1488,14 +1512,6 @@ void http_stop(http_server *s)
 
         s->watched = w->next;
         free(w);
-    }
-    if (s->auth_token != NULL) {
-        /* Not left behind in freed memory. */
-        volatile char *p = s->auth_token;
-
-        for (size_t i = 0; i < s->auth_token_len; i++)
-            p[i] = 0;
-        free(s->auth_token);
     }
     free(s->client_ip_header);
     free(s->clients);

@@ -38,7 +38,7 @@ typedef struct http_config {
     int64_t read_timeout_ms;         /* a request (headers + body) must arrive within it */
     size_t header_limit_bytes;       /* memory of one connection: request line + headers */
     unsigned max_connections_per_ip; /* 0: no cap */
-    const char *auth_token;          /* "" or NULL: no authentication */
+    const struct gw_tenants *tenants; /* NULL: no authentication; borrowed (tenants.h) */
     double rate_limit_per_s;         /* POST /run per client per second; 0: off */
     unsigned rate_burst;             /* bucket size */
     const char *client_ip_header;    /* "" or NULL: the client is the TCP peer */

@@ -567,36 +567,62 @@ static json_t *iso_time(int64_t ms)
     return json_string(text);
 }
 
+json_t *gw_json_history_entry(const sce_history_entry *e)
+{
+    json_t *item = json_object();
+    int bad = 0;
+
+    if (item == NULL)
+        return NULL;
+    bad |= put(item, "id", json_integer(e->id));
+    bad |= put(item, "time", iso_time(e->time_ms));
+    bad |= put(item, "time_ms", json_integer(e->time_ms));
+    bad |= put(item, "language", cstring(e->language));
+    bad |= put(item, "status", json_string(sce_verdict_name(e->verdict)));
+    bad |= put(item, "exit_code", json_integer(e->exit_code));
+    bad |= put(item, "code", cstring(e->code));
+    bad |= put(item, "code_truncated", json_boolean(e->code_truncated));
+    bad |= put(item, "entry", cstring(e->entry));
+    bad |= put(item, "files", json_integer(e->files));
+    bad |= put(item, "output", cstring(e->output));
+    bad |= put(item, "output_truncated", json_boolean(e->output_truncated));
+    bad |= put(item, "stderr", cstring(e->stderr_text));
+    bad |= put(item, "stderr_truncated", json_boolean(e->stderr_truncated));
+    bad |= put(item, "message", cstring(e->message));
+    bad |= put(item, "wall_ms", json_integer(e->wall_ms));
+    bad |= put(item, "request_id", cstring(e->request_id));
+    bad |= put(item, "tenant", cstring(e->tenant));
+    bad |= put(item, "truncated", json_boolean(e->truncated));
+    if (bad) {
+        json_decref(item);
+        return NULL;
+    }
+    return item;
+}
+
 json_t *gw_json_history(const sce_history_page *p, uint32_t offset)
 {
     json_t *o = json_object(), *arr = json_array();
+    size_t bytes = GW_HISTORY_PAGE_RESERVE_BYTES;
     int bad = 0;
 
     if (o == NULL || arr == NULL)
         goto fail;
     for (size_t i = 0; i < p->count; i++) {
-        const sce_history_entry *e = &p->entries[i];
-        json_t *item = json_object();
+        json_t *item = gw_json_history_entry(&p->entries[i]);
 
-        if (item == NULL || json_array_append_new(arr, item) != 0)
+        if (item == NULL)
             goto fail;
-        bad |= put(item, "id", json_integer(e->id));
-        bad |= put(item, "time", iso_time(e->time_ms));
-        bad |= put(item, "time_ms", json_integer(e->time_ms));
-        bad |= put(item, "language", cstring(e->language));
-        bad |= put(item, "status", json_string(sce_verdict_name(e->verdict)));
-        bad |= put(item, "exit_code", json_integer(e->exit_code));
-        bad |= put(item, "code", cstring(e->code));
-        bad |= put(item, "code_truncated", json_boolean(e->code_truncated));
-        bad |= put(item, "entry", cstring(e->entry));
-        bad |= put(item, "files", json_integer(e->files));
-        bad |= put(item, "output", cstring(e->output));
-        bad |= put(item, "output_truncated", json_boolean(e->output_truncated));
-        bad |= put(item, "stderr", cstring(e->stderr_text));
-        bad |= put(item, "stderr_truncated", json_boolean(e->stderr_truncated));
-        bad |= put(item, "message", cstring(e->message));
-        bad |= put(item, "wall_ms", json_integer(e->wall_ms));
-        bad |= put(item, "request_id", cstring(e->request_id));
+        /* The server keeps each entry within its budget; should one be
+         * over all the same (a server before the budget), the page ends
+         * before it, and the client pages on from there. */
+        bytes += json_dumpb(item, NULL, 0, JSON_COMPACT) + 1;
+        if (bytes > GW_HISTORY_PAGE_MAX_BYTES) {
+            json_decref(item);
+            break;
+        }
+        if (json_array_append_new(arr, item) != 0)
+            goto fail;
     }
     bad |= put(o, "enabled", json_boolean(p->enabled));
     bad |= put(o, "total", json_integer((json_int_t)(p->total & INT64_MAX)));

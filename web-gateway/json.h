@@ -77,8 +77,14 @@ int gw_json_history_query(const char *limit, const char *offset, const char *ver
 /* {"enabled", "total", "offset", "entries": [{id, time, time_ms, language,
  * status, exit_code, code, code_truncated, entry, files, output,
  * output_truncated, stderr, stderr_truncated, message, wall_ms,
- * request_id}, ...]}, newest first. */
+ * request_id, tenant, truncated}, ...]}, newest first; at most
+ * GW_HISTORY_PAGE_MAX_BYTES once dumped (entries past it are left for the
+ * next page). */
 json_t *gw_json_history(const sce_history_page *p, uint32_t offset);
+
+/* One entry as gw_json_history writes it (GET /history/{id} answers it
+ * alone); NULL when memory runs out. */
+json_t *gw_json_history_entry(const sce_history_entry *e);
 
 /* The 200 answer of a run, whatever its verdict:
  *   output/error keep the reference service's meaning (stdout, and the

@@ -7,9 +7,9 @@
  * need not be up yet: libsce connects in the background and /healthz says
  * whether it answers.
  *
- * The bearer token, when configured, comes from auth_token (file, the
- * environment or a flag) or is read here from auth_token_file; it is never
- * logged.
+ * The bearer tokens, when configured, come from auth_token (one token:
+ * the file, the environment or a flag) or from auth_token_file (one tenant
+ * per line, tenants.h); they are never logged.
  *
  * SIGINT/SIGTERM: stop accepting connections, let the requests in flight
  * finish (no call can outlast rpc_timeout, so the wait is bounded by it plus
@@ -32,6 +32,7 @@
 #include "log.h"
 #include "sce/client.h"
 #include "sce/err.h"
+#include "tenants.h"
 
 #ifndef SCE_STATIC_DIR
 #define SCE_STATIC_DIR "web-gateway/static"
@@ -91,7 +92,8 @@ static const sce_option gateway_opts[] = {
     OPT("auth_token", "SCE_GATEWAY_AUTH_TOKEN", SCE_OPT_STRING, auth_token, "", 1, 0,
         "bearer token required on all but /healthz and the page; empty: no auth (ps shows flags)"),
     OPT("auth_token_file", "SCE_GATEWAY_AUTH_TOKEN_FILE", SCE_OPT_STRING, auth_token_file, "", 1, 0,
-        "file holding the bearer token (its first line); empty: use auth_token"),
+        "file of tokens: lines NAME TOKEN [admin], one per tenant, or one bare TOKEN; "
+        "empty: use auth_token"),
     OPT("rate_limit", "SCE_GATEWAY_RATE_LIMIT", SCE_OPT_DOUBLE, rate_limit, GW_DEF_RATE_LIMIT, 0,
         100000, "POST /run per second per client address; beyond it: 429 (0: off)"),
     OPT("rate_burst", "SCE_GATEWAY_RATE_BURST", SCE_OPT_INT, rate_burst, GW_DEF_RATE_BURST, 1,
@@ -139,77 +141,8 @@ static int origin_ok(const char *o)
     return 1;
 }
 
-/* A token goes into a header and is compared byte for byte: visible ASCII
- * only, long enough not to be guessed. */
-static int token_ok(const char *t, const char *where, char *err, size_t errlen)
-{
-    size_t n = strlen(t);
-
-    if (n < GW_AUTH_TOKEN_MIN || n > GW_AUTH_TOKEN_MAX) {
-        snprintf(err, errlen, "%s: the token must have %d to %d characters, it has %zu", where,
-                 GW_AUTH_TOKEN_MIN, GW_AUTH_TOKEN_MAX, n);
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (t[i] <= 0x20 || t[i] >= 0x7f) {
-            snprintf(err, errlen,
-                     "%s: the token may hold only visible ASCII characters (no spaces); "
-                     "character %zu is not",
-                     where, i + 1);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* Reads the token from auth_token_file into o->auth_token: its first line,
- * without the line end and trailing blanks. */
-static int read_token_file(gateway_options *o, char *err, size_t errlen)
-{
-    char buf[GW_AUTH_TOKEN_MAX + 64];
-    struct stat st;
-    size_t got = 0, n;
-    ssize_t r;
-    int fd = open(o->auth_token_file, O_RDONLY | O_CLOEXEC), rv = -1;
-
-    if (fd < 0) {
-        snprintf(err, errlen, "auth_token_file: cannot open %s: %s", o->auth_token_file,
-                 strerror(errno));
-        return -1;
-    }
-    if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
-        SCE_LOG(SCE_LOG_WARN, NULL, "auth_token_file %s can be read by other users (chmod 600 it)",
-                o->auth_token_file);
-    while (got < sizeof(buf) - 1 && (r = read(fd, buf + got, sizeof(buf) - 1 - got)) != 0) {
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            snprintf(err, errlen, "auth_token_file: cannot read %s: %s", o->auth_token_file,
-                     strerror(errno));
-            goto out;
-        }
-        got += (size_t)r;
-    }
-    buf[got] = '\0';
-    n = strcspn(buf, "\r\n");
-    while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\t'))
-        n--;
-    buf[n] = '\0';
-    if (token_ok(buf, "auth_token_file", err, errlen) != 0)
-        goto out;
-    free(o->auth_token);
-    if ((o->auth_token = strdup(buf)) == NULL) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    rv = 0;
-out:
-    memset(buf, 0, sizeof(buf));
-    close(fd);
-    return rv;
-}
-
-static int check_options(gateway_options *o, char *err, size_t errlen)
+/* Also builds the set of tokens (NULL: no authentication) into *tenants. */
+static int check_options(gateway_options *o, gw_tenants **tenants, char *err, size_t errlen)
 {
     int lvl = sce_log_level_parse(o->log_level);
 
@@ -234,9 +167,10 @@ static int check_options(gateway_options *o, char *err, size_t errlen)
         snprintf(err, errlen, "auth_token and auth_token_file are both set: give one");
         return -1;
     }
-    if (o->auth_token_file[0] != '\0' && read_token_file(o, err, errlen) != 0)
+    if (o->auth_token_file[0] != '\0' && gw_tenants_load(o->auth_token_file, tenants, err,
+                                                          errlen) != SCE_OK)
         return -1;
-    if (o->auth_token[0] != '\0' && token_ok(o->auth_token, "auth_token", err, errlen) != 0)
+    if (o->auth_token[0] != '\0' && gw_tenants_single(o->auth_token, tenants, err, errlen) != SCE_OK)
         return -1;
     for (const char *p = o->client_ip_header; *p != '\0'; p++) {
         if (*p <= 0x20 || *p >= 0x7f || *p == ':') {
@@ -258,6 +192,7 @@ int main(int argc, char **argv)
     int sig, rv, status = 1;
     sce_client *client = NULL;
     http_server *srv = NULL;
+    gw_tenants *tenants = NULL;
     size_t left;
 
     memset(&opt, 0, sizeof(opt));
@@ -266,7 +201,7 @@ int main(int argc, char **argv)
         status = 0;
         goto out;
     }
-    if (rv != SCE_CONFIG_OK || check_options(&opt, err, sizeof(err)) != 0) {
+    if (rv != SCE_CONFIG_OK || check_options(&opt, &tenants, err, sizeof(err)) != 0) {
         fprintf(stderr, "sce-gateway: %s\n", err);
         status = 2;
         goto out;
@@ -300,7 +235,7 @@ int main(int argc, char **argv)
     hc.read_timeout_ms = opt.read_timeout_ms;
     hc.header_limit_bytes = (size_t)opt.header_limit_bytes;
     hc.max_connections_per_ip = (unsigned)opt.max_connections_per_ip;
-    hc.auth_token = opt.auth_token;
+    hc.tenants = tenants;
     hc.rate_limit_per_s = opt.rate_limit;
     hc.rate_burst = (unsigned)opt.rate_burst;
     hc.client_ip_header = opt.client_ip_header;
@@ -329,6 +264,7 @@ int main(int argc, char **argv)
     status = 0;
 out:
     http_stop(srv);
+    gw_tenants_free(tenants);
     sce_client_close(client);
     sce_config_free(&gateway_spec, &opt);
     return status;

@@ -1,5 +1,6 @@
 /*
- * routes_project.c - POST /run-zip, POST /run-batch and GET /history.
+ * routes_project.c - POST /run-zip, POST /run-batch, GET /history and
+ * GET /history/{id}.
  *
  * Each route checks everything the gateway can check before anything is
  * sent: a ZIP is read in full with libsce's bundle reader (paths, links,
@@ -7,7 +8,8 @@
  * its files; a batch must be well-formed JSON in every task; history
  * parameters must be numbers and verdict names.  Only then is the client's
  * rate limit asked (a request the gateway refuses by itself costs nothing)
- * and the server called.  What the server alone knows (its languages, its
+ * and the server called (a history read counts as one run: it costs the
+ * server a database read).  What the server alone knows (its languages, its
  * limits, its batch size) comes back as its own message, mapped to the HTTP
  * status like every other route's (gw_json_http_status()).
  *
@@ -15,6 +17,12 @@
  * index.js, else main.js, for Node.js (the reference executors use
  * index.js, the server's default is main.js); with no language either,
  * main.py or one of those two, and the language follows from it.
+ *
+ * Tenants (tenants.h): every run and batch is sent with the caller's
+ * tenant, which the server records with it; a history read asks the
+ * server for the caller's runs only, unless the caller's token is an
+ * admin's (or there are no tenants), so the scope is enforced by the
+ * server's query and not by filtering here.
  */
 #include "routes_project.h"
 
@@ -166,7 +174,7 @@ static int default_entry(const sce_bundle *b, const char *language, const char *
 }
 
 void gw_route_run_zip(sce_client *client, gw_multipart *m, gw_admit_fn admit, void *admit_arg,
-                      gw_answer *a)
+                      const gw_caller *who, gw_answer *a)
 {
     const char *file, *entry, *language, *picked_entry, *picked_language;
     sce_bundle *b = NULL;
@@ -214,6 +222,7 @@ void gw_route_run_zip(sce_client *client, gw_multipart *m, gw_admit_fn admit, vo
     rq.files = b->files;
     rq.nfiles = b->count;
     rq.entry = picked_entry;
+    rq.tenant = who->tenant;
     rv = sce_client_run_project(client, &rq, &res, err, sizeof(err));
     if (rv != SCE_OK) {
         answer_sce_error(a, rv, err);
@@ -228,7 +237,7 @@ out:
 /* ------------------------------------------------------------ /run-batch */
 
 void gw_route_run_batch(sce_client *client, const char *body, size_t len, gw_admit_fn admit,
-                        void *admit_arg, gw_answer *a)
+                        void *admit_arg, const gw_caller *who, gw_answer *a)
 {
     gw_batch_input in;
     sce_batch_result *res = NULL;
@@ -244,6 +253,8 @@ void gw_route_run_batch(sce_client *client, const char *body, size_t len, gw_adm
     /* Each task is a run. */
     if (!admitted(admit, admit_arg, in.count, a))
         goto out;
+    for (size_t i = 0; i < in.count; i++)
+        in.reqs[i].tenant = who->tenant;
     rv = sce_client_run_batch(client, in.reqs, in.count, &res, err, sizeof(err));
     if (rv != SCE_OK) {
         answer_sce_error(a, rv, err);
@@ -263,7 +274,8 @@ out:
 /* ------------------------------------------------------------ /history */
 
 void gw_route_history(sce_client *client, const char *limit, const char *offset,
-                      const char *verdict, const char *language, gw_answer *a)
+                      const char *verdict, const char *language, const char *tenant,
+                      gw_admit_fn admit, void *admit_arg, const gw_caller *who, gw_answer *a)
 {
     sce_history_query q;
     sce_history_page *p = NULL;
@@ -276,6 +288,24 @@ void gw_route_history(sce_client *client, const char *limit, const char *offset,
         answer_parse_error(a, rv, err);
         return;
     }
+    if (tenant != NULL && tenant[0] == '\0')
+        tenant = NULL;
+    /* A tenant's token lists its own runs only; naming itself is allowed. */
+    if (!who->sees_all && tenant != NULL &&
+        (who->tenant == NULL || strcmp(tenant, who->tenant) != 0)) {
+        answer_error(a, MHD_HTTP_BAD_REQUEST, SCE_ERR_INVALID_ARGUMENT,
+                     "tenant: only an admin token may list another tenant's runs");
+        return;
+    }
+    if (!who->sees_all && who->tenant == NULL) {
+        /* Not reached (a caller who does not see all has a name); should it
+         * be, nothing is listed rather than everything. */
+        answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL, "caller has no tenant");
+        return;
+    }
+    q.tenant = who->sees_all ? tenant : who->tenant;
+    if (!admitted(admit, admit_arg, 1, a))
+        return;
     if ((rv = sce_client_history(client, &q, &p, err, sizeof(err))) != SCE_OK) {
         answer_sce_error(a, rv, err);
         return;
@@ -285,4 +315,53 @@ void gw_route_history(sce_client *client, const char *limit, const char *offset,
     snprintf(a->note, sizeof(a->note), "%zu of %llu entries", p->count,
              (unsigned long long)p->total);
     sce_history_page_free(p);
+}
+
+/* A run's id in a path: 1 to 18 decimal digits, no sign, no leading zero
+ * (so each run has one path); 0 when it is not one. */
+static int64_t path_id(const char *text)
+{
+    int64_t v = 0;
+    size_t n = text != NULL ? strlen(text) : 0;
+
+    if (n == 0 || n > 18 || text[0] == '0' || strspn(text, "0123456789") != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (text[i] - '0');
+    return v;
+}
+
+void gw_route_history_entry(sce_client *client, const char *id, gw_admit_fn admit,
+                            void *admit_arg, const gw_caller *who, gw_answer *a)
+{
+    sce_history_entry *e = NULL;
+    int64_t n = path_id(id);
+    char err[1024];
+    int rv;
+
+    answer_init(a);
+    if (!who->sees_all && who->tenant == NULL) {
+        answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL, "caller has no tenant");
+        return;
+    }
+    if (n == 0) {
+        answer_error(a, MHD_HTTP_NOT_FOUND, SCE_ERR_NOT_FOUND,
+                     "no such run: /history/ takes a run's id, e.g. /history/42");
+        return;
+    }
+    if (!admitted(admit, admit_arg, 1, a))
+        return;
+    /* Another tenant's run is looked for among the caller's own, so the
+     * answer is the same 404 as for a run that does not exist: ids tell
+     * nothing of other tenants. */
+    rv = sce_client_history_get(client, n, who->sees_all ? NULL : who->tenant, &e, err,
+                                sizeof(err));
+    if (rv != SCE_OK) {
+        answer_sce_error(a, rv, err);
+        return;
+    }
+    a->status = MHD_HTTP_OK;
+    a->body = gw_json_history_entry(e);
+    snprintf(a->note, sizeof(a->note), "run %lld", (long long)n);
+    sce_history_entry_free(e);
 }

@@ -1,6 +1,6 @@
 /*
- * routes_project.h - what POST /run-zip, POST /run-batch and GET /history
- * answer.
+ * routes_project.h - what POST /run-zip, POST /run-batch, GET /history and
+ * GET /history/{id} answer.
  *
  * http.c owns the connection: it routes, reads the body, applies the
  * guards and sends.  The functions here take what it read, call sce-server
@@ -40,6 +40,14 @@ typedef struct gw_answer {
  * only once a request is known to be sent to the server. */
 typedef int (*gw_admit_fn)(void *arg, size_t runs, unsigned *retry_s, char *msg, size_t msglen);
 
+/* Who is calling, as the bearer token says (tenants.h).  Without tokens, or
+ * with the single token of before tenants: no tenant, and the whole
+ * history. */
+typedef struct gw_caller {
+    const char *tenant; /* recorded with the caller's runs; NULL: none */
+    int sees_all;       /* GET /history lists every tenant's runs (admin) */
+} gw_caller;
+
 /* POST /run-zip, when the headers are in: starts reading the form (fields
  * file, entry, language; see gw_multipart_begin() for what is refused at
  * once, with *status and err). */
@@ -47,17 +55,26 @@ int gw_route_run_zip_begin(struct MHD_Connection *c, unsigned long long announce
                            gw_multipart **out, unsigned *status, char *err, size_t errlen);
 
 /* POST /run-zip, when the body is in: checks the archive, picks the entry
- * and language, takes one run from admit and runs the project. */
+ * and language, takes one run from admit and runs the project for `who`. */
 void gw_route_run_zip(sce_client *client, gw_multipart *m, gw_admit_fn admit, void *admit_arg,
-                      gw_answer *a);
+                      const gw_caller *who, gw_answer *a);
 
 /* POST /run-batch with its JSON body: takes one run per task from admit
- * and runs them in one call. */
+ * and runs them in one call for `who`. */
 void gw_route_run_batch(sce_client *client, const char *body, size_t len, gw_admit_fn admit,
-                        void *admit_arg, gw_answer *a);
+                        void *admit_arg, const gw_caller *who, gw_answer *a);
 
-/* GET /history with its query parameters (each NULL when absent). */
+/* GET /history with its query parameters (each NULL when absent): the
+ * caller's runs, or with who->sees_all every tenant's (`tenant` then
+ * narrows them to one; for any other caller it may only name itself).
+ * A read takes one run from admit, like a run. */
 void gw_route_history(sce_client *client, const char *limit, const char *offset,
-                      const char *verdict, const char *language, gw_answer *a);
+                      const char *verdict, const char *language, const char *tenant,
+                      gw_admit_fn admit, void *admit_arg, const gw_caller *who, gw_answer *a);
+
+/* GET /history/{id}: that run whole, under the same rule: another
+ * tenant's run, like a missing one or an id that is not a number, is 404. */
+void gw_route_history_entry(sce_client *client, const char *id, gw_admit_fn admit,
+                            void *admit_arg, const gw_caller *who, gw_answer *a);
 
 #endif

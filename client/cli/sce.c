@@ -88,6 +88,7 @@ static const char usage_text[] =
     "      --offset N         runs skipped, newest first\n"
     "      --verdict V        only this verdict (ok, runtime_error, timeout, ...)\n"
     "      --language L       only this language\n"
+    "      --tenant NAME      only this tenant's runs (sce-gateway's token file names them)\n"
     "      --json             print the page as one JSON object\n"
     "\n"
     "common options:\n"
@@ -1043,6 +1044,14 @@ static int history_parse(int argc, char **argv, history_opts *o)
             if (m < 0)
                 return EX_USAGE;
             o->q.language = v;
+        } else if ((m = opt_value(argc, argv, &i, "--tenant", 0, &v)) != 0) {
+            if (m < 0)
+                return EX_USAGE;
+            if (v[0] == '\0') {
+                usage_error("bad --tenant '': give a tenant's name");
+                return EX_USAGE;
+            }
+            o->q.tenant = v;
         } else {
             usage_error("unexpected argument '%s' for history", a);
             return EX_USAGE;
@@ -1078,6 +1087,8 @@ static int print_history_json(const sce_history_page *p)
         jset(x, "stderr", json_text(e->stderr_text), &bad);
         jset(x, "stderr_truncated", json_boolean(e->stderr_truncated), &bad);
         jset(x, "request_id", json_text(e->request_id), &bad);
+        jset(x, "tenant", json_text(e->tenant), &bad);
+        jset(x, "truncated", json_boolean(e->truncated), &bad);
         if (json_array_append_new(arr, x) != 0) /* frees x; fails on a NULL */
             bad = 1;
     }
@@ -1111,6 +1122,12 @@ static void summary_cell(const char *s, char *out, size_t outlen, int max)
 
 static void print_history_table(const sce_history_page *p, const sce_history_query *q)
 {
+    int tenants = 0;
+
+    /* The TENANT column only when some run has one (a gateway with a token
+     * file in front). */
+    for (size_t i = 0; i < p->count; i++)
+        tenants |= p->entries[i].tenant[0] != '\0';
     if (!p->enabled) {
         printf("the server keeps no history (its option history is off)\n");
         return;
@@ -1119,8 +1136,8 @@ static void print_history_table(const sce_history_page *p, const sce_history_que
         printf("no runs%s\n", p->total > 0 ? " on this page" : " recorded");
         return;
     }
-    printf("%8s  %-19s  %-6s  %-14s  %4s  %8s  %s\n", "ID", "TIME", "LANG", "VERDICT", "EXIT",
-           "WALL", "SUMMARY");
+    printf("%8s  %-19s  %s%s%-6s  %-14s  %4s  %8s  %s\n", "ID", "TIME", tenants ? "TENANT" : "",
+           tenants ? "            " : "", "LANG", "VERDICT", "EXIT", "WALL", "SUMMARY");
     for (size_t i = 0; i < p->count; i++) {
         const sce_history_entry *e = &p->entries[i];
         time_t t = (time_t)(e->time_ms / 1000);
@@ -1131,9 +1148,11 @@ static void print_history_table(const sce_history_page *p, const sce_history_que
             strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
         summary_cell(e->message[0] ? e->message : e->output, summary, sizeof(summary), 60);
         snprintf(wall, sizeof(wall), "%" PRIu32 " ms", e->wall_ms);
-        printf("%8" PRId64 "  %-19s  %-6s  %-14s  %4d  %8s  %s%s%s\n", e->id, when, e->language,
-               sce_verdict_name(e->verdict), e->exit_code, wall, e->entry[0] ? e->entry : "",
-               e->entry[0] ? ": " : "", summary);
+        printf("%8" PRId64 "  %-19s  ", e->id, when);
+        if (tenants)
+            printf("%-16s  ", e->tenant[0] != '\0' ? e->tenant : "-");
+        printf("%-6s  %-14s  %4d  %8s  %s%s%s\n", e->language, sce_verdict_name(e->verdict),
+               e->exit_code, wall, e->entry[0] ? e->entry : "", e->entry[0] ? ": " : "", summary);
     }
     printf("runs %" PRIu32 "-%" PRIu64 " of %" PRIu64 "%s\n", q->offset + 1,
            (uint64_t)q->offset + p->count, p->total,

@@ -212,6 +212,43 @@ fi
 "$sce" history --verdict nope >out 2>err
 check "sce history --verdict nope is a usage error" 64 $?
 
+# Tenants: two runs through a gateway of our own with a token file, one
+# per tenant; the operator's `sce history` sees both and filters by name.
+alice="cli-alice-$$" bob="cli-bob-$$"
+printf '# tenants\n%s alice-token-0123456789abcdef\n%s bob-token-0123456789abcdef\n' \
+    "$alice" "$bob" >tokens
+chmod 600 tokens
+gw_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$build/web-gateway/sce-gateway" --listen "127.0.0.1:$gw_port" --server "$SCE_SERVER" \
+    --auth-token-file tokens --rate-limit 0 >gateway.log 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+    curl -s "http://127.0.0.1:$gw_port/healthz" >/dev/null && break
+    sleep 0.1
+done
+for who in alice bob; do
+    curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$gw_port/run" \
+        -H "Authorization: Bearer $who-token-0123456789abcdef" -H 'Content-Type: application/json' \
+        -d "{\"language\": \"python\", \"code\": \"print('tenant-$who-$$')\"}" >>codes
+done
+if [ "$(cat codes)" = "$(printf '200\n200')" ]; then
+    pass "two tenants ran through the gateway"
+else
+    fail "runs through the gateway with tokens answered $(tr '\n' ' ' <codes)"
+    sed 's/^/    | /' gateway.log | tail -5
+fi
+"$sce" history --tenant "$alice" --json >out 2>err
+check "sce history --tenant" 0 $? out "tenant-alice-$$" out "\"tenant\":\"$alice\""
+if grep -qF "tenant-bob-$$" out; then
+    fail "sce history --tenant $alice shows $bob's run"
+else
+    pass "sce history --tenant shows that tenant's runs only"
+fi
+"$sce" history --limit 100 >out 2>err
+check "sce history: every tenant's, in a TENANT column" 0 $? out "TENANT" out "$alice" out "$bob"
+"$sce" history --tenant "" >out 2>err
+check "sce history --tenant '' is a usage error" 64 $?
+
 "$sce" --server ipc://"$work"/nobody.sock run hello.py >out 2>err
 check "no server: exit 69 with a clear message" 69 $? err "cannot reach sce-server"
 

@@ -17,7 +17,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <curl/curl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,7 +306,7 @@ static sce_client *open_client(const char *url)
 static sce_history_page *history(sce_client *c, uint32_t limit, uint32_t offset,
                                  sce_verdict verdict, const char *language)
 {
-    sce_history_query q = {limit, offset, verdict, language};
+    sce_history_query q = {limit, offset, verdict, language, NULL};
     sce_history_page *p = NULL;
     char err[512];
     int rv = sce_client_history(c, &q, &p, err, sizeof(err));
@@ -642,7 +644,7 @@ static void test_history_pages_filters_and_restart(void **state)
     assert_int_equal(p->total, 1);
     sce_history_page_free(p);
     {
-        sce_history_query bad = {10, 0, 0, "ruby"};
+        sce_history_query bad = {10, 0, 0, "ruby", NULL};
         char err[256];
 
         p = NULL;
@@ -684,6 +686,79 @@ static void test_history_pages_filters_and_restart(void **state)
     p = history(c, 1, 0, 0, NULL);
     assert_int_equal(p->total, 7);
     assert_string_equal(p->entries[0].output, "after\n");
+    sce_history_page_free(p);
+    sce_client_close(c);
+    server_stop(&s);
+}
+
+/* A History read while every worker is busy with a long run: it has a
+ * path of its own (rpc.c, reader_enqueue), so it is answered while the
+ * runs are still running, not after one of them ends. */
+typedef struct long_run {
+    sce_client *c;
+    atomic_int *done;
+    int verdict;
+} long_run;
+
+static void *long_run_main(void *arg)
+{
+    long_run *l = arg;
+    sce_run_request rq = {.language = "python", .code = "import time\ntime.sleep(8)\n"};
+    sce_run_result *r = NULL;
+    char err[256];
+
+    l->verdict = sce_client_run(l->c, &rq, &r, err, sizeof(err)) == SCE_OK ? (int)r->verdict : -1;
+    sce_run_result_free(r);
+    atomic_fetch_add(l->done, 1);
+    return NULL;
+}
+
+static void test_history_read_while_workers_busy(void **state)
+{
+    char db[256];
+    const char *args[] = {"--history-path", db, "--workers", "2", NULL};
+    own_server s;
+    sce_client *c;
+    sce_history_page *p;
+    sce_health *h = NULL;
+    atomic_int done = 0;
+    long_run runs[2];
+    pthread_t threads[2];
+    char err[256];
+    int busy = 0;
+
+    (void)state;
+    snprintf(db, sizeof(db), "%s/busy/history.db", workdir);
+    server_start(&s, "busy", args);
+    c = open_client(s.url);
+    for (int i = 0; i < 2; i++) {
+        runs[i] = (long_run){c, &done, 0};
+        assert_int_equal(pthread_create(&threads[i], NULL, long_run_main, &runs[i]), 0);
+    }
+    /* Both workers taken. */
+    for (int i = 0; i < 100 && busy < 2; i++) {
+        assert_int_equal(sce_client_health(c, &h, err, sizeof(err)), SCE_OK);
+        busy = (int)h->busy_workers;
+        sce_health_free(h);
+        h = NULL;
+        if (busy < 2)
+            usleep(50 * 1000);
+    }
+    assert_int_equal(busy, 2);
+    p = history(c, 10, 0, 0, NULL);
+    assert_true(p->enabled);
+    sce_history_page_free(p);
+    /* Answered while both runs still hold their workers. */
+    assert_int_equal(atomic_load(&done), 0);
+    assert_int_equal(sce_client_health(c, &h, err, sizeof(err)), SCE_OK);
+    assert_int_equal(h->busy_workers, 2);
+    sce_health_free(h);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(runs[i].verdict, SCE_VERDICT_OK);
+    }
+    p = history(c, 10, 0, 0, NULL);
+    assert_int_equal(p->total, 2);
     sce_history_page_free(p);
     sce_client_close(c);
     server_stop(&s);
@@ -746,6 +821,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_batch_too_many_tasks),
         cmocka_unit_test(test_history_pages_filters_and_restart),
         cmocka_unit_test(test_history_off_and_corrupt),
+        cmocka_unit_test(test_history_read_while_workers_busy),
     };
     char err[256], cmd[128];
     int failed;

@@ -5,3 +5,6 @@ sce_unit_test(test_json_project unit/gateway/test_json_project.c sce_gateway_cor
 # ... and of its front door: Host and Origin (tables), the per-client key (an
 # IPv6 /64 is one client) and the connection counts behind the 503s.
 sce_unit_test(test_guard unit/gateway/test_guard.c sce_gateway_core)
+# ... and of its token file: tenants, admins, the single token of before
+# tenants, every malformed line refused by number, the look-up by token.
+sce_unit_test(test_tenants unit/gateway/test_tenants.c sce_gateway_core)

@@ -68,7 +68,10 @@ typedef struct sce_file {
  *   stdin_data/stdin_len  the program's standard input (may be empty)
  *   args/nargs            the program's arguments
  *   timeout_ms, memory_bytes, output_limit_bytes: 0 = server default; a
- *   non-zero value may only lower the server's maximum. */
+ *   non-zero value may only lower the server's maximum.
+ *   tenant    who the run is for, recorded with it in the server's history
+ *             (sce-gateway sets it from the caller's token); NULL or "":
+ *             none.  The tasks of one batch must all name the same. */
 typedef struct sce_run_request {
     const char *language;
     const char *code;
@@ -82,6 +85,7 @@ typedef struct sce_run_request {
     uint32_t timeout_ms;
     uint64_t memory_bytes;
     uint32_t output_limit_bytes;
+    const char *tenant;
 } sce_run_request;
 
 /* The outcome of a run.  stdout_data/stderr_data are NUL-terminated for
@@ -213,10 +217,15 @@ typedef struct sce_history_query {
     uint32_t offset;         /* runs skipped, newest first */
     sce_verdict verdict;     /* SCE_VERDICT_UNSPECIFIED: any */
     const char *language;    /* NULL or "": any */
+    const char *tenant;      /* NULL or "": every tenant's runs; else only this tenant's */
 } sce_history_query;
 
 /* One recorded run.  Strings are valid UTF-8 and NUL-terminated; code,
- * output and stderr_text are capped by the server (64 KiB each). */
+ * output and stderr_text are capped by the server (64 KiB each).  In a page
+ * an entry's text is also kept within the page budget (at most 9 KiB of
+ * JSON-escaped text per entry, so that a page of 100 is under 1 MiB of
+ * JSON): `truncated` says its code, output, stderr or message were
+ * shortened, and sce_client_history_get returns the run whole. */
 typedef struct sce_history_entry {
     int64_t id;
     int64_t time_ms;         /* unix time of the run, milliseconds */
@@ -234,6 +243,8 @@ typedef struct sce_history_entry {
     char *message;
     uint32_t wall_ms;
     char *request_id;
+    char *tenant;            /* who ran it; "" when the run had no tenant */
+    int truncated;           /* shortened to the page budget (see above) */
 } sce_history_entry;
 
 typedef struct sce_history_page {
@@ -249,6 +260,16 @@ typedef struct sce_history_page {
 int sce_client_history(sce_client *c, const sce_history_query *q, sce_history_page **out,
                        char *errbuf, size_t errlen);
 void sce_history_page_free(sce_history_page *p);
+
+/* The one run with this id, its text as stored.  `tenant` NULL or "": any
+ * tenant's run; else only a run of that tenant.  Errors: NOT_FOUND "no run
+ * <id> in the history" when there is none (or it is another tenant's: the
+ * two are not told apart), INVALID_ARGUMENT for an id below 1, and
+ * UNAVAILABLE as for sce_client_history.  *out is freed with
+ * sce_history_entry_free. */
+int sce_client_history_get(sce_client *c, int64_t id, const char *tenant, sce_history_entry **out,
+                           char *errbuf, size_t errlen);
+void sce_history_entry_free(sce_history_entry *e);
 
 /* ------------------------------------------------------------ bundles */
 

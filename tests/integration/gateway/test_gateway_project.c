@@ -104,6 +104,9 @@ static size_t head_cb(char *p, size_t size, size_t n, void *arg)
     return k;
 }
 
+/* A bearer token http() sends, or NULL (see http_as). */
+static const char *bearer;
+
 static void answer_free(answer *a)
 {
     free(a->body);
@@ -144,6 +147,10 @@ static void http(const char *base, const char *method, const char *path, const c
     } else {
         h = curl_slist_append(h, "Content-Type:");
     }
+    if (bearer != NULL) {
+        snprintf(line, sizeof(line), "Authorization: Bearer %s", bearer);
+        h = curl_slist_append(h, line);
+    }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     cc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
@@ -158,6 +165,16 @@ static void http(const char *base, const char *method, const char *path, const c
 static void post_json(const char *base, const char *path, const char *body, answer *a)
 {
     http(base, "POST", path, "application/json", body, strlen(body), a);
+}
+
+/* http() with `Authorization: Bearer token` (token NULL: none). */
+static void http_as(const char *token, const char *base, const char *method, const char *path,
+                    const char *body, answer *a)
+{
+    bearer = token;
+    http(base, method, path, body != NULL ? "application/json" : NULL, body,
+         body != NULL ? strlen(body) : 0, a);
+    bearer = NULL;
 }
 
 static const char *header(const answer *a, const char *name, char *out, size_t outlen)
@@ -1090,6 +1107,223 @@ static void test_history_pages_and_filters(void **state)
     answer_free(&a);
 }
 
+/* ------------------------------------------------------------ tenants */
+
+#define TOKEN_ALICE "alice-token-0123456789abcdef"
+#define TOKEN_BOB "bob-token-0123456789abcdef"
+#define TOKEN_OPS "ops-token-0123456789abcdef"
+
+/* Every entry of a page: its tenant must be `tenant` (NULL: any); counts
+ * those whose code holds `marker`. */
+static size_t entries_with(json_t *page, const char *tenant, const char *marker)
+{
+    json_t *en = json_object_get(page, "entries");
+    size_t n = 0;
+
+    assert_non_null(en);
+    for (size_t i = 0; i < json_array_size(en); i++) {
+        json_t *e = json_array_get(en, i);
+
+        if (tenant != NULL && strcmp(jstr(e, "tenant"), tenant) != 0)
+            fail_msg("an entry of tenant '%s' in %s's page", jstr(e, "tenant"), tenant);
+        n += strstr(jstr(e, "code"), marker) != NULL;
+    }
+    return n;
+}
+
+/* A run's id: the newest of `tenant`'s entries in the admin's view whose
+ * code holds marker. */
+static json_int_t id_of(const char *base, const char *marker)
+{
+    json_int_t id = 0;
+    json_t *en;
+    answer a;
+
+    http_as(TOKEN_OPS, base, "GET", "/history?limit=100", NULL, &a);
+    assert_int_equal(a.status, 200);
+    en = json_object_get(a.json, "entries");
+    for (size_t i = 0; i < json_array_size(en) && id == 0; i++)
+        if (strstr(jstr(json_array_get(en, i), "code"), marker) != NULL)
+            id = jint(json_array_get(en, i), "id");
+    answer_free(&a);
+    assert_true(id > 0);
+    return id;
+}
+
+/* Two tenants and an admin on a gateway of the test's own: each tenant
+ * sees its runs only (runs, batches and ZIPs), the admin sees all with
+ * their names; no token is 401; a run by id follows the same rule, and
+ * another tenant's id is 404 like a missing one. */
+static void test_history_tenants(void **state)
+{
+    proc gw = {"gateway with tenants", 0, "", ""};
+    char path[400], tokens[512], marker_a[64], marker_b[64], body[512], url[64];
+    const char *const extra[] = {"--auth-token-file", path, "--rate-limit", "0", NULL};
+    zentry e[] = {{"main.py", marker_a, 0, 0, NULL}};
+    json_int_t id_a, id_b;
+    blob z;
+    answer a;
+    FILE *f;
+
+    (void)state;
+    snprintf(marker_a, sizeof(marker_a), "print('alice-%d')\n", (int)getpid());
+    snprintf(marker_b, sizeof(marker_b), "bob-%d", (int)getpid());
+    snprintf(path, sizeof(path), "%s/tokens", tmpdir);
+    snprintf(tokens, sizeof(tokens),
+             "# NAME TOKEN [admin]\nalice %s\nbob %s\nops %s admin\n", TOKEN_ALICE, TOKEN_BOB,
+             TOKEN_OPS);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(tokens, f);
+    fclose(f);
+    chmod(path, 0600);
+    assert_int_equal(start_gateway(&gw, extra), 0);
+
+    /* alice: a run and a ZIP; bob: a run and a batch. */
+    snprintf(body, sizeof(body), "{\"code\": \"%.*s\\n\"}", (int)strlen(marker_a) - 1, marker_a);
+    http_as(TOKEN_ALICE, gw.url, "POST", "/run", body, &a);
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+    z = make_zip(e, 1);
+    bearer = TOKEN_ALICE;
+    post_zip(gw.url, &z, NULL, NULL, &a);
+    bearer = NULL;
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+    free(z.data);
+    snprintf(body, sizeof(body), "{\"code\": \"print('%s')\"}", marker_b);
+    http_as(TOKEN_BOB, gw.url, "POST", "/run", body, &a);
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+    snprintf(body, sizeof(body), "{\"tasks\": [{\"code\": \"print('%s')\"}]}", marker_b);
+    http_as(TOKEN_BOB, gw.url, "POST", "/run-batch", body, &a);
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+
+    /* Each sees its own. */
+    http_as(TOKEN_ALICE, gw.url, "GET", "/history?limit=100", NULL, &a);
+    assert_int_equal(a.status, 200);
+    assert_int_equal(jint(a.json, "total"), 2);
+    assert_int_equal(entries_with(a.json, "alice", "alice-"), 2);
+    assert_int_equal(entries_with(a.json, "alice", marker_b), 0);
+    answer_free(&a);
+    http_as(TOKEN_BOB, gw.url, "GET", "/history?limit=100", NULL, &a);
+    assert_int_equal(a.status, 200);
+    assert_int_equal(jint(a.json, "total"), 2);
+    assert_int_equal(entries_with(a.json, "bob", marker_b), 2);
+    answer_free(&a);
+    /* A tenant may name itself, nobody else. */
+    http_as(TOKEN_BOB, gw.url, "GET", "/history?tenant=bob", NULL, &a);
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+    http_as(TOKEN_BOB, gw.url, "GET", "/history?tenant=alice", NULL, &a);
+    expect_error(&a, 400, "INVALID_ARGUMENT",
+                 "tenant: only an admin token may list another tenant's runs");
+    answer_free(&a);
+
+    /* The admin sees everything, with names, and may narrow it. */
+    http_as(TOKEN_OPS, gw.url, "GET", "/history?limit=100", NULL, &a);
+    assert_int_equal(a.status, 200);
+    assert_true(jint(a.json, "total") >= 4);
+    assert_int_equal(entries_with(a.json, NULL, "alice-"), 2);
+    assert_int_equal(entries_with(a.json, NULL, marker_b), 2);
+    answer_free(&a);
+    http_as(TOKEN_OPS, gw.url, "GET", "/history?tenant=alice&limit=100", NULL, &a);
+    assert_int_equal(a.status, 200);
+    assert_int_equal(jint(a.json, "total"), 2);
+    assert_int_equal(entries_with(a.json, "alice", "alice-"), 2);
+    answer_free(&a);
+
+    /* No token, a wrong one: 401, for the list and for one run. */
+    http_as(NULL, gw.url, "GET", "/history", NULL, &a);
+    assert_int_equal(a.status, 401);
+    answer_free(&a);
+    http_as("nobody-token-0123456789abcdef", gw.url, "GET", "/history", NULL, &a);
+    assert_int_equal(a.status, 401);
+    answer_free(&a);
+    http_as(NULL, gw.url, "GET", "/history/1", NULL, &a);
+    assert_int_equal(a.status, 401);
+    answer_free(&a);
+
+    /* One run by id: the owner and the admin get it whole; another
+     * tenant gets the 404 of a run that does not exist. */
+    id_a = id_of(gw.url, "alice-");
+    id_b = id_of(gw.url, marker_b);
+    snprintf(url, sizeof(url), "/history/%lld", (long long)id_a);
+    http_as(TOKEN_ALICE, gw.url, "GET", url, NULL, &a);
+    assert_int_equal(a.status, 200);
+    assert_int_equal(jint(a.json, "id"), id_a);
+    assert_string_equal(jstr(a.json, "tenant"), "alice");
+    assert_non_null(strstr(jstr(a.json, "code"), "alice-"));
+    answer_free(&a);
+    http_as(TOKEN_OPS, gw.url, "GET", url, NULL, &a);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(jstr(a.json, "tenant"), "alice");
+    answer_free(&a);
+    http_as(TOKEN_BOB, gw.url, "GET", url, NULL, &a);
+    expect_error(&a, 404, "NOT_FOUND", NULL);
+    answer_free(&a);
+    snprintf(url, sizeof(url), "/history/%lld", (long long)id_b);
+    http_as(TOKEN_ALICE, gw.url, "GET", url, NULL, &a);
+    expect_error(&a, 404, "NOT_FOUND", NULL);
+    answer_free(&a);
+    http_as(TOKEN_ALICE, gw.url, "GET", "/history/999999999", NULL, &a);
+    expect_error(&a, 404, "NOT_FOUND", NULL);
+    answer_free(&a);
+    http_as(TOKEN_ALICE, gw.url, "GET", "/history/abc", NULL, &a);
+    expect_error(&a, 404, "NOT_FOUND", NULL);
+    answer_free(&a);
+    assert_int_equal(stop(&gw), 0);
+}
+
+/* The worst text there is in a page: runs whose stdout and stderr are 64
+ * KiB of control bytes each (6 bytes of JSON per byte: about 768 KiB of
+ * JSON per run in full).  The page of all of them stays under 1 MiB, each
+ * such entry flagged as cut, and one run by id comes whole. */
+static void test_history_page_worst_case(void **state)
+{
+    static const char task[] =
+        "{\"code\": \"import sys\\nb = bytes(1 + i % 31 for i in range(65536))\\n"
+        "sys.stderr.buffer.write(b); sys.stderr.flush()\\nsys.stdout.buffer.write(b + b)\\n\"}";
+    char body[4096], url[64];
+    json_t *en;
+    json_int_t id = 0;
+    size_t big = 0;
+    answer a;
+
+    (void)state;
+    snprintf(body, sizeof(body), "{\"tasks\": [%s, %s, %s, %s, %s]}", task, task, task, task, task);
+    for (int i = 0; i < 4; i++) {
+        post_json(gw_own.url, "/run-batch", body, &a);
+        assert_int_equal(a.status, 200);
+        answer_free(&a);
+    }
+    http(gw_own.url, "GET", "/history?limit=100", NULL, NULL, 0, &a);
+    assert_int_equal(a.status, 200);
+    assert_true(a.len <= 1024 * 1024);
+    en = json_object_get(a.json, "entries");
+    for (size_t i = 0; i < json_array_size(en); i++) {
+        json_t *e = json_array_get(en, i);
+
+        if (strstr(jstr(e, "code"), "sys.stderr.buffer.write(b)") == NULL)
+            continue;
+        big++;
+        assert_true(json_is_true(json_object_get(e, "truncated")));
+        if (id == 0)
+            id = jint(e, "id");
+    }
+    assert_true(big >= 20);
+    answer_free(&a);
+
+    snprintf(url, sizeof(url), "/history/%lld", (long long)id);
+    http(gw_own.url, "GET", url, NULL, NULL, 0, &a);
+    assert_int_equal(a.status, 200);
+    assert_false(json_is_true(json_object_get(a.json, "truncated")));
+    assert_int_equal(strlen(jstr(a.json, "stderr")), 65536);
+    assert_int_equal(strlen(jstr(a.json, "output")), 65536);
+    answer_free(&a);
+}
+
 /* ------------------------------------------------------------ the rate limit */
 
 /* A batch costs one run per task; what the gateway refuses by itself costs
@@ -1135,6 +1369,8 @@ int main(void)
         cmocka_unit_test(test_batch_in_order_with_a_timeout),
         cmocka_unit_test(test_batch_errors),
         cmocka_unit_test(test_history_pages_and_filters),
+        cmocka_unit_test(test_history_tenants),
+        cmocka_unit_test(test_history_page_worst_case),
         cmocka_unit_test(test_rate_limit_counts_tasks),
     };
 

@@ -260,6 +260,44 @@ static void test_history_page(void **state)
     json_decref(o);
 }
 
+/* The gateway's own guard on the 1 MiB page: entries the server did not
+ * keep within its budget (a server before it) end the page early, the
+ * first ones kept, and the tenant and truncated fields are there. */
+static void test_history_page_cap(void **state)
+{
+    enum { N = 100, TEXT = 20000 };
+    sce_history_entry *e = calloc(N, sizeof(*e));
+    sce_history_page p = {e, N, N, 1};
+    char *ctl = malloc(TEXT + 1), *dump;
+    json_t *o, *en;
+
+    (void)state;
+    for (size_t i = 0; i < TEXT; i++)
+        ctl[i] = (char)(1 + i % 31);
+    ctl[TEXT] = '\0';
+    for (size_t i = 0; i < N; i++) {
+        e[i].id = (int64_t)(N - i);
+        e[i].output = ctl; /* 120 000 bytes of JSON each */
+        e[i].tenant = "alice";
+        e[i].truncated = 1;
+    }
+    o = gw_json_history(&p, 0);
+    assert_non_null(o);
+    dump = json_dumps(o, JSON_COMPACT);
+    assert_true(strlen(dump) <= 1024 * 1024);
+    en = json_object_get(o, "entries");
+    assert_true(json_array_size(en) >= 8 && json_array_size(en) < N);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(en, 0), "id")), N);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(en, 0), "tenant")),
+                        "alice");
+    assert_true(json_is_true(json_object_get(json_array_get(en, 0), "truncated")));
+    assert_int_equal(json_integer_value(json_object_get(o, "total")), N);
+    free(dump);
+    json_decref(o);
+    free(ctl);
+    free(e);
+}
+
 /* ------------------------------------------------------------ /run-zip */
 
 static void test_multipart_content_type(void **state)
@@ -295,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_batch_result),
         cmocka_unit_test(test_history_query),
         cmocka_unit_test(test_history_page),
+        cmocka_unit_test(test_history_page_cap),
         cmocka_unit_test(test_multipart_content_type),
     };
 

@@ -3,7 +3,10 @@
  * filters, what is kept of each run (caps, UTF-8), retention by count and by
  * age, a restart, and the failures that must never take a run down: a
  * corrupt file, a directory that cannot be made, a locked database, a full
- * queue.  Each test works in a fresh temporary directory.
+ * queue.  Tenants: each run's, a query per tenant, one run by id, and the
+ * migration of a file from before tenants.  The page budget: the JSON cost
+ * of text, the cuts, and a page of the worst text there is.  Each test
+ * works in a fresh temporary directory.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +24,9 @@
 #include <unistd.h>
 
 #include "history.h"
+#include "history_budget.h"
 #include "sce/err.h"
+#include "sce_limits.h"
 
 static char dir[64];
 static char db_path[128];
@@ -93,7 +98,32 @@ static void record(history *h, int i, int64_t time_ms)
 static history_page *fetch(history *h, uint32_t limit, uint32_t offset, int verdict,
                            const char *language)
 {
-    history_query q = {limit, offset, verdict, language};
+    history_query q = {limit, offset, verdict, language, NULL, 0};
+    history_page *p = NULL;
+    char err[512];
+    int rv = history_fetch(h, &q, &p, err, sizeof(err));
+
+    if (rv != SCE_OK)
+        fail_msg("history_fetch: %s", err);
+    return p;
+}
+
+/* One run by id, as tenant (NULL: any); a page of one row or none. */
+static history_page *fetch_id(history *h, int64_t id, const char *tenant)
+{
+    history_query q = {0, 0, 0, NULL, tenant, id};
+    history_page *p = NULL;
+    char err[512];
+    int rv = history_fetch(h, &q, &p, err, sizeof(err));
+
+    if (rv != SCE_OK)
+        fail_msg("history_fetch: %s", err);
+    return p;
+}
+
+static history_page *fetch_tenant(history *h, uint32_t limit, const char *tenant)
+{
+    history_query q = {limit, 0, 0, NULL, tenant, 0};
     history_page *p = NULL;
     char err[512];
     int rv = history_fetch(h, &q, &p, err, sizeof(err));
@@ -183,6 +213,7 @@ static void test_what_is_kept(void **state)
     char *out = malloc(big), *code = malloc(big);
     history_record r;
     history_page *p;
+    const history_row *w;
 
     memset(out, 'o', big);
     memset(code, 'c', big);
@@ -214,20 +245,35 @@ static void test_what_is_kept(void **state)
     assert_string_equal(p->rows[0].code, "");
     assert_string_equal(p->rows[0].request_id, "");
 
+    assert_false(p->rows[0].truncated);
+    /* A page keeps each entry within its budget: the short fields whole,
+     * the two long ones share the rest. */
+    assert_true(p->rows[1].truncated);
     assert_string_equal(p->rows[1].entry, "app/main.py");
-    assert_int_equal(p->rows[1].files, 3);
-    assert_int_equal(strlen(p->rows[1].output), HISTORY_TEXT_CAP);
-    assert_true(p->rows[1].output_truncated);
-    assert_int_equal(strlen(p->rows[1].code), HISTORY_TEXT_CAP);
-    assert_true(p->rows[1].code_truncated);
+    assert_string_equal(p->rows[1].message, "line one line two");
+    assert_true(strlen(p->rows[1].output) > 3000);
+    assert_true(strlen(p->rows[1].output) + strlen(p->rows[1].code) <= HISTORY_LIST_ENTRY_COST);
+    history_page_free(p);
+
+    /* The run by its id: whole, as stored. */
+    p = fetch_id(h, 1, NULL);
+    assert_int_equal(p->count, 1);
+    w = &p->rows[0];
+    assert_false(w->truncated);
+    assert_string_equal(w->entry, "app/main.py");
+    assert_int_equal(w->files, 3);
+    assert_int_equal(strlen(w->output), HISTORY_TEXT_CAP);
+    assert_true(w->output_truncated);
+    assert_int_equal(strlen(w->code), HISTORY_TEXT_CAP);
+    assert_true(w->code_truncated);
     /* Invalid bytes and NULs replaced; newlines kept; the run's own flag
      * kept. */
-    assert_string_equal(p->rows[1].stderr_text,
+    assert_string_equal(w->stderr_text,
                         "bad \xEF\xBF\xBD\xEF\xBF\xBD byte, a NUL \xEF\xBF\xBD here\nline two\n");
-    assert_true(p->rows[1].stderr_truncated);
+    assert_true(w->stderr_truncated);
     /* The message is one line. */
-    assert_string_equal(p->rows[1].message, "line one line two");
-    assert_int_equal(p->rows[1].exit_code, 137);
+    assert_string_equal(w->message, "line one line two");
+    assert_int_equal(w->exit_code, 137);
     history_page_free(p);
     history_close(h);
     free(out);
@@ -332,7 +378,7 @@ static void test_corrupt_file(void **state)
     history_options o = {db_path, 0, 0, 0};
     history *h = NULL, *u;
     history_page *p = NULL;
-    history_query q = {10, 0, 0, NULL};
+    history_query q = {10, 0, 0, NULL, NULL, 0};
     char err[512], want[512];
     FILE *f;
 
@@ -369,7 +415,7 @@ static void test_damaged_pages(void **state)
 {
     history *h = open_store(0, 0, 0);
     history_options o = {db_path, 0, 0, 0};
-    history_query q = {10, 0, 0, NULL};
+    history_query q = {10, 0, 0, NULL, NULL, 0};
     history_page *p = NULL;
     char err[512];
     struct stat st;
@@ -489,6 +535,245 @@ static void test_full_queue_drops(void **state)
     history_close(h);
 }
 
+/* ------------------------------------------------------------ tenants */
+
+static void record_as(history *h, const char *tenant, const char *code)
+{
+    history_record r;
+
+    memset(&r, 0, sizeof(r));
+    r.language = "python";
+    r.code = code;
+    r.code_len = strlen(code);
+    r.verdict = 1;
+    r.request_id = code;
+    r.tenant = tenant;
+    history_record_run(h, &r);
+}
+
+static void test_tenants(void **state)
+{
+    history *h = open_store(0, 0, 0);
+    history_page *p;
+
+    record_as(h, "alice", "a1");  /* id 1 */
+    record_as(h, "bob", "b1");    /* id 2 */
+    record_as(h, NULL, "none");   /* id 3: a run with no tenant */
+    record_as(h, "alice", "a2");  /* id 4 */
+
+    /* Each tenant sees its own runs, and counts only them. */
+    p = fetch_tenant(h, 10, "alice");
+    assert_int_equal(p->total, 2);
+    assert_int_equal(p->count, 2);
+    assert_string_equal(p->rows[0].code, "a2");
+    assert_string_equal(p->rows[1].code, "a1");
+    assert_string_equal(p->rows[0].tenant, "alice");
+    history_page_free(p);
+    p = fetch_tenant(h, 10, "bob");
+    assert_int_equal(p->total, 1);
+    assert_string_equal(p->rows[0].code, "b1");
+    history_page_free(p);
+    p = fetch_tenant(h, 10, "carol");
+    assert_int_equal(p->total, 0);
+    assert_int_equal(p->count, 0);
+    history_page_free(p);
+
+    /* No tenant: every run, each with its tenant's name. */
+    p = fetch_tenant(h, 10, NULL);
+    assert_int_equal(p->total, 4);
+    assert_string_equal(p->rows[0].tenant, "alice");
+    assert_string_equal(p->rows[1].tenant, "");
+    assert_string_equal(p->rows[2].tenant, "bob");
+    history_page_free(p);
+
+    /* By id: one's own run, or nothing (another tenant's looks missing). */
+    p = fetch_id(h, 2, "bob");
+    assert_int_equal(p->count, 1);
+    assert_string_equal(p->rows[0].code, "b1");
+    history_page_free(p);
+    p = fetch_id(h, 2, "alice");
+    assert_int_equal(p->count, 0);
+    history_page_free(p);
+    p = fetch_id(h, 99, NULL);
+    assert_int_equal(p->count, 0);
+    history_page_free(p);
+    p = fetch_id(h, 3, NULL);
+    assert_int_equal(p->count, 1);
+    assert_string_equal(p->rows[0].tenant, "");
+    history_page_free(p);
+    history_close(h);
+}
+
+/* A file written before tenants (schema version 1) gains the column: its
+ * runs are kept with no tenant, new runs get theirs. */
+static void test_migration_from_v1(void **state)
+{
+    static const char v1[] =
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL,"
+        " language TEXT NOT NULL, code TEXT NOT NULL, code_truncated INTEGER NOT NULL,"
+        " entry TEXT NOT NULL, files INTEGER NOT NULL, verdict INTEGER NOT NULL,"
+        " exit_code INTEGER NOT NULL, output TEXT NOT NULL, output_truncated INTEGER NOT NULL,"
+        " stderr TEXT NOT NULL, stderr_truncated INTEGER NOT NULL, message TEXT NOT NULL,"
+        " wall_ms INTEGER NOT NULL, request_id TEXT NOT NULL);"
+        "CREATE INDEX runs_time ON runs(time_ms);"
+        "CREATE INDEX runs_verdict ON runs(verdict, id);"
+        "CREATE INDEX runs_language ON runs(language, id);"
+        "INSERT INTO runs VALUES (NULL, 1700000000000, 'python', 'print(1)', 0, '', 1, 1, 0,"
+        " '1\n', 0, '', 0, '', 12, 'old-run');"
+        "PRAGMA user_version=1;";
+    char sub[128];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    history *h;
+    history_page *p;
+
+    snprintf(sub, sizeof(sub), "%s/sub", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    h = open_store(0, 0, 0);
+    record_as(h, "alice", "new");
+    p = fetch_tenant(h, 10, NULL);
+    assert_int_equal(p->total, 2);
+    assert_string_equal(p->rows[1].request_id, "old-run");
+    assert_string_equal(p->rows[1].tenant, "");
+    assert_string_equal(p->rows[0].tenant, "alice");
+    history_page_free(p);
+    p = fetch_tenant(h, 10, "alice");
+    assert_int_equal(p->total, 1);
+    history_page_free(p);
+    history_close(h);
+
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 2);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    /* And it opens again as it is. */
+    h = open_store(0, 0, 0);
+    p = fetch_tenant(h, 10, NULL);
+    assert_int_equal(p->total, 2);
+    history_page_free(p);
+    history_close(h);
+}
+
+/* ------------------------------------------------------------ page budget */
+
+/* The cost of text inside a JSON string, table-tested: every escaping an
+ * encoder may choose, at its most expensive. */
+static void test_json_cost(void **state)
+{
+    static const struct {
+        const char *text;
+        size_t cost;
+    } cases[] = {
+        {"", 0},
+        {"abc", 3},
+        {"a\"b\\c/", 9},           /* 1+2+1+2+1+2 */
+        {"\x01\x1f\x7f", 18},      /* \u0001 \u001f \u007f */
+        {"\n\t", 12},              /* \n may be written as \u000a */
+        {"\xC3\xA9", 6},           /* é: \u00e9 */
+        {"\xE2\x82\xAC", 6},       /* €: \u20ac */
+        {"\xF0\x9F\x98\x80", 12},  /* U+1F600: a surrogate pair */
+        {"\xff", 6},               /* invalid: \ufffd */
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(history_json_cost(cases[i].text, strlen(cases[i].text)), cases[i].cost);
+    /* Cuts fall on character boundaries, within the budget. */
+    assert_int_equal(history_cut_at("\xF0\x9F\x98\x80x", 5, 11), 0);
+    assert_int_equal(history_cut_at("\xF0\x9F\x98\x80x", 5, 12), 4);
+    assert_int_equal(history_cut_at("ab\x01", 3, 7), 2);
+    assert_int_equal(history_cut_at("ab\x01", 3, 8), 3);
+}
+
+/* Water-filling: fields within their share stay whole, the rest share what
+ * is left; nothing changes when all fit. */
+static void test_budget_cut(void **state)
+{
+    char a[16] = "short", b[64], c[64], d[8] = "";
+    char *fields[] = {a, b, NULL, c, d};
+
+    memset(b, 'b', 63);
+    b[63] = '\0';
+    memset(c, 'c', 63);
+    c[63] = '\0';
+    assert_int_equal(history_budget_cut(fields, 5, 5 + 63 + 63), 0);
+    assert_int_equal(strlen(b), 63);
+    /* 65 over 4 fields: "short" and "" take 5 and 0, b and c 30 each. */
+    assert_int_equal(history_budget_cut(fields, 5, 65), 1);
+    assert_string_equal(a, "short");
+    assert_int_equal(strlen(b), 30);
+    assert_int_equal(strlen(c), 30);
+    assert_string_equal(d, "");
+}
+
+/* The worst text there is, control bytes (6 bytes of JSON each), in every
+ * text field of a full page of runs: each entry stays within its budget,
+ * so the page's JSON stays under 1 MiB, and each run is still whole by id. */
+static void test_page_worst_case(void **state)
+{
+    history *h = open_store(0, 0, 0);
+    char *ctl = malloc(HISTORY_TEXT_CAP), tenant[80];
+    history_record r;
+    history_page *p;
+    size_t json = HISTORY_LIST_PAGE_FIXED;
+
+    for (size_t i = 0; i < HISTORY_TEXT_CAP; i++)
+        ctl[i] = (char)(1 + i % 31); /* \x01..\x1f: never NUL, never a newline alone */
+    memset(tenant, 'T', 64);
+    tenant[64] = '\0';
+    for (int i = 0; i < SCE_HISTORY_PAGE_MAX; i++) {
+        memset(&r, 0, sizeof(r));
+        r.language = "python";
+        r.code = ctl;
+        r.code_len = HISTORY_TEXT_CAP;
+        r.output = ctl;
+        r.output_len = HISTORY_TEXT_CAP;
+        r.stderr_text = ctl;
+        r.stderr_len = HISTORY_TEXT_CAP;
+        r.entry = "\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/";
+        r.message = "\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80";
+        r.verdict = 5;
+        r.request_id = "rid";
+        r.tenant = tenant;
+        history_record_run(h, &r);
+        if (i % 10 == 9)
+            assert_int_equal(history_flush(h, 10000), 0);
+    }
+    p = fetch(h, SCE_HISTORY_PAGE_MAX, 0, 0, NULL);
+    assert_int_equal(p->count, SCE_HISTORY_PAGE_MAX);
+    for (size_t i = 0; i < p->count; i++) {
+        const history_row *w = &p->rows[i];
+        const char *text[] = {w->language, w->code,    w->entry,      w->output,
+                              w->stderr_text, w->message, w->request_id, w->tenant};
+        size_t cost = 0;
+
+        for (size_t k = 0; k < sizeof(text) / sizeof(text[0]); k++)
+            cost += history_json_cost(text[k], strlen(text[k]));
+        assert_true(w->truncated);
+        assert_true(cost <= HISTORY_LIST_ENTRY_COST);
+        /* The short fields are whole; the long ones each got a fair part. */
+        assert_string_equal(w->tenant, tenant);
+        assert_string_equal(w->request_id, "rid");
+        assert_true(strlen(w->code) > 300);
+        json += cost + HISTORY_LIST_ENTRY_FIXED;
+    }
+    assert_true(json <= HISTORY_LIST_PAGE_JSON_MAX);
+    history_page_free(p);
+
+    p = fetch_id(h, 7, NULL);
+    assert_int_equal(p->count, 1);
+    assert_false(p->rows[0].truncated);
+    assert_int_equal(strlen(p->rows[0].output), HISTORY_TEXT_CAP);
+    history_page_free(p);
+    history_close(h);
+    free(ctl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -503,6 +788,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_directory_cannot_be_made, setup, teardown),
         cmocka_unit_test_setup_teardown(test_locked_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_queue_drops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tenants, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
+        cmocka_unit_test(test_json_cost),
+        cmocka_unit_test(test_budget_cut),
+        cmocka_unit_test_setup_teardown(test_page_worst_case, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -488,7 +488,23 @@ el.batchRun.addEventListener("click", () => runBatch());
 let historySeq = 0;
 let historyNote = ""; // what the last entry opened says; a refresh keeps it
 
-function openHistory(e) {
+// A page carries shortened text for long runs (`truncated`); the run
+// itself comes whole from /history/{id} before it is loaded.
+async function openHistory(listed) {
+  let e = listed;
+  if (listed.truncated) {
+    try {
+      const { res, data } = await requestJson(`/history/${encodeURIComponent(listed.id)}`);
+      if (!res.ok || !data) {
+        el.historyStatus.textContent = failureText(res, data);
+        return;
+      }
+      e = data;
+    } catch {
+      el.historyStatus.textContent = "Cannot reach the gateway.";
+      return;
+    }
+  }
   const lang = LANGUAGE_NAMES[e.language] ? e.language : el.language.value;
   const code = typeof e.code === "string" ? e.code : "";
   el.language.value = lang;
