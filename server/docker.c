@@ -618,6 +618,9 @@ static json_t *host_config(jb *b, const docker_create_opts *o)
         jb_set(b, hc, "IpcMode", jb_str(b, "IpcMode", o->ipc_mode));
     if (o->shm_size_bytes > 0)
         jb_set(b, hc, "ShmSize", jb_new(b, json_integer(o->shm_size_bytes), "ShmSize"));
+    if (o->nmasked_paths > 0)
+        jb_set(b, hc, "MaskedPaths",
+               jb_strings(b, "MaskedPaths", o->masked_paths, o->nmasked_paths));
     return hc;
 }
 

@@ -90,6 +90,8 @@ typedef struct docker_create_opts {
     size_t nulimits;
     const char *ipc_mode;           /* "private"; NULL: engine default */
     int64_t shm_size_bytes;         /* ShmSize; 0: engine default */
+    const char *const *masked_paths; /* MaskedPaths: replaces the engine's list */
+    size_t nmasked_paths;           /* 0: the engine's default list */
 } docker_create_opts;
 
 /* POST /containers/create; the new container's full id goes to id. */

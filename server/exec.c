@@ -49,6 +49,29 @@ static const char *const container_env[] = {
     "PYTHONIOENCODING=utf-8",
 };
 
+/* Paths the runtime hides (bind-mounts /dev/null over a file, an empty
+ * read-only tmpfs over a directory; a path the kernel lacks is skipped).
+ * The engine's list is replaced, not extended, so it comes first, as
+ * Docker 20.10 has it (plus powercap, added later).  Then what it leaves
+ * readable that tells a run about the rest of the machine while it runs:
+ * interrupt and softirq counters (the host's keyboard, network and disk
+ * activity, a side channel), disk, memory-zone, lock and swap activity,
+ * pressure stall figures, device and module lists.  Programs do not need
+ * them.  /proc/stat stays, though it carries the interrupt total too: Node
+ * reads its CPU lines (os.cpus()) and aborts in a worker without them. */
+static const char *const masked_paths[] = {
+    /* the engine's own */
+    "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+    /* sce's */
+    "/proc/interrupts", "/proc/softirqs", "/proc/schedstat", "/proc/diskstats",
+    "/proc/partitions", "/proc/buddyinfo", "/proc/zoneinfo", "/proc/pagetypeinfo",
+    "/proc/vmstat", "/proc/vmallocinfo", "/proc/slabinfo", "/proc/iomem", "/proc/ioports",
+    "/proc/dma", "/proc/locks", "/proc/swaps", "/proc/modules", "/proc/kallsyms",
+    "/proc/key-users", "/proc/mtrr", "/proc/pressure", "/proc/sysvipc",
+};
+
 /* The rlimits of every process of a run (soft = hard, so the program cannot
  * raise them): no core dumps, open files, the largest file it may write,
  * and RLIMIT_NPROC only when configured (it counts every process of the uid
@@ -365,6 +388,8 @@ static int create_container(const exec_env *env, const lang_def *l, int64_t memo
     c.nulimits = container_ulimits(o, ulimits);
     c.ipc_mode = o->ipc_mode;
     c.shm_size_bytes = strcmp(o->ipc_mode, "private") == 0 ? o->shm_size_bytes : 0;
+    c.masked_paths = masked_paths;
+    c.nmasked_paths = sizeof(masked_paths) / sizeof(masked_paths[0]);
     return docker_container_create(env->d, &c, id, err, errlen);
 }
 

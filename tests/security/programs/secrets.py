@@ -41,7 +41,9 @@ for line in open("/proc/self/mountinfo"):
 out["mounts"] = mounts
 masked = {}
 for path in ("/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
-             "/sys/firmware", "/proc/acpi", "/proc/scsi"):
+             "/sys/firmware", "/proc/acpi", "/proc/scsi", "/proc/interrupts",
+             "/proc/softirqs", "/proc/diskstats", "/proc/vmstat",
+             "/proc/zoneinfo", "/proc/locks", "/proc/modules"):
     try:
         if os.path.isdir(path):
             masked[path] = "dir with %d entries" % len(os.listdir(path))

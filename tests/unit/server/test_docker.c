@@ -320,6 +320,7 @@ static void test_create_sends_limits(void **state)
     const char *sec[] = {"seccomp=unconfined"};
     const docker_label labels[] = {{"org.sce.instance", "host-1"}, {"org.sce.run", "r-42"}};
     const docker_ulimit ulimits[] = {{"nofile", 256, 512}};
+    const char *masked[] = {"/proc/kcore", "/proc/interrupts"};
     /* clang-format off */
     docker_create_opts o = {
         .name = "sce-run-42",
@@ -347,6 +348,7 @@ static void test_create_sends_limits(void **state)
         .ulimits = ulimits, .nulimits = 1,
         .ipc_mode = "private",
         .shm_size_bytes = 8 << 20,
+        .masked_paths = masked, .nmasked_paths = 2,
     };
     /* clang-format on */
     char id[DOCKER_ID_MAX + 1] = "", err[256] = "";
@@ -390,6 +392,10 @@ static void test_create_sends_limits(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(hc, "Tmpfs"), "/tmp")),
                         "rw,nosuid,nodev,size=16m,mode=1777");
     assert_true(json_is_true(json_object_get(hc, "ReadonlyRootfs")));
+    /* MaskedPaths replaces the engine's list: all of it is sent. */
+    assert_int_equal(json_array_size(json_object_get(hc, "MaskedPaths")), 2);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(hc, "MaskedPaths"), 1)),
+                        "/proc/interrupts");
     assert_string_equal(json_string_value(json_object_get(hc, "NetworkMode")), "none");
     assert_int_equal(json_array_size(json_object_get(hc, "Dns")), 1);
     assert_string_equal(json_string_value(json_array_get(json_object_get(hc, "Dns"), 0)),
