@@ -32,6 +32,7 @@
 #include "sce/err.h"
 
 #define SPARE_SLOTS 8           /* contexts kept free to refuse work quickly */
+#define SOCKET_CLOSE_WAIT_MS 3000 /* see close_socket */
 #define NNG_HARD_MAX (64 << 20) /* larger messages are dropped by nng itself */
 
 typedef struct slot slot;
@@ -53,6 +54,7 @@ struct rpc_server {
     history *hist;              /* NULL: history off */
     nng_socket sock;
     listen_guard *guard;        /* ipc listeners only */
+    nng_listener listener;      /* without a guard: closed first at shutdown */
     slot *slots;
     size_t nslots;
     pthread_t *workers;
@@ -78,6 +80,10 @@ struct rpc_server {
     slot *rhead, *rtail;
     size_t rqueued, rbusy;
 };
+
+/* A server whose socket would not close (close_socket): kept reachable
+ * until the process exits. */
+static rpc_server *abandoned;
 
 static int64_t now_ms(void)
 {
@@ -429,15 +435,21 @@ static void *worker_main(void *arg)
     }
 }
 
-/* Queues a request for the workers; 0 if the queue is full. */
+/* Queues a request for the workers: SCE_OK, RESOURCE_EXHAUSTED when the
+ * queue is full, UNAVAILABLE once the server is stopping (its workers may
+ * already have left, and a request queued then would never be answered:
+ * rpc_stop would wait for its slot for ever). */
 static int enqueue(slot *s)
 {
     rpc_server *srv = s->srv;
-    int ok;
+    int rv = SCE_OK;
 
     pthread_mutex_lock(&srv->lock);
-    ok = srv->queued + srv->busy < srv->nworkers + (size_t)srv->env->opt->queue_depth;
-    if (ok) {
+    if (srv->stopping)
+        rv = SCE_ERR_UNAVAILABLE;
+    else if (srv->queued + srv->busy >= srv->nworkers + (size_t)srv->env->opt->queue_depth)
+        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+    if (rv == SCE_OK) {
         s->next = NULL;
         if (srv->tail)
             srv->tail->next = s;
@@ -448,7 +460,7 @@ static int enqueue(slot *s)
         pthread_cond_signal(&srv->work);
     }
     pthread_mutex_unlock(&srv->lock);
-    return ok;
+    return rv;
 }
 
 /* The body a queued method needs, and its name for messages. */
@@ -500,6 +512,7 @@ static void on_request(slot *s, nng_msg *msg)
     size_t len = nng_msg_len(msg);
     char err[256];
     Sce__V1__Request *req;
+    int rv;
 
     s->received_ms = now_ms();
     s->req = NULL;
@@ -535,10 +548,12 @@ static void on_request(slot *s, nng_msg *msg)
             snprintf(err, sizeof(err), "method %s needs a %s body", method_label(req->method),
                      body_label(req->method));
             reply_status(s, req->method, SCE_ERR_INVALID_ARGUMENT, err);
-        } else if (!enqueue(s)) {
+        } else if ((rv = enqueue(s)) == SCE_ERR_UNAVAILABLE) {
+            reply_status(s, req->method, rv, "the server is shutting down; retry on another");
+        } else if (rv != SCE_OK) {
             snprintf(err, sizeof(err), "the server is busy: %zu runs in progress and the queue "
                      "is full; retry later", srv->nworkers);
-            reply_status(s, req->method, SCE_ERR_RESOURCE_EXHAUSTED, err);
+            reply_status(s, req->method, rv, err);
         }
         break;
     case SCE__V1__METHOD__METHOD_HISTORY:
@@ -584,7 +599,7 @@ int rpc_start(const exec_env *env, history *hist, rpc_server **out, char *err, s
 {
     const server_options *o = env->opt;
     rpc_server *srv = calloc(1, sizeof(*srv));
-    nng_listener listener;
+    nng_listener listener = NNG_LISTENER_INITIALIZER;
     int rv;
 
     if (srv == NULL)
@@ -610,6 +625,7 @@ int rpc_start(const exec_env *env, history *hist, rpc_server **out, char *err, s
                             ? (size_t)o->message_limit_bytes * 2
                             : NNG_HARD_MAX);
     rv = nng_listen(srv->sock, o->listen, &listener, 0);
+    srv->listener = listener;
     if (rv != 0) {
         snprintf(err, errlen, "cannot listen on %s: %s", o->listen, nng_strerror(rv));
         goto fail;
@@ -657,6 +673,75 @@ fail:
     return SCE_ERR_UNAVAILABLE;
 }
 
+/* nng_close on a thread of its own, waited for at most
+ * SOCKET_CLOSE_WAIT_MS: nng 1.5's socket shutdown can wait for ever for a
+ * pipe when clients keep sending while it runs (seen with a dozen clients
+ * and SIGTERM; every slot idle, every context closed, the listener closed
+ * first).  0 when it closed; -1 when it is still closing. */
+typedef struct socket_closer {
+    nng_socket sock;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
+} socket_closer;
+
+static void *close_main(void *arg)
+{
+    socket_closer *c = arg;
+
+    nng_close(c->sock);
+    pthread_mutex_lock(&c->lock);
+    c->done = 1;
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+static int close_socket(nng_socket sock)
+{
+    socket_closer *c = calloc(1, sizeof(*c));
+    struct timespec until;
+    pthread_condattr_t attr;
+    pthread_t th;
+    int done, started;
+
+    if (c == NULL) {
+        nng_close(sock);
+        return 0;
+    }
+    c->sock = sock;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    started = pthread_create(&th, NULL, close_main, c) == 0;
+    if (!started) {
+        close_main(c);
+    } else {
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += SOCKET_CLOSE_WAIT_MS / 1000;
+        pthread_mutex_lock(&c->lock);
+        while (!c->done && pthread_cond_timedwait(&c->cond, &c->lock, &until) == 0)
+            ;
+        pthread_mutex_unlock(&c->lock);
+    }
+    pthread_mutex_lock(&c->lock);
+    done = c->done;
+    pthread_mutex_unlock(&c->lock);
+    if (!done) {
+        /* The thread keeps c; both end with the process. */
+        pthread_detach(th);
+        return -1;
+    }
+    if (started)
+        pthread_join(th, NULL);
+    pthread_cond_destroy(&c->cond);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+    return 0;
+}
+
 void rpc_stop(rpc_server *srv)
 {
     if (srv == NULL)
@@ -666,6 +751,10 @@ void rpc_stop(rpc_server *srv)
     pthread_cond_broadcast(&srv->work);
     pthread_cond_broadcast(&srv->read_work);
     pthread_mutex_unlock(&srv->lock);
+    /* No new connections while the slots wind down.  (With a guard, the
+     * guard owns the listener; it is stopped below.) */
+    if (srv->guard == NULL && nng_listener_id(srv->listener) > 0)
+        nng_listener_close(srv->listener);
 
     /* Cancel pending receives until every slot has gone idle; slots holding a
      * request go idle after their answer is sent. */
@@ -698,7 +787,22 @@ void rpc_stop(rpc_server *srv)
     for (size_t i = 0; i < srv->nreaders; i++)
         pthread_join(srv->readers[i], NULL);
     listen_guard_stop(srv->guard);
-    nng_close(srv->sock);
+    /* Every aio stopped and every context closed before the socket, as
+     * nng's documentation advises. */
+    for (size_t i = 0; srv->slots != NULL && i < srv->nslots; i++) {
+        if (srv->slots[i].aio != NULL)
+            nng_aio_stop(srv->slots[i].aio);
+        if (nng_ctx_id(srv->slots[i].ctx) > 0)
+            nng_ctx_close(srv->slots[i].ctx);
+    }
+    if (close_socket(srv->sock) != 0) {
+        /* Keep it all: an nng thread may still use it, and the process is
+         * about to exit.  Held in a static so it is not a leak either. */
+        SCE_LOG(SCE_LOG_WARN, NULL, "the nng socket did not close within %d ms (an nng 1.5 "
+                "defect under traffic); leaving it to the exit", SOCKET_CLOSE_WAIT_MS);
+        abandoned = srv;
+        return;
+    }
     for (size_t i = 0; srv->slots != NULL && i < srv->nslots; i++) {
         if (srv->slots[i].aio != NULL)
             nng_aio_free(srv->slots[i].aio);

@@ -154,15 +154,32 @@ typedef struct batch_task {
     const char *tenant;
     char rid[64];
     service_run_answer *answer;
+    struct batch_sync *sync;
     pthread_t thread;
     int started;
 } batch_task;
+
+/* The batch answers once every task has its result; the tasks' threads
+ * then go on settling their containers (exec_settle) and are joined when
+ * the answer is freed, after it was sent. */
+typedef struct batch_sync {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    size_t done;
+    batch_task *tasks;
+} batch_sync;
 
 static void *batch_task_main(void *arg)
 {
     batch_task *t = arg;
 
     service_run(t->env, t->h, t->rq, 0, t->rid, t->tenant, t->answer);
+    pthread_mutex_lock(&t->sync->lock);
+    t->sync->done++;
+    pthread_cond_signal(&t->sync->cond);
+    pthread_mutex_unlock(&t->sync->lock);
+    if (t->answer->ran)
+        exec_settle(&t->answer->res);
     return NULL;
 }
 
@@ -171,6 +188,7 @@ void service_batch(const exec_env *env, history *h, const Sce__V1__BatchRequest 
 {
     size_t n = rq != NULL ? rq->n_tasks : 0;
     batch_task *tasks = NULL;
+    batch_sync *sync = NULL;
 
     memset(a, 0, sizeof(*a));
     sce__v1__batch_result__init(&a->result);
@@ -190,33 +208,42 @@ void service_batch(const exec_env *env, history *h, const Sce__V1__BatchRequest 
     a->item_ptrs = calloc(n, sizeof(*a->item_ptrs));
     a->statuses = calloc(n, sizeof(*a->statuses));
     tasks = calloc(n, sizeof(*tasks));
+    sync = calloc(1, sizeof(*sync));
     if (a->runs == NULL || a->items == NULL || a->item_ptrs == NULL || a->statuses == NULL ||
-        tasks == NULL) {
+        tasks == NULL || sync == NULL) {
         a->status = SCE_ERR_RESOURCE_EXHAUSTED;
         snprintf(a->message, sizeof(a->message), "out of memory for a batch of %zu", n);
         goto out;
     }
     a->n = n;
+    pthread_mutex_init(&sync->lock, NULL);
+    pthread_cond_init(&sync->cond, NULL);
+    sync->tasks = tasks;
+    a->sync = sync;
+    tasks = NULL;
+    sync = NULL;
     SCE_LOG(SCE_LOG_INFO, rid, "batch of %zu tasks", n);
     for (size_t i = 0; i < n; i++) {
-        batch_task *t = &tasks[i];
+        batch_task *t = &a->sync->tasks[i];
 
         t->env = env;
         t->h = h;
         t->rq = rq->tasks[i];
         t->tenant = tenant;
         t->answer = &a->runs[i];
+        t->sync = a->sync;
         snprintf(t->rid, sizeof(t->rid), "%s-%zu", rid, i);
         t->started = pthread_create(&t->thread, NULL, batch_task_main, t) == 0;
     }
     /* A task whose thread could not start runs here, after the others
      * have started: later, but still run. */
     for (size_t i = 0; i < n; i++)
-        if (!tasks[i].started)
-            batch_task_main(&tasks[i]);
-    for (size_t i = 0; i < n; i++)
-        if (tasks[i].started)
-            pthread_join(tasks[i].thread, NULL);
+        if (!a->sync->tasks[i].started)
+            batch_task_main(&a->sync->tasks[i]);
+    pthread_mutex_lock(&a->sync->lock);
+    while (a->sync->done < n)
+        pthread_cond_wait(&a->sync->cond, &a->sync->lock);
+    pthread_mutex_unlock(&a->sync->lock);
 
     for (size_t i = 0; i < n; i++) {
         service_run_answer *r = &a->runs[i];
@@ -235,10 +262,21 @@ void service_batch(const exec_env *env, history *h, const Sce__V1__BatchRequest 
     a->status = SCE_OK;
 out:
     free(tasks);
+    free(sync);
 }
 
 void service_batch_answer_free(service_batch_answer *a)
 {
+    /* The tasks' threads may still be settling their containers. */
+    if (a->sync != NULL) {
+        for (size_t i = 0; i < a->n; i++)
+            if (a->sync->tasks[i].started)
+                pthread_join(a->sync->tasks[i].thread, NULL);
+        pthread_cond_destroy(&a->sync->cond);
+        pthread_mutex_destroy(&a->sync->lock);
+        free(a->sync->tasks);
+        free(a->sync);
+    }
     for (size_t i = 0; i < a->n; i++)
         service_run_answer_free(&a->runs[i]);
     free(a->runs);

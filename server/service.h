@@ -44,6 +44,7 @@ typedef struct service_batch_answer {
     Sce__V1__BatchItem *items;
     Sce__V1__BatchItem **item_ptrs;
     Sce__V1__Status *statuses;
+    struct batch_sync *sync;   /* the tasks' threads, joined by _free */
 } service_batch_answer;
 
 typedef struct service_history_answer {
@@ -61,6 +62,8 @@ typedef struct service_history_answer {
  * record.  h may be NULL (history off). */
 void service_run(const exec_env *env, history *h, const Sce__V1__RunRequest *rq, int project,
                  const char *rid, const char *tenant, service_run_answer *a);
+/* Frees the answer and settles its container (exec_settle): call it after
+ * the answer is sent; it may block until the container has stopped. */
 void service_run_answer_free(service_run_answer *a);
 
 /* A batch: more tasks than the batch_limit option (or none) is
@@ -70,6 +73,9 @@ void service_run_answer_free(service_run_answer *a);
  * the others.  Task i is labelled "<rid>-<i>". */
 void service_batch(const exec_env *env, history *h, const Sce__V1__BatchRequest *rq,
                    const char *rid, const char *tenant, service_batch_answer *a);
+/* The batch answers as soon as every task has its result; each task's
+ * thread then settles its own container.  _free joins those threads: call
+ * it after the answer is sent. */
 void service_batch_answer_free(service_batch_answer *a);
 
 /* One page of the record, newest first: the runs of `tenant` (the

@@ -968,11 +968,32 @@ static void test_503_server_unreachable(void **state)
     answer_free(&a);
 }
 
+/* Waits until the busy server counts no busy worker: a run's worker stays
+ * busy after its answer until the run's container has stopped. */
+static void wait_busy_idle(void)
+{
+    for (int i = 0; i < 300; i++) {
+        answer a;
+        json_t *srv;
+
+        get(gw_busy.url, "/healthz", &a);
+        srv = a.json != NULL ? json_object_get(a.json, "server") : NULL;
+        if (srv != NULL && json_integer_value(json_object_get(srv, "busy_workers")) == 0) {
+            answer_free(&a);
+            return;
+        }
+        answer_free(&a);
+        usleep(50 * 1000);
+    }
+    fail_msg("the busy server's worker is still busy after 15 s");
+}
+
 static void test_504_deadline(void **state)
 {
     answer a;
 
     (void)state;
+    wait_busy_idle();
     post_run(gw_slow.url, "{\"code\": \"import time; time.sleep(3)\"}", &a);
     expect_error(&a, 504, "DEADLINE_EXCEEDED", NULL);
     assert_true(a.seconds < 2.5);
