@@ -81,7 +81,7 @@ static int bundle_new(const char *kind, size_t max_files, sce_bundle **out)
 
     if (b == NULL || (b->files = calloc(max_files, sizeof(*b->files))) == NULL) {
         free(b);
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     }
     b->kind = kind;
     *out = b;
@@ -171,7 +171,7 @@ static int zip_read_data(struct archive *a, const char *path, size_t budget, siz
                 want = budget + 1;
             if ((b = realloc(buf, want + 1)) == NULL) {
                 sce_seterr(errbuf, errlen, "out of memory");
-                rv = SCE_ERR_RESOURCE_EXHAUSTED;
+                rv = SCE_ERR_NO_MEMORY;
                 goto out;
             }
             buf = b;
@@ -197,7 +197,7 @@ static int zip_read_data(struct archive *a, const char *path, size_t budget, siz
     }
     if (buf == NULL && (buf = malloc(1)) == NULL) {
         sce_seterr(errbuf, errlen, "out of memory");
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     buf[n] = '\0';
@@ -242,7 +242,7 @@ int sce_bundle_from_zip(const void *zip, size_t len, const sce_bundle_limits *li
     }
     if ((a = archive_read_new()) == NULL) {
         sce_seterr(errbuf, errlen, "out of memory");
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     archive_read_support_format_zip_seekable(a);
@@ -288,7 +288,7 @@ int sce_bundle_from_zip(const void *zip, size_t len, const sce_bundle_limits *li
 
             if (d == NULL) {
                 sce_seterr(errbuf, errlen, "out of memory");
-                rv = SCE_ERR_RESOURCE_EXHAUSTED;
+                rv = SCE_ERR_NO_MEMORY;
                 goto out;
             }
             why = sce_path_problem(d);
@@ -329,7 +329,7 @@ int sce_bundle_from_zip(const void *zip, size_t len, const sce_bundle_limits *li
         if ((path = strdup(name)) == NULL) {
             free(data);
             sce_seterr(errbuf, errlen, "out of memory");
-            rv = SCE_ERR_RESOURCE_EXHAUSTED;
+            rv = SCE_ERR_NO_MEMORY;
             goto out;
         }
         bundle_take(b, path, data, dlen);
@@ -426,7 +426,7 @@ static int sys_error(dir_walk *w, const char *path, int e)
 {
     if (e == ENOMEM) {
         sce_seterr(w->errbuf, w->errlen, "out of memory");
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     }
     sce_seterr(w->errbuf, w->errlen, "dir: cannot read '%s': %s", sce_utf8_quote(path).text,
                strerror(e));
@@ -584,7 +584,7 @@ int sce_bundle_from_dir(const char *dir, const sce_bundle_limits *lim, sce_bundl
     if (fd < 0) {
         sce_seterr(errbuf, errlen, "dir: cannot open %s: %s", sce_utf8_quote(dir).text,
                    strerror(errno));
-        return errno == ENOMEM ? SCE_ERR_RESOURCE_EXHAUSTED : SCE_ERR_NOT_FOUND;
+        return errno == ENOMEM ? SCE_ERR_NO_MEMORY : SCE_ERR_NOT_FOUND;
     }
     if ((rv = bundle_new("dir", w.lim.max_files, &w.b)) != SCE_OK) {
         sce_seterr(errbuf, errlen, "out of memory");

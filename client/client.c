@@ -6,7 +6,7 @@
  * public structs of sce/client.h, which then belong to the caller.  (Reading
  * a project from a ZIP or a directory is in bundle.c.)  It does
  * not retry, queue, or interpret verdicts: a run that failed is still an
- * answer.  It never aborts on allocation failure (RESOURCE_EXHAUSTED instead).
+ * answer.  It never aborts on allocation failure (SCE_ERR_NO_MEMORY instead).
  *
  * Connecting.  sce_client_open creates the dialer (which validates the URL)
  * but the first call starts it, non-blocking; from then on nng reconnects in
@@ -225,7 +225,7 @@ static int nng_to_err(int nrv, char *errbuf, size_t errlen, const char *what)
 {
     if (nrv == NNG_ENOMEM) {
         sce_seterr(errbuf, errlen, "out of memory");
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     }
     sce_seterr(errbuf, errlen, "%s: %s", what, nng_strerror(nrv));
     return SCE_ERR_INTERNAL;
@@ -397,7 +397,7 @@ static int client_check_reachable(sce_client *c, nng_time deadline, char *errbuf
         return SCE_ERR_UNAVAILABLE;
     case NNG_ENOMEM:
         sce_seterr(errbuf, errlen, "out of memory");
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     default:
         return SCE_OK;
     }
@@ -607,7 +607,7 @@ static int client_call(sce_client *c, Sce__V1__Request *req, Sce__V1__Response__
     resp = sce__v1__response__unpack(&alloc, nng_msg_len(reply), nng_msg_body(reply));
     if (resp == NULL && ust.oom) {
         sce_seterr(errbuf, errlen, "out of memory decoding the answer");
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     if (resp == NULL) {
@@ -679,7 +679,7 @@ int sce_client_open(const char *url, sce_client **out, char *errbuf, size_t errl
     if ((c = calloc(1, sizeof(*c))) == NULL || (c->url = strdup(url)) == NULL) {
         sce_seterr(errbuf, errlen, "out of memory");
         free(c);
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     }
     pthread_mutex_init(&c->mtx, NULL);
     atomic_init(&c->timeout_ms, CLIENT_DEFAULT_TIMEOUT_MS);
@@ -801,7 +801,7 @@ static int run_result_copy(const Sce__V1__RunResult *pb, const char *request_id,
                            sce_run_result **out)
 {
     sce_run_result *r = calloc(1, sizeof(*r));
-    int rv = SCE_ERR_RESOURCE_EXHAUSTED;
+    int rv = SCE_ERR_NO_MEMORY;
 
     if (r == NULL)
         goto out;
@@ -867,7 +867,7 @@ static int packed_run_init(packed_run *p, const sce_run_request *req)
         p->files = calloc(req->nfiles, sizeof(*p->files));
         p->file_ptrs = calloc(req->nfiles, sizeof(*p->file_ptrs));
         if (p->files == NULL || p->file_ptrs == NULL)
-            return SCE_ERR_RESOURCE_EXHAUSTED;
+            return SCE_ERR_NO_MEMORY;
         for (size_t i = 0; i < req->nfiles; i++) {
             sce__v1__file__init(&p->files[i]);
             p->files[i].path = (char *)req->files[i].path;
@@ -971,14 +971,14 @@ static int language_copy(const Sce__V1__Language *pb, sce_language *l)
         (l->image = dup_str(pb->image)) == NULL ||
         (l->default_entry = dup_str(pb->default_entry)) == NULL ||
         (l->message = dup_str(pb->message)) == NULL)
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     l->available = pb->available ? 1 : 0;
     if (pb->n_extensions > 0) {
         if ((l->extensions = calloc(pb->n_extensions, sizeof(*l->extensions))) == NULL)
-            return SCE_ERR_RESOURCE_EXHAUSTED;
+            return SCE_ERR_NO_MEMORY;
         for (size_t i = 0; i < pb->n_extensions; i++) {
             if ((l->extensions[i] = dup_str(pb->extensions[i])) == NULL)
-                return SCE_ERR_RESOURCE_EXHAUSTED;
+                return SCE_ERR_NO_MEMORY;
             l->nextensions = i + 1;
         }
     }
@@ -1007,7 +1007,7 @@ int sce_client_languages(sce_client *c, sce_language_list **out, char *errbuf, s
     if (rv != SCE_OK)
         goto out;
     pb = resp->languages;
-    rv = SCE_ERR_RESOURCE_EXHAUSTED;
+    rv = SCE_ERR_NO_MEMORY;
     if ((l = calloc(1, sizeof(*l))) == NULL)
         goto oom;
     if (pb->n_languages > 0) {
@@ -1074,7 +1074,7 @@ int sce_client_health(sce_client *c, sce_health **out, char *errbuf, size_t errl
     if (rv != SCE_OK)
         goto out;
     pb = resp->health;
-    rv = SCE_ERR_RESOURCE_EXHAUSTED;
+    rv = SCE_ERR_NO_MEMORY;
     if ((h = calloc(1, sizeof(*h))) == NULL)
         goto oom;
     h->serving = pb->serving ? 1 : 0;
@@ -1219,7 +1219,7 @@ int sce_client_run_batch(sce_client *c, const sce_run_request *tasks, size_t nta
     goto out;
 oom:
     sce_seterr(errbuf, errlen, "out of memory");
-    rv = SCE_ERR_RESOURCE_EXHAUSTED;
+    rv = SCE_ERR_NO_MEMORY;
 out:
     sce_batch_result_free(b);
     if (resp != NULL)
@@ -1264,7 +1264,7 @@ static int history_entry_copy(const Sce__V1__HistoryEntry *pb, sce_history_entry
         (e->stderr_text = dup_str(pb->stderr)) == NULL ||
         (e->message = dup_str(pb->message)) == NULL ||
         (e->request_id = dup_str(pb->request_id)) == NULL)
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     return SCE_OK;
 }
 
@@ -1298,7 +1298,7 @@ int sce_client_history(sce_client *c, const sce_history_query *q, sce_history_pa
     if (rv != SCE_OK)
         goto out;
     pb = resp->history;
-    rv = SCE_ERR_RESOURCE_EXHAUSTED;
+    rv = SCE_ERR_NO_MEMORY;
     if ((p = calloc(1, sizeof(*p))) == NULL)
         goto oom;
     p->total = pb->total;
@@ -1383,7 +1383,7 @@ int sce_client_history_get(sce_client *c, int64_t id, const char *tenant, sce_hi
     if ((e = calloc(1, sizeof(*e))) == NULL ||
         history_entry_copy(resp->history->entries[0], e) != SCE_OK) {
         sce_seterr(errbuf, errlen, "out of memory");
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     *out = e;
@@ -1432,7 +1432,7 @@ int sce_client_call_raw(sce_client *c, const void *req, size_t req_len, void **o
     /* One spare byte so that an empty answer is still a valid pointer. */
     if ((copy = malloc(nng_msg_len(reply) + 1)) == NULL) {
         sce_seterr(errbuf, errlen, "out of memory");
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     memcpy(copy, nng_msg_body(reply), nng_msg_len(reply));

@@ -35,7 +35,7 @@ int sce_buf_append(sce_buf *b, const void *p, size_t n)
             want = most;
         char *d = realloc(b->data, want);
         if (d == NULL)
-            return SCE_ERR_RESOURCE_EXHAUSTED;
+            return SCE_ERR_NO_MEMORY;
         b->data = d;
         b->alloc = want;
     }

@@ -45,7 +45,7 @@ fail:
 
 int bundle_build(const run_spec *spec, char **out, size_t *outlen)
 {
-    int rv = SCE_ERR_RESOURCE_EXHAUSTED;
+    int rv = SCE_ERR_NO_MEMORY;
     json_t *h = header_json(spec);
     char *hdr = NULL, *buf = NULL, *p;
     char prefix[32];

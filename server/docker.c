@@ -247,7 +247,7 @@ static int curl_failure(const docker *d, CURL *c, CURLcode cc, int timeout_ms, c
 
     if (cc == CURLE_OUT_OF_MEMORY || (s != NULL && s->oom)) {
         sce_seterr(err, errlen, "out of memory talking to the Docker engine");
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
     } else if (cc == CURLE_WRITE_ERROR && s != NULL && s->b->truncated) {
         sce_seterr(err, errlen, "the engine's answer is larger than %u bytes", BODY_LIMIT_BYTES);
         rv = SCE_ERR_INTERNAL;
@@ -293,7 +293,7 @@ static int perform(const docker *d, const char *method, const char *path, const 
     c = curl_easy_init();
     if (c == NULL) {
         sce_seterr(err, errlen, "out of memory (curl_easy_init)");
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     /* "Expect:" off: curl would otherwise wait for a 100 Continue before
@@ -305,7 +305,7 @@ static int perform(const docker *d, const char *method, const char *path, const 
     }
     if (h == NULL) {
         sce_seterr(err, errlen, "out of memory (curl headers)");
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     headers = h;
@@ -396,7 +396,7 @@ static int escape(const char *s, char **out, char *err, size_t errlen)
 
     if (e == NULL) {
         sce_seterr(err, errlen, "out of memory (curl_easy_escape)");
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     *out = e;
@@ -436,7 +436,7 @@ int docker_open(const char *socket_path, const char *api_version, int request_ti
         if (d != NULL)
             d->api_prefix = NULL; /* asprintf leaves it undefined on failure */
         sce_seterr(err, errlen, "out of memory");
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     d->request_timeout_ms = request_timeout_ms;
@@ -517,7 +517,7 @@ static json_t *jb_str(jb *b, const char *what, const char *s)
 static json_t *jb_new(jb *b, json_t *j, const char *what)
 {
     if (j == NULL)
-        jb_fail(b, SCE_ERR_RESOURCE_EXHAUSTED, what);
+        jb_fail(b, SCE_ERR_NO_MEMORY, what);
     return j;
 }
 
@@ -531,7 +531,7 @@ static void jb_set(jb *b, json_t *obj, const char *key, json_t *val)
 static void jb_push(jb *b, json_t *arr, json_t *val, const char *what)
 {
     if (val != NULL && json_array_append_new(arr, val) != 0)
-        jb_fail(b, SCE_ERR_RESOURCE_EXHAUSTED, what);
+        jb_fail(b, SCE_ERR_NO_MEMORY, what);
 }
 
 static json_t *jb_strings(jb *b, const char *what, const char *const *v, size_t n)
@@ -673,9 +673,9 @@ static int create_body(const docker_create_opts *o, char **out, char *err, size_
         goto out;
     s = json_dumps(root, JSON_COMPACT);
     if (s == NULL)
-        jb_fail(&b, SCE_ERR_RESOURCE_EXHAUSTED, "body");
+        jb_fail(&b, SCE_ERR_NO_MEMORY, "body");
 out:
-    if (b.rv == SCE_ERR_RESOURCE_EXHAUSTED)
+    if (b.rv == SCE_ERR_NO_MEMORY)
         sce_seterr(err, errlen, "out of memory building the create request (%s)", b.what);
     else if (b.rv != SCE_OK)
         sce_seterr(err, errlen, "create: %s is missing or not valid UTF-8", b.what);
@@ -916,7 +916,7 @@ int docker_container_list(docker *d, const char *label_filter, const char *insta
         v = calloc(count, sizeof(*v));
         if (v == NULL) {
             sce_seterr(err, errlen, "out of memory");
-            rv = SCE_ERR_RESOURCE_EXHAUSTED;
+            rv = SCE_ERR_NO_MEMORY;
             goto out;
         }
     }
@@ -1149,7 +1149,7 @@ int docker_attach_open(docker *d, const char *id, docker_attach **out, char *err
     a = calloc(1, sizeof(*a));
     if (a == NULL || (a->curl = curl_easy_init()) == NULL) {
         sce_seterr(err, errlen, "out of memory");
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     a->fd = -1;
@@ -1217,7 +1217,7 @@ int docker_attach_open(docker *d, const char *id, docker_attach **out, char *err
         a->pending = malloc(a->pending_len);
         if (a->pending == NULL) {
             sce_seterr(err, errlen, "out of memory");
-            rv = SCE_ERR_RESOURCE_EXHAUSTED;
+            rv = SCE_ERR_NO_MEMORY;
             goto out;
         }
         memcpy(a->pending, hdr.data + head_len, a->pending_len);

@@ -830,7 +830,7 @@ int history_fetch(history *h, const history_query *q, history_page **out, char *
     goto out;
 oom:
     snprintf(err, errlen, "out of memory");
-    rv = SCE_ERR_RESOURCE_EXHAUSTED;
+    rv = SCE_ERR_NO_MEMORY;
     goto out;
 dberr:
     snprintf(err, errlen, "history is unavailable: %s: %s", h->path, sqlite3_errmsg(h->rdb));

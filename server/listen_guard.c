@@ -236,7 +236,7 @@ int listen_guard_start(nng_socket sock, const char *url, nng_listener listener,
     return SCE_OK;
 fail:
     listen_guard_stop(g);
-    return rv == NNG_ENOMEM ? SCE_ERR_RESOURCE_EXHAUSTED : SCE_ERR_INTERNAL;
+    return rv == NNG_ENOMEM ? SCE_ERR_NO_MEMORY : SCE_ERR_INTERNAL;
 }
 
 void listen_guard_stop(listen_guard *g)

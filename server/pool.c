@@ -204,7 +204,7 @@ int pool_start(const exec_env *env, pool **out)
     size_t n = (size_t)env->opt->pool_refill_concurrency;
 
     if (p == NULL)
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     p->env = env;
     p->target = (size_t)env->opt->pool_size;
     pthread_mutex_init(&p->lock, NULL);
@@ -226,7 +226,7 @@ int pool_start(const exec_env *env, pool **out)
     return SCE_OK;
 fail:
     pool_stop(p);
-    return SCE_ERR_RESOURCE_EXHAUSTED;
+    return SCE_ERR_NO_MEMORY;
 }
 
 int pool_acquire(pool *p, const lang_def *l, int64_t memory_bytes, warm_container *out)

@@ -295,7 +295,7 @@ int reaper_start(const server_options *o, docker *d, const char *boot_id, reaper
     reaper *r = calloc(1, sizeof(*r));
 
     if (r == NULL)
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     r->opt = o;
     r->d = d;
     snprintf(r->boot_id, sizeof(r->boot_id), "%s", boot_id);

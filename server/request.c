@@ -96,7 +96,7 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
     }
     spec->files = calloc(rq->n_files, sizeof(run_file));
     if (spec->files == NULL)
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     for (size_t i = 0; i < rq->n_files; i++) {
         const Sce__V1__File *f = rq->files[i];
         const char *why = sce_path_problem(f->path);
@@ -185,7 +185,7 @@ int request_check_run(const server_options *o, const Sce__V1__RunRequest *rq, ru
         }
         spec->files = calloc(1, sizeof(run_file));
         if (spec->files == NULL) {
-            rv = SCE_ERR_RESOURCE_EXHAUSTED;
+            rv = SCE_ERR_NO_MEMORY;
             goto out;
         }
         spec->files[0].path = spec->lang->default_entry;

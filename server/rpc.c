@@ -603,7 +603,7 @@ int rpc_start(const exec_env *env, history *hist, rpc_server **out, char *err, s
     int rv;
 
     if (srv == NULL)
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     srv->env = env;
     srv->hist = hist;
     srv->started_ms = now_ms();

@@ -306,7 +306,7 @@ int gw_guard_new(const gw_guard_config *cfg, gw_guard **out, char *err, size_t e
 
     if (g == NULL) {
         snprintf(err, errlen, "out of memory");
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     }
     pthread_mutex_init(&g->lock, NULL);
     g->max_connections = cfg->max_connections;
@@ -320,18 +320,18 @@ int gw_guard_new(const gw_guard_config *cfg, gw_guard **out, char *err, size_t e
         goto out;
     if (cfg->cors_origin != NULL && cfg->cors_origin[0] != '\0' &&
         (g->cors_origin = strdup(cfg->cors_origin)) == NULL) {
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     g->nrows = (size_t)g->max_connections + GW_BUSY_CONNECTIONS_MAX;
     if ((g->rows = calloc(g->nrows, sizeof(*g->rows))) == NULL) {
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     *out = g;
     g = NULL;
 out:
-    if (rv == SCE_ERR_RESOURCE_EXHAUSTED)
+    if (rv == SCE_ERR_NO_MEMORY)
         snprintf(err, errlen, "out of memory");
     gw_guard_free(g);
     return rv;

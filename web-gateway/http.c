@@ -653,7 +653,8 @@ static int static_read(http_server *s, int dfd, const char *name, const char *ur
         goto out;
     }
     if ((data = malloc((size_t)st.st_size + 1)) == NULL) {
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        snprintf(err, errlen, "out of memory");
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     while (got < (size_t)st.st_size) {
@@ -670,7 +671,8 @@ static int static_read(http_server *s, int dfd, const char *name, const char *ur
     }
     f = &s->files[s->nfiles];
     if ((f->url = strdup(url)) == NULL) {
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        snprintf(err, errlen, "out of memory");
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     f->data = data;
@@ -718,8 +720,10 @@ static int static_load(http_server *s, const char *path, char *err, size_t errle
 {
     int dfd, afd = -1, rv = SCE_OK;
 
-    if (s->files == NULL && (s->files = calloc(GW_STATIC_FILES_MAX, sizeof(*s->files))) == NULL)
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+    if (s->files == NULL && (s->files = calloc(GW_STATIC_FILES_MAX, sizeof(*s->files))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return SCE_ERR_NO_MEMORY;
+    }
     dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
         SCE_LOG(SCE_LOG_WARN, NULL,
@@ -1345,8 +1349,10 @@ int http_start(const http_config *cfg, sce_client *client, http_server **out, ch
     int family = AF_INET, rv;
     uint16_t port = 0;
 
-    if (s == NULL)
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return SCE_ERR_NO_MEMORY;
+    }
     s->client = client;
     s->body_limit = cfg->body_limit_bytes;
     s->listen_fd = MHD_INVALID_SOCKET;
@@ -1364,18 +1370,21 @@ int http_start(const http_config *cfg, sce_client *client, http_server **out, ch
     pthread_condattr_destroy(&ca);
     if (cfg->cors_origin != NULL && cfg->cors_origin[0] != '\0' &&
         (s->cors_origin = strdup(cfg->cors_origin)) == NULL) {
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        snprintf(err, errlen, "out of memory");
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     s->tenants = cfg->tenants;
     if (cfg->client_ip_header != NULL && cfg->client_ip_header[0] != '\0' &&
         (s->client_ip_header = strdup(cfg->client_ip_header)) == NULL) {
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        snprintf(err, errlen, "out of memory");
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     if (s->rate_per_s > 0 &&
         (s->clients = calloc(GW_RATE_CLIENTS_MAX, sizeof(*s->clients))) == NULL) {
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        snprintf(err, errlen, "out of memory");
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     {
@@ -1450,8 +1459,6 @@ int http_start(const http_config *cfg, sce_client *client, http_server **out, ch
     s = NULL;
     rv = SCE_OK;
 out:
-    if (rv == SCE_ERR_RESOURCE_EXHAUSTED)
-        snprintf(err, errlen, "out of memory");
     http_stop(s);
     return rv;
 }

@@ -194,7 +194,7 @@ static int parse_args(json_t *v, gw_run_input *t, char *err, size_t errlen)
     if (n == 0)
         return SCE_OK;
     if ((t->args = calloc(n, sizeof(*t->args))) == NULL)
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     for (i = 0; i < n; i++) {
         snprintf(field, sizeof(field), "args[%zu]", i);
         if ((rv = c_string(json_array_get(v, i), field, &t->args[i], err, errlen)) != SCE_OK)
@@ -221,7 +221,7 @@ static int parse_files(json_t *v, gw_run_input *t, char *err, size_t errlen)
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if ((t->files = calloc(n, sizeof(*t->files))) == NULL)
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     for (i = 0; i < n; i++) {
         json_t *f = json_array_get(v, i), *path, *content;
 
@@ -337,7 +337,7 @@ static int body_object(const char *body, size_t len, json_t **root, char *err, s
     if (r == NULL) {
         if (json_error_code(&jerr) == json_error_out_of_memory) {
             sce_seterr(err, errlen, "out of memory");
-            return SCE_ERR_RESOURCE_EXHAUSTED;
+            return SCE_ERR_NO_MEMORY;
         }
         char text[sizeof(jerr.text) * 3];
 
@@ -372,7 +372,7 @@ int gw_json_run_input(const char *body, size_t len, gw_run_input *in, char *err,
     memset(&t, 0, sizeof(t));
     rv = SCE_OK;
 out:
-    if (rv == SCE_ERR_RESOURCE_EXHAUSTED)
+    if (rv == SCE_ERR_NO_MEMORY)
         sce_seterr(err, errlen, "out of memory");
     gw_run_input_free(&t);
     return rv;
@@ -421,7 +421,7 @@ int gw_json_batch_input(const char *body, size_t len, gw_batch_input *in, char *
     }
     if ((t.tasks = calloc(n, sizeof(*t.tasks))) == NULL ||
         (t.reqs = calloc(n, sizeof(*t.reqs))) == NULL) {
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -444,7 +444,7 @@ int gw_json_batch_input(const char *body, size_t len, gw_batch_input *in, char *
     memset(&t, 0, sizeof(t));
     rv = SCE_OK;
 out:
-    if (rv == SCE_ERR_RESOURCE_EXHAUSTED)
+    if (rv == SCE_ERR_NO_MEMORY)
         sce_seterr(err, errlen, "out of memory");
     json_decref(root);
     gw_batch_input_free(&t);

@@ -100,7 +100,7 @@ static int add(gw_tenants *t, const word *name, const word *token, int admin)
     if ((name != NULL && (e->name = dup_n(name->p, name->n)) == NULL) ||
         (e->token = dup_n(token->p, token->n)) == NULL) {
         free(e->name);
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     }
     e->token_len = token->n;
     e->admin = admin;
@@ -118,7 +118,7 @@ int gw_tenants_parse(const char *text, size_t len, const char *where, gw_tenants
 
     if (t == NULL || (t->items = calloc(GW_TENANTS_MAX, sizeof(*t->items))) == NULL ||
         (lines = calloc(GW_TENANTS_MAX, sizeof(*lines))) == NULL) {
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         snprintf(err, errlen, "out of memory");
         goto out;
     }
@@ -227,7 +227,7 @@ int gw_tenants_load(const char *path, gw_tenants **out, char *err, size_t errlen
                 path);
     if ((buf = malloc(GW_TENANTS_FILE_MAX + 1)) == NULL) {
         snprintf(err, errlen, "out of memory");
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     while (got <= GW_TENANTS_FILE_MAX &&
@@ -272,7 +272,7 @@ int gw_tenants_single(const char *token, gw_tenants **out, char *err, size_t err
         add(t, NULL, &w, 1) != SCE_OK) {
         gw_tenants_free(t);
         snprintf(err, errlen, "out of memory");
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     }
     *out = t;
     return SCE_OK;

@@ -712,9 +712,9 @@ static int load_project(const run_opts *o, sce_bundle **b)
     if (o->json)
         print_err_json(rv, err);
     fprintf(stderr, "sce: %s\n", err);
-    return rv == SCE_ERR_NOT_FOUND            ? EX_NOINPUT
-           : rv == SCE_ERR_RESOURCE_EXHAUSTED ? EX_OSERR
-                                              : EX_DATAERR;
+    return rv == SCE_ERR_NOT_FOUND   ? EX_NOINPUT
+           : rv == SCE_ERR_NO_MEMORY ? EX_OSERR
+                                     : EX_DATAERR;
 }
 
 static int cmd_run(int argc, char **argv, const char *server)

@@ -124,7 +124,7 @@ static void check_refusal(int rv, const char *err, const char *cstr)
     json_t *back;
     const char *line;
 
-    if (rv != SCE_ERR_INVALID_ARGUMENT && rv != SCE_ERR_RESOURCE_EXHAUSTED)
+    if (rv != SCE_ERR_INVALID_ARGUMENT && rv != SCE_ERR_NO_MEMORY)
         fail("refused with an unexpected code", err);
     if (err[0] == '\0')
         fail("refused without a message", NULL);

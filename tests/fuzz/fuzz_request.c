@@ -150,7 +150,7 @@ static void check_run(const Sce__V1__RunRequest *rq, int project)
     err[0] = '\0';
     rv = request_check_run(&opt, rq, &spec, err, sizeof(err));
     if (rv != SCE_OK) {
-        if (rv != SCE_ERR_INVALID_ARGUMENT && rv != SCE_ERR_RESOURCE_EXHAUSTED)
+        if (rv != SCE_ERR_INVALID_ARGUMENT && rv != SCE_ERR_NO_MEMORY)
             fail("request_check_run returned an unexpected code", err);
         if (spec.files != NULL)
             fail("refused spec still holds files", NULL);

@@ -17,7 +17,8 @@
  * (*out) are allocated by the library, belong to the caller on SCE_OK only,
  * and are freed with their matching _free function.  On any error *out is
  * left untouched.  The library never aborts on allocation failure: it
- * returns SCE_ERR_RESOURCE_EXHAUSTED.
+ * returns SCE_ERR_NO_MEMORY (= SCE_ERR_INTERNAL; RESOURCE_EXHAUSTED means
+ * the server is busy, worth a retry).
  */
 #ifndef SCE_CLIENT_H
 #define SCE_CLIENT_H
@@ -309,7 +310,7 @@ typedef struct sce_bundle {
  * max_files files ("zip: more than 200 entries"), more than max_bytes
  * decompressed (counted as the data comes out, whatever the headers claim:
  * "zip: more than 1 MiB uncompressed"), no file at all, and data that
- * cannot be read (damaged, encrypted).  SCE_ERR_RESOURCE_EXHAUSTED when
+ * cannot be read (damaged, encrypted).  SCE_ERR_NO_MEMORY when
  * memory runs out.  On SCE_OK *out belongs to the caller. */
 int sce_bundle_from_zip(const void *zip, size_t len, const sce_bundle_limits *lim,
                         sce_bundle **out, char *errbuf, size_t errlen);

@@ -27,6 +27,12 @@ typedef enum sce_err {
     SCE_ERR_UNAVAILABLE = 14,
 } sce_err;
 
+/* Out of memory in the server, the gateway or this library.  It is not the
+ * caller's doing and not "busy, retry in a second" (RESOURCE_EXHAUSTED: a
+ * full queue, a rate limit), so it travels as INTERNAL, and the gateway
+ * answers 500. */
+#define SCE_ERR_NO_MEMORY SCE_ERR_INTERNAL
+
 /* A short, static, lower-case name for the code ("invalid argument");
  * "unknown error" for a value that is not a code.  Never NULL. */
 const char *sce_strerror(int err);

@@ -619,6 +619,7 @@ static void test_http_status(void **state)
         {SCE_ERR_DEADLINE_EXCEEDED, 504},
         {SCE_ERR_NOT_FOUND, 404},
         {SCE_ERR_RESOURCE_EXHAUSTED, 429},
+        {SCE_ERR_NO_MEMORY, 500}, /* out of memory is not "busy" */
         {SCE_ERR_UNIMPLEMENTED, 501},
         {SCE_ERR_INTERNAL, 500},
         {SCE_ERR_UNAVAILABLE, 503},
