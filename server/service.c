@@ -125,6 +125,12 @@ void service_run(const exec_env *env, history *h, const Sce__V1__RunRequest *rq,
     rr->stderr_truncated = a->res.err.truncated;
     rr->message = a->res.v.message;
     rr->wall_ms = a->res.wall_ms;
+    /* Rounded up, so that a run whose CPU time was measured never reads as
+     * 0 ("not known"). */
+    rr->cpu_ms = a->res.cpu_us >= (uint64_t)UINT32_MAX * 1000
+                     ? UINT32_MAX
+                     : (uint32_t)((a->res.cpu_us + 999) / 1000);
+    rr->peak_memory_bytes = a->res.peak_memory_bytes;
     rr->language = (char *)a->spec.lang->name;
     rr->language_version = a->ls.version;
     a->limits.timeout_ms = (uint32_t)a->spec.timeout_ms;

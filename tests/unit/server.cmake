@@ -17,3 +17,7 @@ target_compile_definitions(test_shutdown PRIVATE SCE_SERVER_PATH="$<TARGET_FILE:
 add_dependencies(test_shutdown sce-server)
 add_test(NAME test_shutdown COMMAND test_shutdown)
 set_tests_properties(test_shutdown PROPERTIES LABELS unit TIMEOUT 300)
+
+# The runner's end marker: status and usage figures, bounded digits, split
+# anywhere (a pure parser, table-tested).
+sce_unit_test(test_marker unit/server/test_marker.c sce_server_core)
