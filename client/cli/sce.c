@@ -867,6 +867,8 @@ static int print_batch_json(const run_opts *o, const sce_batch_result *b)
             jset(x, "stderr_truncated", json_boolean(r->stderr_truncated), &bad);
             jset(x, "message", json_text(r->message), &bad);
             jset(x, "wall_ms", json_u64(r->wall_ms), &bad);
+            jset(x, "cpu_ms", json_u64(r->cpu_ms), &bad);
+            jset(x, "peak_memory_bytes", json_u64(r->peak_memory_bytes), &bad);
             jset(x, "language", json_text(r->language), &bad);
             jset(x, "request_id", json_text(r->request_id), &bad);
         }

@@ -71,6 +71,77 @@
     new console.Console(discard).log('%s %d', 'x', 4);
   }
 
+  // The run's figures for the end marker (step 6): CPU time and peak
+  // memory of the container's own cgroup (read-only at /sys/fs/cgroup),
+  // which count every process of the run; where no cgroup file can be read
+  // (gVisor, odd hosts), process.resourceUsage() of this process.  The
+  // cgroup's CPU counter lags a running thread by up to a scheduler tick, so
+  // the CPU time is at least this process's own (process.cpuUsage), which
+  // does not.  Each reader returns a number or throws; 0 means "not known".
+  const usage = (() => {
+    const small = Buffer.alloc(4096);
+    const readFile = (p) => {
+      const fd = fs.openSync(p, 'r');
+      try {
+        return small.toString('latin1', 0, fs.readSync(fd, small, 0, small.length, null));
+      } finally {
+        fs.closeSync(fd);
+      }
+    };
+    const int = (text) => {
+      if (!/^\s*[0-9]{1,19}\s*$/.test(text)) throw new Error('not a number');
+      return Number(text.trim());
+    };
+    // cgroup v2: our own group, as /proc/self/cgroup names it ("0::/"
+    // inside a private cgroup namespace, Docker's default on v2).
+    const v2Dir = () => {
+      const m = /^0::(.*)$/m.exec(readFile('/proc/self/cgroup'));
+      if (!m) throw new Error('no cgroup v2 entry');
+      return `/sys/fs/cgroup${m[1].replace(/\/+$/, '')}/`;
+    };
+    const cpuReaders = [
+      () => Math.floor(int(readFile('/sys/fs/cgroup/cpuacct/cpuacct.usage')) / 1000),
+      () => Math.floor(int(readFile('/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage')) / 1000),
+      () => {
+        const m = /^usage_usec ([0-9]+)$/m.exec(readFile(`${v2Dir()}cpu.stat`));
+        if (!m) throw new Error('no usage_usec');
+        return int(m[1]);
+      },
+      () => { const u = process.resourceUsage(); return u.userCPUTime + u.systemCPUTime; },
+    ];
+    const peakReaders = [
+      () => int(readFile('/sys/fs/cgroup/memory/memory.max_usage_in_bytes')),
+      () => int(readFile(`${v2Dir()}memory.peak`)),
+      () => process.resourceUsage().maxRSS * 1024, // KiB
+    ];
+    const ownCpu = () => { const u = process.cpuUsage(); return u.user + u.system; };
+    let cpuRead = null;
+    let cpuBase = 0;
+    let ownBase = 0;
+    return {
+      start() {
+        ownBase = ownCpu();
+        for (const read of cpuReaders) {
+          try { cpuBase = read(); cpuRead = read; return; } catch (e) { /* the next one */ }
+        }
+      },
+      // [cpu_us since start(), peak_bytes], integers below 10^19; never throws.
+      end() {
+        let cpu = 0;
+        let peak = 0;
+        try {
+          cpu = ownCpu() - ownBase;
+          if (cpuRead) cpu = Math.max(cpuRead() - cpuBase, cpu);
+        } catch (e) { /* what was read so far */ }
+        for (const read of peakReaders) {
+          try { peak = read(); break; } catch (e) { /* the next one */ }
+        }
+        const ok = (v) => (Number.isSafeInteger(v) && v >= 0 ? v : 0);
+        return [ok(cpu), ok(peak)];
+      },
+    };
+  })();
+
   // 5. `node -e` defines globals that `node file.js` does not: require,
   // module, exports, __filename, __dirname, and a lazy getter for each
   // built-in module (fs, path, ...: those whose setter is named setReal).
@@ -95,6 +166,9 @@
       line += String.fromCharCode(readExact(1)[0]);
       if (line.length > 24) fail('bad bundle magic');
     }
+    // The bundle has arrived: the run's clock starts (the warm-up above and
+    // node's own start-up are not the program's time).
+    usage.start();
     const m = /^SCE1 ([0-9]{1,9})\n$/.exec(line);
     if (!m) fail('bad bundle magic');
     if (Number(m[1]) > 1 << 24) fail('bad bundle header: longer than 16 MiB');
@@ -165,8 +239,9 @@
     delete process._eval;
 
     // 6. With a nonce, report the program's end: once every 'exit' listener
-    // (the user's too) has run, write the same marker with the exit code on
-    // stdout and on stderr, so the server need not wait for the container's
+    // (the user's too) has run, write the same marker with the exit code,
+    // the CPU time in microseconds and the peak memory in bytes (0: not
+    // known; see above) on stdout and on stderr, so the server need not wait for the container's
     // teardown.  Writes to pipes are synchronous on Linux, so all the
     // program's output is out before the marker.
     // An uncaught exception emits 'exit' before node prints the error, so
@@ -179,7 +254,8 @@
         const r = emit.call(this, event, ...rest);
         if (event === 'exit' && !crashed) {
           const code = process.exitCode ?? rest[0] ?? 0;
-          const marker = `\x1eSCE-END:${nonce}:${code}\n`;
+          const [cpuUs, peakBytes] = usage.end();
+          const marker = `\x1eSCE-END:${nonce}:${code}:${cpuUs}:${peakBytes}\n`;
           for (const fd of [1, 2]) {
             try { fs.writeSync(fd, marker); } catch (e) { /* closed by the program */ }
           }

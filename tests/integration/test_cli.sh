@@ -74,8 +74,9 @@ check "code from stdin without -l is a usage error" 64 $?
 "$sce" run --json hello.py >out 2>err
 check "--json" 0 $? out '"verdict"' out '"stdout"'
 if node -e 'const r = JSON.parse(require("fs").readFileSync("out", "utf8"));
-            if (r.stdout !== "Hello from a file\n" || r.exit_code !== 0) process.exit(1);'; then
-    pass "--json is valid JSON with the run's fields"
+            if (r.stdout !== "Hello from a file\n" || r.exit_code !== 0 ||
+                !(r.cpu_ms > 0) || !(r.peak_memory_bytes > 0)) process.exit(1);'; then
+    pass "--json is valid JSON with the run's fields (cpu_ms, peak_memory_bytes measured)"
 else
     fail "--json output does not parse or lacks fields"
 fi
@@ -189,6 +190,16 @@ if [ "$(grep -c '^--- ' out)" = 3 ] && grep -n '^--- ' out | head -1 | grep -q h
     pass "sce batch prints the tasks in their order"
 else
     fail "sce batch order"
+fi
+
+"$sce" batch --json hello.py hello.js >out 2>err
+check "sce batch --json" 0 $? out '"cpu_ms"' out '"peak_memory_bytes"'
+if node -e 'const a = JSON.parse(require("fs").readFileSync("out", "utf8"));
+            if (a.length !== 2 || !a.every((r) => r.cpu_ms > 0 && r.peak_memory_bytes > 0))
+              process.exit(1);'; then
+    pass "sce batch --json: each task with its cpu_ms and peak_memory_bytes"
+else
+    fail "sce batch --json lacks cpu_ms or peak_memory_bytes"
 fi
 
 "$sce" batch hello.py hello.py hello.py hello.py hello.py hello.py >out 2>err

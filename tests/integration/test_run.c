@@ -102,6 +102,67 @@ static void test_hello(void **state)
     sce_run_result_free(r);
 }
 
+/* cpu_ms and peak_memory_bytes come from the runner's end marker (the
+ * container's cgroup).  What is certain, and so asserted: a program that
+ * touches 60 MiB and burns 300 ms of its own CPU time reports at least that
+ * much of both; any run that ended by itself used some CPU (cpu_ms is
+ * rounded up) and memory; no run reports more memory than its limit; and
+ * since the runner reads the CPU counter inside the server's clock, under
+ * a 1-CPU quota (the stack's) cpu_ms is at most wall_ms plus one quota
+ * period of 100 ms, which a count that included the interpreter's start-up
+ * or the warm-up of a pooled container would break. */
+static void assert_usage_bounds(const sce_run_result *r)
+{
+    if (r->cpu_ms == 0 || r->peak_memory_bytes == 0)
+        fail_msg("cpu_ms %u, peak_memory_bytes %llu: expected both measured", r->cpu_ms,
+                 (unsigned long long)r->peak_memory_bytes);
+    if (r->cpu_ms > r->wall_ms + 100)
+        fail_msg("cpu_ms %u is more than wall_ms %u + 100", r->cpu_ms, r->wall_ms);
+    if (r->peak_memory_bytes > r->memory_bytes)
+        fail_msg("peak_memory_bytes %llu is over the limit %llu",
+                 (unsigned long long)r->peak_memory_bytes, (unsigned long long)r->memory_bytes);
+}
+
+static void test_usage_figures(void **state)
+{
+    sce_run_result *r =
+        run("import time\nx = bytearray(60 << 20)\nfor i in range(0, len(x), 4096):\n"
+            "    x[i] = 1\nt = time.process_time()\nwhile time.process_time() - t < 0.3:\n"
+            "    pass\nprint(len(x))\n",
+            "const b = Buffer.alloc(60 << 20, 1);\nconst t = process.cpuUsage();\nlet u;\n"
+            "do { u = process.cpuUsage(t); } while (u.user + u.system < 300000);\n"
+            "console.log(b.length);\n");
+
+    assert_verdict(r, SCE_VERDICT_OK);
+    assert_string_equal(r->stdout_data, "62914560\n");
+    assert_usage_bounds(r);
+    if (r->cpu_ms < 300 || r->peak_memory_bytes < 60u << 20)
+        fail_msg("cpu_ms %u (expected >= 300), peak_memory_bytes %llu (expected >= 60 MiB)",
+                 r->cpu_ms, (unsigned long long)r->peak_memory_bytes);
+    sce_run_result_free(r);
+
+    r = run("print('hi')\n", "console.log('hi');\n");
+    assert_verdict(r, SCE_VERDICT_OK);
+    assert_usage_bounds(r);
+    sce_run_result_free(r);
+
+    /* A failing Python program's figures are reported too: its runner
+     * wrote the markers.  Node.js emits 'exit' before it prints an uncaught
+     * exception, so there its runner writes none (see node_runner.js). */
+    r = run("raise ValueError('no')\n", "process.exitCode = 2;\n");
+    assert_verdict(r, SCE_VERDICT_RUNTIME_ERROR);
+    assert_usage_bounds(r);
+    sce_run_result_free(r);
+
+    /* Without the markers (an exit that skips the exit handlers) there are
+     * no figures: 0, never a guess. */
+    r = run("import os\nos._exit(3)\n", "process.reallyExit(3);\n");
+    assert_int_equal(r->exit_code, 3);
+    assert_int_equal(r->cpu_ms, 0);
+    assert_int_equal(r->peak_memory_bytes, 0);
+    sce_run_result_free(r);
+}
+
 static void test_arithmetic(void **state)
 {
     sce_run_result *r = run("print(2 + 2)\nprint(7 * 6, 2 ** 100)\n",
@@ -175,6 +236,9 @@ static void test_infinite_loop(void **state)
     assert_in_range(ms, 10000, 14000);
     assert_int_equal(r->exit_code, 137);
     assert_int_equal(r->signal, 9);
+    /* Killed: no end marker, so no figures. */
+    assert_int_equal(r->cpu_ms, 0);
+    assert_int_equal(r->peak_memory_bytes, 0);
     sce_run_result_free(r);
 }
 
@@ -748,6 +812,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hello),
+        cmocka_unit_test(test_usage_figures),
         cmocka_unit_test(test_arithmetic),
         cmocka_unit_test(test_loops),
         cmocka_unit_test(test_runtime_error),

@@ -36,7 +36,9 @@ src() {
 }
 
 # bundle ENTRY ARGS_JSON FILE... : the bundle of the current case's files
-# (paths are plain ASCII here, so they need no JSON escaping).
+# (paths are plain ASCII here, so they need no JSON escaping).  With NONCE
+# set, the header carries it: the runner then ends both streams with its end
+# marker, as it does for the server.
 bundle() {
     local entry=$1 args=$2 f files="" sep="" header
     shift 2
@@ -44,7 +46,7 @@ bundle() {
         files+="$sep{\"path\":\"$f\",\"size\":$(stat -c %s "$WORK/src/$f")}"
         sep=,
     done
-    header="{\"entry\":\"$entry\",\"args\":$args,\"files\":[$files]}"
+    header="{\"entry\":\"$entry\",\"args\":$args${NONCE:+,\"nonce\":\"$NONCE\"},\"files\":[$files]}"
     printf 'SCE1 %d\n%s' "$(printf '%s' "$header" | wc -c)" "$header" >"$WORK/bundle"
     for f in "$@"; do cat "$WORK/src/$f" >>"$WORK/bundle"; done
 }
@@ -73,6 +75,26 @@ out_is() { [ "$(cat "$WORK/out")" = "$1" ] || REASONS+=("stdout differs, expecte
 err_is() { [ "$(cat "$WORK/err")" = "$1" ] || REASONS+=("stderr differs, expected: $1"); }
 err_has() { grep -qF -- "$1" "$WORK/err" || REASONS+=("stderr lacks: $1"); }
 err_lacks() { ! grep -qF -- "$1" "$WORK/err" || REASONS+=("stderr contains: $1"); }
+
+# marker_is STATUS MIN_CPU_US MIN_PEAK_BYTES: stdout and stderr each end with
+# the end marker of nonce abc123 (the 3-field form: status, CPU time since
+# the bundle arrived, peak memory), with this status, at least these
+# figures, and a peak no larger than the memory limit (128 MiB).
+marker_is() {
+    local f line
+    for f in out err; do
+        line=$(tail -c 200 "$WORK/$f" | tr '\036' '^' | tail -n 1)
+        if [[ ! $line =~ \^SCE-END:abc123:([0-9]+):([0-9]+):([0-9]+)$ ]]; then
+            REASONS+=("std$f does not end with a 3-field end marker: $line")
+            continue
+        fi
+        [ "${BASH_REMATCH[1]}" = "$1" ] || REASONS+=("std$f marker: status ${BASH_REMATCH[1]}")
+        [ "${BASH_REMATCH[2]}" -ge "$2" ] ||
+            REASONS+=("std$f marker: cpu_us ${BASH_REMATCH[2]}, expected >= $2")
+        [ "${BASH_REMATCH[3]}" -ge "$3" ] && [ "${BASH_REMATCH[3]}" -le $((128 << 20)) ] ||
+            REASONS+=("std$f marker: peak ${BASH_REMATCH[3]}, expected $3 to 128 MiB")
+    done
+}
 
 # case_start NAME: a new case with an empty source directory.
 CASE=""
@@ -312,6 +334,22 @@ $sum"
     rc_is 0; out_is ok; err_is ""
     case_end
 
+    case_start "python: end marker with exit status, CPU time and peak memory"
+    src main.py <<'EOF'
+import time
+x = bytearray(60 << 20)
+for i in range(0, len(x), 4096):
+    x[i] = 1
+t = time.process_time()
+while time.process_time() - t < 0.3:
+    pass
+exit(3)
+EOF
+    NONCE=abc123 bundle main.py '[]' main.py
+    run python
+    rc_is 3; marker_is 3 300000 $((60 << 20))
+    case_end
+
     case_start "python: memory bomb is OOM-killed (137)"
     src main.py <<<'x = "a" * 10**9'
     bundle main.py '[]' main.py
@@ -483,6 +521,19 @@ EOF
     run node "$WORK/src/data.bin"
     rc_is 0; out_is "$sum
 $sum"
+    case_end
+
+    case_start "node: end marker with exit status, CPU time and peak memory"
+    src main.js <<'EOF'
+const b = Buffer.alloc(60 << 20, 1);
+const t = process.cpuUsage();
+let u;
+do { u = process.cpuUsage(t); } while (u.user + u.system < 300000);
+process.exitCode = 3;
+EOF
+    NONCE=abc123 bundle main.js '[]' main.js
+    run node
+    rc_is 3; marker_is 3 300000 $((60 << 20))
     case_end
 
     case_start "node: memory bomb is OOM-killed (137)"
