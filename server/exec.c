@@ -128,7 +128,7 @@ static int read_profile(const char *path, char **out, size_t *len, char *err, si
         goto out;
     }
     if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     while (got < (size_t)st.st_size) {
@@ -183,7 +183,7 @@ static int compact_profile(const char *what, const char *text, size_t len, char 
     }
     compact = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
     if (compact == NULL || (*out = malloc(strlen(compact) + 9)) == NULL) {
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     memcpy(*out, "seccomp=", 8);
@@ -234,7 +234,7 @@ static int seccomp_security_opt(const char *choice, const char **out, char *err,
         goto out;
     if ((e = calloc(1, sizeof(*e))) == NULL || (e->key = strdup(choice)) == NULL) {
         free(e);
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+        rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
     e->opt = opt;
@@ -410,7 +410,7 @@ static int engine_failure(const exec_env *env, int rv, const char *image, const 
         return SCE_ERR_UNAVAILABLE;
     }
     snprintf(err, errlen, "%s: %s", what, detail);
-    return rv == SCE_ERR_RESOURCE_EXHAUSTED ? rv : SCE_ERR_INTERNAL;
+    return SCE_ERR_INTERNAL; /* out of memory (SCE_ERR_NO_MEMORY) included */
 }
 
 /* A kill sent from another thread.  The run outlives the thread
@@ -490,7 +490,7 @@ static int pump(const exec_env *env, const run_spec *spec, const char *id, const
     int rv = SCE_OK;
 
     if (chunk == NULL)
-        return SCE_ERR_RESOURCE_EXHAUSTED;
+        return SCE_ERR_NO_MEMORY;
     docker_stream_init(&ds);
     io->t0 = now_ms();
     deadline = io->t0 + spec->timeout_ms;
@@ -552,7 +552,7 @@ static int pump(const exec_env *env, const run_spec *spec, const char *id, const
                     break;
                 }
                 if (col->oom) {
-                    rv = SCE_ERR_RESOURCE_EXHAUSTED;
+                    rv = SCE_ERR_NO_MEMORY;
                     snprintf(err, errlen, "out of memory collecting output");
                     io->eof = 1;
                     break;

@@ -217,7 +217,7 @@ void service_batch(const exec_env *env, history *h, const Sce__V1__BatchRequest 
     sync = calloc(1, sizeof(*sync));
     if (a->runs == NULL || a->items == NULL || a->item_ptrs == NULL || a->statuses == NULL ||
         tasks == NULL || sync == NULL) {
-        a->status = SCE_ERR_RESOURCE_EXHAUSTED;
+        a->status = SCE_ERR_NO_MEMORY;
         snprintf(a->message, sizeof(a->message), "out of memory for a batch of %zu", n);
         goto out;
     }
@@ -351,7 +351,7 @@ void service_history(history *h, const char *tenant, const Sce__V1__HistoryReque
         a->entries = calloc(a->page->count, sizeof(*a->entries));
         a->entry_ptrs = calloc(a->page->count, sizeof(*a->entry_ptrs));
         if (a->entries == NULL || a->entry_ptrs == NULL) {
-            a->status = SCE_ERR_RESOURCE_EXHAUSTED;
+            a->status = SCE_ERR_NO_MEMORY;
             snprintf(a->message, sizeof(a->message), "out of memory");
             return;
         }
