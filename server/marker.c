@@ -95,8 +95,8 @@ size_t marker_pending(const char *prefix, size_t prefix_len, const char *b, size
             continue;
         if (memcmp(b + i, prefix, n < prefix_len ? n : prefix_len) != 0)
             goto out;
-        if (n <= prefix_len || parse_tail(b + i + prefix_len, n - prefix_len, &unused) ==
-                                   TAIL_PARTIAL)
+        if (n <= prefix_len ||
+            parse_tail(b + i + prefix_len, n - prefix_len, &unused) == TAIL_PARTIAL)
             rv = i;
         goto out;
     }

@@ -241,8 +241,8 @@
     // 6. With a nonce, report the program's end: once every 'exit' listener
     // (the user's too) has run, write the same marker with the exit code,
     // the CPU time in microseconds and the peak memory in bytes (0: not
-    // known; see above) on stdout and on stderr, so the server need not wait for the container's
-    // teardown.  Writes to pipes are synchronous on Linux, so all the
+    // known; see above) on stdout and on stderr, so the server need not
+    // wait for the container's teardown.  Writes to pipes are synchronous on Linux, so all the
     // program's output is out before the marker.
     // An uncaught exception emits 'exit' before node prints the error, so
     // then no marker: the server reads on to the end of the stream.

@@ -193,8 +193,9 @@ def _sce_run():
     # bytes (0: not known; see above) on stdout and on stderr (the engine
     # keeps the order within each stream, not across them), written by an
     # exit handler registered before the program's own, so it runs after
-    # theirs and after the interpreter has waited for the program's threads.  The server then has
-    # the status at once instead of when the container has been torn down.
+    # theirs and after the interpreter has waited for the program's threads.
+    # The server then has the status at once instead of when the container
+    # has been torn down.
     # A forked child of the program runs exit handlers too: only this
     # process reports.  Without the marker (os._exit, a signal) the server
     # falls back to the end of the stream.

@@ -43,8 +43,7 @@ static const row rows[] = {
      9999999999999999999ull, 1000000000000000000ull},
     {"leading zeros", M "007:0010:0020\n", 1, 0, 7, 10, 20},
     {"what follows is cut with it", M "0:5:6\nleftover child\n", 1, 0, 0, 5, 6},
-    {"a forgery first, then the real one", M "0:1:x\n" M "2:3:4\n", 1, 6 + sizeof(M) - 1, 2,
-     3, 4},
+    {"a forgery first, then the real one", M "0:1:x\n" M "2:3:4\n", 1, 6 + sizeof(M) - 1, 2, 3, 4},
     {"the first of two", M "0:1:2\n" M "5:6:7\n", 1, 0, 0, 1, 2},
     {"20-digit cpu", M "0:12345678901234567890:1\n", 0, 0, 0, 0, 0},
     {"20-digit peak", M "0:1:18446744073709551616\n", 0, 0, 0, 0, 0},
@@ -139,15 +138,15 @@ static void test_pending(void **state)
         {"ab" M "12:", 2},
         {"ab" M "12:3456:", 2},
         {"ab" M "12:3456:789", 2},
-        {"ab" M "12:3456:789\n", (size_t)-1},  /* complete: cut by marker_find */
-        {"ab" M "12:3456:789:", (size_t)-1},   /* a fourth field: never a marker */
-        {"ab" M "12345", (size_t)-1},          /* 5-digit status */
+        {"ab" M "12:3456:789\n", (size_t)-1}, /* complete: cut by marker_find */
+        {"ab" M "12:3456:789:", (size_t)-1},  /* a fourth field: never a marker */
+        {"ab" M "12345", (size_t)-1},         /* 5-digit status */
         {"ab" M "1:12345678901234567890", (size_t)-1},
         {"ab" M "1::", (size_t)-1},
         {"ab" M "x", (size_t)-1},
-        {"ab\x1eSCE-END:ffff", (size_t)-1},    /* another nonce */
-        {"ab" M "1:2:3\nzz", (size_t)-1},      /* text after a 0x1e-free tail */
-        {M "1\x1e", sizeof(M)},                /* only the last 0x1e counts */
+        {"ab\x1eSCE-END:ffff", (size_t)-1}, /* another nonce */
+        {"ab" M "1:2:3\nzz", (size_t)-1},   /* a complete marker, then text */
+        {M "1\x1e", sizeof(M)},             /* only the last 0x1e counts */
     };
 
     (void)state;
@@ -185,9 +184,7 @@ static void test_long_stream(void **state)
     (void)state;
     memset(buf, 'a', 4000);
     len = 4000 + (size_t)snprintf(buf + 4000, sizeof(buf) - 4000, "%s", tail);
-    assert_int_equal(marker_find(PREFIX, strlen(PREFIX), buf, len, len - 1 - MARKER_MAX + 1, &at,
-                                 &m),
-                     1);
+    assert_int_equal(marker_find(PREFIX, strlen(PREFIX), buf, len, len - MARKER_MAX, &at, &m), 1);
     assert_int_equal(at, 4000);
     assert_true(m.cpu_us == 250000 && m.peak_bytes == 64u << 20);
     /* Starting after the marker's start: not found. */
@@ -197,10 +194,8 @@ static void test_long_stream(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_find_whole),
-        cmocka_unit_test(test_find_byte_by_byte),
-        cmocka_unit_test(test_pending),
-        cmocka_unit_test(test_no_prefix),
+        cmocka_unit_test(test_find_whole),  cmocka_unit_test(test_find_byte_by_byte),
+        cmocka_unit_test(test_pending),     cmocka_unit_test(test_no_prefix),
         cmocka_unit_test(test_long_stream),
     };
 
