@@ -135,3 +135,16 @@ sce_quoted sce_utf8_quote(const char *s)
     sce_utf8_clean_line(s ? s : "", end, q.text, sizeof(q.text));
     return q;
 }
+
+void sce_ascii_shown(char *out, size_t outlen, const char *s, size_t max)
+{
+    size_t i;
+
+    for (i = 0; s[i] != '\0' && i < max && i + 4 < outlen; i++)
+        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    if (s[i] != '\0' && i + 4 <= outlen) {
+        memcpy(out + i, "...", 3);
+        i += 3;
+    }
+    out[i] = '\0';
+}

@@ -42,4 +42,10 @@ typedef struct sce_quoted {
 
 sce_quoted sce_utf8_quote(const char *s);
 
+/* Copies at most max bytes of the NUL-terminated s into out, printable
+ * ASCII only (anything else becomes '?'), with "..." when s was longer;
+ * always NUL-terminated when outlen > 4.  For header and request values in
+ * log lines and messages, where they must not forge or break a line. */
+void sce_ascii_shown(char *out, size_t outlen, const char *s, size_t max);
+
 #endif

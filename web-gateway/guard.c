@@ -24,6 +24,7 @@
 
 #include "gateway_limits.h"
 #include "sce/err.h"
+#include "utf8.h"
 
 typedef enum name_kind {
     NAME_EXACT,  /* "localhost", "sce.example.com" */
@@ -65,21 +66,6 @@ struct gw_guard {
 static const char *const localhost_names[] = {"localhost", "*.localhost", "127.0.0.1", "[::1]"};
 
 /* ------------------------------------------------------------ parsing */
-
-/* Copies at most max bytes of s, with anything unprintable as '?', so
- * that a header cannot break the message. */
-static void shown(char *out, size_t outlen, const char *s, size_t max)
-{
-    size_t i;
-
-    for (i = 0; s[i] != '\0' && i < max && i + 4 < outlen; i++)
-        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (s[i] != '\0' && i + 4 <= outlen) {
-        memcpy(out + i, "...", 3);
-        i += 3;
-    }
-    out[i] = '\0';
-}
 
 /* One host: "[v6]", a bare v6 address when bare_v6, an IPv4 address, a
  * name, or "*.name" when wildcard.  Returns 0, or -1 if it is none of
@@ -215,7 +201,7 @@ static int add_name(gw_guard *g, const char *p, size_t n, char *err, size_t errl
     if (parse_name(p, n, 1, 1, h) != 0) {
         memcpy(raw, p, k);
         raw[k] = '\0';
-        shown(text, sizeof(text), raw, GW_GUARD_SHOWN_MAX);
+        sce_ascii_shown(text, sizeof(text), raw, GW_GUARD_SHOWN_MAX);
         snprintf(err, errlen,
                  "allowed_hosts: '%s' is not a host name, '*.' + a name, an IPv4 "
                  "address or an [IPv6] address (give names without scheme, port or path)",
@@ -422,7 +408,7 @@ unsigned gw_guard_check(const gw_guard *g, const char *method, const char *host,
     if (host != NULL) {
         host_ok = parse_authority(host, &h, &port) == 0;
         if (!g->any_host && (!host_ok || !host_allowed(g, &h))) {
-            shown(text, sizeof(text), host, GW_GUARD_SHOWN_MAX);
+            sce_ascii_shown(text, sizeof(text), host, GW_GUARD_SHOWN_MAX);
             snprintf(msg, msglen,
                      "Host: '%s' is not a name of this gateway; it answers to localhost, its "
                      "listen address and allowed_hosts",
@@ -437,7 +423,7 @@ unsigned gw_guard_check(const gw_guard *g, const char *method, const char *host,
         return 0;
     if (host != NULL && host_ok && own_origin(origin, &h, port))
         return 0;
-    shown(text, sizeof(text), origin, GW_GUARD_SHOWN_MAX);
+    sce_ascii_shown(text, sizeof(text), origin, GW_GUARD_SHOWN_MAX);
     snprintf(msg, msglen,
              "Origin: '%s' may not send %s requests here; only this gateway's own page%s may", text,
              strlen(method) < 16 ? method : "such",

@@ -66,6 +66,7 @@
 #include "log.h"
 #include "routes_project.h"
 #include "sce/err.h"
+#include "utf8.h"
 #include "tenants.h"
 
 /* The page may load only its own scripts, styles and images and talk only
@@ -213,23 +214,8 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Copies at most max bytes of s, with anything unprintable as '?', so that
- * request input cannot forge or break log lines. */
-static void printable(char *out, size_t outlen, const char *s, size_t max)
-{
-    size_t i;
-
-    for (i = 0; s[i] != '\0' && i < max && i + 4 < outlen; i++)
-        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    if (s[i] != '\0' && i + 4 <= outlen) {
-        memcpy(out + i, "...", 3);
-        i += 3;
-    }
-    out[i] = '\0';
-}
-
 /* A path for an error message, cut at GW_ERROR_PATH_MAX bytes.  Unlike
- * printable(), it keeps non-ASCII text: gw_json_error() makes the message
+ * sce_ascii_shown(), it keeps non-ASCII text: gw_json_error() makes the message
  * valid UTF-8 on one line. */
 static void shown_path(char *out, size_t outlen, const char *url)
 {
@@ -558,7 +544,7 @@ static enum MHD_Result send_error_with(http_request *rq, struct MHD_Connection *
                           : err == GW_ERR_PERMISSION_DENIED ? "PERMISSION_DENIED"
                                                             : NULL;
 
-    printable(rq->note, sizeof(rq->note), message, sizeof(rq->note) - 5);
+    sce_ascii_shown(rq->note, sizeof(rq->note), message, sizeof(rq->note) - 5);
     body = gw_json_error(status, err, message, rq->request_id);
     if (body != NULL && gw_code != NULL &&
         json_object_set_new(body, "code", json_string(gw_code)) != 0) {
@@ -808,7 +794,7 @@ static enum MHD_Result handle_health(http_request *rq, struct MHD_Connection *c)
     json_t *body = gw_json_health(rv == SCE_OK ? h : NULL, rv, err, &status);
 
     if (rv != SCE_OK)
-        printable(rq->note, sizeof(rq->note), err, sizeof(rq->note) - 5);
+        sce_ascii_shown(rq->note, sizeof(rq->note), err, sizeof(rq->note) - 5);
     sce_health_free(h);
     return send_json(rq, c, status, body, NULL, NULL);
 }
@@ -894,7 +880,7 @@ static enum MHD_Result handle_run(http_request *rq, struct MHD_Connection *c)
     gw_run_input_free(&in);
     if (rv != SCE_OK)
         return send_sce_error(rq, c, rv, err);
-    printable(rq->request_id, sizeof(rq->request_id), res->request_id, 32);
+    sce_ascii_shown(rq->request_id, sizeof(rq->request_id), res->request_id, 32);
     snprintf(rq->note, sizeof(rq->note), "%s", sce_verdict_name(res->verdict));
     ret = send_json(rq, c, MHD_HTTP_OK, gw_json_run_result(res), NULL, NULL);
     sce_run_result_free(res);
@@ -905,8 +891,8 @@ static enum MHD_Result handle_run(http_request *rq, struct MHD_Connection *c)
 
 static enum MHD_Result send_answer(http_request *rq, struct MHD_Connection *c, gw_answer *a)
 {
-    printable(rq->request_id, sizeof(rq->request_id), a->request_id, 32);
-    printable(rq->note, sizeof(rq->note), a->note, sizeof(rq->note) - 5);
+    sce_ascii_shown(rq->request_id, sizeof(rq->request_id), a->request_id, 32);
+    sce_ascii_shown(rq->note, sizeof(rq->note), a->note, sizeof(rq->note) - 5);
     return send_json(rq, c, a->status, a->body, a->header_name,
                      a->header_name != NULL ? a->header_value : NULL);
 }
@@ -1105,7 +1091,7 @@ static enum MHD_Result on_headers(http_request *rq, struct MHD_Connection *c, co
         if (ct == NULL) {
             snprintf(msg, sizeof(msg), "Content-Type: missing; expected application/json");
         } else {
-            printable(shown_ct, sizeof(shown_ct), ct, 64);
+            sce_ascii_shown(shown_ct, sizeof(shown_ct), ct, 64);
             snprintf(msg, sizeof(msg), "Content-Type: expected application/json, got '%s'",
                      shown_ct);
         }
@@ -1193,8 +1179,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
             return MHD_NO;
         rq->srv = s;
         rq->start_ms = now_ms();
-        printable(rq->method, sizeof(rq->method), method, sizeof(rq->method) - 5);
-        printable(rq->path, sizeof(rq->path), url, GW_LOG_PATH_MAX);
+        sce_ascii_shown(rq->method, sizeof(rq->method), method, sizeof(rq->method) - 5);
+        sce_ascii_shown(rq->path, sizeof(rq->path), url, GW_LOG_PATH_MAX);
         sce_buf_init(&rq->body, s->body_limit + 1);
         ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         rq->watch = ci != NULL ? ci->socket_context : NULL;

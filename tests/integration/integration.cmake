@@ -27,7 +27,7 @@ set_tests_properties(cli PROPERTIES FIXTURES_REQUIRED stack LABELS docker TIMEOU
 # The in-container runners on their own, through `docker run -i` with the
 # limit flags: bundle parsing, argv, stdin, tracebacks, exit codes.
 add_test(NAME runners COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/runners/test_runners.sh)
-set_tests_properties(runners PROPERTIES LABELS docker TIMEOUT 300
+set_tests_properties(runners PROPERTIES LABELS docker TIMEOUT 600
                      WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 
 # The warm pool: refill, recycle, exhaustion, disabled, shutdown (servers of
