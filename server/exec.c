@@ -679,7 +679,6 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
         res->tail.env = env;
         memcpy(res->tail.id, w.id, sizeof(w.id));
         res->tail.attach = w.attach;
-        res->tail.deadline_ms = io.t0 + spec.timeout_ms;
         snprintf(res->tail.rid, sizeof(res->tail.rid), "%s", rid ? rid : "");
     } else {
         docker_attach_close(w.attach);

@@ -35,7 +35,6 @@ typedef struct exec_tail {
     const exec_env *env;
     char id[DOCKER_ID_MAX + 1]; /* "" when there is nothing to settle */
     docker_attach *attach;      /* still open, read until EOF */
-    int64_t deadline_ms;        /* the run's time limit, monotonic */
     char rid[40];
 } exec_tail;
 
