@@ -56,6 +56,8 @@ endfunction()
 sce_fuzzer(request sce_server_core)
 # The attach-stream demuxer (server/docker_stream.c).
 sce_fuzzer(stream sce_docker)
+# The runner's end marker (server/marker.c), whole and piece by piece.
+sce_fuzzer(marker sce_server_core)
 # The gateway's JSON mapping (web-gateway/json.c).
 if(TARGET sce_gateway_core)
   sce_fuzzer(json sce_gateway_core)

@@ -13,6 +13,9 @@ request: sce.v1.Request messages, encoded here by hand (the wire format is
     RunProject, Batch, Languages, Health, valid and refused.
 stream:  two control bytes (how the driver cuts the stream, how often its
     callback stops), then Docker attach frames.
+marker:  three control bytes (the nonce: exec.c's 32 digits, a short one or
+    none; how the driver cuts the output; a `from`), then a stream's output
+    with the runner's end marker in it, whole, cut, or nearly a marker.
 json:    POST /run and /run-batch bodies, good and bad, and GET /history
     parameters (limit&offset&verdict&language).
 zip:     archives built with zipfile: good projects, every compression
@@ -156,6 +159,37 @@ def streams():
     yield "utf8_split", b"\x01\x00" + frame(1, "\u00e9\u2713\U0001F600".encode())
 
 
+# ------------------------------------------------------------ marker
+
+# fuzz_marker.c's nonce, as exec.c writes it, and its short form.
+NONCE = bytes([0x5c, 0xe0, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+               0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x10]).hex().encode()
+TAG = b"\x1eSCE-END:"
+
+
+def marker(body, nonce=NONCE):
+    return TAG + nonce + b":" + body
+
+
+def markers():
+    # Control bytes: nonce (0: 32 digits; 1 + 4 * (k - 1): k digits; 3: none),
+    # piece length (n % 64 + 1 at most), from.
+    full, short1, short4, none = 0, 1, 1 + 4 * 3, 3
+    yield "full_form", bytes([full, 63, 0]) + b"hello\n" + marker(b"0:1234:56789012\n")
+    yield "short_form", bytes([full, 63, 0]) + b"x" + marker(b"1\n")
+    yield "split", bytes([full, 0, 0]) + b"out\n" + marker(b"3:250000:104857600\n") + b"after\n"
+    yield "split_pieces", bytes([full, 6, 2]) + b"y" * 120 + marker(b"9999:9999999999999999999:1\n")
+    yield "twentieth_digit", bytes([full, 17, 0]) + marker(b"0:12345678901234567890:1\n") + marker(b"2:3:4\n")
+    yield "sign", bytes([full, 63, 0]) + marker(b"0:-1:2\n") + marker(b"0:1:2\n")
+    yield "fourth_field", bytes([full, 9, 0]) + marker(b"0:1:2:3\n")
+    yield "garbage", (bytes([full, 3, 40]) + b"\x1e\x1eSCE-END\x00\xff" + marker(b"7:8:9\n")
+                      + b"\x1e" + marker(b"1:2:3\n")[:-1] + b"\x1eSCE")
+    yield "pending", bytes([full, 1, 0]) + b"a" * 100 + marker(b"0:12:3")
+    yield "short_nonce", bytes([short1, 2, 0]) + b"z" + marker(b"5:6:7\n", NONCE[:1]) + b"q"
+    yield "short_nonce4", bytes([short4, 5, 8]) + marker(b"0\n", NONCE[:4]) + marker(b"1:2\n", NONCE[:4])
+    yield "no_nonce", bytes([none, 4, 0]) + TAG + b":0:1:2\n" + marker(b"0:1:2\n")
+
+
 # ------------------------------------------------------------ json
 
 def jsons():
@@ -252,7 +286,7 @@ def zips():
 def main():
     import warnings
     warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
-    for name, gen in (("request", requests), ("stream", streams), ("json", jsons), ("zip", zips)):
+    for name, gen in (("request", requests), ("stream", streams), ("marker", markers), ("json", jsons), ("zip", zips)):
         n = 0
         for seed, data in gen():
             write(name, seed, data)
