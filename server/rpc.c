@@ -37,6 +37,16 @@
 
 typedef struct slot slot;
 
+/* Requests waiting for the threads that serve them, under the server's
+ * lock: the runs' queue (workers) and the history reads' (readers). */
+typedef struct slot_queue {
+    pthread_cond_t work; /* a slot was queued, or stopping */
+    slot *head, *tail;
+    size_t queued;       /* waiting */
+    size_t busy;         /* taken by a thread, not done */
+    size_t capacity;     /* queued + busy at most: threads + the queue's depth */
+} slot_queue;
+
 struct slot {
     rpc_server *srv;
     nng_ctx ctx;
@@ -61,24 +71,19 @@ struct rpc_server {
     size_t nworkers;
 
     pthread_mutex_t lock;
-    pthread_cond_t work;        /* a run was queued, or stopping */
     pthread_cond_t quiet;       /* a slot went idle */
-    slot *head, *tail;
-    size_t queued;
-    size_t busy;
+    slot_queue runs;            /* Run, RunProject, RunBatch: the workers */
     size_t idle_slots;
     int stopping;
     int serving;                /* every slot was armed once */
     uint64_t runs_total;
     int64_t started_ms;
 
-    /* History reads: a queue and threads of their own (see reader_main),
-     * under `lock` like the runs' queue. */
+    /* History reads: a queue and threads of their own (see
+     * reader_enqueue). */
     pthread_t readers[SCE_HISTORY_READERS];
     size_t nreaders;
-    pthread_cond_t read_work;   /* a read was queued, or stopping */
-    slot *rhead, *rtail;
-    size_t rqueued, rbusy;
+    slot_queue reads;
 };
 
 /* A server whose socket would not close (close_socket): kept reachable
@@ -209,8 +214,8 @@ static void handle_health(slot *s)
     reaper_engine_health(srv->env->r, &eh);
     pthread_mutex_lock(&srv->lock);
     h.serving = !srv->stopping;
-    h.busy_workers = (uint32_t)srv->busy;
-    h.queued = (uint32_t)srv->queued;
+    h.busy_workers = (uint32_t)srv->runs.busy;
+    h.queued = (uint32_t)srv->runs.queued;
     h.runs_total = srv->runs_total;
     pthread_mutex_unlock(&srv->lock);
     pool_get_stats(srv->env->pool, &ps);
@@ -305,6 +310,65 @@ out:
     service_history_answer_free(&a);
 }
 
+/* ------------------------------------------------------------ queues */
+
+/* Queues s: SCE_OK, RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE
+ * once the server is stopping (its threads may already have left, and a
+ * request queued then would never be answered: rpc_stop would wait for its
+ * slot for ever). */
+static int queue_push(rpc_server *srv, slot_queue *q, slot *s)
+{
+    int rv = SCE_OK;
+
+    pthread_mutex_lock(&srv->lock);
+    if (srv->stopping)
+        rv = SCE_ERR_UNAVAILABLE;
+    else if (q->queued + q->busy >= q->capacity)
+        rv = SCE_ERR_RESOURCE_EXHAUSTED;
+    if (rv == SCE_OK) {
+        s->next = NULL;
+        if (q->tail != NULL)
+            q->tail->next = s;
+        else
+            q->head = s;
+        q->tail = s;
+        q->queued++;
+        pthread_cond_signal(&q->work);
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return rv;
+}
+
+/* Waits for a slot and counts it busy; NULL once the server is stopping
+ * and the queue is empty. */
+static slot *queue_pop(rpc_server *srv, slot_queue *q)
+{
+    slot *s;
+
+    pthread_mutex_lock(&srv->lock);
+    while (q->head == NULL && !srv->stopping)
+        pthread_cond_wait(&q->work, &srv->lock);
+    s = q->head;
+    if (s != NULL) {
+        q->head = s->next;
+        if (q->head == NULL)
+            q->tail = NULL;
+        q->queued--;
+        q->busy++;
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return s;
+}
+
+/* A popped slot was answered; `runs` of them were runs. */
+static void queue_done(rpc_server *srv, slot_queue *q, uint64_t runs)
+{
+    pthread_mutex_lock(&srv->lock);
+    q->busy--;
+    srv->runs_total += runs;
+    pthread_mutex_unlock(&srv->lock);
+}
+
 /* History reads never take a worker's place: a read queued behind runs
  * would wait for a run to end, and one holding a worker would keep a run
  * waiting.  Nor do they run on nng's callback threads, since SQLite may
@@ -315,60 +379,23 @@ out:
  * they never eat into the spare ones. */
 static int reader_enqueue(slot *s)
 {
-    rpc_server *srv = s->srv;
-    int rv = SCE_OK;
-
-    pthread_mutex_lock(&srv->lock);
-    if (srv->stopping)
-        rv = SCE_ERR_UNAVAILABLE;
-    else if (srv->rqueued + srv->rbusy >= srv->nreaders + SCE_HISTORY_READ_QUEUE)
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
-    if (rv == SCE_OK) {
-        s->next = NULL;
-        if (srv->rtail != NULL)
-            srv->rtail->next = s;
-        else
-            srv->rhead = s;
-        srv->rtail = s;
-        srv->rqueued++;
-        pthread_cond_signal(&srv->read_work);
-    }
-    pthread_mutex_unlock(&srv->lock);
-    return rv;
+    return queue_push(s->srv, &s->srv->reads, s);
 }
 
 static void *reader_main(void *arg)
 {
     rpc_server *srv = arg;
+    slot *s;
 
-    for (;;) {
-        slot *s;
-
-        pthread_mutex_lock(&srv->lock);
-        while (srv->rhead == NULL && !srv->stopping)
-            pthread_cond_wait(&srv->read_work, &srv->lock);
-        if (srv->rhead == NULL) {
-            pthread_mutex_unlock(&srv->lock);
-            return NULL;
-        }
-        s = srv->rhead;
-        srv->rhead = s->next;
-        if (srv->rhead == NULL)
-            srv->rtail = NULL;
-        srv->rqueued--;
-        srv->rbusy++;
-        pthread_mutex_unlock(&srv->lock);
-
+    while ((s = queue_pop(srv, &srv->reads)) != NULL) {
         if (s->req->deadline_ms > 0 && now_ms() - s->received_ms > (int64_t)s->req->deadline_ms)
             reply_status(s, SCE__V1__METHOD__METHOD_HISTORY, SCE_ERR_DEADLINE_EXCEEDED,
                          "the request waited in the queue past its deadline");
         else
             handle_history(s);
-
-        pthread_mutex_lock(&srv->lock);
-        srv->rbusy--;
-        pthread_mutex_unlock(&srv->lock);
+        queue_done(srv, &srv->reads, 0);
     }
+    return NULL;
 }
 
 /* A decoded History request, from on_request: queued for the readers, or
@@ -393,74 +420,30 @@ static void reader_submit(slot *s)
 static void *worker_main(void *arg)
 {
     rpc_server *srv = arg;
+    slot *s;
 
-    for (;;) {
-        slot *s;
-        uint64_t runs;
-
-        pthread_mutex_lock(&srv->lock);
-        while (srv->head == NULL && !srv->stopping)
-            pthread_cond_wait(&srv->work, &srv->lock);
-        if (srv->head == NULL) {
-            pthread_mutex_unlock(&srv->lock);
-            return NULL;
-        }
-        s = srv->head;
-        srv->head = s->next;
-        if (srv->head == NULL)
-            srv->tail = NULL;
-        srv->queued--;
-        srv->busy++;
-        pthread_mutex_unlock(&srv->lock);
-
+    while ((s = queue_pop(srv, &srv->runs)) != NULL) {
         /* Read before the answer frees the request. */
-        runs = s->req->method == SCE__V1__METHOD__METHOD_HISTORY ? 0
-               : s->req->method == SCE__V1__METHOD__METHOD_RUN_BATCH && s->req->batch != NULL
-                   ? s->req->batch->n_tasks
-                   : 1;
+        uint64_t runs = s->req->method == SCE__V1__METHOD__METHOD_RUN_BATCH && s->req->batch != NULL
+                            ? s->req->batch->n_tasks
+                            : 1;
+
         if (s->req->deadline_ms > 0 && now_ms() - s->received_ms > (int64_t)s->req->deadline_ms)
             reply_status(s, s->req->method, SCE_ERR_DEADLINE_EXCEEDED,
                          "the request waited in the queue past its deadline");
         else if (s->req->method == SCE__V1__METHOD__METHOD_RUN_BATCH)
             handle_batch(s);
-        else if (s->req->method == SCE__V1__METHOD__METHOD_HISTORY)
-            handle_history(s);
         else
             handle_run(s);
-
-        pthread_mutex_lock(&srv->lock);
-        srv->busy--;
-        srv->runs_total += runs;
-        pthread_mutex_unlock(&srv->lock);
+        queue_done(srv, &srv->runs, runs);
     }
+    return NULL;
 }
 
-/* Queues a request for the workers: SCE_OK, RESOURCE_EXHAUSTED when the
- * queue is full, UNAVAILABLE once the server is stopping (its workers may
- * already have left, and a request queued then would never be answered:
- * rpc_stop would wait for its slot for ever). */
+/* Queues a run for the workers (queue_push). */
 static int enqueue(slot *s)
 {
-    rpc_server *srv = s->srv;
-    int rv = SCE_OK;
-
-    pthread_mutex_lock(&srv->lock);
-    if (srv->stopping)
-        rv = SCE_ERR_UNAVAILABLE;
-    else if (srv->queued + srv->busy >= srv->nworkers + (size_t)srv->env->opt->queue_depth)
-        rv = SCE_ERR_RESOURCE_EXHAUSTED;
-    if (rv == SCE_OK) {
-        s->next = NULL;
-        if (srv->tail)
-            srv->tail->next = s;
-        else
-            srv->head = s;
-        srv->tail = s;
-        srv->queued++;
-        pthread_cond_signal(&srv->work);
-    }
-    pthread_mutex_unlock(&srv->lock);
-    return rv;
+    return queue_push(s->srv, &s->srv->runs, s);
 }
 
 /* The body a queued method needs, and its name for messages. */
@@ -610,10 +593,12 @@ int rpc_start(const exec_env *env, history *hist, rpc_server **out, char *err, s
     srv->nworkers = (size_t)o->workers;
     srv->nslots = srv->nworkers + (size_t)o->queue_depth + SPARE_SLOTS + SCE_HISTORY_READERS +
                   SCE_HISTORY_READ_QUEUE;
+    srv->runs.capacity = srv->nworkers + (size_t)o->queue_depth;
+    srv->reads.capacity = SCE_HISTORY_READERS + SCE_HISTORY_READ_QUEUE;
     pthread_mutex_init(&srv->lock, NULL);
-    pthread_cond_init(&srv->work, NULL);
+    pthread_cond_init(&srv->runs.work, NULL);
     pthread_cond_init(&srv->quiet, NULL);
-    pthread_cond_init(&srv->read_work, NULL);
+    pthread_cond_init(&srv->reads.work, NULL);
 
     rv = nng_rep0_open(&srv->sock);
     if (rv != 0) {
@@ -748,8 +733,8 @@ void rpc_stop(rpc_server *srv)
         return;
     pthread_mutex_lock(&srv->lock);
     srv->stopping = 1;
-    pthread_cond_broadcast(&srv->work);
-    pthread_cond_broadcast(&srv->read_work);
+    pthread_cond_broadcast(&srv->runs.work);
+    pthread_cond_broadcast(&srv->reads.work);
     pthread_mutex_unlock(&srv->lock);
     /* No new connections while the slots wind down.  (With a guard, the
      * guard owns the listener; it is stopped below.) */
@@ -812,8 +797,8 @@ void rpc_stop(rpc_server *srv)
     free(srv->slots);
     free(srv->workers);
     pthread_cond_destroy(&srv->quiet);
-    pthread_cond_destroy(&srv->work);
-    pthread_cond_destroy(&srv->read_work);
+    pthread_cond_destroy(&srv->runs.work);
+    pthread_cond_destroy(&srv->reads.work);
     pthread_mutex_destroy(&srv->lock);
     free(srv);
     SCE_LOG(SCE_LOG_INFO, NULL, "stopped serving");
