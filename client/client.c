@@ -56,9 +56,12 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "sce.pb-c.h"
+#include "nng_close.h"
 #include "seterr.h"
 
 #define CLIENT_DEFAULT_TIMEOUT_MS 60000u
+/* The longest sce_client_close waits for nng to close the socket. */
+#define CLIENT_CLOSE_WAIT_MS 5000
 /* The largest answer accepted: a run result with both output streams at the
  * server's largest output cap, with room to spare. */
 #define CLIENT_RECV_MAX_BYTES ((size_t)64 << 20)
@@ -722,9 +725,11 @@ void sce_client_close(sce_client *c)
     if (c == NULL)
         return;
     /* nng_close returns after every pipe has been removed, which includes
-     * their REM_POST callbacks: none can run on `c` afterwards. */
-    if (c->sock_open)
-        nng_close(c->sock);
+     * their REM_POST callbacks: none can run on `c` afterwards.  When nng
+     * 1.5 does not return (common/nng_close.h), `c` stays allocated for
+     * those callbacks: a leak, not a host that hangs in its cleanup. */
+    if (c->sock_open && sce_nng_close_within(c->sock, CLIENT_CLOSE_WAIT_MS) != 0)
+        return;
     pthread_mutex_destroy(&c->mtx);
     free(c->url);
     free(c);

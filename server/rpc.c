@@ -24,6 +24,7 @@
 
 #include "languages.h"
 #include "listen_guard.h"
+#include "nng_close.h"
 #include "sce_limits.h"
 #include "log.h"
 #include "request.h"
@@ -32,7 +33,7 @@
 #include "sce/err.h"
 
 #define SPARE_SLOTS 8           /* contexts kept free to refuse work quickly */
-#define SOCKET_CLOSE_WAIT_MS 3000 /* see close_socket */
+#define SOCKET_CLOSE_WAIT_MS 3000 /* see common/nng_close.h */
 #define NNG_HARD_MAX (64 << 20) /* larger messages are dropped by nng itself */
 
 typedef struct slot slot;
@@ -86,7 +87,7 @@ struct rpc_server {
     slot_queue reads;
 };
 
-/* A server whose socket would not close (close_socket): kept reachable
+/* A server whose socket would not close (nng_close.h): kept reachable
  * until the process exits. */
 static rpc_server *abandoned;
 
@@ -658,75 +659,6 @@ fail:
     return SCE_ERR_UNAVAILABLE;
 }
 
-/* nng_close on a thread of its own, waited for at most
- * SOCKET_CLOSE_WAIT_MS: nng 1.5's socket shutdown can wait for ever for a
- * pipe when clients keep sending while it runs (seen with a dozen clients
- * and SIGTERM; every slot idle, every context closed, the listener closed
- * first).  0 when it closed; -1 when it is still closing. */
-typedef struct socket_closer {
-    nng_socket sock;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int done;
-} socket_closer;
-
-static void *close_main(void *arg)
-{
-    socket_closer *c = arg;
-
-    nng_close(c->sock);
-    pthread_mutex_lock(&c->lock);
-    c->done = 1;
-    pthread_cond_signal(&c->cond);
-    pthread_mutex_unlock(&c->lock);
-    return NULL;
-}
-
-static int close_socket(nng_socket sock)
-{
-    socket_closer *c = calloc(1, sizeof(*c));
-    struct timespec until;
-    pthread_condattr_t attr;
-    pthread_t th;
-    int done, started;
-
-    if (c == NULL) {
-        nng_close(sock);
-        return 0;
-    }
-    c->sock = sock;
-    pthread_mutex_init(&c->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cond, &attr);
-    pthread_condattr_destroy(&attr);
-    started = pthread_create(&th, NULL, close_main, c) == 0;
-    if (!started) {
-        close_main(c);
-    } else {
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += SOCKET_CLOSE_WAIT_MS / 1000;
-        pthread_mutex_lock(&c->lock);
-        while (!c->done && pthread_cond_timedwait(&c->cond, &c->lock, &until) == 0)
-            ;
-        pthread_mutex_unlock(&c->lock);
-    }
-    pthread_mutex_lock(&c->lock);
-    done = c->done;
-    pthread_mutex_unlock(&c->lock);
-    if (!done) {
-        /* The thread keeps c; both end with the process. */
-        pthread_detach(th);
-        return -1;
-    }
-    if (started)
-        pthread_join(th, NULL);
-    pthread_cond_destroy(&c->cond);
-    pthread_mutex_destroy(&c->lock);
-    free(c);
-    return 0;
-}
-
 void rpc_stop(rpc_server *srv)
 {
     if (srv == NULL)
@@ -780,7 +712,7 @@ void rpc_stop(rpc_server *srv)
         if (nng_ctx_id(srv->slots[i].ctx) > 0)
             nng_ctx_close(srv->slots[i].ctx);
     }
-    if (close_socket(srv->sock) != 0) {
+    if (sce_nng_close_within(srv->sock, SOCKET_CLOSE_WAIT_MS) != 0) {
         /* Keep it all: an nng thread may still use it, and the process is
          * about to exit.  Held in a static so it is not a leak either. */
         SCE_LOG(SCE_LOG_WARN, NULL, "the nng socket did not close within %d ms (an nng 1.5 "

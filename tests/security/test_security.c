@@ -1948,8 +1948,13 @@ static void expect_invalid(sce_client *c, const void *msg, size_t len, const cha
     void *out = NULL;
     size_t out_len = 0;
     char err[256];
-    int rv = sce_client_call_raw(c, msg, len, &out, &out_len, err, sizeof(err));
+    int rv;
     Sce__V1__Response *resp;
+
+    /* Each step is named as it starts, so a hang shows where it is. */
+    printf("  raw protobuf: %s\n", what);
+    fflush(stdout);
+    rv = sce_client_call_raw(c, msg, len, &out, &out_len, err, sizeof(err));
 
     if (rv != SCE_OK)
         fail_msg("%s: no answer: %s", what, err);
@@ -2069,6 +2074,8 @@ static void test_malformed_protobuf(void **state)
         char *big = calloc(1, len);
         sce_client *c2 = NULL;
 
+        printf("  raw protobuf: 17 MiB, then closing that client\n");
+        fflush(stdout);
         assert_int_equal(sce_client_open(server_url, &c2, err, sizeof(err)), SCE_OK);
         sce_client_set_timeout(c2, 3000);
         if (sce_client_call_raw(c2, big, len, &out, &out_len, err, sizeof(err)) == SCE_OK)
@@ -2076,6 +2083,8 @@ static void test_malformed_protobuf(void **state)
         sce_client_close(c2);
         free(big);
     }
+    printf("  raw protobuf: Health, close, then a run through the gateway\n");
+    fflush(stdout);
     expect_server_fine(c);
     sce_client_close(c);
     expect_service_fine();

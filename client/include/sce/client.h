@@ -154,7 +154,10 @@ typedef struct sce_health {
 int sce_client_open(const char *url, sce_client **out, char *errbuf, size_t errlen);
 
 /* Closes the socket and frees the client.  Calls still running in other
- * threads must have returned.  NULL is accepted. */
+ * threads must have returned.  NULL is accepted.  If nng does not close
+ * the socket within 5 s (an nng 1.5 defect, common/nng_close.h), the call
+ * returns anyway and the client's memory is left to nng's callbacks:
+ * leaked, not freed under them. */
 void sce_client_close(sce_client *c);
 
 /* How long a call waits for the answer (default 60000 ms, enough for the
