@@ -36,9 +36,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "path.h"
-#include "seterr.h"
-#include "utf8.h"
+#include "common/path.h"
+#include "common/seterr.h"
+#include "common/utf8.h"
 
 #define READ_CHUNK 65536
 

@@ -56,8 +56,8 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "sce.pb-c.h"
-#include "nng_close.h"
-#include "seterr.h"
+#include "common/nng_close.h"
+#include "common/seterr.h"
 
 #define CLIENT_DEFAULT_TIMEOUT_MS 60000u
 /* The longest sce_client_close waits for nng to close the socket. */

@@ -1,7 +1,7 @@
 /*
  * buf.c - capped growable buffer; doubling growth up to the cap.
  */
-#include "buf.h"
+#include "common/buf.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * Layers are applied in order, each overwriting the last, so the highest
  * layer that names an option wins.
  */
-#include "config.h"
+#include "common/config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -239,9 +239,14 @@ static int load_file(const sce_config_spec *spec, void *cfg, const char *path, c
             rv = SCE_CONFIG_ERROR;
             goto out;
         }
-        hash = strchr(line, '#');
-        if (hash != NULL)
-            *hash = '\0';
+        /* A comment starts the line or follows a blank: a value may hold
+         * '#' (auth_token = ab#cd), "x = 5s  # five" is 5s. */
+        for (hash = line; *hash != '\0'; hash++) {
+            if (*hash == '#' && (hash == line || hash[-1] == ' ' || hash[-1] == '\t')) {
+                *hash = '\0';
+                break;
+            }
+        }
         p = trim(line);
         if (*p == '\0')
             continue;

@@ -6,7 +6,8 @@
  * with '_' as '-'), an environment variable ("SCE_TIMEOUT_MS"), a type, a
  * default, bounds and a help line.  Values land in the program's own config
  * struct at `offset`.  The config file is plain text: `key = value` lines,
- * '#' starts a comment, blank lines are ignored; its path comes from
+ * blank lines are ignored, and '#' starts a comment where it starts the
+ * line or follows a blank (so a value may hold '#': `auth_token = ab#cd`); its path comes from
  * `--config PATH` or the environment variable named by the caller.
  *
  * Byte sizes accept k, m, g suffixes (binary: 64k = 65536, also KiB/MiB/GiB);
@@ -37,6 +38,12 @@ typedef struct sce_option {
     double min, max;     /* bounds for numbers (inclusive); min > max: none */
     const char *help;
 } sce_option;
+
+/* One row of a program's table: SCE_OPTION(server_options, "timeout",
+ * "SCE_TIMEOUT", SCE_OPT_MS, timeout_ms, "10s", 100, 3600000, "help").
+ * Bounds "1, 0" (min > max) mean unbounded. */
+#define SCE_OPTION(type, key, env, kind, field, def, lo, hi, help)                                 \
+    {key, env, kind, offsetof(type, field), def, lo, hi, help}
 
 typedef struct sce_config_spec {
     const char *program;      /* "sce-server" */

@@ -1,6 +1,6 @@
 /*
  * err.c - names for the sce_err codes.  The table is indexed by code; gaps
- * (6, 7, 9-11) are codes sce does not use and print as unknown.
+ * (6, 9-11, 15) are codes sce does not use and print as unknown.
  */
 #include "sce/err.h"
 
@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "seterr.h"
+#include "common/seterr.h"
 
 static const struct {
     const char *text;
@@ -20,10 +20,12 @@ static const struct {
     [SCE_ERR_INVALID_ARGUMENT] = {"invalid argument", "INVALID_ARGUMENT"},
     [SCE_ERR_DEADLINE_EXCEEDED] = {"deadline exceeded", "DEADLINE_EXCEEDED"},
     [SCE_ERR_NOT_FOUND] = {"not found", "NOT_FOUND"},
+    [SCE_ERR_PERMISSION_DENIED] = {"permission denied", "PERMISSION_DENIED"},
     [SCE_ERR_RESOURCE_EXHAUSTED] = {"resource exhausted", "RESOURCE_EXHAUSTED"},
     [SCE_ERR_UNIMPLEMENTED] = {"unimplemented", "UNIMPLEMENTED"},
     [SCE_ERR_INTERNAL] = {"internal error", "INTERNAL"},
     [SCE_ERR_UNAVAILABLE] = {"unavailable", "UNAVAILABLE"},
+    [SCE_ERR_UNAUTHENTICATED] = {"unauthenticated", "UNAUTHENTICATED"},
 };
 
 #define ERR_TABLE_LEN (sizeof(err_table) / sizeof(err_table[0]))

@@ -3,7 +3,7 @@
  * buffer and written with one write(2), so lines from different threads never
  * interleave.
  */
-#include "log.h"
+#include "common/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

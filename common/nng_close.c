@@ -1,7 +1,7 @@
 /*
  * nng_close.c - nng_close with a bound on the wait (see nng_close.h).
  */
-#include "nng_close.h"
+#include "common/nng_close.h"
 
 #include <pthread.h>
 #include <stdlib.h>

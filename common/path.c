@@ -1,11 +1,11 @@
 /*
  * path.c - bundle path rules (see path.h).
  */
-#include "path.h"
+#include "common/path.h"
 
 #include <string.h>
 
-#include "utf8.h"
+#include "common/utf8.h"
 
 _Static_assert(SCE_PATH_MAX_BYTES == 255, "sce_path_problem names the limit in words");
 

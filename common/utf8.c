@@ -1,43 +1,66 @@
 /*
  * utf8.c - validation and one-line cleaning of untrusted UTF-8 text.
  */
-#include "utf8.h"
+#include "common/utf8.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* The valid UTF-8 sequence at p[0..len) (Unicode's table 3-7): returns
+ * its length (1-4), or 0 with *bad set to the length of the maximal
+ * ill-formed subpart there (1-3), which is replaced by one U+FFFD. */
+static size_t seq(const unsigned char *p, size_t len, size_t *bad)
+{
+    unsigned char c = p[0];
+    unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
+    size_t need;
+
+    *bad = 1;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0)
+            lo = 0xA0; /* no overlong forms */
+        else if (c == 0xED)
+            hi = 0x9F; /* no surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F; /* nothing past U+10FFFF */
+    } else {
+        return 0; /* a stray continuation byte, C0, C1, F5..FF */
+    }
+    for (size_t i = 1; i <= need; i++) {
+        unsigned char l = i == 1 ? lo : 0x80, h = i == 1 ? hi : 0xBF;
+
+        if (i >= len || p[i] < l || p[i] > h) {
+            *bad = i;
+            return 0;
+        }
+    }
+    return need + 1;
+}
 
 size_t sce_utf8_seq(const unsigned char *p, size_t len)
 {
-    size_t k;
-    uint32_t cp;
+    size_t bad;
 
-    if (len == 0)
+    return len == 0 ? 0 : seq(p, len, &bad);
+}
+
+size_t sce_utf8_bad(const unsigned char *p, size_t len)
+{
+    size_t bad;
+
+    if (len == 0 || seq(p, len, &bad) != 0)
         return 0;
-    if (p[0] < 0x80)
-        return 1;
-    if ((p[0] & 0xE0) == 0xC0) {
-        k = 2;
-        cp = p[0] & 0x1F;
-    } else if ((p[0] & 0xF0) == 0xE0) {
-        k = 3;
-        cp = p[0] & 0x0F;
-    } else if ((p[0] & 0xF8) == 0xF0) {
-        k = 4;
-        cp = p[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len < k)
-        return 0;
-    for (size_t j = 1; j < k; j++) {
-        if ((p[j] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[j] & 0x3F);
-    }
-    if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return k;
+    return bad;
 }
 
 long sce_utf8_count(const char *s, size_t len)
@@ -76,7 +99,7 @@ size_t sce_utf8_clean_line(const char *s, size_t len, char *out, size_t outlen)
         if (k == 0) {
             src = replacement;
             n = 3;
-            k = 1;
+            k = sce_utf8_bad(p + i, len - i);
         } else if (k == 1 && (p[i] < 0x20 || p[i] == 0x7f)) {
             src = &space;
         }
@@ -109,7 +132,7 @@ size_t sce_utf8_clean(const char *s, size_t len, char *out, size_t outlen, size_
         if (k == 0 || p[i] == 0) {
             src = replacement;
             n = 3;
-            k = 1;
+            k = k == 0 ? sce_utf8_bad(p + i, len - i) : 1;
         }
         if (j + n + 1 > outlen)
             break;
@@ -121,6 +144,38 @@ size_t sce_utf8_clean(const char *s, size_t len, char *out, size_t outlen, size_
     if (consumed != NULL)
         *consumed = i;
     return j;
+}
+
+char *sce_utf8_lossy(const char *s, size_t len, size_t *outlen, int *replaced)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, o = 0;
+    int any = 0;
+    /* One byte can become the 3 bytes of U+FFFD at worst. */
+    char *out = len > (SIZE_MAX - 1) / 3 ? NULL : malloc(len * 3 + 1);
+
+    if (out == NULL)
+        return NULL;
+    while (i < len) {
+        size_t bad, k = seq(p + i, len - i, &bad);
+
+        if (k > 0) {
+            memcpy(out + o, p + i, k);
+            o += k;
+            i += k;
+        } else {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i += bad;
+            any = 1;
+        }
+    }
+    out[o] = '\0';
+    if (outlen != NULL)
+        *outlen = o;
+    if (replaced != NULL)
+        *replaced = any;
+    return out;
 }
 
 sce_quoted sce_utf8_quote(const char *s)

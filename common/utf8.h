@@ -3,7 +3,8 @@
  * counting characters (the code limit is in characters), making a
  * one-line, valid-UTF-8 copy for a human message (proto3 strings must be
  * valid UTF-8, and a message must never break a terminal or a log line), and
- * making a multi-line valid-UTF-8 copy of program text and output (history).
+ * making a multi-line valid-UTF-8 copy of program text and output (history),
+ * and the lossy copy that JSON writers (the gateway, the CLI) need.
  */
 #ifndef SCE_UTF8_H
 #define SCE_UTF8_H
@@ -17,14 +18,28 @@ long sce_utf8_count(const char *s, size_t len);
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 if none starts there. */
 size_t sce_utf8_seq(const unsigned char *s, size_t len);
 
+/* Where no valid sequence starts at s: the length (1-3) of the maximal
+ * ill-formed subpart there, the bytes one U+FFFD replaces (Unicode's
+ * recommended practice, also the WHATWG decoder's); 0 where a valid
+ * sequence starts or len is 0.  Every lossy copy below follows it, so the
+ * same bytes give the same text in history, over HTTP and in the CLI. */
+size_t sce_utf8_bad(const unsigned char *s, size_t len);
+
+/* A malloc'd copy of s[0..len) as valid UTF-8: each maximal ill-formed
+ * subpart becomes U+FFFD, everything else (NUL and control characters
+ * included) is kept.  NUL-terminated; *outlen (may be NULL) gets its length
+ * and *replaced (may be NULL) whether anything was replaced.  NULL when out
+ * of memory.  For JSON strings (a NUL is written as \u0000). */
+char *sce_utf8_lossy(const char *s, size_t len, size_t *outlen, int *replaced);
+
 /* Copies s[0..len) into out as one line: control characters become spaces,
- * invalid bytes become U+FFFD, leading and trailing blanks are trimmed, and
+ * each maximal ill-formed subpart becomes U+FFFD, leading and trailing blanks are trimmed, and
  * the copy is cut at a character boundary to fit outlen (always
  * NUL-terminated when outlen > 0).  Returns the bytes written. */
 size_t sce_utf8_clean_line(const char *s, size_t len, char *out, size_t outlen);
 
 /* Copies s[0..len) into out as valid UTF-8 text of any number of lines:
- * each invalid byte and each NUL becomes U+FFFD (so the copy is a C string
+ * each maximal ill-formed subpart and each NUL becomes U+FFFD (so the copy is a C string
  * and a valid proto3 string); everything else, newlines and other control
  * characters included, is kept as it is.  The copy is cut at a character
  * boundary to fit outlen (always NUL-terminated when outlen > 0).  Returns

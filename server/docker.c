@@ -29,9 +29,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "sce/err.h"
-#include "seterr.h"
+#include "common/seterr.h"
 
 /* A JSON answer larger than this is not one we asked for: a list of a few
  * thousand containers is well under 4 MiB. */

@@ -29,7 +29,7 @@
 #include "docker_stream.h"
 #include "marker.h"
 #include "sce_limits.h"
-#include "log.h"
+#include "common/log.h"
 #include "sce/err.h"
 
 static int64_t now_ms(void)

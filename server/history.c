@@ -21,9 +21,9 @@
 #include <unistd.h>
 
 #include "history_budget.h"
-#include "log.h"
+#include "common/log.h"
 #include "sce/err.h"
-#include "utf8.h"
+#include "common/utf8.h"
 
 #define HISTORY_CACHE_KIB "512" /* page cache per connection */
 #define SCHEMA_VERSION 2

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "utf8.h"
+#include "common/utf8.h"
 
 /* The cost of the character at s (seq bytes long, 0 for an invalid byte). */
 static size_t char_cost(const unsigned char *s, size_t seq)

@@ -17,10 +17,10 @@
 
 #include <nng/supplemental/util/platform.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "sce/err.h"
 #include "sce_limits.h"
-#include "seterr.h"
+#include "common/seterr.h"
 
 /* The SP connection header: 0, 'S', 'P', 0, protocol (big-endian), 0, 0. */
 #define SP_HEADER_BYTES 8

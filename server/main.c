@@ -21,7 +21,7 @@
 #include "exec.h"
 #include "history.h"
 #include "languages.h"
-#include "log.h"
+#include "common/log.h"
 #include "options.h"
 #include "pool.h"
 #include "reaper.h"

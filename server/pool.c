@@ -17,7 +17,7 @@
 
 #include "activity.h"
 #include "exec.h"
-#include "log.h"
+#include "common/log.h"
 #include "sce/err.h"
 
 #define MAX_LANG 8

@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "activity.h"
-#include "log.h"
+#include "common/log.h"
 #include "sce/err.h"
 
 #define PING_INTERVAL_MS 5000

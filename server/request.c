@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "path.h"
+#include "common/path.h"
 #include "sce/err.h"
 #include "sce_limits.h"
-#include "utf8.h"
+#include "common/utf8.h"
 
 long request_utf8_chars(const char *s, size_t len)
 {

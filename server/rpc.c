@@ -24,9 +24,9 @@
 
 #include "languages.h"
 #include "listen_guard.h"
-#include "nng_close.h"
+#include "common/nng_close.h"
 #include "sce_limits.h"
-#include "log.h"
+#include "common/log.h"
 #include "request.h"
 #include "sce.pb-c.h"
 #include "service.h"

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "sce/err.h"
 #include "sce_limits.h"
 

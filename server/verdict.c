@@ -17,7 +17,7 @@
 #include "sce_limits.h"
 #include "request.h"
 #include "sce.pb-c.h"
-#include "utf8.h"
+#include "common/utf8.h"
 
 static const char runner_tag[] = "sce-runner: ";
 

@@ -24,7 +24,7 @@
 
 #include "gateway_limits.h"
 #include "sce/err.h"
-#include "utf8.h"
+#include "common/utf8.h"
 
 typedef enum name_kind {
     NAME_EXACT,  /* "localhost", "sce.example.com" */

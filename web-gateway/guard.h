@@ -44,9 +44,6 @@
 
 #include "client_key.h"
 
-/* gRPC's PERMISSION_DENIED.  sce/err.h has no such code (the server never
- * refuses a caller); only the gateway's 403 uses it, by name. */
-#define GW_ERR_PERMISSION_DENIED 7
 
 typedef struct gw_guard_config {
     const char *listen;        /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:80", "name:80" */

@@ -58,15 +58,15 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "client_key.h"
 #include "gateway_limits.h"
 #include "guard.h"
 #include "json.h"
-#include "log.h"
+#include "common/log.h"
 #include "routes_project.h"
 #include "sce/err.h"
-#include "utf8.h"
+#include "common/utf8.h"
 #include "tenants.h"
 
 /* The page may load only its own scripts, styles and images and talk only
@@ -78,10 +78,6 @@
 /* Everything else is data, never a document: if a browser is tricked into
  * rendering it anyway, nothing in it may run. */
 #define CSP_DATA "default-src 'none'; frame-ancestors 'none'"
-
-/* gRPC's UNAUTHENTICATED.  sce/err.h has no such code (the server never
- * authenticates anyone): only the gateway's 401 uses it, by name. */
-#define GW_ERR_UNAUTHENTICATED 16
 
 /* Answer when even building the error failed (out of memory). */
 static const char oom_body[] =
@@ -534,23 +530,15 @@ static enum MHD_Result send_json(http_request *rq, struct MHD_Connection *c, uns
 }
 
 /* The JSON error answer with one extra header (hname NULL: none); `err`
- * is the sce_err behind it, or GW_ERR_UNAUTHENTICATED. */
+ * is the sce_err behind it. */
 static enum MHD_Result send_error_with(http_request *rq, struct MHD_Connection *c, unsigned status,
                                        int err, const char *message, const char *hname,
                                        const char *hvalue)
 {
     json_t *body;
-    const char *gw_code = err == GW_ERR_UNAUTHENTICATED     ? "UNAUTHENTICATED"
-                          : err == GW_ERR_PERMISSION_DENIED ? "PERMISSION_DENIED"
-                                                            : NULL;
 
     sce_ascii_shown(rq->note, sizeof(rq->note), message, sizeof(rq->note) - 5);
     body = gw_json_error(status, err, message, rq->request_id);
-    if (body != NULL && gw_code != NULL &&
-        json_object_set_new(body, "code", json_string(gw_code)) != 0) {
-        json_decref(body);
-        body = NULL;
-    }
     return send_json(rq, c, status, body, hname, hvalue);
 }
 
@@ -1073,12 +1061,12 @@ static enum MHD_Result on_headers(http_request *rq, struct MHD_Connection *c, co
     if ((rq->route == NULL || rq->route->route != ROUTE_HEALTH) &&
         (status = gw_guard_check(s->guard, method, host, origin, rq->refuse_msg,
                                  sizeof(rq->refuse_msg))) != 0)
-        return refuse(rq, c, status, GW_ERR_PERMISSION_DENIED);
+        return refuse(rq, c, status, SCE_ERR_PERMISSION_DENIED);
     if (s->tenants != NULL && !auth_exempt(s, rq->route, method) &&
         auth_check(s, c, &rq->tenant, rq->refuse_msg, sizeof(rq->refuse_msg), rq->refuse_value,
                    sizeof(rq->refuse_value)) != 0) {
         rq->refuse_header = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
-        return refuse(rq, c, MHD_HTTP_UNAUTHORIZED, GW_ERR_UNAUTHENTICATED);
+        return refuse(rq, c, MHD_HTTP_UNAUTHORIZED, SCE_ERR_UNAUTHENTICATED);
     }
     if (rq->route != NULL && rq->route->route == ROUTE_RUN_ZIP &&
         strcmp(method, MHD_HTTP_METHOD_POST) == 0)

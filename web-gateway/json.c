@@ -11,7 +11,7 @@
  *
  * The result side must always produce valid JSON, although programs print
  * arbitrary bytes: every string from outside goes through
- * gw_json_utf8_lossy() first.
+ * sce_utf8_lossy() first.
  */
 #include "json.h"
 
@@ -24,90 +24,16 @@
 
 #include "gateway_limits.h"
 #include "sce/err.h"
-#include "seterr.h"
-#include "utf8.h"
+#include "common/seterr.h"
+#include "common/utf8.h"
 
 #define DEFAULT_LANGUAGE "python"
-
-/* ------------------------------------------------------------ UTF-8 */
-
-/* Length of the valid UTF-8 sequence at p[0..n), 0 if none starts there.
- * On 0, *prefix is how many bytes form the longest valid start of a
- * sequence (at least 1): they are replaced together by one U+FFFD. */
-static size_t utf8_seq(const unsigned char *p, size_t n, size_t *prefix)
-{
-    unsigned char c = p[0];
-    size_t need, i;
-    unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
-
-    *prefix = 1;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0)
-            lo = 0xA0; /* no overlong forms */
-        else if (c == 0xED)
-            hi = 0x9F; /* no surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F; /* nothing past U+10FFFF */
-    } else {
-        return 0;
-    }
-    for (i = 1; i <= need; i++) {
-        unsigned char b = i < n ? p[i] : 0;
-        unsigned char l = i == 1 ? lo : 0x80, h = i == 1 ? hi : 0xBF;
-
-        if (i >= n || b < l || b > h) {
-            *prefix = i;
-            return 0;
-        }
-    }
-    return need + 1;
-}
-
-char *gw_json_utf8_lossy(const char *p, size_t n, size_t *outlen, int *lossy)
-{
-    const unsigned char *s = (const unsigned char *)p;
-    size_t i = 0, o = 0;
-    int replaced = 0;
-    /* One byte can become the 3 bytes of U+FFFD at worst. */
-    char *out = n > (SIZE_MAX - 1) / 3 ? NULL : malloc(n * 3 + 1);
-
-    if (out == NULL)
-        return NULL;
-    while (i < n) {
-        size_t prefix, k = utf8_seq(s + i, n - i, &prefix);
-
-        if (k > 0) {
-            memcpy(out + o, s + i, k);
-            o += k;
-            i += k;
-        } else {
-            memcpy(out + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i += prefix;
-            replaced = 1;
-        }
-    }
-    out[o] = '\0';
-    *outlen = o;
-    if (lossy != NULL)
-        *lossy = replaced;
-    return out;
-}
 
 /* A JSON string of arbitrary bytes; NULL on out of memory. */
 static json_t *lossy_string(const char *p, size_t n, int *lossy)
 {
     size_t len;
-    char *s = gw_json_utf8_lossy(p != NULL ? p : "", p != NULL ? n : 0, &len, lossy);
+    char *s = sce_utf8_lossy(p != NULL ? p : "", p != NULL ? n : 0, &len, lossy);
     json_t *j;
 
     if (s == NULL)

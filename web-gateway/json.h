@@ -118,11 +118,5 @@ unsigned gw_json_http_status(int err);
  * accepted.  0 for anything else, NULL included. */
 int gw_json_content_type_ok(const char *content_type);
 
-/* Copies n bytes into a NUL-terminated buffer of valid UTF-8 (malloc'd,
- * caller frees), replacing each maximal invalid subsequence with U+FFFD as
- * the Unicode standard recommends; NUL bytes are kept.  *outlen gets the
- * length, *lossy (may be NULL) 1 if anything was replaced.  NULL: out of
- * memory. */
-char *gw_json_utf8_lossy(const char *p, size_t n, size_t *outlen, int *lossy);
 
 #endif

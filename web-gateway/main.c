@@ -26,10 +26,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "common/config.h"
 #include "gateway_limits.h"
 #include "http.h"
-#include "log.h"
+#include "common/log.h"
 #include "sce/client.h"
 #include "sce/err.h"
 #include "tenants.h"

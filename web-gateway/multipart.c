@@ -19,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "gateway_limits.h"
 #include "sce/err.h"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "gateway_limits.h"
-#include "log.h"
+#include "common/log.h"
 #include "sce/err.h"
 
 #define WORDS_MAX 4 /* one more than a line may hold, to say how many there were */

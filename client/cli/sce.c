@@ -27,6 +27,8 @@
 
 #include <jansson.h>
 
+#include "common/utf8.h"
+
 #ifndef SCE_VERSION
 #define SCE_VERSION "unknown"
 #endif
@@ -313,68 +315,10 @@ static const char *read_error(int rv)
 
 /* ------------------------------------------------------------ JSON */
 
-/* Copies bytes as UTF-8, replacing each maximal ill-formed subsequence by
- * U+FFFD (Unicode's recommended practice), so that any output fits in a JSON
- * string.  NUL bytes are kept (jansson writes them as \u0000). */
-static char *utf8_sanitize(const char *s, size_t len, size_t *out_len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    char *out = malloc(len * 3 + 1);
-    size_t i = 0, o = 0;
-
-    if (out == NULL)
-        return NULL;
-    while (i < len) {
-        unsigned char b = p[i];
-        unsigned char lo = 0x80, hi = 0xbf;
-        size_t need, j, k;
-
-        if (b < 0x80) {
-            out[o++] = (char)b;
-            i++;
-            continue;
-        }
-        if (b >= 0xc2 && b <= 0xdf) {
-            need = 1;
-        } else if (b >= 0xe0 && b <= 0xef) {
-            need = 2;
-            if (b == 0xe0)
-                lo = 0xa0;
-            else if (b == 0xed)
-                hi = 0x9f; /* no surrogates */
-        } else if (b >= 0xf0 && b <= 0xf4) {
-            need = 3;
-            if (b == 0xf0)
-                lo = 0x90;
-            else if (b == 0xf4)
-                hi = 0x8f; /* nothing above U+10FFFF */
-        } else {
-            need = 0; /* a stray continuation byte, C0, C1, F5..FF */
-        }
-        for (j = i + 1, k = 0; k < need && j < len; j++, k++) {
-            unsigned char c = p[j];
-
-            if (k == 0 ? (c < lo || c > hi) : (c < 0x80 || c > 0xbf))
-                break;
-        }
-        if (need > 0 && k == need) {
-            memcpy(out + o, p + i, j - i);
-            o += j - i;
-        } else {
-            memcpy(out + o, "\xef\xbf\xbd", 3);
-            o += 3;
-        }
-        i = j;
-    }
-    out[o] = '\0';
-    *out_len = o;
-    return out;
-}
-
 static json_t *json_bytes(const char *s, size_t len)
 {
     size_t n;
-    char *clean = utf8_sanitize(s, len, &n);
+    char *clean = sce_utf8_lossy(s, len, &n, NULL);
     json_t *j;
 
     if (clean == NULL)

@@ -10,8 +10,8 @@
  * refused body gets one line that the error answer carries as valid UTF-8;
  * an accepted body gives requests with a language and either code or
  * files; every answer dumps to JSON that jansson can read back, with
- * stdout/stderr exactly as gw_json_utf8_lossy made them; and
- * gw_json_utf8_lossy agrees with the daemon's UTF-8 rules (common/utf8.c):
+ * stdout/stderr exactly as sce_utf8_lossy made them; and
+ * sce_utf8_lossy agrees with the daemon's UTF-8 rules (common/utf8.c):
  * valid input is copied unchanged, anything else becomes valid UTF-8.
  */
 #include <stddef.h>
@@ -24,7 +24,7 @@
 
 #include "json.h"
 #include "sce/err.h"
-#include "utf8.h"
+#include "common/utf8.h"
 
 static void fail(const char *what, const char *detail)
 {
@@ -53,14 +53,14 @@ static json_t *round_trip(json_t *o, const char *what)
     return back;
 }
 
-/* The same bytes as gw_json_utf8_lossy(p, n) gives. */
+/* The same bytes as sce_utf8_lossy(p, n) gives. */
 static void check_lossy_string(json_t *s, const char *p, size_t n, const char *what)
 {
     size_t len;
-    char *want = gw_json_utf8_lossy(p, n, &len, NULL);
+    char *want = sce_utf8_lossy(p, n, &len, NULL);
 
     if (want == NULL)
-        fail("gw_json_utf8_lossy returned NULL", NULL);
+        fail("sce_utf8_lossy returned NULL", NULL);
     if (!json_is_string(s) || json_string_length(s) != len ||
         memcmp(json_string_value(s), want, len) != 0)
         fail(what, "not the lossy copy of the bytes");
@@ -72,12 +72,12 @@ static void check_utf8(const uint8_t *data, size_t size)
     const char *p = (const char *)data;
     size_t len, len2;
     int lossy = -1, lossy2 = -1;
-    char *out = gw_json_utf8_lossy(p, size, &len, &lossy);
+    char *out = sce_utf8_lossy(p, size, &len, &lossy);
     char *again;
     json_t *s;
 
     if (out == NULL)
-        fail("gw_json_utf8_lossy returned NULL", NULL);
+        fail("sce_utf8_lossy returned NULL", NULL);
     if (out[len] != '\0')
         fail("lossy copy is not NUL-terminated", NULL);
     if (sce_utf8_count(out, len) < 0)
@@ -91,9 +91,9 @@ static void check_utf8(const uint8_t *data, size_t size)
         fail("bytes changed but lossy is 0", NULL);
     if (lossy && sce_utf8_count(p, size) >= 0)
         fail("lossy is 1 for valid UTF-8", NULL);
-    again = gw_json_utf8_lossy(out, len, &len2, &lossy2);
+    again = sce_utf8_lossy(out, len, &len2, &lossy2);
     if (again == NULL || lossy2 || len2 != len || memcmp(again, out, len) != 0)
-        fail("gw_json_utf8_lossy is not idempotent", NULL);
+        fail("sce_utf8_lossy is not idempotent", NULL);
     free(again);
     free(out);
 }

@@ -21,11 +21,11 @@
 
 #include "bundle.h"
 #include "options.h"
-#include "path.h"
+#include "common/path.h"
 #include "request.h"
 #include "sce.pb-c.h"
 #include "sce/err.h"
-#include "utf8.h"
+#include "common/utf8.h"
 
 #define FUZZ_NAME "fuzz_request"
 #include "fuzz_server.h"

@@ -14,7 +14,7 @@
 
 #include "options.h"
 #include "sce/err.h"
-#include "utf8.h"
+#include "common/utf8.h"
 
 static server_options opt;
 

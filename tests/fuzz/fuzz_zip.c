@@ -22,7 +22,7 @@
 #include "sce.pb-c.h"
 #include "sce/client.h"
 #include "sce/err.h"
-#include "utf8.h"
+#include "common/utf8.h"
 
 #define FUZZ_NAME "fuzz_zip"
 #include "fuzz_server.h"

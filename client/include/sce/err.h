@@ -21,10 +21,12 @@ typedef enum sce_err {
     SCE_ERR_INVALID_ARGUMENT = 3,
     SCE_ERR_DEADLINE_EXCEEDED = 4,
     SCE_ERR_NOT_FOUND = 5,
+    SCE_ERR_PERMISSION_DENIED = 7, /* the gateway: a Host or Origin it does not serve */
     SCE_ERR_RESOURCE_EXHAUSTED = 8,
     SCE_ERR_UNIMPLEMENTED = 12,
     SCE_ERR_INTERNAL = 13,
     SCE_ERR_UNAVAILABLE = 14,
+    SCE_ERR_UNAUTHENTICATED = 16, /* the gateway: no or a wrong bearer token */
 } sce_err;
 
 /* Out of memory in the server, the gateway or this library.  It is not the

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "sce/err.h"
 
 static void check_invariants(const sce_buf *b)

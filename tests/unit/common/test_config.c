@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "common/config.h"
 
 typedef struct tcfg {
     char *name;
@@ -32,9 +32,7 @@ typedef struct tcfg {
 } tcfg;
 
 #define OPT(key, env, type, field, def, lo, hi)                                                    \
-    {                                                                                              \
-        key, env, type, offsetof(tcfg, field), def, lo, hi, "help of " key                         \
-    }
+    SCE_OPTION(tcfg, key, env, type, field, def, lo, hi, "help of " key)
 
 static const sce_option topts[] = {
     OPT("name", "SCET_NAME", SCE_OPT_STRING, name, "alpha", 1, 0),
@@ -348,6 +346,29 @@ static void test_config_defaults(void **state)
     assert_int_equal(c.queue_depth, 32);
     assert_int_equal(c.free_int, 0);
     sce_config_free(&tspec, &c);
+}
+
+/* '#' starts a comment only at the start of a line or after a blank, so a
+ * value (a token) may hold one. */
+static void test_config_hash_in_value(void **state)
+{
+    char *path = write_file("#name = commented-out\n"
+                            "   # indented comment\n"
+                            "name = ab#cd\n"
+                            "label = x#y  # and a comment\n"
+                            "wait = 5s\t# tab before the comment\n");
+    tcfg c;
+    char err[256];
+
+    (void)state;
+    setenv("SCET_CONFIG", path, 1);
+    assert_int_equal(load(&c, err, sizeof(err), 0, NULL), SCE_CONFIG_OK);
+    assert_string_equal(c.name, "ab#cd");
+    assert_string_equal(c.label, "x#y");
+    assert_int_equal(c.wait_ms, 5000);
+    sce_config_free(&tspec, &c);
+    unlink(path);
+    free(path);
 }
 
 /* defaults < file < environment < flags, option by option. */
@@ -726,6 +747,7 @@ int main(void)
         T(test_config_set_keeps_old_value),
         T(test_config_defaults),
         T(test_config_precedence),
+        T(test_config_hash_in_value),
         T(test_config_file_flag),
         T(test_config_flag_forms),
         T(test_config_bool_flags),

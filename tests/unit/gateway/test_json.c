@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "common/utf8.h"
 #include "json.h"
 #include "sce/err.h"
 
@@ -305,7 +306,7 @@ static void test_utf8_lossy(void **state)
         const utf8_row *r = &utf8_rows[i];
         size_t len = 12345;
         int lossy = -1;
-        char *out = gw_json_utf8_lossy(r->in, r->in_len, &len, &lossy);
+        char *out = sce_utf8_lossy(r->in, r->in_len, &len, &lossy);
 
         assert_non_null(out);
         if (len != r->out_len || memcmp(out, r->out, len) != 0 || lossy != r->lossy)

@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "options.h"
-#include "path.h"
+#include "common/path.h"
 #include "request.h"
 #include "sce/err.h"
 #include "sce.pb-c.h"
