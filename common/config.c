@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/seterr.h"
+
 static const sce_option *find_opt(const sce_config_spec *spec, const char *key, size_t keylen)
 {
     for (size_t i = 0; i < spec->nopts; i++) {
@@ -140,7 +142,7 @@ static int set_opt(const sce_option *o, void *cfg, const char *value, char *err,
     case SCE_OPT_STRING: {
         char *copy = strdup(value);
         if (copy == NULL) {
-            snprintf(err, errlen, "%s: out of memory", o->key);
+            sce_seterr(err, errlen, "%s: out of memory", o->key);
             return SCE_CONFIG_ERROR;
         }
         free(*(char **)field);
@@ -171,11 +173,11 @@ static int set_opt(const sce_option *o, void *cfg, const char *value, char *err,
         break;
     }
     if (rv != 0) {
-        snprintf(err, errlen, "%s: expected %s, got '%s'", o->key, type_word(o->type), value);
+        sce_seterr(err, errlen, "%s: expected %s, got '%s'", o->key, type_word(o->type), value);
         return SCE_CONFIG_ERROR;
     }
     if (o->type != SCE_OPT_BOOL && o->min <= o->max && (dv < o->min || dv > o->max)) {
-        snprintf(err, errlen, "%s: %s is out of range [%.15g, %.15g]", o->key, value, o->min,
+        sce_seterr(err, errlen, "%s: %s is out of range [%.15g, %.15g]", o->key, value, o->min,
                  o->max);
         return SCE_CONFIG_ERROR;
     }
@@ -199,7 +201,7 @@ int sce_config_set(const sce_config_spec *spec, void *cfg, const char *key, cons
     const sce_option *o = find_opt(spec, key, strlen(key));
 
     if (o == NULL) {
-        snprintf(err, errlen, "unknown option '%s'", key);
+        sce_seterr(err, errlen, "unknown option '%s'", key);
         return SCE_CONFIG_ERROR;
     }
     return set_opt(o, cfg, value, err, errlen);
@@ -227,7 +229,7 @@ static int load_file(const sce_config_spec *spec, void *cfg, const char *path, c
     FILE *f = fopen(path, "r");
 
     if (f == NULL) {
-        snprintf(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
+        sce_seterr(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
         return SCE_CONFIG_ERROR;
     }
     while (fgets(line, sizeof(line), f) != NULL) {
@@ -235,7 +237,7 @@ static int load_file(const sce_config_spec *spec, void *cfg, const char *path, c
 
         lineno++;
         if (strchr(line, '\n') == NULL && !feof(f)) {
-            snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+            sce_seterr(err, errlen, "%s:%d: line too long", path, lineno);
             rv = SCE_CONFIG_ERROR;
             goto out;
         }
@@ -252,13 +254,13 @@ static int load_file(const sce_config_spec *spec, void *cfg, const char *path, c
             continue;
         eq = strchr(p, '=');
         if (eq == NULL) {
-            snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
+            sce_seterr(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
             rv = SCE_CONFIG_ERROR;
             goto out;
         }
         *eq = '\0';
         if (sce_config_set(spec, cfg, trim(p), trim(eq + 1), sub, sizeof(sub)) != 0) {
-            snprintf(err, errlen, "%s:%d: %s", path, lineno, sub);
+            sce_seterr(err, errlen, "%s:%d: %s", path, lineno, sub);
             rv = SCE_CONFIG_ERROR;
             goto out;
         }
@@ -312,7 +314,7 @@ int sce_config_load(const sce_config_spec *spec, void *cfg, int argc, char **arg
         if (o->type == SCE_OPT_STRING || (o->def && *o->def)) {
             rv = set_opt(o, cfg, o->def ? o->def : "", sub, sizeof(sub));
             if (rv != 0) {
-                snprintf(err, errlen, "bad built-in default: %s", sub);
+                sce_seterr(err, errlen, "bad built-in default: %s", sub);
                 return rv;
             }
         }
@@ -324,7 +326,7 @@ int sce_config_load(const sce_config_spec *spec, void *cfg, int argc, char **arg
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0) {
             if (i + 1 >= argc) {
-                snprintf(err, errlen, "option '--config' needs a value");
+                sce_seterr(err, errlen, "option '--config' needs a value");
                 return SCE_CONFIG_ERROR;
             }
             config_path = argv[++i];
@@ -346,7 +348,7 @@ int sce_config_load(const sce_config_spec *spec, void *cfg, int argc, char **arg
             continue;
         rv = set_opt(o, cfg, v, sub, sizeof(sub));
         if (rv != 0) {
-            snprintf(err, errlen, "$%s: %s", o->env, sub);
+            sce_seterr(err, errlen, "$%s: %s", o->env, sub);
             return rv;
         }
     }
@@ -359,7 +361,7 @@ int sce_config_load(const sce_config_spec *spec, void *cfg, int argc, char **arg
         const sce_option *o;
 
         if (strncmp(a, "--", 2) != 0) {
-            snprintf(err, errlen, "unexpected argument '%s' (see --help)", a);
+            sce_seterr(err, errlen, "unexpected argument '%s' (see --help)", a);
             return SCE_CONFIG_ERROR;
         }
         name = a + 2;
@@ -372,7 +374,7 @@ int sce_config_load(const sce_config_spec *spec, void *cfg, int argc, char **arg
         }
         o = find_opt(spec, name, namelen);
         if (o == NULL) {
-            snprintf(err, errlen, "unknown option '--%.*s' (see --help)", (int)namelen, name);
+            sce_seterr(err, errlen, "unknown option '--%.*s' (see --help)", (int)namelen, name);
             return SCE_CONFIG_ERROR;
         }
         if (eq) {
@@ -382,12 +384,12 @@ int sce_config_load(const sce_config_spec *spec, void *cfg, int argc, char **arg
         } else if (i + 1 < argc) {
             value = argv[++i];
         } else {
-            snprintf(err, errlen, "option '--%s' needs a value", name);
+            sce_seterr(err, errlen, "option '--%s' needs a value", name);
             return SCE_CONFIG_ERROR;
         }
         rv = set_opt(o, cfg, value, sub, sizeof(sub));
         if (rv != 0) {
-            snprintf(err, errlen, "--%s", sub);
+            sce_seterr(err, errlen, "--%s", sub);
             return rv;
         }
     }

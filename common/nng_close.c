@@ -3,9 +3,10 @@
  */
 #include "common/nng_close.h"
 
+#include "common/clock.h"
+
 #include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 
 typedef struct closer {
     nng_socket sock;
@@ -29,8 +30,6 @@ static void *close_main(void *arg)
 int sce_nng_close_within(nng_socket s, int wait_ms)
 {
     closer *c = calloc(1, sizeof(*c));
-    struct timespec until;
-    pthread_condattr_t attr;
     pthread_t th;
     int done, started;
 
@@ -40,23 +39,15 @@ int sce_nng_close_within(nng_socket s, int wait_ms)
     }
     c->sock = s;
     pthread_mutex_init(&c->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    sce_cond_init(&c->cond);
     started = pthread_create(&th, NULL, close_main, c) == 0;
     if (!started) {
         close_main(c);
     } else {
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += wait_ms / 1000;
-        until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        int64_t deadline_ms = sce_clock_ms() + wait_ms;
+
         pthread_mutex_lock(&c->lock);
-        while (!c->done && pthread_cond_timedwait(&c->cond, &c->lock, &until) == 0)
+        while (!c->done && sce_cond_wait_until(&c->cond, &c->lock, deadline_ms) == 0)
             ;
         pthread_mutex_unlock(&c->lock);
     }
