@@ -12,6 +12,7 @@
 #include "sce/client.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -73,23 +74,29 @@ static const char usage_text[] =
     "      --output-limit SIZE  cap on the output kept\n"
     "      --arg A            a program argument (repeatable; these come\n"
     "                         before the ones after --)\n"
-    "      --json             print the whole result as one JSON object\n"
+    "      --json             print the whole result as one JSON object, as\n"
+    "                         the HTTP API's POST /run answers (status, output...)\n"
     "      --entry F          the project file to run (default: main.py or\n"
     "                         main.js; the language follows from it)\n"
     "  FILE                   the program; '-' reads it from standard input\n"
     "  DIR                    a project: its regular files, without dot files,\n"
     "                         __pycache__ and node_modules (200 files, 1 MiB)\n"
     "  PROJECT.zip            a project in a ZIP archive (at most 2 MiB)\n"
+    "  Options may come before or after FILE, and a long option may be cut\n"
+    "  short while it stays unique (--lang python).  Everything after -- is the\n"
+    "  program's, except that its first word is FILE when none came before it\n"
+    "  (sce run -- -odd-name.py).\n"
     "\n"
     "batch options: -l, --stdin, --arg, --timeout, --memory, --output-limit and\n"
     "  --json as for run, for every FILE; up to 5 FILEs (the server's\n"
-    "  batch_limit), run in parallel, printed in their order\n"
+    "  batch_limit), run in parallel, printed in their order; --json prints\n"
+    "  {\"results\": [...], \"request_id\"} as POST /run-batch answers\n"
     "\n"
     "history options:\n"
-    "      --limit N          runs per page (default 20, at most 100)\n"
+    "  -n, --limit N          runs per page (default 20, at most 100)\n"
     "      --offset N         runs skipped, newest first\n"
     "      --verdict V        only this verdict (ok, runtime_error, timeout, ...)\n"
-    "      --language L       only this language\n"
+    "  -l, --language L       only this language\n"
     "      --tenant NAME      only this tenant's runs (sce-gateway's token file names them)\n"
     "      --json             print the page as one JSON object\n"
     "\n"
@@ -168,32 +175,43 @@ static int report_err(int err, const char *msg)
 
 /* ------------------------------------------------------------ parsing */
 
-/* Matches argv[*i] against --name, --name=VALUE and, when `shortname` is
- * set, -c VALUE and -cVALUE.  Returns 1 with *value set (consuming the next
- * argument when needed), 0 when it is another option, -1 when the value is
- * missing (a usage error has been printed). */
-static int opt_value(int argc, char **argv, int *i, const char *longname, char shortname,
-                     const char **value)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(longname);
+/* Every option is parsed by getopt_long, so options may come before or
+ * after FILE, a unique prefix names a long option (--lang for --language),
+ * --name=VALUE and -cVALUE work, and -- ends the options.  The option
+ * strings start with "-:": non-options come back in order as option 1 (run
+ * tells FILE from the program arguments by where -- stands), and a missing
+ * value as ':'.  getopt's own messages are off (opterr): these are sce's. */
+enum {
+    OPT_JSON = 256,
+    OPT_SERVER,
+    OPT_STDIN,
+    OPT_ARG,
+    OPT_TIMEOUT,
+    OPT_MEMORY,
+    OPT_OUTPUT_LIMIT,
+    OPT_ENTRY,
+    OPT_OFFSET,
+    OPT_VERDICT,
+    OPT_TENANT,
+};
 
-    if (strncmp(a, longname, n) == 0 && a[n] == '=') {
-        *value = a + n + 1;
-        return 1;
-    }
-    if (strcmp(a, longname) != 0 && !(shortname && a[0] == '-' && a[1] == shortname))
-        return 0;
-    if (shortname && a[0] == '-' && a[1] == shortname && a[2] != '\0') {
-        *value = a + 2;
-        return 1;
-    }
-    if (*i + 1 >= argc) {
-        usage_error("option %s needs a value", a);
-        return -1;
-    }
-    *value = argv[++*i];
-    return 1;
+/* Starts a getopt_long scan of argv (argv[0]: the command's name). */
+static void opt_reset(void)
+{
+    optind = 0; /* glibc: a full re-initialisation, for each scan */
+    opterr = 0;
+}
+
+/* The usage error for what getopt_long returned as ':' or '?'. */
+static void opt_error(int ch, char **argv, const char *cmd)
+{
+    char shortopt[3] = {'-', (char)optopt, '\0'};
+    const char *a = optopt > 0 && optopt < 128 ? shortopt : argv[optind - 1];
+
+    if (ch == ':')
+        usage_error("option %s needs a value", sce_utf8_quote(a).text);
+    else
+        usage_error("unknown option '%s' for %s", sce_utf8_quote(a).text, cmd);
 }
 
 static int server_empty(const char *url)
@@ -315,10 +333,12 @@ static const char *read_error(int rv)
 
 /* ------------------------------------------------------------ JSON */
 
-static json_t *json_bytes(const char *s, size_t len)
+/* A JSON string of arbitrary bytes (sce_utf8_lossy); *lossy (may be NULL)
+ * gets whether anything was replaced.  NULL when out of memory. */
+static json_t *json_bytes(const char *s, size_t len, int *lossy)
 {
     size_t n;
-    char *clean = sce_utf8_lossy(s, len, &n, NULL);
+    char *clean = sce_utf8_lossy(s, len, &n, lossy);
     json_t *j;
 
     if (clean == NULL)
@@ -330,7 +350,7 @@ static json_t *json_bytes(const char *s, size_t len)
 
 static json_t *json_text(const char *s)
 {
-    return json_bytes(s, strlen(s));
+    return json_bytes(s, strlen(s), NULL);
 }
 
 static json_t *json_u64(uint64_t v)
@@ -361,18 +381,33 @@ static int json_print(json_t *j, int bad)
     return rv;
 }
 
-static int print_run_json(const sce_run_result *r)
+/* The one writer of a run's result (run, project, each task of a batch),
+ * in the schema of the HTTP API's POST /run answer (docs/API.md, "Answer
+ * fields"), field for field as web-gateway/json.c writes it: `status` is the
+ * verdict, `output` and `error` are the reference service's pair.  NULL
+ * when out of memory. */
+static json_t *json_run_result(const sce_run_result *r)
 {
     json_t *o = json_object(), *limits = json_object();
-    int bad = 0;
+    int out_lossy = 0, err_lossy = 0, bad = 0;
+    const char *error = "";
 
-    jset(o, "verdict", json_string(sce_verdict_name(r->verdict)), &bad);
+    /* "": ran OK; else the one line that says why (the verdict's name when
+     * the server gave no message). */
+    if (r->verdict != SCE_VERDICT_OK)
+        error = r->message[0] != '\0' ? r->message : sce_verdict_name(r->verdict);
+    jset(o, "output", json_bytes(r->stdout_data, r->stdout_len, NULL), &bad);
+    jset(o, "error", json_text(error), &bad);
+    jset(o, "status", json_string(sce_verdict_name(r->verdict)), &bad);
     jset(o, "exit_code", json_integer(r->exit_code), &bad);
     jset(o, "signal", json_integer(r->signal), &bad);
-    jset(o, "stdout", json_bytes(r->stdout_data, r->stdout_len), &bad);
-    jset(o, "stderr", json_bytes(r->stderr_data, r->stderr_len), &bad);
+    jset(o, "stdout", json_bytes(r->stdout_data, r->stdout_len, &out_lossy), &bad);
+    jset(o, "stderr", json_bytes(r->stderr_data, r->stderr_len, &err_lossy), &bad);
     jset(o, "stdout_truncated", json_boolean(r->stdout_truncated), &bad);
     jset(o, "stderr_truncated", json_boolean(r->stderr_truncated), &bad);
+    jset(o, "truncated", json_boolean(r->stdout_truncated || r->stderr_truncated), &bad);
+    jset(o, "stdout_lossy", json_boolean(out_lossy), &bad);
+    jset(o, "stderr_lossy", json_boolean(err_lossy), &bad);
     jset(o, "message", json_text(r->message), &bad);
     jset(o, "wall_ms", json_u64(r->wall_ms), &bad);
     jset(o, "cpu_ms", json_u64(r->cpu_ms), &bad);
@@ -384,19 +419,67 @@ static int print_run_json(const sce_run_result *r)
     jset(limits, "output_limit_bytes", json_u64(r->output_limit_bytes), &bad);
     jset(o, "limits", limits, &bad);
     jset(o, "request_id", json_text(r->request_id), &bad);
-    return json_print(o, bad);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Whether the HTTP API answers err with a 4xx ("rejected": the request
+ * should not be repeated as it is) rather than a 5xx ("error"). */
+static int err_is_rejection(int err)
+{
+    switch (err) {
+    case SCE_ERR_INVALID_ARGUMENT:
+    case SCE_ERR_NOT_FOUND:
+    case SCE_ERR_RESOURCE_EXHAUSTED:
+    case SCE_ERR_PERMISSION_DENIED:
+    case SCE_ERR_UNAUTHENTICATED:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* An error in the HTTP API's error shape (docs/API.md, "Errors"):
+ * {"error": one line, "status": "rejected" | "error", "code": NAME} and
+ * "request_id" when there is one.  NULL when out of memory. */
+static json_t *json_error(int err, const char *msg, const char *request_id)
+{
+    char line[1024];
+    json_t *o = json_object();
+    int bad = 0;
+
+    if (msg == NULL || msg[0] == '\0')
+        msg = sce_strerror(err);
+    sce_utf8_clean_line(msg, strlen(msg), line, sizeof(line));
+    jset(o, "error", json_text(line), &bad);
+    jset(o, "status", json_string(err_is_rejection(err) ? "rejected" : "error"), &bad);
+    jset(o, "code", json_string(sce_err_name(err)), &bad);
+    if (request_id != NULL && request_id[0] != '\0')
+        jset(o, "request_id", json_text(request_id), &bad);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int print_run_json(const sce_run_result *r)
+{
+    json_t *o = json_run_result(r);
+
+    return json_print(o, o == NULL);
 }
 
 /* In --json mode an error is also one JSON object on stdout, so that a
  * script always has something to parse; the stderr line stays. */
 static void print_err_json(int err, const char *msg)
 {
-    json_t *o = json_object();
-    int bad = 0;
+    json_t *o = json_error(err, msg, NULL);
 
-    jset(o, "error", json_string(sce_err_name(err)), &bad);
-    jset(o, "message", json_text(msg[0] ? msg : sce_strerror(err)), &bad);
-    (void)json_print(o, bad);
+    (void)json_print(o, o == NULL);
 }
 
 /* ------------------------------------------------------------ run */
@@ -478,92 +561,111 @@ static int is_zip_name(const char *path)
     return n > 4 && strcasecmp(path + n - 4, ".zip") == 0;
 }
 
+/* FILE (run) or one more FILE (batch). */
+static int run_positional(run_opts *o, const char *a)
+{
+    if (o->batch) {
+        o->files[o->nfiles++] = a;
+        return 0;
+    }
+    if (o->file != NULL) {
+        usage_error("unexpected argument '%s' (program arguments go after --)",
+                    sce_utf8_quote(a).text);
+        return EX_USAGE;
+    }
+    o->file = a;
+    return 0;
+}
+
 /* Returns 0, the exit status of a usage error, or -1 after printing help.
- * For run, it also tells a program from a project (o->kind). */
+ * For run, it also tells a program from a project (o->kind).  Arguments
+ * after -- are the program's; the first of them is FILE when none came
+ * before (sce run -- -odd-name.py). */
 static int run_parse(int argc, char **argv, run_opts *o)
 {
+    static const struct option options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"language", required_argument, NULL, 'l'},
+        {"entry", required_argument, NULL, OPT_ENTRY},
+        {"stdin", required_argument, NULL, OPT_STDIN},
+        {"server", required_argument, NULL, OPT_SERVER},
+        {"arg", required_argument, NULL, OPT_ARG},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"memory", required_argument, NULL, OPT_MEMORY},
+        {"output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT},
+        {NULL, 0, NULL, 0},
+    };
     const char *cmd = o->batch ? "batch" : "run";
-    int i, dashdash = 0;
     struct stat st;
+    uint64_t n;
+    int ch, i;
 
-    for (i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        int m;
+    opt_reset();
+    while ((ch = getopt_long(argc, argv, "-:hl:", options, NULL)) != -1) {
+        const char *v = optarg;
 
-        if (dashdash) {
-            o->args[o->nargs++] = a;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            dashdash = 1;
-            continue;
-        }
-        if (a[0] != '-' || strcmp(a, "-") == 0) {
-            if (o->batch) {
-                o->files[o->nfiles++] = a;
-                continue;
-            }
-            if (o->file != NULL) {
-                usage_error("unexpected argument '%s' (program arguments go after --)", a);
+        switch (ch) {
+        case 1:
+            if (run_positional(o, v) != 0)
                 return EX_USAGE;
-            }
-            o->file = a;
-            continue;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            break;
+        case 'h':
             fputs(usage_text, stdout);
             return -1;
-        } else if (strcmp(a, "--json") == 0) {
+        case OPT_JSON:
             o->json = 1;
-        } else if ((m = opt_value(argc, argv, &i, "--language", 'l', &v)) != 0) {
-            if (m < 0)
-                return EX_USAGE;
+            break;
+        case 'l':
             o->language = v;
-        } else if (!o->batch && (m = opt_value(argc, argv, &i, "--entry", 0, &v)) != 0) {
-            if (m < 0)
+            break;
+        case OPT_ENTRY:
+            if (o->batch) {
+                usage_error("unknown option '--entry' for batch");
                 return EX_USAGE;
+            }
             o->entry = v;
-        } else if ((m = opt_value(argc, argv, &i, "--stdin", 0, &v)) != 0) {
-            if (m < 0)
-                return EX_USAGE;
+            break;
+        case OPT_STDIN:
             o->stdin_path = v;
-        } else if ((m = opt_value(argc, argv, &i, "--server", 0, &v)) != 0) {
-            if (m < 0 || server_empty(v))
+            break;
+        case OPT_SERVER:
+            if (server_empty(v))
                 return EX_USAGE;
             o->server = v;
-        } else if ((m = opt_value(argc, argv, &i, "--arg", 0, &v)) != 0) {
-            if (m < 0)
-                return EX_USAGE;
+            break;
+        case OPT_ARG:
             o->args[o->nargs++] = v;
-        } else if ((m = opt_value(argc, argv, &i, "--timeout", 0, &v)) != 0) {
-            if (m < 0)
-                return EX_USAGE;
+            break;
+        case OPT_TIMEOUT:
             if (parse_seconds(v, &o->timeout_ms) != 0) {
                 usage_error("bad --timeout '%s': give seconds, e.g. 10 or 2.5", v);
                 return EX_USAGE;
             }
-        } else if ((m = opt_value(argc, argv, &i, "--memory", 0, &v)) != 0) {
-            if (m < 0)
-                return EX_USAGE;
+            break;
+        case OPT_MEMORY:
             if (parse_size(v, UINT64_MAX, &o->memory_bytes) != 0) {
                 usage_error("bad --memory '%s': give a size, e.g. 128m or 1g", v);
                 return EX_USAGE;
             }
-        } else if ((m = opt_value(argc, argv, &i, "--output-limit", 0, &v)) != 0) {
-            uint64_t n;
-
-            if (m < 0)
-                return EX_USAGE;
+            break;
+        case OPT_OUTPUT_LIMIT:
             if (parse_size(v, UINT32_MAX, &n) != 0) {
                 usage_error("bad --output-limit '%s': give a size, e.g. 64k", v);
                 return EX_USAGE;
             }
             o->output_limit_bytes = (uint32_t)n;
-        } else {
-            usage_error("unknown option '%s' for %s", a, cmd);
+            break;
+        default:
+            opt_error(ch, argv, cmd);
             return EX_USAGE;
         }
     }
+    i = optind;
+    if (i < argc && o->file == NULL && o->nfiles == 0 && run_positional(o, argv[i++]) != 0)
+        return EX_USAGE;
+    for (; i < argc; i++)
+        o->args[o->nargs++] = argv[i];
     if (o->batch) {
         if (o->nfiles == 0) {
             usage_error("batch needs at least one FILE");
@@ -784,42 +886,31 @@ static void print_batch_item_plain(const char *file, const sce_batch_item *it)
     fflush(stderr);
 }
 
-static int print_batch_json(const run_opts *o, const sce_batch_result *b)
+/* The HTTP API's POST /run-batch answer: {"results": [...], "request_id"},
+ * one item per FILE in their order, each a run's result or, for a task that
+ * did not run, an error object with the task's id "<batch id>-<i>". */
+static int print_batch_json(const sce_batch_result *b)
 {
-    json_t *arr = json_array();
+    json_t *o = json_object(), *arr = json_array();
+    char rid[96];
     int bad = arr == NULL;
 
-    /* The items, each as `sce run --json` prints a result (or an error
-     * object), with the file it came from. */
     for (size_t i = 0; i < b->count; i++) {
         const sce_batch_item *it = &b->items[i];
-        json_t *x = json_object();
+        json_t *x;
 
-        jset(x, "file", json_text(o->files[i]), &bad);
-        if (it->status != SCE_OK) {
-            jset(x, "error", json_string(sce_err_name(it->status)), &bad);
-            jset(x, "message", json_text(it->message), &bad);
+        if (it->status == SCE_OK) {
+            x = json_run_result(it->result);
         } else {
-            const sce_run_result *r = it->result;
-
-            jset(x, "verdict", json_string(sce_verdict_name(r->verdict)), &bad);
-            jset(x, "exit_code", json_integer(r->exit_code), &bad);
-            jset(x, "signal", json_integer(r->signal), &bad);
-            jset(x, "stdout", json_bytes(r->stdout_data, r->stdout_len), &bad);
-            jset(x, "stderr", json_bytes(r->stderr_data, r->stderr_len), &bad);
-            jset(x, "stdout_truncated", json_boolean(r->stdout_truncated), &bad);
-            jset(x, "stderr_truncated", json_boolean(r->stderr_truncated), &bad);
-            jset(x, "message", json_text(r->message), &bad);
-            jset(x, "wall_ms", json_u64(r->wall_ms), &bad);
-            jset(x, "cpu_ms", json_u64(r->cpu_ms), &bad);
-            jset(x, "peak_memory_bytes", json_u64(r->peak_memory_bytes), &bad);
-            jset(x, "language", json_text(r->language), &bad);
-            jset(x, "request_id", json_text(r->request_id), &bad);
+            snprintf(rid, sizeof(rid), "%s-%zu", b->request_id, i);
+            x = json_error(it->status, it->message, b->request_id[0] != '\0' ? rid : NULL);
         }
         if (json_array_append_new(arr, x) != 0) /* frees x; fails on a NULL */
             bad = 1;
     }
-    return json_print(arr, bad);
+    jset(o, "results", arr, &bad);
+    jset(o, "request_id", json_text(b->request_id), &bad);
+    return json_print(o, bad);
 }
 
 static int cmd_batch(int argc, char **argv, const char *server)
@@ -887,7 +978,7 @@ static int cmd_batch(int argc, char **argv, const char *server)
         if (b->items[i].status != SCE_OK || b->items[i].result->verdict != SCE_VERDICT_OK)
             status = 1;
     if (o.json) {
-        if (print_batch_json(&o, b) != 0)
+        if (print_batch_json(b) != 0)
             status = EX_OSERR;
     } else {
         for (size_t i = 0; i < b->count; i++)
@@ -950,58 +1041,76 @@ static int parse_u32(const char *s, uint32_t *out)
 
 static int history_parse(int argc, char **argv, history_opts *o)
 {
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int m;
+    static const struct option options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"server", required_argument, NULL, OPT_SERVER},
+        {"limit", required_argument, NULL, 'n'},
+        {"offset", required_argument, NULL, OPT_OFFSET},
+        {"verdict", required_argument, NULL, OPT_VERDICT},
+        {"language", required_argument, NULL, 'l'},
+        {"tenant", required_argument, NULL, OPT_TENANT},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
 
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    opt_reset();
+    while ((ch = getopt_long(argc, argv, "-:hn:l:", options, NULL)) != -1) {
+        const char *v = optarg;
+
+        switch (ch) {
+        case 'h':
             fputs(usage_text, stdout);
             return -1;
-        } else if (strcmp(a, "--json") == 0) {
+        case OPT_JSON:
             o->json = 1;
-        } else if ((m = opt_value(argc, argv, &i, "--server", 0, &v)) != 0) {
-            if (m < 0 || server_empty(v))
+            break;
+        case OPT_SERVER:
+            if (server_empty(v))
                 return EX_USAGE;
             o->server = v;
-        } else if ((m = opt_value(argc, argv, &i, "--limit", 'n', &v)) != 0) {
-            if (m < 0)
-                return EX_USAGE;
+            break;
+        case 'n':
             if (parse_u32(v, &o->q.limit) != 0 || o->q.limit == 0) {
                 usage_error("bad --limit '%s': give a number of runs, e.g. 20", v);
                 return EX_USAGE;
             }
-        } else if ((m = opt_value(argc, argv, &i, "--offset", 0, &v)) != 0) {
-            if (m < 0)
-                return EX_USAGE;
+            break;
+        case OPT_OFFSET:
             if (parse_u32(v, &o->q.offset) != 0) {
                 usage_error("bad --offset '%s': give a number of runs to skip", v);
                 return EX_USAGE;
             }
-        } else if ((m = opt_value(argc, argv, &i, "--verdict", 0, &v)) != 0) {
-            if (m < 0)
-                return EX_USAGE;
+            break;
+        case OPT_VERDICT:
             if (parse_verdict(v, &o->q.verdict) != 0) {
                 usage_error("bad --verdict '%s': one of ok, runtime_error, timeout, "
                             "memory_limit, output_limit, rejected, internal_error",
                             v);
                 return EX_USAGE;
             }
-        } else if ((m = opt_value(argc, argv, &i, "--language", 'l', &v)) != 0) {
-            if (m < 0)
-                return EX_USAGE;
+            break;
+        case 'l':
             o->q.language = v;
-        } else if ((m = opt_value(argc, argv, &i, "--tenant", 0, &v)) != 0) {
-            if (m < 0)
-                return EX_USAGE;
+            break;
+        case OPT_TENANT:
             if (v[0] == '\0') {
                 usage_error("bad --tenant '': give a tenant's name");
                 return EX_USAGE;
             }
             o->q.tenant = v;
-        } else {
-            usage_error("unexpected argument '%s' for history", a);
+            break;
+        case 1:
+            usage_error("unexpected argument '%s' for history", sce_utf8_quote(v).text);
+            return EX_USAGE;
+        default:
+            opt_error(ch, argv, "history");
             return EX_USAGE;
         }
+    }
+    if (optind < argc) {
+        usage_error("unexpected argument '%s' for history", sce_utf8_quote(argv[optind]).text);
+        return EX_USAGE;
     }
     return 0;
 }
@@ -1042,28 +1151,20 @@ static int print_history_json(const sce_history_page *p)
     return json_print(o, bad);
 }
 
-/* The first line of s, at most `max` characters, control characters as
- * spaces, for one table cell. */
-static void summary_cell(const char *s, char *out, size_t outlen, int max)
+/* The first non-blank line of s, cleaned as sce_utf8_clean_line does, cut
+ * to at most `max` characters, for one table cell. */
+static void summary_cell(const char *s, char *out, size_t outlen, size_t max)
 {
-    size_t o = 0;
-    int chars = 0;
+    size_t n, chars = 0;
 
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-        s++;
-    for (; *s != '\0' && *s != '\n'; s++) {
-        unsigned char ch = (unsigned char)*s;
-
-        /* A character starts: room for all of it (4 bytes at most)? The
-         * server's text is valid UTF-8, so its continuation bytes follow. */
-        if ((ch & 0xc0) != 0x80) {
-            if (chars == max || o + 4 >= outlen)
-                break;
-            chars++;
+    s += strspn(s, " \t\r\n");
+    n = sce_utf8_clean_line(s, strcspn(s, "\n"), out, outlen);
+    for (size_t i = 0; i < n; i++) {
+        if (((unsigned char)out[i] & 0xc0) != 0x80 && chars++ == max) {
+            out[i] = '\0';
+            break;
         }
-        out[o++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
     }
-    out[o] = '\0';
 }
 
 static void print_history_table(const sce_history_page *p, const sce_history_query *q)
@@ -1138,23 +1239,39 @@ static int cmd_history(int argc, char **argv, const char *server)
  * Returns like run_parse. */
 static int info_parse(const char *cmd, int argc, char **argv, const char **server, int *json)
 {
-    for (int i = 0; i < argc; i++) {
-        const char *v;
-        int m;
+    static const struct option options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"server", required_argument, NULL, OPT_SERVER},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
 
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+    opt_reset();
+    while ((ch = getopt_long(argc, argv, "-:h", options, NULL)) != -1) {
+        switch (ch) {
+        case 'h':
             fputs(usage_text, stdout);
             return -1;
-        } else if (strcmp(argv[i], "--json") == 0) {
+        case OPT_JSON:
             *json = 1;
-        } else if ((m = opt_value(argc, argv, &i, "--server", 0, &v)) != 0) {
-            if (m < 0 || server_empty(v))
+            break;
+        case OPT_SERVER:
+            if (server_empty(optarg))
                 return EX_USAGE;
-            *server = v;
-        } else {
-            usage_error("unexpected argument '%s' for %s", argv[i], cmd);
+            *server = optarg;
+            break;
+        case 1:
+            usage_error("unexpected argument '%s' for %s", sce_utf8_quote(optarg).text, cmd);
+            return EX_USAGE;
+        default:
+            opt_error(ch, argv, cmd);
             return EX_USAGE;
         }
+    }
+    if (optind < argc) {
+        usage_error("unexpected argument '%s' for %s", sce_utf8_quote(argv[optind]).text, cmd);
+        return EX_USAGE;
     }
     return 0;
 }
@@ -1326,50 +1443,55 @@ out:
 
 int main(int argc, char **argv)
 {
+    static const struct option options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"server", required_argument, NULL, OPT_SERVER},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct command {
+        const char *name;
+        int (*fn)(int argc, char **argv, const char *server);
+    } commands[] = {
+        {"run", cmd_run},         {"batch", cmd_batch},   {"history", cmd_history},
+        {"languages", cmd_languages}, {"health", cmd_health},
+    };
     const char *server = NULL, *cmd;
-    int i;
+    int ch;
 
-    /* Options before the command: --server, --help, --version. */
-    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-        const char *v;
-        int m;
-
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+    /* Options before the command ("+": the command ends them). */
+    opt_reset();
+    while ((ch = getopt_long(argc, argv, "+:hV", options, NULL)) != -1) {
+        switch (ch) {
+        case 'h':
             fputs(usage_text, stdout);
             return 0;
-        }
-        if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
+        case 'V':
             printf("sce %s\n", SCE_VERSION);
             return 0;
-        }
-        if ((m = opt_value(argc, argv, &i, "--server", 0, &v)) != 0) {
-            if (m < 0 || server_empty(v))
+        case OPT_SERVER:
+            if (server_empty(optarg))
                 return EX_USAGE;
-            server = v;
-            continue;
+            server = optarg;
+            break;
+        default:
+            opt_error(ch, argv, "sce");
+            return EX_USAGE;
         }
-        usage_error("unknown option '%s'", argv[i]);
-        return EX_USAGE;
     }
-    if (i >= argc) {
+    if (optind >= argc) {
         fputs(usage_text, stderr);
         return EX_USAGE;
     }
-    cmd = argv[i++];
-    if (strcmp(cmd, "run") == 0)
-        return cmd_run(argc - i, argv + i, server);
-    if (strcmp(cmd, "batch") == 0)
-        return cmd_batch(argc - i, argv + i, server);
-    if (strcmp(cmd, "history") == 0)
-        return cmd_history(argc - i, argv + i, server);
-    if (strcmp(cmd, "languages") == 0)
-        return cmd_languages(argc - i, argv + i, server);
-    if (strcmp(cmd, "health") == 0)
-        return cmd_health(argc - i, argv + i, server);
+    /* The command's own scan sees the command as its argv[0]. */
+    cmd = argv[optind];
+    for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+        if (strcmp(cmd, commands[k].name) == 0)
+            return commands[k].fn(argc - optind, argv + optind, server);
     if (strcmp(cmd, "help") == 0) {
         fputs(usage_text, stdout);
         return 0;
     }
-    usage_error("unknown command '%s'", cmd);
+    usage_error("unknown command '%s'", sce_utf8_quote(cmd).text);
     return EX_USAGE;
 }

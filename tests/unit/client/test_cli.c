@@ -205,7 +205,8 @@ static void run_sce(cli_result *r, const char *stdin_path, const char *env_serve
         int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
-        if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+        if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
+            dup2(err, 2) < 0 || chdir(tmpdir) != 0)
             _exit(99);
         execve(SCE_CLI_PATH, (char *const *)argv, envp);
         _exit(98);
@@ -494,10 +495,17 @@ static void test_json(void **state)
     assert_null(memchr(r.out, '\n', r.out_len - 1)); /* one line */
     j = json_loadb(r.out, r.out_len, JSON_ALLOW_NUL, &jerr);
     assert_non_null(j);
-    assert_string_equal(json_string_value(json_object_get(j, "verdict")), "ok");
+    /* The HTTP API's POST /run answer, field for field (docs/API.md). */
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+    assert_null(json_object_get(j, "verdict"));
+    assert_string_equal(json_string_value(json_object_get(j, "error")), "");
     v = json_object_get(j, "stdout");
     assert_int_equal(json_string_length(v), sizeof(utf8_out) - 1);
     assert_memory_equal(json_string_value(v), utf8_out, sizeof(utf8_out) - 1);
+    assert_true(json_equal(json_object_get(j, "output"), v));
+    assert_true(json_is_true(json_object_get(j, "stdout_lossy")));
+    assert_true(json_is_false(json_object_get(j, "stderr_lossy")));
+    assert_true(json_is_false(json_object_get(j, "truncated")));
     assert_string_equal(json_string_value(json_object_get(j, "stderr")), "");
     assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 0);
     assert_int_equal(json_integer_value(json_object_get(j, "signal")), 0);
@@ -523,7 +531,8 @@ static void test_json(void **state)
     assert_int_equal(r.err_len, 0);
     j = json_loadb(r.out, r.out_len, 0, &jerr);
     assert_non_null(j);
-    assert_string_equal(json_string_value(json_object_get(j, "verdict")), "runtime_error");
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "runtime_error");
+    assert_string_equal(json_string_value(json_object_get(j, "error")), "SystemExit: 3");
     assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 3);
     assert_string_equal(json_string_value(json_object_get(j, "stderr")), exit3_stderr);
     json_decref(j);
@@ -534,9 +543,70 @@ static void test_json(void **state)
     assert_int_equal(r.status, 65);
     j = json_loadb(r.out, r.out_len, 0, &jerr);
     assert_non_null(j);
-    assert_string_equal(json_string_value(json_object_get(j, "error")), "INVALID_ARGUMENT");
-    assert_string_equal(json_string_value(json_object_get(j, "message")), "code is too long");
+    /* The HTTP API's error shape (docs/API.md, "Errors"). */
+    assert_string_equal(json_string_value(json_object_get(j, "error")), "code is too long");
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "rejected");
+    assert_string_equal(json_string_value(json_object_get(j, "code")), "INVALID_ARGUMENT");
     json_decref(j);
+    cli_free(&r);
+
+    /* A failure on the server's side is "error", not "rejected". */
+    run_sce(&r, NULL, NULL,
+            (const char *const[]){"--server", "ipc:///nonexistent/sce.sock", "run", "--json",
+                                  "-l", "python", "/dev/null", NULL});
+    assert_int_equal(r.status, 69);
+    j = json_loadb(r.out, r.out_len, 0, &jerr);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "error");
+    assert_string_equal(json_string_value(json_object_get(j, "code")), "UNAVAILABLE");
+    json_decref(j);
+    cli_free(&r);
+}
+
+/* getopt_long: options after FILE, abbreviated long options, and --
+ * before a FILE whose name starts with '-'. */
+static void test_argument_order(void **state)
+{
+    char path[128];
+    const Sce__V1__Request *q;
+    cli_result r;
+
+    write_file("order.txt", "#ok\n", 4, path, sizeof(path));
+    run_sce(&r, NULL, NULL,
+            (const char *const[]){"run", path, "--lang", "node", "--server", url, "--time=3",
+                                  "--", "a", "-b", NULL});
+    assert_int_equal(r.status, 0);
+    q = fake_last_request(fake);
+    assert_string_equal(q->run->language, "node");
+    assert_int_equal(q->run->limits->timeout_ms, 3000);
+    assert_int_equal(q->run->n_args, 2);
+    assert_string_equal(q->run->args[0], "a");
+    assert_string_equal(q->run->args[1], "-b");
+    cli_free(&r);
+
+    /* The child runs in tmpdir: "-odd.py" is a relative name there. */
+    write_file("-odd.py", "#ok\nodd\n", 8, path, sizeof(path));
+    run_sce(&r, NULL, url, (const char *const[]){"run", "--json", "--", "-odd.py", "x", NULL});
+    assert_int_equal(r.status, 0);
+    q = fake_last_request(fake);
+    assert_string_equal(q->run->language, "python");
+    assert_string_equal(q->run->code, "#ok\nodd\n");
+    assert_int_equal(q->run->n_args, 1);
+    assert_string_equal(q->run->args[0], "x");
+    cli_free(&r);
+
+    /* history takes its options in any order too, and nothing else. */
+    run_sce(&r, NULL, url, (const char *const[]){"history", "extra", NULL});
+    assert_int_equal(r.status, 64);
+    assert_non_null(strstr(r.err, "unexpected argument 'extra' for history"));
+    cli_free(&r);
+    run_sce(&r, NULL, url, (const char *const[]){"run", "x.py", "--timeout", NULL});
+    assert_int_equal(r.status, 64);
+    assert_non_null(strstr(r.err, "option --timeout needs a value"));
+    cli_free(&r);
+    run_sce(&r, NULL, url, (const char *const[]){"batch", "--entry", "a.py", "x.py", NULL});
+    assert_int_equal(r.status, 64);
+    assert_non_null(strstr(r.err, "unknown option '--entry' for batch"));
     cli_free(&r);
 }
 
@@ -645,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_request_fields),
         cmocka_unit_test(test_code_from_stdin),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_argument_order),
         cmocka_unit_test(test_languages),
         cmocka_unit_test(test_health),
         cmocka_unit_test(test_connections_complete_handshake),
