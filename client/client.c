@@ -47,8 +47,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -56,7 +54,9 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "sce.pb-c.h"
+#include "common/clock.h"
 #include "common/nng_close.h"
+#include "common/random.h"
 #include "common/seterr.h"
 
 #define CLIENT_DEFAULT_TIMEOUT_MS 60000u
@@ -160,29 +160,19 @@ const char *sce_verdict_name(int verdict)
     }
 }
 
-/* 16 lower-case hex digits from the kernel's generator; a clock-and-counter
- * mix if that fails (the id correlates logs, it guards nothing). */
+/* 16 lower-case hex digits from the kernel's generator (sce_random_hex); if
+ * that fails, a mix of the wall clock, the pid and a counter: the id only
+ * correlates log lines, it guards nothing, so a guessable one will do. */
 static void make_request_id(char id[17])
 {
-    static const char hex[] = "0123456789abcdef";
     static _Atomic uint64_t counter;
-    unsigned char raw[8];
-    ssize_t n = getrandom(raw, sizeof(raw), GRND_NONBLOCK);
+    uint64_t x;
 
-    if (n != (ssize_t)sizeof(raw)) {
-        struct timespec ts;
-        uint64_t x;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        x = (uint64_t)ts.tv_sec * 1000000007u ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40) ^
-            (atomic_fetch_add(&counter, 1) * 0x9e3779b97f4a7c15u);
-        memcpy(raw, &x, sizeof(raw));
-    }
-    for (size_t i = 0; i < sizeof(raw); i++) {
-        id[2 * i] = hex[raw[i] >> 4];
-        id[2 * i + 1] = hex[raw[i] & 0xf];
-    }
-    id[16] = '\0';
+    if (sce_random_hex(id, 17, 8) == 0)
+        return;
+    x = (uint64_t)sce_wall_ms() * 1000000007u ^ ((uint64_t)getpid() << 40) ^
+        (atomic_fetch_add(&counter, 1) * 0x9e3779b97f4a7c15u);
+    sce_hex(id, 17, (const unsigned char *)&x, sizeof(x));
 }
 
 /* ------------------------------------------------------------ connection */
@@ -234,17 +224,18 @@ static int nng_to_err(int nrv, char *errbuf, size_t errlen, const char *what)
     return SCE_ERR_INTERNAL;
 }
 
-/* Milliseconds left until `deadline` (0: none), for an aio timeout. */
-static nng_duration time_left(nng_time deadline)
+/* Milliseconds left until `deadline_ms` (an sce_clock_ms value; 0: none),
+ * for an aio timeout. */
+static nng_duration time_left(int64_t deadline_ms)
 {
-    nng_time now;
+    int64_t now_ms;
 
-    if (deadline == 0)
+    if (deadline_ms == 0)
         return NNG_DURATION_INFINITE;
-    now = nng_clock();
-    if (now >= deadline)
+    now_ms = sce_clock_ms();
+    if (now_ms >= deadline_ms)
         return NNG_DURATION_ZERO;
-    return (nng_duration)(deadline - now);
+    return deadline_ms - now_ms > INT32_MAX ? INT32_MAX : (nng_duration)(deadline_ms - now_ms);
 }
 
 /* Whether `url` starts with one of the schemes in the NULL-terminated list. */
@@ -262,9 +253,9 @@ static int url_scheme_in(const char *url, const char *const *schemes)
 #define SP_PROTO_REQ 0x30
 
 /* Moves all `len` bytes of `buf` through the stream (send or receive)
- * before `deadline` (0: none).  Returns 0 or the nng error. */
+ * before `deadline_ms` (0: none).  Returns 0 or the nng error. */
 static int probe_transfer(nng_stream *st, nng_aio *aio, uint8_t *buf, size_t len, int sending,
-                          nng_time deadline)
+                          int64_t deadline_ms)
 {
     size_t done = 0;
     int rv = 0;
@@ -274,7 +265,7 @@ static int probe_transfer(nng_stream *st, nng_aio *aio, uint8_t *buf, size_t len
 
         if ((rv = nng_aio_set_iov(aio, 1, &iov)) != 0)
             break;
-        nng_aio_set_timeout(aio, time_left(deadline));
+        nng_aio_set_timeout(aio, time_left(deadline_ms));
         if (sending)
             nng_stream_send(st, aio);
         else
@@ -315,7 +306,7 @@ static int probe_url(const char *url, nng_duration timeout)
     static const char *const tcp[] = {"tcp://", "tcp4://", "tcp6://", NULL};
     uint8_t hdr_out[SP_HEADER_BYTES] = {0, 'S', 'P', 0, 0, SP_PROTO_REQ, 0, 0};
     uint8_t hdr_in[SP_HEADER_BYTES];
-    nng_time deadline = timeout >= 0 ? nng_clock() + (nng_time)timeout : 0;
+    int64_t deadline_ms = timeout >= 0 ? sce_clock_ms() + timeout : 0;
     nng_stream_dialer *d = NULL;
     nng_stream *st = NULL;
     nng_aio *aio = NULL;
@@ -343,8 +334,8 @@ static int probe_url(const char *url, nng_duration timeout)
     st = nng_aio_get_output(aio, 0);
     /* Connected: the outcome is 0 whatever the handshake gives, except
      * for memory. */
-    if (probe_transfer(st, aio, hdr_out, sizeof(hdr_out), 1, deadline) == 0 &&
-        probe_transfer(st, aio, hdr_in, sizeof(hdr_in), 0, deadline) == NNG_ENOMEM)
+    if (probe_transfer(st, aio, hdr_out, sizeof(hdr_out), 1, deadline_ms) == 0 &&
+        probe_transfer(st, aio, hdr_in, sizeof(hdr_in), 0, deadline_ms) == NNG_ENOMEM)
         rv = NNG_ENOMEM;
 out:
     nng_stream_free(st);
@@ -373,13 +364,14 @@ static int client_start_dialer(sce_client *c, char *errbuf, size_t errlen)
 /* When no pipe is connected, finds out whether the server is there at all.
  * Only a definite "nobody there" is an error; anything inconclusive (a
  * transport the probe cannot speak, a TLS failure) lets the call go on. */
-static int client_check_reachable(sce_client *c, nng_time deadline, char *errbuf, size_t errlen)
+static int client_check_reachable(sce_client *c, int64_t deadline_ms, char *errbuf,
+                                  size_t errlen)
 {
     int rv;
 
     if (connected_pipes(c) > 0)
         return SCE_OK;
-    rv = probe_url(c->url, time_left(deadline));
+    rv = probe_url(c->url, time_left(deadline_ms));
     switch (rv) {
     case 0:
         return SCE_OK;
@@ -443,7 +435,7 @@ static int client_exchange(sce_client *c, nng_msg *msg, uint32_t timeout_ms, nng
                            char *errbuf, size_t errlen)
 {
     nng_duration tmo = timeout_ms ? (nng_duration)timeout_ms : NNG_DURATION_INFINITE;
-    nng_time deadline = timeout_ms ? nng_clock() + timeout_ms : 0;
+    int64_t deadline_ms = timeout_ms ? sce_clock_ms() + timeout_ms : 0;
     inflight call = {0};
     nng_ctx ctx = NNG_CTX_INITIALIZER;
     int ctx_open = 0, registered = 0;
@@ -452,7 +444,7 @@ static int client_exchange(sce_client *c, nng_msg *msg, uint32_t timeout_ms, nng
     /* Probe first: a dialer started for a call that then fails at once
      * could be halfway through its handshake when the caller exits, which
      * is what stops an nng 1.5 ipc listener (see probe_url). */
-    if ((rv = client_check_reachable(c, deadline, errbuf, errlen)) != SCE_OK ||
+    if ((rv = client_check_reachable(c, deadline_ms, errbuf, errlen)) != SCE_OK ||
         (rv = client_start_dialer(c, errbuf, errlen)) != SCE_OK)
         goto out;
     if ((nrv = nng_ctx_open(&ctx, c->sock)) != 0) {
@@ -475,7 +467,7 @@ static int client_exchange(sce_client *c, nng_msg *msg, uint32_t timeout_ms, nng
 
     nng_aio_set_msg(call.aio, msg);
     msg = NULL;
-    nng_aio_set_timeout(call.aio, time_left(deadline));
+    nng_aio_set_timeout(call.aio, time_left(deadline_ms));
     nng_ctx_send(ctx, call.aio);
     nng_aio_wait(call.aio);
     if ((nrv = nng_aio_result(call.aio)) != 0) {
@@ -498,7 +490,7 @@ static int client_exchange(sce_client *c, nng_msg *msg, uint32_t timeout_ms, nng
     call.receiving = !call.lost;
     pthread_mutex_unlock(&c->mtx);
     if (call.receiving) {
-        nng_aio_set_timeout(call.aio, time_left(deadline));
+        nng_aio_set_timeout(call.aio, time_left(deadline_ms));
         nng_ctx_recv(ctx, call.aio);
         /* A pipe may have closed between the check above and the start of
          * the receive, when the callback's cancel had nothing to cancel. */
@@ -578,13 +570,31 @@ static int status_is_known(int code)
     }
 }
 
-/* Sends `req` (request_id and deadline_ms are filled in here) and returns the
- * server's Response when its status is OK and it carries the body the method
- * calls for.  *resp_out is freed with sce__v1__response__free_unpacked(r,
- * NULL); `id` receives the request id that was sent. */
-static int client_call(sce_client *c, Sce__V1__Request *req, Sce__V1__Response__BodyCase body,
+/* The opening of every public call: clears errbuf and refuses a NULL
+ * client or result pointer. */
+static int call_args_check(const sce_client *c, const void *out, char *errbuf, size_t errlen)
+{
+    sce_seterr(errbuf, errlen, "%s", "");
+    if (c == NULL || out == NULL) {
+        sce_seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    return SCE_OK;
+}
+
+/* The one request/answer exchange of every method: sends `method` with its
+ * `body` (a Sce__V1__RunRequest for RUN and RUN_PROJECT, a BatchRequest,
+ * LanguagesRequest, HealthRequest or HistoryRequest; borrowed) for `tenant`
+ * (NULL: none), and returns the server's Response when its status is OK and
+ * it carries the body the method calls for.  *resp_out is freed with
+ * sce__v1__response__free_unpacked(r, NULL); `id` receives the request id
+ * that was sent. */
+static int client_call(sce_client *c, int method, void *body, const char *tenant,
                        Sce__V1__Response **resp_out, char id[17], char *errbuf, size_t errlen)
 {
+    Sce__V1__Request request = SCE__V1__REQUEST__INIT;
+    Sce__V1__Request *req = &request;
+    Sce__V1__Response__BodyCase answer;
     nng_msg *msg = NULL, *reply = NULL;
     Sce__V1__Response *resp = NULL;
     unpack_state ust = {0};
@@ -592,6 +602,40 @@ static int client_call(sce_client *c, Sce__V1__Request *req, Sce__V1__Response__
     size_t len;
     int rv, nrv;
 
+    request.method = (Sce__V1__Method)method;
+    request.tenant = (char *)(tenant != NULL ? tenant : "");
+    switch (method) {
+    case SCE__V1__METHOD__METHOD_RUN:
+        request.body_case = SCE__V1__REQUEST__BODY_RUN;
+        request.run = body;
+        answer = SCE__V1__RESPONSE__BODY_RUN;
+        break;
+    case SCE__V1__METHOD__METHOD_RUN_PROJECT:
+        request.body_case = SCE__V1__REQUEST__BODY_RUN_PROJECT;
+        request.run_project = body;
+        answer = SCE__V1__RESPONSE__BODY_RUN;
+        break;
+    case SCE__V1__METHOD__METHOD_RUN_BATCH:
+        request.body_case = SCE__V1__REQUEST__BODY_BATCH;
+        request.batch = body;
+        answer = SCE__V1__RESPONSE__BODY_BATCH;
+        break;
+    case SCE__V1__METHOD__METHOD_LANGUAGES:
+        request.body_case = SCE__V1__REQUEST__BODY_LANGUAGES;
+        request.languages = body;
+        answer = SCE__V1__RESPONSE__BODY_LANGUAGES;
+        break;
+    case SCE__V1__METHOD__METHOD_HEALTH:
+        request.body_case = SCE__V1__REQUEST__BODY_HEALTH;
+        request.health = body;
+        answer = SCE__V1__RESPONSE__BODY_HEALTH;
+        break;
+    default:
+        request.body_case = SCE__V1__REQUEST__BODY_HISTORY;
+        request.history = body;
+        answer = SCE__V1__RESPONSE__BODY_HISTORY;
+        break;
+    }
     make_request_id(id);
     req->request_id = id;
     req->deadline_ms = atomic_load(&c->timeout_ms);
@@ -638,7 +682,7 @@ static int client_call(sce_client *c, Sce__V1__Request *req, Sce__V1__Response__
             sce_seterr(errbuf, errlen, "%s", sce_strerror(rv));
         goto out;
     }
-    if (resp->body_case != body) {
+    if (resp->body_case != answer) {
         sce_seterr(errbuf, errlen, "sce-server's answer to a %s request carries no %s result",
                    method_name(req->method), method_name(req->method));
         rv = SCE_ERR_INTERNAL;
@@ -898,18 +942,13 @@ static void packed_run_free(packed_run *p)
 static int client_run_method(sce_client *c, int method, const sce_run_request *req,
                              sce_run_result **out, char *errbuf, size_t errlen)
 {
-    Sce__V1__Request request = SCE__V1__REQUEST__INIT;
     Sce__V1__Response *resp = NULL;
     packed_run pr;
     char id[17];
     int rv;
 
-    sce_seterr(errbuf, errlen, "%s", "");
-    if (c == NULL || out == NULL) {
-        sce_seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
-        return SCE_ERR_INVALID_ARGUMENT;
-    }
-    if ((rv = run_request_check(req, errbuf, errlen)) != SCE_OK)
+    if ((rv = call_args_check(c, out, errbuf, errlen)) != SCE_OK ||
+        (rv = run_request_check(req, errbuf, errlen)) != SCE_OK)
         return rv;
     if (method == SCE__V1__METHOD__METHOD_RUN_PROJECT && req->nfiles == 0) {
         sce_seterr(errbuf, errlen,
@@ -920,17 +959,7 @@ static int client_run_method(sce_client *c, int method, const sce_run_request *r
         sce_seterr(errbuf, errlen, "out of memory");
         goto out;
     }
-    request.method = (Sce__V1__Method)method;
-    request.tenant = (char *)(req->tenant != NULL ? req->tenant : "");
-    if (method == SCE__V1__METHOD__METHOD_RUN_PROJECT) {
-        request.body_case = SCE__V1__REQUEST__BODY_RUN_PROJECT;
-        request.run_project = &pr.run;
-    } else {
-        request.body_case = SCE__V1__REQUEST__BODY_RUN;
-        request.run = &pr.run;
-    }
-
-    rv = client_call(c, &request, SCE__V1__RESPONSE__BODY_RUN, &resp, id, errbuf, errlen);
+    rv = client_call(c, method, &pr.run, req->tenant, &resp, id, errbuf, errlen);
     if (rv != SCE_OK)
         goto out;
     rv = run_result_copy(
@@ -992,7 +1021,6 @@ static int language_copy(const Sce__V1__Language *pb, sce_language *l)
 
 int sce_client_languages(sce_client *c, sce_language_list **out, char *errbuf, size_t errlen)
 {
-    Sce__V1__Request request = SCE__V1__REQUEST__INIT;
     Sce__V1__LanguagesRequest body = SCE__V1__LANGUAGES_REQUEST__INIT;
     Sce__V1__Response *resp = NULL;
     sce_language_list *l = NULL;
@@ -1000,15 +1028,10 @@ int sce_client_languages(sce_client *c, sce_language_list **out, char *errbuf, s
     char id[17];
     int rv;
 
-    sce_seterr(errbuf, errlen, "%s", "");
-    if (c == NULL || out == NULL) {
-        sce_seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
-        return SCE_ERR_INVALID_ARGUMENT;
-    }
-    request.method = SCE__V1__METHOD__METHOD_LANGUAGES;
-    request.body_case = SCE__V1__REQUEST__BODY_LANGUAGES;
-    request.languages = &body;
-    rv = client_call(c, &request, SCE__V1__RESPONSE__BODY_LANGUAGES, &resp, id, errbuf, errlen);
+    if ((rv = call_args_check(c, out, errbuf, errlen)) != SCE_OK)
+        return rv;
+    rv = client_call(c, SCE__V1__METHOD__METHOD_LANGUAGES, &body, NULL, &resp, id, errbuf,
+                     errlen);
     if (rv != SCE_OK)
         goto out;
     pb = resp->languages;
@@ -1059,7 +1082,6 @@ void sce_language_list_free(sce_language_list *l)
 
 int sce_client_health(sce_client *c, sce_health **out, char *errbuf, size_t errlen)
 {
-    Sce__V1__Request request = SCE__V1__REQUEST__INIT;
     Sce__V1__HealthRequest body = SCE__V1__HEALTH_REQUEST__INIT;
     Sce__V1__Response *resp = NULL;
     const Sce__V1__HealthResult *pb;
@@ -1067,15 +1089,9 @@ int sce_client_health(sce_client *c, sce_health **out, char *errbuf, size_t errl
     char id[17];
     int rv;
 
-    sce_seterr(errbuf, errlen, "%s", "");
-    if (c == NULL || out == NULL) {
-        sce_seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
-        return SCE_ERR_INVALID_ARGUMENT;
-    }
-    request.method = SCE__V1__METHOD__METHOD_HEALTH;
-    request.body_case = SCE__V1__REQUEST__BODY_HEALTH;
-    request.health = &body;
-    rv = client_call(c, &request, SCE__V1__RESPONSE__BODY_HEALTH, &resp, id, errbuf, errlen);
+    if ((rv = call_args_check(c, out, errbuf, errlen)) != SCE_OK)
+        return rv;
+    rv = client_call(c, SCE__V1__METHOD__METHOD_HEALTH, &body, NULL, &resp, id, errbuf, errlen);
     if (rv != SCE_OK)
         goto out;
     pb = resp->health;
@@ -1127,7 +1143,6 @@ void sce_health_free(sce_health *h)
 int sce_client_run_batch(sce_client *c, const sce_run_request *tasks, size_t ntasks,
                          sce_batch_result **out, char *errbuf, size_t errlen)
 {
-    Sce__V1__Request request = SCE__V1__REQUEST__INIT;
     Sce__V1__BatchRequest batch = SCE__V1__BATCH_REQUEST__INIT;
     Sce__V1__Response *resp = NULL;
     const Sce__V1__BatchResult *pb;
@@ -1138,12 +1153,10 @@ int sce_client_run_batch(sce_client *c, const sce_run_request *tasks, size_t nta
     char id[17], what[64];
     int rv;
 
-    sce_seterr(errbuf, errlen, "%s", "");
-    if (c == NULL || out == NULL || (tasks == NULL && ntasks > 0)) {
-        sce_seterr(errbuf, errlen, "%s is NULL",
-                   c == NULL     ? "the client"
-                   : out == NULL ? "out"
-                                 : "tasks");
+    if ((rv = call_args_check(c, out, errbuf, errlen)) != SCE_OK)
+        return rv;
+    if (tasks == NULL && ntasks > 0) {
+        sce_seterr(errbuf, errlen, "tasks is NULL");
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if (ntasks == 0) {
@@ -1177,12 +1190,8 @@ int sce_client_run_batch(sce_client *c, const sce_run_request *tasks, size_t nta
     }
     batch.n_tasks = ntasks;
     batch.tasks = task_ptrs;
-    request.tenant = (char *)(tasks[0].tenant != NULL ? tasks[0].tenant : "");
-    request.method = SCE__V1__METHOD__METHOD_RUN_BATCH;
-    request.body_case = SCE__V1__REQUEST__BODY_BATCH;
-    request.batch = &batch;
-
-    rv = client_call(c, &request, SCE__V1__RESPONSE__BODY_BATCH, &resp, id, errbuf, errlen);
+    rv = client_call(c, SCE__V1__METHOD__METHOD_RUN_BATCH, &batch, tasks[0].tenant, &resp, id,
+                     errbuf, errlen);
     if (rv != SCE_OK)
         goto out;
     pb = resp->batch;
@@ -1276,7 +1285,6 @@ static int history_entry_copy(const Sce__V1__HistoryEntry *pb, sce_history_entry
 int sce_client_history(sce_client *c, const sce_history_query *q, sce_history_page **out,
                        char *errbuf, size_t errlen)
 {
-    Sce__V1__Request request = SCE__V1__REQUEST__INIT;
     Sce__V1__HistoryRequest body = SCE__V1__HISTORY_REQUEST__INIT;
     Sce__V1__Response *resp = NULL;
     const Sce__V1__HistoryResult *pb;
@@ -1284,22 +1292,16 @@ int sce_client_history(sce_client *c, const sce_history_query *q, sce_history_pa
     char id[17];
     int rv;
 
-    sce_seterr(errbuf, errlen, "%s", "");
-    if (c == NULL || out == NULL) {
-        sce_seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
-        return SCE_ERR_INVALID_ARGUMENT;
-    }
+    if ((rv = call_args_check(c, out, errbuf, errlen)) != SCE_OK)
+        return rv;
     if (q != NULL) {
         body.limit = q->limit;
         body.offset = q->offset;
         body.verdict = (Sce__V1__Verdict)q->verdict;
         body.language = (char *)(q->language != NULL ? q->language : "");
-        request.tenant = (char *)(q->tenant != NULL ? q->tenant : "");
     }
-    request.method = SCE__V1__METHOD__METHOD_HISTORY;
-    request.body_case = SCE__V1__REQUEST__BODY_HISTORY;
-    request.history = &body;
-    rv = client_call(c, &request, SCE__V1__RESPONSE__BODY_HISTORY, &resp, id, errbuf, errlen);
+    rv = client_call(c, SCE__V1__METHOD__METHOD_HISTORY, &body, q != NULL ? q->tenant : NULL,
+                     &resp, id, errbuf, errlen);
     if (rv != SCE_OK)
         goto out;
     pb = resp->history;
@@ -1355,28 +1357,21 @@ void sce_history_page_free(sce_history_page *p)
 int sce_client_history_get(sce_client *c, int64_t id, const char *tenant, sce_history_entry **out,
                            char *errbuf, size_t errlen)
 {
-    Sce__V1__Request request = SCE__V1__REQUEST__INIT;
     Sce__V1__HistoryRequest body = SCE__V1__HISTORY_REQUEST__INIT;
     Sce__V1__Response *resp = NULL;
     sce_history_entry *e = NULL;
     char rid[17];
     int rv;
 
-    sce_seterr(errbuf, errlen, "%s", "");
-    if (c == NULL || out == NULL) {
-        sce_seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");
-        return SCE_ERR_INVALID_ARGUMENT;
-    }
+    if ((rv = call_args_check(c, out, errbuf, errlen)) != SCE_OK)
+        return rv;
     if (id < 1) {
         sce_seterr(errbuf, errlen, "id: %lld is not a run's id", (long long)id);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     body.id = id;
-    request.method = SCE__V1__METHOD__METHOD_HISTORY;
-    request.body_case = SCE__V1__REQUEST__BODY_HISTORY;
-    request.history = &body;
-    request.tenant = (char *)(tenant != NULL ? tenant : "");
-    rv = client_call(c, &request, SCE__V1__RESPONSE__BODY_HISTORY, &resp, rid, errbuf, errlen);
+    rv = client_call(c, SCE__V1__METHOD__METHOD_HISTORY, &body, tenant, &resp, rid, errbuf,
+                     errlen);
     if (rv != SCE_OK)
         goto out;
     /* A server that keeps no history answers an empty page. */
