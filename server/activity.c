@@ -5,11 +5,18 @@
 #include "activity.h"
 
 #include <pthread.h>
-#include <time.h>
+
+#include "common/clock.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t quiet = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t quiet; /* monotonic (sce_cond_init), made once by quiet_init */
+static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
 static int runs;
+
+static void quiet_init(void)
+{
+    sce_cond_init(&quiet);
+}
 
 void activity_run_begin(void)
 {
@@ -20,6 +27,7 @@ void activity_run_begin(void)
 
 void activity_run_end(void)
 {
+    pthread_once(&quiet_once, quiet_init);
     pthread_mutex_lock(&lock);
     if (--runs == 0)
         pthread_cond_broadcast(&quiet);
@@ -38,18 +46,12 @@ int activity_runs(void)
 
 void activity_wait_quiet(int max_ms)
 {
-    struct timespec until;
+    int64_t until_ms = sce_clock_ms() + max_ms;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += max_ms / 1000;
-    until.tv_nsec += (long)(max_ms % 1000) * 1000000;
-    if (until.tv_nsec >= 1000000000) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000;
-    }
+    pthread_once(&quiet_once, quiet_init);
     pthread_mutex_lock(&lock);
     while (runs > 0)
-        if (pthread_cond_timedwait(&quiet, &lock, &until) != 0)
+        if (sce_cond_wait_until(&quiet, &lock, until_ms) != 0)
             break;
     pthread_mutex_unlock(&lock);
 }

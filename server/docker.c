@@ -8,77 +8,30 @@
  * handle serve all worker threads without a lock; the cost, one connect(2)
  * on a local socket per call, is noise next to the engine's own work.
  *
- * The attach stream is different: after the HTTP upgrade the connection is
- * a raw duplex pipe to the program's stdio, so it is opened CONNECT_ONLY and
- * driven with curl_easy_send/curl_easy_recv by the caller's poll loop.  This
- * file does not interpret the frames on it (docker_stream.c does), and it
- * does not decide what a run is (exec.c does).
+ * The attach stream is not here: after its HTTP upgrade the connection is
+ * a raw duplex pipe to the program's stdio, which docker_attach.c opens and
+ * drives.  This file does not decide what a run is (exec.c does), nor what
+ * a container is allowed (sandbox.c does).
  */
-#define _GNU_SOURCE /* memmem, strcasestr, GNU strerror_r */
+#define _GNU_SOURCE /* GNU strerror_r, asprintf */
 
 #include "docker.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <jansson.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 
+#include "docker_internal.h"
+#include "sce_limits.h"
 #include "common/buf.h"
-#include "sce/err.h"
 #include "common/seterr.h"
-
-/* A JSON answer larger than this is not one we asked for: a list of a few
- * thousand containers is well under 4 MiB. */
-#define BODY_LIMIT_BYTES (4u << 20)
-/* The attach answer's header is a few lines; the error text after a refused
- * attach is one line. */
-#define ATTACH_HEADER_LIMIT_BYTES (16u << 10)
-#define ATTACH_ERROR_BODY_LIMIT_BYTES (16u << 10)
-/* The longest path we build: an image name is at most 255 bytes of
- * repository plus a tag or digest, tripled by percent-encoding. */
-#define PATH_MAX_BYTES 2048
-/* How much of a non-JSON error body is quoted in err. */
-#define QUOTE_MAX_BYTES 200
-
-struct docker {
-    char *socket_path;
-    char *api_prefix; /* "/v1.41", or "" for none */
-    int request_timeout_ms;
-};
-
-struct docker_attach {
-    CURL *curl;
-    int fd;
-    char *pending; /* bytes that came with the response header */
-    size_t pending_len;
-    size_t pending_off;
-    const char *socket_path; /* borrowed from the docker handle, for messages */
-};
+#include "common/utf8.h"
+#include "sce/err.h"
 
 /* ------------------------------------------------------------ helpers */
-
-/* The engine's messages sometimes span lines (build output, wrapped Go
- * errors); err is documented as one line, so control bytes become spaces. */
-static void one_line(char *dst, size_t dstlen, const char *src, size_t srclen)
-{
-    size_t i;
-
-    if (dstlen == 0)
-        return;
-    if (srclen > dstlen - 1)
-        srclen = dstlen - 1;
-    for (i = 0; i < srclen && src[i] != '\0'; i++)
-        dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ? ' ' : src[i];
-    while (i > 0 && dst[i - 1] == ' ')
-        i--;
-    dst[i] = '\0';
-}
 
 static void copy_str(char *dst, size_t dstlen, const char *src)
 {
@@ -103,7 +56,7 @@ static int valid_id(const char *id)
     return n >= 1 && n <= DOCKER_ID_MAX;
 }
 
-static int check_id(const char *id, char *err, size_t errlen)
+int docker_check_id(const char *id, char *err, size_t errlen)
 {
     int rv = SCE_OK;
 
@@ -112,14 +65,6 @@ static int check_id(const char *id, char *err, size_t errlen)
         rv = SCE_ERR_INVALID_ARGUMENT;
     }
     return rv;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The message of an error answer: the engine's {"message": ...} when it sent
@@ -135,16 +80,17 @@ static void engine_message(const char *body, size_t len, char *msg, size_t msgle
     root = json_loadb(body, len, 0, NULL);
     m = json_string_value(json_object_get(root, "message"));
     if (m != NULL)
-        one_line(msg, msglen, m, strlen(m));
+        sce_utf8_clean_line(m, strlen(m), msg, msglen);
     else
-        one_line(msg, msglen, body, len < QUOTE_MAX_BYTES ? len : QUOTE_MAX_BYTES);
+        sce_utf8_clean_line(
+            body, len < SCE_DOCKER_QUOTE_MAX_BYTES ? len : SCE_DOCKER_QUOTE_MAX_BYTES, msg, msglen);
 out:
     json_decref(root);
 }
 
 /* Maps an HTTP status to sce_err.  `also_ok` is one non-2xx status that the
  * caller treats as success (304 for start, 409 for kill, 404 for remove). */
-static int check_status(long status, long also_ok, const char *body, size_t len, char *err,
+int docker_check_status(long status, long also_ok, const char *body, size_t len, char *err,
                         size_t errlen)
 {
     char msg[512];
@@ -187,7 +133,7 @@ out:
     return rv;
 }
 
-static int unexpected(const char *what, char *err, size_t errlen)
+int docker_unexpected(const char *what, char *err, size_t errlen)
 {
     sce_seterr(err, errlen, "unexpected answer from the engine: %s", what);
     return SCE_ERR_INTERNAL;
@@ -205,14 +151,9 @@ static void curl_init_once(void)
     curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-typedef struct sink {
-    sce_buf *b;
-    int oom;
-} sink;
-
 static size_t write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
-    sink *s = arg;
+    docker_sink *s = arg;
     size_t n = size * nmemb;
 
     if (sce_buf_append(s->b, p, n) != SCE_OK) {
@@ -225,7 +166,7 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *arg)
 }
 
 /* Options every connection to the engine shares. */
-static void common_opts(const docker *d, CURL *c, char *curl_err)
+void docker_curl_opts(const docker *d, CURL *c, char *curl_err)
 {
     curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->socket_path);
     /* Worker threads: no SIGALRM-based resolver timeouts. */
@@ -239,7 +180,7 @@ static void common_opts(const docker *d, CURL *c, char *curl_err)
 /* A failed connection or transfer as sce_err.  The OS error is added when
  * there is one, because "Permission denied" on the socket is the most common
  * way to misconfigure this service and curl's own text does not say it. */
-static int curl_failure(const docker *d, CURL *c, CURLcode cc, int timeout_ms, const sink *s,
+int docker_curl_failure(const docker *d, CURL *c, CURLcode cc, int timeout_ms, const docker_sink *s,
                         char *err, size_t errlen)
 {
     long os_errno = 0;
@@ -249,7 +190,8 @@ static int curl_failure(const docker *d, CURL *c, CURLcode cc, int timeout_ms, c
         sce_seterr(err, errlen, "out of memory talking to the Docker engine");
         rv = SCE_ERR_NO_MEMORY;
     } else if (cc == CURLE_WRITE_ERROR && s != NULL && s->b->truncated) {
-        sce_seterr(err, errlen, "the engine's answer is larger than %u bytes", BODY_LIMIT_BYTES);
+        sce_seterr(err, errlen, "the engine's answer is larger than %u bytes",
+                   SCE_DOCKER_BODY_MAX_BYTES);
         rv = SCE_ERR_INTERNAL;
     } else if (cc == CURLE_OPERATION_TIMEDOUT) {
         sce_seterr(err, errlen, "cannot reach the Docker engine at %s: did not answer within %d ms",
@@ -276,10 +218,10 @@ static int curl_failure(const docker *d, CURL *c, CURLcode cc, int timeout_ms, c
 static int perform(const docker *d, const char *method, const char *path, const char *body,
                    int timeout_ms, long *status, sce_buf *answer, char *err, size_t errlen)
 {
-    char url[PATH_MAX_BYTES + 64];
+    char url[SCE_DOCKER_PATH_MAX_BYTES + 64];
     char curl_err[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = NULL, *h;
-    sink s = {answer, 0};
+    docker_sink s = {answer, 0};
     CURL *c = NULL;
     CURLcode cc;
     int rv = SCE_OK;
@@ -310,7 +252,7 @@ static int perform(const docker *d, const char *method, const char *path, const 
     }
     headers = h;
 
-    common_opts(d, c, curl_err);
+    docker_curl_opts(d, c, curl_err);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
@@ -326,7 +268,7 @@ static int perform(const docker *d, const char *method, const char *path, const 
 
     cc = curl_easy_perform(c);
     if (cc != CURLE_OK) {
-        rv = curl_failure(d, c, cc, timeout_ms, &s, err, errlen);
+        rv = docker_curl_failure(d, c, cc, timeout_ms, &s, err, errlen);
         goto out;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
@@ -357,11 +299,11 @@ static int request_json(const docker *d, const char *method, const char *path, c
     long status = 0;
     int rv;
 
-    sce_buf_init(&answer, BODY_LIMIT_BYTES);
+    sce_buf_init(&answer, SCE_DOCKER_BODY_MAX_BYTES);
     rv = request(d, method, path, body, &status, &answer, err, errlen);
     if (rv != SCE_OK)
         goto out;
-    rv = check_status(status, 0, answer.data, answer.len, err, errlen);
+    rv = docker_check_status(status, 0, answer.data, answer.len, err, errlen);
     if (rv != SCE_OK)
         goto out;
     rv = parse_json(&answer, out, err, errlen);
@@ -378,13 +320,36 @@ static int request_status(const docker *d, const char *method, const char *path,
     long status = 0;
     int rv;
 
-    sce_buf_init(&answer, BODY_LIMIT_BYTES);
+    sce_buf_init(&answer, SCE_DOCKER_BODY_MAX_BYTES);
     rv = request(d, method, path, NULL, &status, &answer, err, errlen);
     if (rv != SCE_OK)
         goto out;
-    rv = check_status(status, also_ok, answer.data, answer.len, err, errlen);
+    rv = docker_check_status(status, also_ok, answer.data, answer.len, err, errlen);
 out:
     sce_buf_free(&answer);
+    return rv;
+}
+
+/* "/containers/<id><suffix>" into path, once the id is checked. */
+static int container_path(char path[SCE_DOCKER_PATH_MAX_BYTES], const char *id, const char *suffix,
+                          char *err, size_t errlen)
+{
+    int rv = docker_check_id(id, err, errlen);
+
+    if (rv == SCE_OK)
+        snprintf(path, SCE_DOCKER_PATH_MAX_BYTES, "/containers/%s%s", id, suffix);
+    return rv;
+}
+
+/* A call on one container whose answer body does not matter. */
+static int container_call(const docker *d, const char *method, const char *id, const char *suffix,
+                          long also_ok, char *err, size_t errlen)
+{
+    char path[SCE_DOCKER_PATH_MAX_BYTES];
+    int rv = container_path(path, id, suffix, err, errlen);
+
+    if (rv == SCE_OK)
+        rv = request_status(d, method, path, also_ok, err, errlen);
     return rv;
 }
 
@@ -476,7 +441,7 @@ int docker_ping(docker *d, char *version, size_t vlen, char *api, size_t alen, c
     v = json_string_value(json_object_get(root, "Version"));
     a = json_string_value(json_object_get(root, "ApiVersion"));
     if (v == NULL || a == NULL) {
-        rv = unexpected("/version without Version or ApiVersion", err, errlen);
+        rv = docker_unexpected("/version without Version or ApiVersion", err, errlen);
         goto out;
     }
     copy_str(version, vlen, v);
@@ -688,7 +653,7 @@ out:
 int docker_container_create(docker *d, const docker_create_opts *o, char id[DOCKER_ID_MAX + 1],
                             char *err, size_t errlen)
 {
-    char path[PATH_MAX_BYTES];
+    char path[SCE_DOCKER_PATH_MAX_BYTES];
     char *body = NULL, *name = NULL;
     json_t *root = NULL;
     const char *new_id;
@@ -720,7 +685,7 @@ int docker_container_create(docker *d, const docker_create_opts *o, char id[DOCK
         goto out;
     new_id = json_string_value(json_object_get(root, "Id"));
     if (!valid_id(new_id)) {
-        rv = unexpected("create without a valid Id", err, errlen);
+        rv = docker_unexpected("create without a valid Id", err, errlen);
         goto out;
     }
     snprintf(id, DOCKER_ID_MAX + 1, "%s", new_id);
@@ -733,22 +698,15 @@ out:
 
 int docker_container_start(docker *d, const char *id, char *err, size_t errlen)
 {
-    char path[PATH_MAX_BYTES];
-    int rv = check_id(id, err, errlen);
-
-    if (rv != SCE_OK)
-        goto out;
-    snprintf(path, sizeof(path), "/containers/%s/start", id);
-    rv = request_status(d, "POST", path, 304, err, errlen);
-out:
-    return rv;
+    /* 304: already started. */
+    return container_call(d, "POST", id, "/start", 304, err, errlen);
 }
 
 int docker_container_kill(docker *d, const char *id, const char *signal, char *err, size_t errlen)
 {
-    char path[PATH_MAX_BYTES];
+    char path[SCE_DOCKER_PATH_MAX_BYTES];
     char *sig = NULL;
-    int rv = check_id(id, err, errlen);
+    int rv = docker_check_id(id, err, errlen);
 
     if (rv != SCE_OK)
         goto out;
@@ -763,7 +721,7 @@ int docker_container_kill(docker *d, const char *id, const char *signal, char *e
             goto out;
         }
     } else {
-        snprintf(path, sizeof(path), "/containers/%s/kill", id);
+        snprintf(path, sizeof(path), "/containers/%s/kill", id); /* id checked above */
     }
     /* 409: the container is not running, which is what a kill wants. */
     rv = request_status(d, "POST", path, 409, err, errlen);
@@ -775,14 +733,14 @@ out:
 int docker_container_wait(docker *d, const char *id, int timeout_ms, int *status_code, char *err,
                           size_t errlen)
 {
-    char path[PATH_MAX_BYTES];
+    char path[SCE_DOCKER_PATH_MAX_BYTES];
     sce_buf answer;
     json_t *root = NULL, *code, *werr;
     long status = 0;
     int rv;
 
-    sce_buf_init(&answer, BODY_LIMIT_BYTES);
-    rv = check_id(id, err, errlen);
+    sce_buf_init(&answer, SCE_DOCKER_BODY_MAX_BYTES);
+    rv = container_path(path, id, "/wait", err, errlen);
     if (rv != SCE_OK)
         goto out;
     /* No time left is a deadline already passed, not "wait forever" (which
@@ -792,13 +750,12 @@ int docker_container_wait(docker *d, const char *id, int timeout_ms, int *status
         rv = SCE_ERR_DEADLINE_EXCEEDED;
         goto out;
     }
-    snprintf(path, sizeof(path), "/containers/%s/wait", id);
     rv = perform(d, "POST", path, NULL, timeout_ms, &status, &answer, err, errlen);
     if (rv == SCE_ERR_DEADLINE_EXCEEDED)
         sce_seterr(err, errlen, "container %.12s did not exit within %d ms", id, timeout_ms);
     if (rv != SCE_OK)
         goto out;
-    rv = check_status(status, 0, answer.data, answer.len, err, errlen);
+    rv = docker_check_status(status, 0, answer.data, answer.len, err, errlen);
     if (rv != SCE_OK)
         goto out;
     rv = parse_json(&answer, &root, err, errlen);
@@ -810,14 +767,14 @@ int docker_container_wait(docker *d, const char *id, int timeout_ms, int *status
     if (json_is_object(werr)) {
         const char *m = json_string_value(json_object_get(werr, "Message"));
         char msg[512];
-        one_line(msg, sizeof(msg), m ? m : "?", m ? strlen(m) : 1);
+        sce_utf8_clean_line(m ? m : "?", m ? strlen(m) : 1, msg, sizeof(msg));
         sce_seterr(err, errlen, "engine error while waiting: %s", msg);
         rv = SCE_ERR_INTERNAL;
         goto out;
     }
     code = json_object_get(root, "StatusCode");
     if (!json_is_integer(code)) {
-        rv = unexpected("wait without StatusCode", err, errlen);
+        rv = docker_unexpected("wait without StatusCode", err, errlen);
         goto out;
     }
     *status_code = (int)json_integer_value(code);
@@ -829,20 +786,19 @@ out:
 
 int docker_container_inspect(docker *d, const char *id, docker_state *st, char *err, size_t errlen)
 {
-    char path[PATH_MAX_BYTES];
+    char path[SCE_DOCKER_PATH_MAX_BYTES];
     json_t *root = NULL, *s;
     docker_state tmp;
-    int rv = check_id(id, err, errlen);
+    int rv = container_path(path, id, "/json", err, errlen);
 
     if (rv != SCE_OK)
         goto out;
-    snprintf(path, sizeof(path), "/containers/%s/json", id);
     rv = request_json(d, "GET", path, NULL, &root, err, errlen);
     if (rv != SCE_OK)
         goto out;
     s = json_object_get(root, "State");
     if (!json_is_object(s) || !json_is_string(json_object_get(s, "Status"))) {
-        rv = unexpected("inspect without State", err, errlen);
+        rv = docker_unexpected("inspect without State", err, errlen);
         goto out;
     }
     memset(&tmp, 0, sizeof(tmp));
@@ -862,22 +818,14 @@ out:
 
 int docker_container_remove(docker *d, const char *id, char *err, size_t errlen)
 {
-    char path[PATH_MAX_BYTES];
-    int rv = check_id(id, err, errlen);
-
-    if (rv != SCE_OK)
-        goto out;
-    snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", id);
     /* 404: already gone, which is what a remove wants. */
-    rv = request_status(d, "DELETE", path, 404, err, errlen);
-out:
-    return rv;
+    return container_call(d, "DELETE", id, "?force=1&v=1", 404, err, errlen);
 }
 
 int docker_container_list(docker *d, const char *label_filter, const char *instance_label,
                           docker_container_info **out, size_t *n, char *err, size_t errlen)
 {
-    char path[PATH_MAX_BYTES];
+    char path[SCE_DOCKER_PATH_MAX_BYTES];
     json_t *root = NULL, *filters = NULL, *item;
     char *fjson = NULL, *fesc = NULL;
     docker_container_info *v = NULL;
@@ -908,7 +856,7 @@ int docker_container_list(docker *d, const char *label_filter, const char *insta
     if (rv != SCE_OK)
         goto out;
     if (!json_is_array(root)) {
-        rv = unexpected("container list is not an array", err, errlen);
+        rv = docker_unexpected("container list is not an array", err, errlen);
         goto out;
     }
     count = json_array_size(root);
@@ -925,7 +873,7 @@ int docker_container_list(docker *d, const char *label_filter, const char *insta
         const char *cid = json_string_value(json_object_get(item, "Id"));
         const char *inst = NULL;
         if (!valid_id(cid)) {
-            rv = unexpected("container list item without a valid Id", err, errlen);
+            rv = docker_unexpected("container list item without a valid Id", err, errlen);
             goto out;
         }
         copy_str(v[i].id, sizeof(v[i].id), cid);
@@ -951,7 +899,7 @@ out:
 int docker_image_inspect(docker *d, const char *image, docker_image_info *info, char *err,
                          size_t errlen)
 {
-    char path[PATH_MAX_BYTES];
+    char path[SCE_DOCKER_PATH_MAX_BYTES];
     char *name = NULL;
     json_t *root = NULL;
     const char *iid, *ver;
@@ -977,7 +925,7 @@ int docker_image_inspect(docker *d, const char *image, docker_image_info *info, 
         goto out;
     iid = json_string_value(json_object_get(root, "Id"));
     if (iid == NULL) {
-        rv = unexpected("image inspect without Id", err, errlen);
+        rv = docker_unexpected("image inspect without Id", err, errlen);
         goto out;
     }
     /* Imported images have "Labels": null; that is "no version", not an
@@ -990,325 +938,4 @@ out:
     json_decref(root);
     curl_free(name);
     return rv;
-}
-
-/* ------------------------------------------------------------ attach */
-
-/* Waits until fd is ready for `events` or the deadline passes.  Returns 1
- * ready, 0 timed out, -1 poll failed. */
-static int wait_fd(int fd, short events, int64_t deadline_ms)
-{
-    struct pollfd p = {.fd = fd, .events = events};
-    int r;
-
-    for (;;) {
-        int64_t left = deadline_ms - now_ms();
-        if (left <= 0)
-            return 0;
-        r = poll(&p, 1, (int)left);
-        if (r > 0)
-            return 1;
-        if (r == 0)
-            return 0;
-        if (errno != EINTR)
-            return -1;
-    }
-}
-
-static int stream_broken(const docker_attach *a, const char *what, const char *detail, char *err,
-                         size_t errlen)
-{
-    sce_seterr(err, errlen, "cannot reach the Docker engine at %s: %s%s%s", a->socket_path, what,
-               detail[0] ? ": " : "", detail);
-    return SCE_ERR_UNAVAILABLE;
-}
-
-/* Sends all of p before the deadline (only used for the request itself). */
-static int send_all(docker_attach *a, const char *p, size_t n, int64_t deadline_ms,
-                    const char *curl_err, char *err, size_t errlen)
-{
-    int rv = SCE_OK;
-
-    while (n > 0) {
-        size_t sent = 0;
-        CURLcode cc = curl_easy_send(a->curl, p, n, &sent);
-        if (cc == CURLE_AGAIN) {
-            if (wait_fd(a->fd, POLLOUT, deadline_ms) <= 0) {
-                rv = stream_broken(a, "did not accept the attach request in time", "", err, errlen);
-                goto out;
-            }
-            continue;
-        }
-        if (cc != CURLE_OK) {
-            rv = stream_broken(a, curl_easy_strerror(cc), curl_err, err, errlen);
-            goto out;
-        }
-        p += sent;
-        n -= sent;
-    }
-out:
-    return rv;
-}
-
-/* Reads into b until `stop` says so, EOF, or the deadline.  Returns
- * UNAVAILABLE on a timeout or a broken connection; EOF is not an error here
- * (*eof says it happened). */
-static int recv_until(docker_attach *a, sce_buf *b, int (*stop)(const sce_buf *, void *), void *arg,
-                      int64_t deadline_ms, int *eof, const char *curl_err, char *err, size_t errlen)
-{
-    char chunk[4096];
-    int rv = SCE_OK;
-
-    *eof = 0;
-    while (!stop(b, arg)) {
-        size_t got = 0;
-        CURLcode cc = curl_easy_recv(a->curl, chunk, sizeof(chunk), &got);
-        if (cc == CURLE_AGAIN) {
-            if (wait_fd(a->fd, POLLIN, deadline_ms) <= 0) {
-                rv = stream_broken(a, "did not answer the attach request in time", "", err, errlen);
-                goto out;
-            }
-            continue;
-        }
-        if (cc != CURLE_OK) {
-            rv = stream_broken(a, curl_easy_strerror(cc), curl_err, err, errlen);
-            goto out;
-        }
-        if (got == 0) {
-            *eof = 1;
-            goto out;
-        }
-        rv = sce_buf_append(b, chunk, got);
-        if (rv != SCE_OK) {
-            sce_seterr(err, errlen, "out of memory reading the attach answer");
-            goto out;
-        }
-        if (b->truncated)
-            goto out; /* the caller sees the cap was hit */
-    }
-out:
-    return rv;
-}
-
-static int header_complete(const sce_buf *b, void *arg)
-{
-    return b->len >= 4 && memmem(b->data, b->len, "\r\n\r\n", 4) != NULL;
-}
-
-static int body_complete(const sce_buf *b, void *arg)
-{
-    return b->len >= *(const size_t *)arg;
-}
-
-/* A refused attach: read the rest of the error body (the engine closes the
- * hijacked connection after it, usually with no Content-Length), then map
- * the status like any other answer. */
-static int attach_refused(docker_attach *a, long status, const char *head, sce_buf *hdr,
-                          size_t body_off, int64_t deadline_ms, const char *curl_err, char *err,
-                          size_t errlen)
-{
-    sce_buf body;
-    size_t want = ATTACH_ERROR_BODY_LIMIT_BYTES;
-    const char *cl = strcasestr(head, "\r\nContent-Length:");
-    int eof = 0, rv;
-
-    sce_buf_init(&body, ATTACH_ERROR_BODY_LIMIT_BYTES);
-    if (cl != NULL) {
-        unsigned long v = strtoul(cl + strlen("\r\nContent-Length:"), NULL, 10);
-        if (v < want)
-            want = v;
-    }
-    /* Whatever arrives is enough to quote: a slow, broken or oversized body
-     * does not hide the status, so the read's own result is not used. */
-    if (sce_buf_append(&body, hdr->data + body_off, hdr->len - body_off) == SCE_OK &&
-        !hdr->truncated)
-        (void)recv_until(a, &body, body_complete, &want, deadline_ms, &eof, curl_err, err, errlen);
-    rv = check_status(status, 0, body.data, body.len, err, errlen);
-    sce_buf_free(&body);
-    return rv;
-}
-
-int docker_attach_open(docker *d, const char *id, docker_attach **out, char *err, size_t errlen)
-{
-    char curl_err[CURL_ERROR_SIZE] = "";
-    char req[PATH_MAX_BYTES + 256];
-    int64_t deadline_ms = now_ms() + d->request_timeout_ms;
-    curl_socket_t sock = CURL_SOCKET_BAD;
-    docker_attach *a = NULL;
-    sce_buf hdr;
-    const char *end;
-    size_t head_len;
-    long status = 0;
-    int eof = 0, rv;
-    CURLcode cc;
-
-    sce_buf_init(&hdr, ATTACH_HEADER_LIMIT_BYTES);
-    rv = check_id(id, err, errlen);
-    if (rv != SCE_OK)
-        goto out;
-    a = calloc(1, sizeof(*a));
-    if (a == NULL || (a->curl = curl_easy_init()) == NULL) {
-        sce_seterr(err, errlen, "out of memory");
-        rv = SCE_ERR_NO_MEMORY;
-        goto out;
-    }
-    a->fd = -1;
-    a->socket_path = d->socket_path;
-
-    /* CONNECT_ONLY: curl connects and stops, leaving us a raw socket that it
-     * still owns (and closes in curl_easy_cleanup). */
-    common_opts(d, a->curl, curl_err);
-    curl_easy_setopt(a->curl, CURLOPT_URL, "http://localhost/");
-    curl_easy_setopt(a->curl, CURLOPT_CONNECT_ONLY, 1L);
-    cc = curl_easy_perform(a->curl);
-    if (cc != CURLE_OK) {
-        rv = curl_failure(d, a->curl, cc, d->request_timeout_ms, NULL, err, errlen);
-        if (rv == SCE_ERR_DEADLINE_EXCEEDED)
-            rv = SCE_ERR_UNAVAILABLE;
-        goto out;
-    }
-    cc = curl_easy_getinfo(a->curl, CURLINFO_ACTIVESOCKET, &sock);
-    if (cc != CURLE_OK || sock == CURL_SOCKET_BAD) {
-        sce_seterr(err, errlen, "attach: curl gave no socket");
-        rv = SCE_ERR_INTERNAL;
-        goto out;
-    }
-    a->fd = (int)sock;
-
-    /* No Content-Length: the request has no body, and after the upgrade
-     * everything we write is the program's stdin. */
-    snprintf(req, sizeof(req),
-             "POST %s/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n"
-             "Host: docker\r\n"
-             "Connection: Upgrade\r\n"
-             "Upgrade: tcp\r\n"
-             "\r\n",
-             d->api_prefix, id);
-    rv = send_all(a, req, strlen(req), deadline_ms, curl_err, err, errlen);
-    if (rv != SCE_OK)
-        goto out;
-    rv = recv_until(a, &hdr, header_complete, NULL, deadline_ms, &eof, curl_err, err, errlen);
-    if (rv != SCE_OK)
-        goto out;
-    end = hdr.len >= 4 ? memmem(hdr.data, hdr.len, "\r\n\r\n", 4) : NULL;
-    if (end == NULL) {
-        if (hdr.truncated)
-            rv = unexpected("attach answer header too large", err, errlen);
-        else
-            rv = stream_broken(a, "connection closed before the attach answer", "", err, errlen);
-        goto out;
-    }
-    head_len = (size_t)(end - hdr.data) + 4;
-    if (sscanf(hdr.data, "HTTP/1.%*d %ld", &status) != 1) {
-        rv = unexpected("attach answer is not HTTP", err, errlen);
-        goto out;
-    }
-    if (status != 101 && status != 200) {
-        /* Terminate the header so strcasestr stays inside it. */
-        hdr.data[head_len - 2] = '\0';
-        rv =
-            attach_refused(a, status, hdr.data, &hdr, head_len, deadline_ms, curl_err, err, errlen);
-        if (rv == SCE_OK)
-            rv = unexpected("attach answered with an unexpected 2xx", err, errlen);
-        goto out;
-    }
-    if (hdr.len > head_len) {
-        a->pending_len = hdr.len - head_len;
-        a->pending = malloc(a->pending_len);
-        if (a->pending == NULL) {
-            sce_seterr(err, errlen, "out of memory");
-            rv = SCE_ERR_NO_MEMORY;
-            goto out;
-        }
-        memcpy(a->pending, hdr.data + head_len, a->pending_len);
-    }
-    *out = a;
-    a = NULL;
-out:
-    sce_buf_free(&hdr);
-    docker_attach_close(a);
-    return rv;
-}
-
-int docker_attach_fd(const docker_attach *a)
-{
-    return a->fd;
-}
-
-int docker_attach_send(docker_attach *a, const void *p, size_t n, size_t *sent, char *err,
-                       size_t errlen)
-{
-    size_t done = 0;
-    CURLcode cc;
-    int rv = SCE_OK;
-
-    cc = curl_easy_send(a->curl, p, n, &done);
-    if (cc == CURLE_AGAIN) {
-        done = 0;
-    } else if (cc != CURLE_OK) {
-        /* The program exited (or the engine dropped us) while we were still
-         * feeding it; curl sends with MSG_NOSIGNAL, so this is EPIPE, not a
-         * SIGPIPE. */
-        rv = stream_broken(a, "attach stream closed while sending", curl_easy_strerror(cc), err,
-                           errlen);
-        goto out;
-    }
-    *sent = done;
-out:
-    return rv;
-}
-
-int docker_attach_recv(docker_attach *a, void *p, size_t n, size_t *got, int *eof, char *err,
-                       size_t errlen)
-{
-    size_t done = 0;
-    CURLcode cc;
-    int rv = SCE_OK;
-
-    /* Bytes that came with the header go first, so the frame order holds. */
-    if (a->pending_off < a->pending_len) {
-        done = a->pending_len - a->pending_off;
-        if (done > n)
-            done = n;
-        memcpy(p, a->pending + a->pending_off, done);
-        a->pending_off += done;
-        *got = done;
-        *eof = 0;
-        goto out;
-    }
-    cc = curl_easy_recv(a->curl, p, n, &done);
-    if (cc == CURLE_AGAIN) {
-        *got = 0;
-        *eof = 0;
-    } else if (cc != CURLE_OK) {
-        rv = stream_broken(a, "attach stream broke", curl_easy_strerror(cc), err, errlen);
-    } else {
-        *got = done;
-        *eof = done == 0 && n > 0;
-    }
-out:
-    return rv;
-}
-
-int docker_attach_close_write(docker_attach *a, char *err, size_t errlen)
-{
-    int rv = SCE_OK;
-
-    /* The engine copies our side into the program's stdin until it reads
-     * EOF, and with StdinOnce it then closes that stdin. */
-    if (shutdown(a->fd, SHUT_WR) != 0 && errno != ENOTCONN) {
-        char ebuf[128];
-        rv = stream_broken(a, "shutdown", strerror_r(errno, ebuf, sizeof(ebuf)), err, errlen);
-    }
-    return rv;
-}
-
-void docker_attach_close(docker_attach *a)
-{
-    if (a == NULL)
-        return;
-    if (a->curl != NULL)
-        curl_easy_cleanup(a->curl);
-    free(a->pending);
-    free(a);
 }

@@ -1,7 +1,8 @@
 /*
  * docker.h - the Docker Engine API over its unix socket, through libcurl.
  *
- * This is the only module that speaks Docker HTTP.  It never runs the docker
+ * This module (docker.c, the plain calls, and docker_attach.c, the attach
+ * stream; the sce_docker library) is the only one that speaks Docker HTTP.  It never runs the docker
  * CLI and never mounts a host path, so the server works the same against a
  * remote engine reached through a forwarded socket.
  *
@@ -149,6 +150,7 @@ int docker_image_inspect(docker *d, const char *image, docker_image_info *info, 
                          size_t errlen);
 
 /* ---------------------------------------------------------------- attach
+ * (docker_attach.c)
  *
  * A hijacked, duplex byte stream to the container's stdio:
  * POST /containers/{id}/attach?stream=1&stdin=1&stdout=1&stderr=1 with

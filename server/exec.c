@@ -6,269 +6,33 @@
  * the multiplexed output, so a program that prints before it reads can never
  * deadlock against us.  The clock starts when the first byte of the bundle
  * is written.  Teardown is the reaper's job, off the request path.
+ *
+ * What the container is allowed (environment, rlimits, masked paths,
+ * seccomp, the create options) is sandbox.c's; this file is the run loop:
+ * container -> feed code -> collect -> verdict, and the settle after the
+ * answer.
  */
 #define _GNU_SOURCE /* memmem */
 #include "exec.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <jansson.h>
 
 #include "activity.h"
-#include "bundle.h"
 #include "docker_stream.h"
 #include "marker.h"
+#include "runner_input.h"
+#include "sandbox.h"
 #include "sce_limits.h"
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/random.h"
+#include "common/seterr.h"
 #include "sce/err.h"
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Every container gets the same environment: nothing of the server's. */
-static const char *const container_env[] = {
-    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "HOME=/tmp",
-    "LANG=C.UTF-8",
-    "PYTHONDONTWRITEBYTECODE=1",
-    "PYTHONIOENCODING=utf-8",
-};
-
-/* Paths the runtime hides (bind-mounts /dev/null over a file, an empty
- * read-only tmpfs over a directory; a path the kernel lacks is skipped).
- * The engine's list is replaced, not extended, so it comes first, as
- * Docker 20.10 has it (plus powercap, added later).  Then what it leaves
- * readable that tells a run about the rest of the machine while it runs:
- * interrupt and softirq counters (the host's keyboard, network and disk
- * activity, a side channel), disk, memory-zone, lock and swap activity,
- * pressure stall figures, device and module lists.  Programs do not need
- * them.  /proc/stat stays, though it carries the interrupt total too: Node
- * reads its CPU lines (os.cpus()) and aborts in a worker without them. */
-static const char *const masked_paths[] = {
-    /* the engine's own */
-    "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
-    "/sys/devices/virtual/powercap",
-    /* sce's */
-    "/proc/interrupts", "/proc/softirqs", "/proc/schedstat", "/proc/diskstats",
-    "/proc/partitions", "/proc/buddyinfo", "/proc/zoneinfo", "/proc/pagetypeinfo",
-    "/proc/vmstat", "/proc/vmallocinfo", "/proc/slabinfo", "/proc/iomem", "/proc/ioports",
-    "/proc/dma", "/proc/locks", "/proc/swaps", "/proc/modules", "/proc/kallsyms",
-    "/proc/key-users", "/proc/mtrr", "/proc/pressure", "/proc/sysvipc",
-};
-
-/* The rlimits of every process of a run (soft = hard, so the program cannot
- * raise them): no core dumps, open files, the largest file it may write,
- * and RLIMIT_NPROC only when configured (it counts every process of the uid
- * on the host, so PidsLimit, per container, is the real process cap). */
-static size_t container_ulimits(const server_options *o, docker_ulimit u[4])
-{
-    size_t n = 0;
-
-    u[n++] = (docker_ulimit){"core", 0, 0};
-    u[n++] = (docker_ulimit){"nofile", o->nofile_limit, o->nofile_limit};
-    u[n++] = (docker_ulimit){"fsize", o->fsize_limit_bytes, o->fsize_limit_bytes};
-    if (o->nproc_limit > 0)
-        u[n++] = (docker_ulimit){"nproc", o->nproc_limit, o->nproc_limit};
-    return n;
-}
-
-/* ------------------------------------------------------------ seccomp
- *
- * The `seccomp` option names the profile: "sce" is server/seccomp.json,
- * embedded at build time (server/runners/embed.cmake); "engine" passes no
- * profile, so the engine applies its default; anything else is the path of
- * a profile in Docker's JSON format, read once (the server's own
- * configuration: never a path a run could influence).  The Engine API takes
- * the profile inline, as SecurityOpt "seccomp=<JSON>".  Each profile is
- * checked and compacted once, then kept for the life of the process, so the
- * strings handed out are never freed under a running create. */
-extern const char sce_seccomp_profile[];
-extern const unsigned long sce_seccomp_profile_len;
-
-typedef struct seccomp_entry {
-    struct seccomp_entry *next;
-    char *key; /* the option's value */
-    char *opt; /* "seccomp=<compact JSON>" */
-} seccomp_entry;
-
-static pthread_mutex_t seccomp_lock = PTHREAD_MUTEX_INITIALIZER;
-static seccomp_entry *seccomp_cache;
-
-/* Reads a profile file: a regular file of at most SCE_SECCOMP_FILE_MAX_BYTES. */
-static int read_profile(const char *path, char **out, size_t *len, char *err, size_t errlen)
-{
-    struct stat st;
-    char *text = NULL;
-    size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), rv = SCE_ERR_INVALID_ARGUMENT;
-
-    if (fd < 0) {
-        snprintf(err, errlen, "seccomp: cannot open %s: %s", path, strerror(errno));
-        return rv;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SCE_SECCOMP_FILE_MAX_BYTES) {
-        snprintf(err, errlen, "seccomp: %s is not a regular file of at most %d bytes", path,
-                 SCE_SECCOMP_FILE_MAX_BYTES);
-        goto out;
-    }
-    if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
-        rv = SCE_ERR_NO_MEMORY;
-        goto out;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, text + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            snprintf(err, errlen, "seccomp: cannot read %s: %s", path,
-                     n < 0 ? strerror(errno) : "the file shrank");
-            goto out;
-        }
-        got += (size_t)n;
-    }
-    *out = text;
-    *len = got;
-    text = NULL;
-    rv = SCE_OK;
-out:
-    free(text);
-    close(fd);
-    return rv;
-}
-
-/* Checks that text is a profile that confines (an allowlist: its default
- * action denies) and writes "seccomp=<compact JSON>" to *out. */
-static int compact_profile(const char *what, const char *text, size_t len, char **out, char *err,
-                           size_t errlen)
-{
-    static const char *const denying[] = {"SCMP_ACT_ERRNO", "SCMP_ACT_KILL",
-                                          "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-                                          "SCMP_ACT_TRAP"};
-    json_error_t jerr;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    const char *def;
-    char *compact = NULL;
-    size_t i, n = sizeof(denying) / sizeof(denying[0]);
-    int rv = SCE_ERR_INVALID_ARGUMENT;
-
-    if (root == NULL) {
-        snprintf(err, errlen, "seccomp: %s: not JSON: line %d: %s", what, jerr.line, jerr.text);
-        return rv;
-    }
-    def = json_string_value(json_object_get(root, "defaultAction"));
-    for (i = 0; def != NULL && i < n && strcmp(def, denying[i]) != 0; i++)
-        ;
-    if (def == NULL || i == n || !json_is_array(json_object_get(root, "syscalls"))) {
-        snprintf(err, errlen,
-                 "seccomp: %s: expected a profile in Docker's format whose defaultAction "
-                 "denies (SCMP_ACT_ERRNO, SCMP_ACT_KILL*, SCMP_ACT_TRAP) and a syscalls list",
-                 what);
-        goto out;
-    }
-    compact = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
-    if (compact == NULL || (*out = malloc(strlen(compact) + 9)) == NULL) {
-        rv = SCE_ERR_NO_MEMORY;
-        goto out;
-    }
-    memcpy(*out, "seccomp=", 8);
-    memcpy(*out + 8, compact, strlen(compact) + 1);
-    rv = SCE_OK;
-out:
-    free(compact);
-    json_decref(root);
-    return rv;
-}
-
-/* The SecurityOpt entry for the `seccomp` option: *out is NULL for
- * "engine", else a string that lives as long as the process. */
-static int seccomp_security_opt(const char *choice, const char **out, char *err, size_t errlen)
-{
-    seccomp_entry *e;
-    char *text = NULL, *opt = NULL;
-    size_t len = 0;
-    int rv = SCE_OK;
-
-    *out = NULL;
-    if (strcmp(choice, "engine") == 0)
-        return SCE_OK;
-    if (strcmp(choice, "unconfined") == 0 || choice[0] == '\0') {
-        snprintf(err, errlen,
-                 "seccomp: '%s' is not allowed; use sce, engine or the path of a profile", choice);
-        return SCE_ERR_INVALID_ARGUMENT;
-    }
-    pthread_mutex_lock(&seccomp_lock);
-    for (e = seccomp_cache; e != NULL && strcmp(e->key, choice) != 0; e = e->next)
-        ;
-    if (e != NULL) {
-        *out = e->opt;
-        goto out;
-    }
-    if (strcmp(choice, "sce") == 0) {
-        rv = compact_profile("the built-in profile", sce_seccomp_profile,
-                             (size_t)sce_seccomp_profile_len, &opt, err, errlen);
-    } else if (choice[0] != '/') {
-        snprintf(err, errlen,
-                 "seccomp: expected sce, engine or an absolute path to a profile, got '%s'",
-                 choice);
-        rv = SCE_ERR_INVALID_ARGUMENT;
-    } else if ((rv = read_profile(choice, &text, &len, err, errlen)) == SCE_OK) {
-        rv = compact_profile(choice, text, len, &opt, err, errlen);
-    }
-    if (rv != SCE_OK)
-        goto out;
-    if ((e = calloc(1, sizeof(*e))) == NULL || (e->key = strdup(choice)) == NULL) {
-        free(e);
-        rv = SCE_ERR_NO_MEMORY;
-        goto out;
-    }
-    e->opt = opt;
-    opt = NULL;
-    e->next = seccomp_cache;
-    seccomp_cache = e;
-    *out = e->opt;
-out:
-    pthread_mutex_unlock(&seccomp_lock);
-    free(text);
-    free(opt);
-    return rv;
-}
-
-/* Checks the hardening options that are not numbers (their bounds are in
- * options.c) and finds the seccomp profile. */
-static int security_opts(const server_options *o, const char **seccomp, char *err, size_t errlen)
-{
-    size_t n = strlen(o->hostname);
-
-    if (strcmp(o->ipc_mode, "private") != 0 && strcmp(o->ipc_mode, "none") != 0) {
-        snprintf(err, errlen, "ipc_mode: expected private or none, got '%s'", o->ipc_mode);
-        return SCE_ERR_INVALID_ARGUMENT;
-    }
-    if (n == 0 || n > 63 ||
-        strspn(o->hostname, "abcdefghijklmnopqrstuvwxyz"
-                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != n ||
-        o->hostname[0] == '-' || o->hostname[n - 1] == '-') {
-        snprintf(err, errlen, "hostname: expected 1 to 63 letters, digits and inner '-', got '%s'",
-                 o->hostname);
-        return SCE_ERR_INVALID_ARGUMENT;
-    }
-    return seccomp_security_opt(o->seccomp, seccomp, err, errlen);
-}
 
 typedef struct stream_state {
     sce_buf *buf;
@@ -334,63 +98,13 @@ static int create_container(const exec_env *env, const lang_def *l, int64_t memo
                             const char *image, const char *rid, char id[DOCKER_ID_MAX + 1],
                             char *err, size_t errlen)
 {
-    const server_options *o = env->opt;
-    const char *argv[8];
-    const char *seccomp = NULL;
-    docker_ulimit ulimits[4];
-    char tmpfs_opts[128];
-    docker_label labels[] = {
-        {REAPER_LABEL_MANAGED, REAPER_LABEL_MANAGED_VALUE},
-        {REAPER_LABEL_INSTANCE, o->instance},
-        {REAPER_LABEL_BOOT, env->boot_id},
-        {"org.sce.language", l->name},
-        {"org.sce.request-id", rid ? rid : ""},
-    };
-    docker_create_opts c;
-    size_t n = 0;
-    int rv = security_opts(o, &seccomp, err, errlen);
+    sandbox_spec sb;
+    int rv = sandbox_spec_fill(env->opt, l, memory_bytes, image, env->boot_id, rid, &sb, err,
+                               errlen);
 
     if (rv != SCE_OK)
         return rv;
-    for (size_t i = 0; i < l->nargv && n < 7; i++)
-        argv[n++] = l->argv[i];
-    argv[n++] = l->runner;
-    snprintf(tmpfs_opts, sizeof(tmpfs_opts), "rw,nosuid,nodev,noexec,size=%lld,mode=1777",
-             (long long)o->tmpfs_bytes);
-
-    memset(&c, 0, sizeof(c));
-    c.image = image;
-    c.cmd = argv;
-    c.ncmd = n;
-    c.env = container_env;
-    c.nenv = sizeof(container_env) / sizeof(container_env[0]);
-    c.user = o->user;
-    c.working_dir = "/tmp";
-    c.hostname = o->hostname;
-    c.labels = labels;
-    c.nlabels = sizeof(labels) / sizeof(labels[0]);
-    c.memory_bytes = memory_bytes;
-    c.memory_swap_bytes = memory_bytes; /* swap limit = memory: no swap */
-    c.nano_cpus = (int64_t)(o->cpus * 1e9);
-    c.pids_limit = o->pids_limit;
-    c.tmpfs_path = "/tmp";
-    c.tmpfs_options = tmpfs_opts;
-    c.read_only_rootfs = 1;
-    c.network_disabled = 1;
-    c.cap_drop_all = 1;
-    c.no_new_privileges = 1;
-    c.init = 1;
-    c.log_driver_none = 1;
-    c.runtime = o->runtime && o->runtime[0] ? o->runtime : NULL;
-    c.security_opt = &seccomp;
-    c.nsecurity_opt = seccomp != NULL ? 1 : 0;
-    c.ulimits = ulimits;
-    c.nulimits = container_ulimits(o, ulimits);
-    c.ipc_mode = o->ipc_mode;
-    c.shm_size_bytes = strcmp(o->ipc_mode, "private") == 0 ? o->shm_size_bytes : 0;
-    c.masked_paths = masked_paths;
-    c.nmasked_paths = sizeof(masked_paths) / sizeof(masked_paths[0]);
-    return docker_container_create(env->d, &c, id, err, errlen);
+    return docker_container_create(env->d, &sb.create, id, err, errlen);
 }
 
 /* Turns an engine failure into the answer a user can act on. */
@@ -398,7 +112,7 @@ static int engine_failure(const exec_env *env, int rv, const char *image, const 
                           const char *detail, char *err, size_t errlen)
 {
     if (rv == SCE_ERR_NOT_FOUND && image != NULL) {
-        snprintf(err, errlen,
+        sce_seterr(err, errlen,
                  "image %s is not on the Docker engine: build it with scripts/images.sh, or "
                  "point the language's *_image option at another image (%s)",
                  image, detail);
@@ -406,10 +120,10 @@ static int engine_failure(const exec_env *env, int rv, const char *image, const 
     }
     if (rv == SCE_ERR_UNAVAILABLE) {
         reaper_engine_report(env->r, 0, detail);
-        snprintf(err, errlen, "%s (is dockerd running? scripts/up.sh starts one)", detail);
+        sce_seterr(err, errlen, "%s (is dockerd running? scripts/up.sh starts one)", detail);
         return SCE_ERR_UNAVAILABLE;
     }
-    snprintf(err, errlen, "%s: %s", what, detail);
+    sce_seterr(err, errlen, "%s: %s", what, detail);
     return SCE_ERR_INTERNAL; /* out of memory (SCE_ERR_NO_MEMORY) included */
 }
 
@@ -492,10 +206,10 @@ static int pump(const exec_env *env, const run_spec *spec, const char *id, const
     if (chunk == NULL)
         return SCE_ERR_NO_MEMORY;
     docker_stream_init(&ds);
-    io->t0 = now_ms();
+    io->t0 = sce_clock_ms();
     deadline = io->t0 + spec->timeout_ms;
     while (!io->eof && !ended(col)) {
-        int64_t now = now_ms();
+        int64_t now = sce_clock_ms();
         struct pollfd pfd;
         int64_t wait;
 
@@ -504,7 +218,7 @@ static int pump(const exec_env *env, const run_spec *spec, const char *id, const
             io->t_end = now;
             io->killed = 1;
             kill_container_async(env, &io->kill, id, rid);
-            drain_until = now_ms() + SCE_KILL_DRAIN_MS;
+            drain_until = sce_clock_ms() + SCE_KILL_DRAIN_MS;
         }
         if (io->killed && now >= drain_until)
             break;
@@ -515,7 +229,7 @@ static int pump(const exec_env *env, const run_spec *spec, const char *id, const
             pfd.events |= POLLOUT;
         pfd.revents = 0;
         if (poll(&pfd, 1, (int)(wait > 0 ? wait : 0)) < 0 && errno != EINTR) {
-            snprintf(err, errlen, "poll: %s", strerror(errno));
+            sce_seterr(err, errlen, "poll: %s", strerror(errno));
             rv = SCE_ERR_INTERNAL;
             break;
         }
@@ -546,14 +260,14 @@ static int pump(const exec_env *env, const run_spec *spec, const char *id, const
                     break;
                 }
                 if (got > 0 && docker_stream_feed(&ds, chunk, got, collect_cb, col) < 0) {
-                    snprintf(err, errlen, "malformed attach stream from the engine");
+                    sce_seterr(err, errlen, "malformed attach stream from the engine");
                     rv = SCE_ERR_INTERNAL;
                     io->eof = 1;
                     break;
                 }
                 if (col->oom) {
                     rv = SCE_ERR_NO_MEMORY;
-                    snprintf(err, errlen, "out of memory collecting output");
+                    sce_seterr(err, errlen, "out of memory collecting output");
                     io->eof = 1;
                     break;
                 }
@@ -569,7 +283,7 @@ static int pump(const exec_env *env, const run_spec *spec, const char *id, const
         }
     }
     if (!io->killed)
-        io->t_end = now_ms();
+        io->t_end = sce_clock_ms();
     free(chunk);
     return rv;
 }
@@ -607,26 +321,13 @@ fail:
     return rv;
 }
 
-static void new_nonce(char out[33])
-{
-    unsigned char r[16];
-
-    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-        /* No randomness: run without markers (the stream's end still works). */
-        out[0] = '\0';
-        return;
-    }
-    for (int i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", r[i]);
-}
-
 int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec_result *res,
              char *err, size_t errlen)
 {
     run_spec spec = *spec_in;
     warm_container w;
     char detail[512];
-    char nonce[33];
+    char nonce[2 * SCE_NONCE_BYTES + 1];
     char *input = NULL;
     size_t input_len = 0;
     io_state io;
@@ -646,15 +347,17 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
     col.s[0].buf = &res->out;
     col.s[1].buf = &res->err;
     col.limit = (size_t)spec.output_limit_bytes;
-    new_nonce(nonce);
+    /* No randomness: nonce "", and the run goes without markers (the
+     * stream's end still works). */
+    (void)sce_random_hex(nonce, sizeof(nonce), SCE_NONCE_BYTES);
     spec.nonce = nonce;
     if (nonce[0] != '\0')
         col.prefix_len = (size_t)snprintf(col.prefix, sizeof(col.prefix), "%s%s:", MARKER_TAG,
                                           nonce);
 
-    rv = bundle_build(&spec, &input, &input_len);
+    rv = runner_input_build(&spec, &input, &input_len);
     if (rv != SCE_OK) {
-        snprintf(err, errlen, "out of memory building the bundle");
+        sce_seterr(err, errlen, "out of memory building the bundle");
         goto out;
     }
     res->warm = pool_acquire(env->pool, spec.lang, spec.memory_bytes, &w);
@@ -725,8 +428,7 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
          * again for a moment before calling it a plain signal. */
         if (status == 128 + 9 && !io.killed && !killed_late) {
             for (int i = 0; rv == SCE_OK && !st.oom_killed && i < SCE_OOM_FLAG_RETRIES; i++) {
-                struct timespec nap = {0, SCE_OOM_FLAG_RETRY_MS * 1000000L};
-                nanosleep(&nap, NULL);
+                sce_sleep_ms(SCE_OOM_FLAG_RETRY_MS);
                 rv = docker_container_inspect(env->d, w.id, &st, detail, sizeof(detail));
             }
         }
@@ -781,7 +483,7 @@ static int drain_until(docker_attach *a, int64_t until_ms)
     char scratch[16384], err[256];
 
     for (;;) {
-        int64_t left = until_ms - now_ms();
+        int64_t left = until_ms - sce_clock_ms();
         struct pollfd pfd = {docker_attach_fd(a), POLLIN, 0};
         int n = poll(&pfd, 1, left > 0 ? (int)left : 0);
 
@@ -825,7 +527,7 @@ void exec_settle(exec_result *res)
     if (!drain_until(t->attach, 0)) {
         SCE_LOG(SCE_LOG_DEBUG, t->rid, "container %.12s: killed after its end markers", t->id);
         kill_container_async(t->env, &k, t->id, t->rid);
-        if (!drain_until(t->attach, now_ms() + SCE_KILL_DRAIN_MS))
+        if (!drain_until(t->attach, sce_clock_ms() + SCE_KILL_DRAIN_MS))
             SCE_LOG(SCE_LOG_WARN, t->rid, "container %.12s: no end of stream %d ms after the kill",
                     t->id, SCE_KILL_DRAIN_MS);
     }
@@ -863,7 +565,7 @@ int exec_probe_language(const exec_env *env, const lang_def *l)
     spec.entry = file.path;
     spec.timeout_ms = env->opt->timeout_ms;
     spec.memory_bytes = env->opt->memory_bytes;
-    spec.output_limit_bytes = 4096;
+    spec.output_limit_bytes = SCE_PROBE_OUTPUT_MAX_BYTES;
 
     rv = exec_run(env, &spec, "probe", &res, err, sizeof(err));
     st.probed = 1;
@@ -873,10 +575,10 @@ int exec_probe_language(const exec_env *env, const lang_def *l)
                  res.out.data);
     } else if (rv == SCE_OK) {
         rv = SCE_ERR_UNAVAILABLE;
-        snprintf(st.message, sizeof(st.message), "the version probe failed: %s",
+        sce_seterr(st.message, sizeof(st.message), "the version probe failed: %s",
                  res.v.message[0] ? res.v.message : "no output");
     } else {
-        snprintf(st.message, sizeof(st.message), "%s", err);
+        sce_seterr(st.message, sizeof(st.message), "%s", err);
     }
     exec_result_free(&res);
     languages_status_set(l, &st);

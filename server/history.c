@@ -17,17 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "history_budget.h"
+#include "sce_limits.h"
+#include "common/clock.h"
 #include "common/log.h"
-#include "sce/err.h"
+#include "common/seterr.h"
 #include "common/utf8.h"
+#include "sce/err.h"
 
-#define HISTORY_CACHE_KIB "512" /* page cache per connection */
 #define SCHEMA_VERSION 2
-#define TENANT_MAX_BYTES 128 /* sce-gateway's names are at most 64 */
 
 static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS runs ("
                                  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -106,33 +106,17 @@ struct history {
     uint64_t lost_unreported; /* runs lost since then, not yet in a warning */
 };
 
-static int64_t wall_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* One warning per HISTORY_WARN_INTERVAL_MS at most, so a full disk or a
+/* One warning per SCE_HISTORY_WARN_INTERVAL_MS at most, so a full disk or a
  * writer that fell behind does not flood the log: the runs lost in between
  * are counted into the next warning (or the "recording again" line). */
 static void warn_lost(history *h, const char *rid, uint64_t n, const char *why)
 {
-    int64_t now = mono_now_ms();
+    int64_t now = sce_clock_ms();
     uint64_t total;
 
     pthread_mutex_lock(&h->lock);
     h->lost_unreported += n;
-    if (h->last_warn_ms != 0 && now - h->last_warn_ms < HISTORY_WARN_INTERVAL_MS) {
+    if (h->last_warn_ms != 0 && now - h->last_warn_ms < SCE_HISTORY_WARN_INTERVAL_MS) {
         pthread_mutex_unlock(&h->lock);
         return;
     }
@@ -142,17 +126,6 @@ static void warn_lost(history *h, const char *rid, uint64_t n, const char *why)
     pthread_mutex_unlock(&h->lock);
     SCE_LOG(SCE_LOG_WARN, rid, "history: %llu run(s) not recorded: %s", (unsigned long long)total,
             why);
-}
-
-static void deadline_in(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
 }
 
 /* ------------------------------------------------------------ opening */
@@ -185,7 +158,7 @@ static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
     char *msg = NULL;
 
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", msg != NULL ? msg : sqlite3_errmsg(db));
+        sce_seterr(err, errlen, "%s", msg != NULL ? msg : sqlite3_errmsg(db));
         sqlite3_free(msg);
         return -1;
     }
@@ -206,7 +179,7 @@ static int query_int(sqlite3 *db, const char *sql, int64_t *out, char *err, size
         }
     }
     if (rc != SQLITE_OK)
-        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        sce_seterr(err, errlen, "%s", sqlite3_errmsg(db));
     sqlite3_finalize(st);
     return rc == SQLITE_OK ? 0 : -1;
 }
@@ -217,7 +190,7 @@ static int open_conn(const char *path, int busy_ms, sqlite3 **out, char *err, si
     int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 
     if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "%s", db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sce_seterr(err, errlen, "%s", db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
         sqlite3_close(db);
         return -1;
     }
@@ -226,7 +199,7 @@ static int open_conn(const char *path, int busy_ms, sqlite3 **out, char *err, si
     /* Appends and newest-first pages need few pages in memory: a small
      * cache keeps the server's memory flat as the file grows (SQLite's
      * default is 2 MiB per connection).  Sets no state in the file. */
-    sqlite3_exec(db, "PRAGMA cache_size=-" HISTORY_CACHE_KIB, NULL, NULL, NULL);
+    sqlite3_exec(db, "PRAGMA cache_size=-" SCE_HISTORY_CACHE_KIB, NULL, NULL, NULL);
     *out = db;
     return 0;
 }
@@ -242,7 +215,7 @@ static int init_schema(sqlite3 *db, char *err, size_t errlen)
     if (query_int(db, "PRAGMA user_version", &version, err, errlen) != 0)
         return -1;
     if (version > SCHEMA_VERSION) {
-        snprintf(err, errlen, "schema version %lld is newer than this server's (%d)",
+        sce_seterr(err, errlen, "schema version %lld is newer than this server's (%d)",
                  (long long)version, SCHEMA_VERSION);
         return -1;
     }
@@ -294,8 +267,8 @@ static history *history_alloc(void)
         return NULL;
     pthread_mutex_init(&h->rlock, NULL);
     pthread_mutex_init(&h->lock, NULL);
-    pthread_cond_init(&h->work, NULL);
-    pthread_cond_init(&h->done, NULL);
+    sce_cond_init(&h->work); /* both waited on with deadlines */
+    sce_cond_init(&h->done);
     return h;
 }
 
@@ -303,28 +276,28 @@ int history_open(const history_options *o, history **out, char *err, size_t errl
 {
     history *h = NULL;
     char detail[512], where[4096];
-    int busy = o->busy_timeout_ms > 0 ? o->busy_timeout_ms : HISTORY_BUSY_TIMEOUT_MS;
+    int busy = o->busy_timeout_ms > 0 ? o->busy_timeout_ms : SCE_HISTORY_BUSY_TIMEOUT_MS;
     int fd, e;
 
     if (o->path == NULL || o->path[0] == '\0') {
-        snprintf(err, errlen, "history_path is empty");
+        sce_seterr(err, errlen, "history_path is empty");
         return SCE_ERR_UNAVAILABLE;
     }
     if ((e = make_parent_dirs(o->path, where, sizeof(where))) != 0) {
-        snprintf(err, errlen, "cannot create the directory %s: %s", where, strerror(e));
+        sce_seterr(err, errlen, "cannot create the directory %s: %s", where, strerror(e));
         return SCE_ERR_UNAVAILABLE;
     }
     /* Created private: the history holds users' code and output.  SQLite
      * gives its -wal and -shm files the same mode. */
     fd = open(o->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", o->path, strerror(errno));
+        sce_seterr(err, errlen, "%s: %s", o->path, strerror(errno));
         return SCE_ERR_UNAVAILABLE;
     }
     close(fd);
 
     if ((h = history_alloc()) == NULL || (h->path = strdup(o->path)) == NULL) {
-        snprintf(err, errlen, "out of memory");
+        sce_seterr(err, errlen, "out of memory");
         goto fail;
     }
     h->opt = *o;
@@ -333,21 +306,21 @@ int history_open(const history_options *o, history **out, char *err, size_t errl
     if (open_conn(o->path, busy, &h->wdb, detail, sizeof(detail)) != 0 ||
         init_schema(h->wdb, detail, sizeof(detail)) != 0 ||
         open_conn(o->path, busy, &h->rdb, detail, sizeof(detail)) != 0) {
-        snprintf(err, errlen, "%s: %s", o->path, detail);
+        sce_seterr(err, errlen, "%s: %s", o->path, detail);
         goto fail;
     }
     if (sqlite3_prepare_v2(h->wdb, insert_sql, -1, &h->insert, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(h->wdb, prune_count_sql, -1, &h->prune_count, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(h->wdb, prune_age_sql, -1, &h->prune_age, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s", o->path, sqlite3_errmsg(h->wdb));
+        sce_seterr(err, errlen, "%s: %s", o->path, sqlite3_errmsg(h->wdb));
         goto fail;
     }
     if (history_prune(h, detail, sizeof(detail)) != SCE_OK) {
-        snprintf(err, errlen, "%s", detail);
+        sce_seterr(err, errlen, "%s", detail);
         goto fail;
     }
     if (pthread_create(&h->writer, NULL, writer_main, h) != 0) {
-        snprintf(err, errlen, "cannot start the history writer thread");
+        sce_seterr(err, errlen, "cannot start the history writer thread");
         goto fail;
     }
     h->writer_started = 1;
@@ -387,15 +360,15 @@ static void pending_free(pending *p)
     free(p);
 }
 
-/* Copies at most HISTORY_TEXT_CAP bytes; *cut is set when more were given. */
+/* Copies at most SCE_HISTORY_TEXT_MAX_BYTES bytes; *cut is set when more were given. */
 static char *copy_capped(const char *s, size_t len, size_t *out_len, int *cut)
 {
     char *d;
 
     if (s == NULL)
         len = 0;
-    if (len > HISTORY_TEXT_CAP) {
-        len = HISTORY_TEXT_CAP;
+    if (len > SCE_HISTORY_TEXT_MAX_BYTES) {
+        len = SCE_HISTORY_TEXT_MAX_BYTES;
         *cut = 1;
     }
     if ((d = malloc(len + 1)) == NULL)
@@ -426,7 +399,7 @@ static pending *pending_make(const history_record *r)
 
     if (p == NULL)
         return NULL;
-    p->time_ms = r->time_ms != 0 ? r->time_ms : wall_now_ms();
+    p->time_ms = r->time_ms != 0 ? r->time_ms : sce_wall_ms();
     p->files = r->files;
     p->wall_ms = r->wall_ms;
     p->verdict = r->verdict;
@@ -437,7 +410,7 @@ static pending *pending_make(const history_record *r)
         (p->entry = copy_str(r->entry, 1024)) == NULL ||
         (p->message = copy_str(r->message, 2048)) == NULL ||
         (p->request_id = copy_str(r->request_id, 128)) == NULL ||
-        (p->tenant = copy_str(r->tenant, TENANT_MAX_BYTES)) == NULL ||
+        (p->tenant = copy_str(r->tenant, SCE_HISTORY_TENANT_MAX_BYTES)) == NULL ||
         (p->code = copy_capped(r->code, r->code_len, &p->code_len, &p->code_cut)) == NULL ||
         (p->output = copy_capped(r->output, r->output_len, &p->output_len, &p->output_cut)) ==
             NULL ||
@@ -468,7 +441,7 @@ void history_record_run(history *h, const history_record *rec)
         why = "out of memory";
     else if (h->stopping)
         why = "the server is stopping";
-    else if (h->queued >= HISTORY_QUEUE_MAX || h->queued_bytes + p->bytes > HISTORY_QUEUE_BYTES)
+    else if (h->queued >= SCE_HISTORY_QUEUE_MAX_RECORDS || h->queued_bytes + p->bytes > SCE_HISTORY_QUEUE_MAX_BYTES)
         why = "the history writer is behind (queue full)";
     if (why != NULL) {
         h->stats.dropped++;
@@ -491,17 +464,17 @@ void history_record_run(history *h, const history_record *rec)
 
 int history_flush(history *h, int timeout_ms)
 {
-    struct timespec until;
+    int64_t until_ms;
     uint64_t target;
     int rv = 0;
 
     if (h == NULL || h->unavailable)
         return 0;
-    deadline_in(&until, timeout_ms);
+    until_ms = sce_clock_ms() + timeout_ms;
     pthread_mutex_lock(&h->lock);
     target = h->enq_seq;
     while (h->done_seq < target) {
-        if (pthread_cond_timedwait(&h->done, &h->lock, &until) == ETIMEDOUT) {
+        if (sce_cond_wait_until(&h->done, &h->lock, until_ms) == ETIMEDOUT) {
             rv = h->done_seq < target ? -1 : 0;
             break;
         }
@@ -517,7 +490,7 @@ int history_flush(history *h, int timeout_ms)
 static int bind_clean(sqlite3_stmt *st, int col, const char *s, size_t len, int *cut)
 {
     /* A cleaned byte takes at most 3 (U+FFFD): room for that, up to the cap. */
-    size_t cap = len < HISTORY_TEXT_CAP / 3 ? len * 3 : HISTORY_TEXT_CAP;
+    size_t cap = len < SCE_HISTORY_TEXT_MAX_BYTES / 3 ? len * 3 : SCE_HISTORY_TEXT_MAX_BYTES;
     size_t consumed, n;
     char *buf = malloc(cap + 1);
 
@@ -584,7 +557,7 @@ static int prune_on(sqlite3 *db, sqlite3_stmt *by_count, sqlite3_stmt *by_age,
     }
     if (o->max_age_ms > 0) {
         sqlite3_reset(by_age);
-        sqlite3_bind_int64(by_age, 1, wall_now_ms() - o->max_age_ms);
+        sqlite3_bind_int64(by_age, 1, sce_wall_ms() - o->max_age_ms);
         rc = sqlite3_step(by_age);
         sqlite3_reset(by_age);
         if (rc != SQLITE_DONE)
@@ -616,7 +589,7 @@ static int write_batch(history *h, pending *list, uint64_t *removed)
 static void *writer_main(void *arg)
 {
     history *h = arg;
-    struct timespec until;
+    int64_t until_ms;
 
     pthread_mutex_lock(&h->lock);
     for (;;) {
@@ -625,9 +598,9 @@ static void *writer_main(void *arg)
         uint64_t removed = 0;
         int rc;
 
-        deadline_in(&until, HISTORY_PRUNE_INTERVAL_MS);
+        until_ms = sce_clock_ms() + SCE_HISTORY_PRUNE_INTERVAL_MS;
         while (h->head == NULL && !h->stopping) {
-            if (pthread_cond_timedwait(&h->work, &h->lock, &until) == ETIMEDOUT)
+            if (sce_cond_wait_until(&h->work, &h->lock, until_ms) == ETIMEDOUT)
                 break;
         }
         if (h->head == NULL && h->stopping)
@@ -649,7 +622,7 @@ static void *writer_main(void *arg)
         if (rc != SQLITE_OK && n > 0) {
             char why[512];
 
-            snprintf(why, sizeof(why), "%s: %s", h->path, sqlite3_errmsg(h->wdb));
+            sce_seterr(why, sizeof(why), "%s: %s", h->path, sqlite3_errmsg(h->wdb));
             warn_lost(h, list->request_id, n, why);
         } else if (rc != SQLITE_OK) {
             SCE_LOG(SCE_LOG_WARN, NULL, "history: retention failed: %s: %s", h->path,
@@ -775,12 +748,12 @@ int history_fetch(history *h, const history_query *q, history_page **out, char *
     size_t cap;
 
     if (h == NULL || h->unavailable) {
-        snprintf(err, errlen, "history is unavailable: %s",
+        sce_seterr(err, errlen, "history is unavailable: %s",
                  h != NULL ? h->reason : "history is off");
         return SCE_ERR_UNAVAILABLE;
     }
     /* Read your writes: the runs answered before this query are in. */
-    (void)history_flush(h, HISTORY_QUERY_WAIT_MS);
+    (void)history_flush(h, SCE_HISTORY_QUERY_WAIT_MS);
 
     where_of(q, where, sizeof(where));
 
@@ -829,11 +802,11 @@ int history_fetch(history *h, const history_query *q, history_page **out, char *
     rv = SCE_OK;
     goto out;
 oom:
-    snprintf(err, errlen, "out of memory");
+    sce_seterr(err, errlen, "out of memory");
     rv = SCE_ERR_NO_MEMORY;
     goto out;
 dberr:
-    snprintf(err, errlen, "history is unavailable: %s: %s", h->path, sqlite3_errmsg(h->rdb));
+    sce_seterr(err, errlen, "history is unavailable: %s: %s", h->path, sqlite3_errmsg(h->rdb));
 out:
     sqlite3_finalize(count_st);
     sqlite3_finalize(rows_st);
@@ -871,7 +844,7 @@ int history_prune(history *h, char *err, size_t errlen)
     int rc;
 
     if (h == NULL || h->unavailable) {
-        snprintf(err, errlen, "history is unavailable: %s",
+        sce_seterr(err, errlen, "history is unavailable: %s",
                  h != NULL ? h->reason : "history is off");
         return SCE_ERR_UNAVAILABLE;
     }
@@ -882,7 +855,7 @@ int history_prune(history *h, char *err, size_t errlen)
     if (rc == SQLITE_OK)
         rc = prune_on(h->rdb, by_count, by_age, &h->opt, &removed);
     if (rc != SQLITE_OK)
-        snprintf(err, errlen, "%s: retention: %s", h->path, sqlite3_errmsg(h->rdb));
+        sce_seterr(err, errlen, "%s: retention: %s", h->path, sqlite3_errmsg(h->rdb));
     sqlite3_finalize(by_count);
     sqlite3_finalize(by_age);
     pthread_mutex_unlock(&h->rlock);

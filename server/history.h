@@ -10,7 +10,7 @@
  * logged as one warning with the reason and the runs are dropped: history
  * never fails a run.  When the writer falls behind, records beyond the
  * queue's cap are dropped the same way.  (Warnings come at most every
- * HISTORY_WARN_INTERVAL_MS, with the count of runs lost since the last.)
+ * SCE_HISTORY_WARN_INTERVAL_MS, with the count of runs lost since the last.)
  *
  * Queries use a connection of their own (WAL lets them read while the
  * writer writes).  A query first waits, briefly, for the records queued
@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sce_limits.h" /* SCE_HISTORY_*: the store's caps and waits */
+
 typedef struct history history;
 
 typedef struct history_options {
@@ -37,7 +39,7 @@ typedef struct history_options {
 
 /* One run as it is handed over.  The byte fields (code, output, stderr)
  * need be neither NUL-terminated nor valid UTF-8: the store keeps at most
- * HISTORY_TEXT_CAP bytes of each and replaces invalid UTF-8 and NULs with
+ * SCE_HISTORY_TEXT_MAX_BYTES bytes of each and replaces invalid UTF-8 and NULs with
  * U+FFFD.  Strings may be NULL (stored as "").  Everything is borrowed for
  * the call only. */
 typedef struct history_record {
@@ -105,14 +107,6 @@ typedef struct history_stats {
     uint64_t dropped; /* runs lost to a full queue or an unavailable store */
     uint64_t pruned;  /* runs removed by the retention */
 } history_stats;
-
-#define HISTORY_TEXT_CAP (64 * 1024)    /* bytes kept of code, output, stderr */
-#define HISTORY_BUSY_TIMEOUT_MS 5000    /* default wait for a lock */
-#define HISTORY_QUEUE_MAX 1024          /* records waiting for the writer */
-#define HISTORY_QUEUE_BYTES (32u << 20) /* their bytes */
-#define HISTORY_PRUNE_INTERVAL_MS 60000 /* retention when nothing is written */
-#define HISTORY_QUERY_WAIT_MS 2000      /* a query waits this long for queued writes */
-#define HISTORY_WARN_INTERVAL_MS 10000  /* at most one lost-runs warning this often */
 
 /* Opens the store at o->path, creating the file (mode 0600) and its
  * directory (0700) when missing, the schema, WAL mode and the busy timeout;

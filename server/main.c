@@ -14,24 +14,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "docker.h"
 #include "exec.h"
 #include "history.h"
 #include "languages.h"
-#include "common/log.h"
 #include "options.h"
 #include "pool.h"
 #include "reaper.h"
 #include "rpc.h"
+#include "sce_limits.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/random.h"
+#include "common/seterr.h"
+#include "common/signals.h"
 #include "sce/err.h"
 
-#define PROBE_RETRY_MS 10000
-
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t probe_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t probe_cond; /* sce_cond_init'd in main, before the prober starts */
 static int probe_stop;
 
 /* Probes every language until each has answered with its version, so
@@ -42,7 +43,7 @@ static void *probe_main(void *arg)
 
     for (;;) {
         int missing = 0;
-        struct timespec until;
+        int64_t until_ms;
 
         for (size_t i = 0; i < languages_count(); i++) {
             lang_status st;
@@ -55,11 +56,10 @@ static void *probe_main(void *arg)
         }
         if (missing == 0)
             return NULL;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += PROBE_RETRY_MS / 1000;
+        until_ms = sce_clock_ms() + SCE_PROBE_RETRY_MS;
         pthread_mutex_lock(&probe_lock);
-        if (!probe_stop)
-            pthread_cond_timedwait(&probe_cond, &probe_lock, &until);
+        while (!probe_stop && sce_cond_wait_until(&probe_cond, &probe_lock, until_ms) == 0)
+            ;
         if (probe_stop) {
             pthread_mutex_unlock(&probe_lock);
             return NULL;
@@ -73,21 +73,22 @@ static int check_options(const server_options *o, char *err, size_t errlen)
     int lvl = sce_log_level_parse(o->log_level);
 
     if (lvl < 0) {
-        snprintf(err, errlen, "log_level: expected debug, info, warn or error, got '%s'",
+        sce_seterr(err, errlen, "log_level: expected debug, info, warn or error, got '%s'",
                  o->log_level);
         return -1;
     }
     sce_log_set_level(lvl);
     if (options_check_user(o->user, err, errlen) != 0)
         return -1;
-    if (o->stale_after_ms < o->timeout_ms + 60000 ||
-        (o->pool_size > 0 && o->stale_after_ms < o->pool_max_idle_ms + o->timeout_ms + 60000)) {
-        snprintf(err, errlen,
+    if (o->stale_after_ms < o->timeout_ms + SCE_STALE_MARGIN_MS ||
+        (o->pool_size > 0 &&
+         o->stale_after_ms < o->pool_max_idle_ms + o->timeout_ms + SCE_STALE_MARGIN_MS)) {
+        sce_seterr(err, errlen,
                  "stale_after must exceed timeout (plus pool_max_idle with a pool) by 60s");
         return -1;
     }
-    if (o->instance[0] == '\0' || strlen(o->instance) > 100) {
-        snprintf(err, errlen, "instance: must be 1 to 100 characters");
+    if (o->instance[0] == '\0' || strlen(o->instance) > SCE_INSTANCE_MAX_CHARS) {
+        sce_seterr(err, errlen, "instance: must be 1 to 100 characters");
         return -1;
     }
     return 0;
@@ -97,8 +98,7 @@ int main(int argc, char **argv)
 {
     server_options opt;
     char err[1024];
-    char boot_id[40];
-    unsigned char rnd[8];
+    char boot_id[2 * SCE_BOOT_ID_BYTES + 1];
     sigset_t set;
     int sig, rv, status = 1;
     docker *d = NULL;
@@ -123,18 +123,16 @@ int main(int argc, char **argv)
     }
 
     /* Signals are taken by sigwait in this thread only. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    sce_signals_block(&set);
+    if (sce_cond_init(&probe_cond) != 0) {
+        fprintf(stderr, "sce-server: cannot make the prober's condition variable\n");
+        goto out;
+    }
 
-    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+    if (sce_random_hex(boot_id, sizeof(boot_id), SCE_BOOT_ID_BYTES) != 0) {
         fprintf(stderr, "sce-server: no randomness for the boot id\n");
         goto out;
     }
-    snprintf(boot_id, sizeof(boot_id), "%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
-             rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
     SCE_LOG(SCE_LOG_INFO, NULL, "sce-server %s starting: instance %s, boot %s, engine %s",
             SCE_VERSION, opt.instance, boot_id, opt.docker_socket);
 
@@ -185,12 +183,9 @@ int main(int argc, char **argv)
     if (pthread_create(&prober, NULL, probe_main, &env) == 0)
         prober_started = 1;
 
-    do {
-        if (sigwait(&set, &sig) != 0)
-            sig = SIGTERM;
-    } while (sig != SIGINT && sig != SIGTERM);
+    sig = sce_signals_wait(&set);
     SCE_LOG(SCE_LOG_INFO, NULL, "%s: finishing runs in progress, then stopping",
-            sig == SIGINT ? "SIGINT" : "SIGTERM");
+            sce_signal_name(sig));
     status = 0;
 out:
     if (prober_started) {

@@ -13,18 +13,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "activity.h"
 #include "exec.h"
+#include "sce_limits.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "sce/err.h"
-
-#define MAX_LANG 8
-#define FAIL_BACKOFF_MS 1000 /* after a failed refill (no engine, no image), doubling */
-#define FAIL_BACKOFF_MAX_MS 5000 /* the pool refills at most this long after the engine is back */
-#define QUIET_WAIT_MS 1000   /* longest a refill yields to runs in progress */
-#define SLOW_PREPARE_MS 5000 /* a refill slower than this is logged as a warning */
 
 typedef struct ready_list {
     warm_container *items;
@@ -38,21 +33,13 @@ struct pool {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     int stopping;
-    ready_list lists[MAX_LANG];
+    ready_list lists[SCE_LANGUAGES_MAX];
     pthread_t *threads;
     size_t nthreads;
     uint64_t hits, misses;
-    int64_t backoff_until[MAX_LANG];
-    int64_t backoff_ms[MAX_LANG];   /* 0 after a success */
+    int64_t backoff_until[SCE_LANGUAGES_MAX];
+    int64_t backoff_ms[SCE_LANGUAGES_MAX];   /* 0 after a success */
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void hand_over(pool *p, warm_container *w)
 {
@@ -67,7 +54,7 @@ static int neediest(pool *p, int64_t now)
     int best = -1;
     size_t best_have = 0;
 
-    for (size_t i = 0; i < languages_count() && i < MAX_LANG; i++) {
+    for (size_t i = 0; i < languages_count() && i < SCE_LANGUAGES_MAX; i++) {
         size_t have = p->lists[i].n + p->lists[i].starting;
         if (have >= p->target || now < p->backoff_until[i])
             continue;
@@ -95,7 +82,7 @@ static size_t take_expired(pool *p, int64_t now, warm_container *old, size_t max
 {
     size_t n = 0;
 
-    for (size_t i = 0; i < languages_count() && i < MAX_LANG; i++) {
+    for (size_t i = 0; i < languages_count() && i < SCE_LANGUAGES_MAX; i++) {
         ready_list *l = &p->lists[i];
         size_t keep = 0;
         for (size_t j = 0; j < l->n; j++) {
@@ -115,32 +102,28 @@ static void *refill_main(void *arg)
     pool *p = arg;
 
     for (;;) {
-        warm_container w, old[16];
+        warm_container w, old[SCE_POOL_RECYCLE_BATCH];
         size_t nold;
         int li;
-        int64_t now = now_ms();
+        int64_t now = sce_clock_ms();
         char err[512];
         int rv, first_failure;
         int64_t t_prep;
 
         pthread_mutex_lock(&p->lock);
         for (;;) {
-            struct timespec until;
-
             if (p->stopping) {
                 pthread_mutex_unlock(&p->lock);
                 return NULL;
             }
-            now = now_ms();
-            nold = take_expired(p, now, old, 16);
+            now = sce_clock_ms();
+            nold = take_expired(p, now, old, SCE_POOL_RECYCLE_BATCH);
             li = neediest(p, now);
             if (li >= 0 || nold > 0)
                 break;
             /* Sleep until woken (a container was taken) or a second passes:
              * idle expiry and back-off are checked at that pace. */
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += 1;
-            pthread_cond_timedwait(&p->wake, &p->lock, &until);
+            sce_cond_wait_until(&p->wake, &p->lock, now + SCE_POOL_CHECK_MS);
         }
         if (li >= 0)
             p->lists[li].starting++;
@@ -157,23 +140,23 @@ static void *refill_main(void *arg)
          * it down: wait for a quiet moment, unless this language has none
          * ready (a run may be waiting for exactly this) or runs overlap
          * anyway (under load, quiet never comes and refills must not lag). */
-        if (p->lists[li].n > 0 && activity_runs() < 2)
-            activity_wait_quiet(QUIET_WAIT_MS);
-        t_prep = now_ms();
+        if (p->lists[li].n > 0 && activity_runs() < SCE_QUIET_OVERLAP_RUNS)
+            activity_wait_quiet(SCE_POOL_QUIET_WAIT_MS);
+        t_prep = sce_clock_ms();
         rv = exec_prepare(p->env, languages_at((size_t)li), p->env->opt->memory_bytes, "pool", &w,
                           err, sizeof(err));
-        t_prep = now_ms() - t_prep;
+        t_prep = sce_clock_ms() - t_prep;
         /* A refill normally takes a few hundred ms; say when the engine is
          * far slower, since runs then find the pool empty. */
-        SCE_LOG(t_prep > SLOW_PREPARE_MS ? SCE_LOG_WARN : SCE_LOG_DEBUG, NULL,
+        SCE_LOG(t_prep > SCE_POOL_SLOW_PREPARE_MS ? SCE_LOG_WARN : SCE_LOG_DEBUG, NULL,
                 "pool: preparing a %s container took %lld ms%s", languages_at((size_t)li)->name,
-                (long long)t_prep, t_prep > SLOW_PREPARE_MS ? " (the engine is slow)" : "");
+                (long long)t_prep, t_prep > SCE_POOL_SLOW_PREPARE_MS ? " (the engine is slow)" : "");
         pthread_mutex_lock(&p->lock);
         p->lists[li].starting--;
         first_failure = 0;
         if (rv == SCE_OK && !p->stopping) {
             ready_list *l = &p->lists[li];
-            w.ready_ms = now_ms();
+            w.ready_ms = sce_clock_ms();
             l->items[l->n++] = w;
             if (p->backoff_ms[li] > 0)
                 SCE_LOG(SCE_LOG_INFO, NULL, "pool: %s containers start again",
@@ -184,10 +167,10 @@ static void *refill_main(void *arg)
             /* A dead engine or a missing image: retry ever less often, and
              * say so once, not every time. */
             first_failure = p->backoff_ms[li] == 0;
-            p->backoff_ms[li] = p->backoff_ms[li] ? p->backoff_ms[li] * 2 : FAIL_BACKOFF_MS;
-            if (p->backoff_ms[li] > FAIL_BACKOFF_MAX_MS)
-                p->backoff_ms[li] = FAIL_BACKOFF_MAX_MS;
-            p->backoff_until[li] = now_ms() + p->backoff_ms[li];
+            p->backoff_ms[li] = p->backoff_ms[li] ? p->backoff_ms[li] * 2 : SCE_POOL_BACKOFF_MS;
+            if (p->backoff_ms[li] > SCE_POOL_BACKOFF_MAX_MS)
+                p->backoff_ms[li] = SCE_POOL_BACKOFF_MAX_MS;
+            p->backoff_until[li] = sce_clock_ms() + p->backoff_ms[li];
         }
         pthread_mutex_unlock(&p->lock);
         if (rv == SCE_OK)
@@ -208,8 +191,8 @@ int pool_start(const exec_env *env, pool **out)
     p->env = env;
     p->target = (size_t)env->opt->pool_size;
     pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->wake, NULL);
-    for (size_t i = 0; i < languages_count() && i < MAX_LANG; i++) {
+    sce_cond_init(&p->wake); /* waited on with a deadline */
+    for (size_t i = 0; i < languages_count() && i < SCE_LANGUAGES_MAX; i++) {
         p->lists[i].items = calloc(p->target ? p->target : 1, sizeof(warm_container));
         if (p->lists[i].items == NULL)
             goto fail;
@@ -236,7 +219,7 @@ int pool_acquire(pool *p, const lang_def *l, int64_t memory_bytes, warm_containe
     size_t ndead = 0;
     int got = 0;
 
-    if (p == NULL || p->target == 0 || li >= MAX_LANG)
+    if (p == NULL || p->target == 0 || li >= SCE_LANGUAGES_MAX)
         return 0;
     pthread_mutex_lock(&p->lock);
     if (memory_bytes == p->env->opt->memory_bytes) {
@@ -277,7 +260,7 @@ void pool_get_stats(pool *p, pool_stats *out)
     if (p == NULL)
         return;
     pthread_mutex_lock(&p->lock);
-    for (size_t i = 0; i < MAX_LANG; i++) {
+    for (size_t i = 0; i < SCE_LANGUAGES_MAX; i++) {
         out->ready += p->lists[i].n;
         out->starting += p->lists[i].starting;
     }
@@ -296,7 +279,7 @@ void pool_stop(pool *p)
     pthread_mutex_unlock(&p->lock);
     for (size_t i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
-    for (size_t i = 0; i < MAX_LANG; i++) {
+    for (size_t i = 0; i < SCE_LANGUAGES_MAX; i++) {
         for (size_t j = 0; j < p->lists[i].n; j++)
             hand_over(p, &p->lists[i].items[j]);
         free(p->lists[i].items);

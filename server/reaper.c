@@ -14,16 +14,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "activity.h"
+#include "sce_limits.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "sce/err.h"
-
-#define PING_INTERVAL_MS 5000
-#define QUIET_WAIT_MS 500 /* longest a removal yields to runs in progress */
-#define QUIET_BACKLOG 8    /* ... and only while fewer are waiting */
-#define NOT_LIVE_GRACE_S 60 /* a container of this boot may be un-tracked this long */
 
 typedef struct id_list {
     char (*ids)[DOCKER_ID_MAX + 1];
@@ -50,7 +46,7 @@ struct reaper {
 static int list_add(id_list *l, const char *id)
 {
     if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
+        size_t cap = l->cap ? l->cap * 2 : SCE_REAPER_LIST_INITIAL;
         void *p = realloc(l->ids, cap * sizeof(*l->ids));
         if (p == NULL)
             return -1;
@@ -110,12 +106,13 @@ static size_t drain_pending(reaper *r)
         }
         memcpy(id, r->pending.ids[--r->pending.n], sizeof(id));
         backlog = r->pending.n;
-        yield = !r->stopping && backlog < QUIET_BACKLOG && activity_runs() < 2;
+        yield = !r->stopping && backlog < SCE_REAPER_QUIET_BACKLOG &&
+                activity_runs() < SCE_QUIET_OVERLAP_RUNS;
         pthread_mutex_unlock(&r->lock);
         /* Removal costs the engine CPU that a run in progress needs more; it
          * waits a little, never long, and not at all once a backlog builds. */
         if (yield)
-            activity_wait_quiet(QUIET_WAIT_MS);
+            activity_wait_quiet(SCE_REAPER_QUIET_WAIT_MS);
         remove_one(r, id);
         done++;
     }
@@ -171,94 +168,86 @@ static int tracked(reaper *r, const char *id)
     return list_find(&r->live, id) >= 0 || list_find(&r->retry, id) >= 0;
 }
 
-static void sweep(reaper *r)
+/* Removes the untracked containers that carry the label `filter` and that
+ * `leftover` (given the container and its age in seconds) calls leftovers;
+ * returns how many.  A tracked one is running, or already queued for
+ * another try. */
+static size_t sweep_label(reaper *r, const char *filter, int64_t now_s,
+                          int (*leftover)(const reaper *, const docker_container_info *, int64_t))
 {
     docker_container_info *items = NULL;
-    size_t n = 0;
-    char filter[256], err[256];
-    time_t now = time(NULL);
-    size_t removed = 0;
+    size_t n = 0, removed = 0;
+    char err[256];
 
-    /* This instance: a predecessor's containers, and ours that nobody tracks. */
-    snprintf(filter, sizeof(filter), "%s=%s", REAPER_LABEL_INSTANCE, r->opt->instance);
-    if (docker_container_list(r->d, filter, REAPER_LABEL_BOOT, &items, &n, err, sizeof(err)) ==
+    if (docker_container_list(r->d, filter, REAPER_LABEL_BOOT, &items, &n, err, sizeof(err)) !=
         SCE_OK) {
-        for (size_t i = 0; i < n; i++) {
-            int mine = strcmp(items[i].instance, r->boot_id) == 0;
-            int live;
-
-            pthread_mutex_lock(&r->lock);
-            live = tracked(r, items[i].id);
-            pthread_mutex_unlock(&r->lock);
-            /* A tracked one is running, or already queued for another try. */
-            if (!live && (!mine || now - items[i].created > NOT_LIVE_GRACE_S)) {
-                remove_one(r, items[i].id);
-                removed++;
-            }
-        }
-    } else {
         SCE_LOG(SCE_LOG_WARN, NULL, "sweep: listing containers: %s", err);
+        return 0;
     }
-    free(items);
-    items = NULL;
-    n = 0;
+    for (size_t i = 0; i < n; i++) {
+        int live;
 
-    /* Any sce instance: containers far older than any run can last. */
-    snprintf(filter, sizeof(filter), "%s=%s", REAPER_LABEL_MANAGED, REAPER_LABEL_MANAGED_VALUE);
-    if (docker_container_list(r->d, filter, REAPER_LABEL_BOOT, &items, &n, err, sizeof(err)) ==
-        SCE_OK) {
-        for (size_t i = 0; i < n; i++) {
-            int live;
-
-            pthread_mutex_lock(&r->lock);
-            live = tracked(r, items[i].id);
-            pthread_mutex_unlock(&r->lock);
-            if (!live && (now - items[i].created) * 1000 > r->opt->stale_after_ms) {
-                remove_one(r, items[i].id);
-                removed++;
-            }
+        pthread_mutex_lock(&r->lock);
+        live = tracked(r, items[i].id);
+        pthread_mutex_unlock(&r->lock);
+        if (!live && leftover(r, &items[i], now_s - items[i].created)) {
+            remove_one(r, items[i].id);
+            removed++;
         }
     }
     free(items);
+    return removed;
+}
+
+/* This instance: a predecessor's containers, and ours that nobody tracks. */
+static int instance_leftover(const reaper *r, const docker_container_info *c, int64_t age_s)
+{
+    return strcmp(c->instance, r->boot_id) != 0 || age_s > SCE_REAPER_UNTRACKED_GRACE_S;
+}
+
+/* Any sce instance: containers far older than any run can last. */
+static int stale_leftover(const reaper *r, const docker_container_info *c, int64_t age_s)
+{
+    (void)c;
+    return age_s * 1000 > r->opt->stale_after_ms;
+}
+
+static void sweep(reaper *r)
+{
+    char filter[256];
+    /* A container's creation time is a date (unix seconds): compared with
+     * the wall clock. */
+    int64_t now_s = sce_wall_ms() / 1000;
+    size_t removed;
+
+    snprintf(filter, sizeof(filter), "%s=%s", REAPER_LABEL_INSTANCE, r->opt->instance);
+    removed = sweep_label(r, filter, now_s, instance_leftover);
+    snprintf(filter, sizeof(filter), "%s=%s", REAPER_LABEL_MANAGED, REAPER_LABEL_MANAGED_VALUE);
+    removed += sweep_label(r, filter, now_s, stale_leftover);
     if (removed > 0)
         SCE_LOG(SCE_LOG_INFO, NULL, "sweep removed %zu leftover container%s", removed,
                 removed == 1 ? "" : "s");
 }
 
-static void add_ms(struct timespec *ts, int64_t ms)
-{
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
-}
-
 static void *reaper_main(void *arg)
 {
     reaper *r = arg;
-    struct timespec now, next_sweep, next_ping;
+    int64_t now = sce_clock_ms(), next_sweep = now, next_ping = now;
 
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    next_sweep = next_ping = now;
     for (;;) {
         int do_sweep, do_ping, back;
 
         drain_pending(r);
-        clock_gettime(CLOCK_MONOTONIC, &now);
+        now = sce_clock_ms();
         pthread_mutex_lock(&r->lock);
-        do_sweep = r->kicked || now.tv_sec > next_sweep.tv_sec ||
-                   (now.tv_sec == next_sweep.tv_sec && now.tv_nsec >= next_sweep.tv_nsec);
-        do_ping = do_sweep || now.tv_sec > next_ping.tv_sec ||
-                  (now.tv_sec == next_ping.tv_sec && now.tv_nsec >= next_ping.tv_nsec);
+        do_sweep = r->kicked || now >= next_sweep;
+        do_ping = do_sweep || now >= next_ping;
         r->kicked = 0;
         pthread_mutex_unlock(&r->lock);
 
         if (do_ping) {
             ping(r);
-            next_ping = now;
-            add_ms(&next_ping, PING_INTERVAL_MS);
+            next_ping = now + SCE_REAPER_PING_MS;
         }
         /* engine_came_back tracks the engine's state: call it on every
          * ping, sweeps included. */
@@ -269,8 +258,7 @@ static void *reaper_main(void *arg)
         }
         if (do_sweep) {
             sweep(r);
-            next_sweep = now;
-            add_ms(&next_sweep, r->opt->sweep_interval_ms);
+            next_sweep = now + r->opt->sweep_interval_ms;
         }
 
         pthread_mutex_lock(&r->lock);
@@ -278,12 +266,9 @@ static void *reaper_main(void *arg)
             pthread_mutex_unlock(&r->lock);
             break;
         }
-        if (r->pending.n == 0 && !r->kicked) {
-            struct timespec until = next_ping;
-            if (next_sweep.tv_sec < until.tv_sec)
-                until = next_sweep;
-            pthread_cond_timedwait(&r->wake, &r->lock, &until);
-        }
+        if (r->pending.n == 0 && !r->kicked)
+            sce_cond_wait_until(&r->wake, &r->lock,
+                                next_sweep < next_ping ? next_sweep : next_ping);
         pthread_mutex_unlock(&r->lock);
     }
     return NULL;
@@ -291,7 +276,6 @@ static void *reaper_main(void *arg)
 
 int reaper_start(const server_options *o, docker *d, const char *boot_id, reaper **out)
 {
-    pthread_condattr_t ca;
     reaper *r = calloc(1, sizeof(*r));
 
     if (r == NULL)
@@ -300,10 +284,7 @@ int reaper_start(const server_options *o, docker *d, const char *boot_id, reaper
     r->d = d;
     snprintf(r->boot_id, sizeof(r->boot_id), "%s", boot_id);
     pthread_mutex_init(&r->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    sce_cond_init(&r->wake); /* waited on with a deadline */
     if (pthread_create(&r->thread, NULL, reaper_main, r) != 0) {
         pthread_cond_destroy(&r->wake);
         pthread_mutex_destroy(&r->lock);

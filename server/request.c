@@ -12,6 +12,7 @@
 #include "sce/err.h"
 #include "sce_limits.h"
 #include "common/utf8.h"
+#include "common/seterr.h"
 
 long request_utf8_chars(const char *s, size_t len)
 {
@@ -67,7 +68,7 @@ static int lower_limit(const char *name, uint64_t asked, int64_t server_max, int
         request_format_ms(server_max, m, sizeof(m));
     }
     if (asked > (uint64_t)server_max) {
-        snprintf(err, errlen, "limits.%s: %s is more than the server's maximum of %s", name, a,
+        sce_seterr(err, errlen, "limits.%s: %s is more than the server's maximum of %s", name, a,
                  m);
         return SCE_ERR_INVALID_ARGUMENT;
     }
@@ -76,7 +77,7 @@ static int lower_limit(const char *name, uint64_t asked, int64_t server_max, int
             request_format_bytes(floor, m, sizeof(m));
         else
             request_format_ms(floor, m, sizeof(m));
-        snprintf(err, errlen, "limits.%s: %s is less than the minimum of %s", name, a, m);
+        sce_seterr(err, errlen, "limits.%s: %s is less than the minimum of %s", name, a, m);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     *out = (int64_t)asked;
@@ -90,7 +91,7 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
     char lim[64];
 
     if (rq->n_files > (size_t)o->files_limit) {
-        snprintf(err, errlen, "files: %zu files; the limit is %lld", rq->n_files,
+        sce_seterr(err, errlen, "files: %zu files; the limit is %lld", rq->n_files,
                  (long long)o->files_limit);
         return SCE_ERR_INVALID_ARGUMENT;
     }
@@ -102,13 +103,13 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
         const char *why = sce_path_problem(f->path);
 
         if (why != NULL) {
-            snprintf(err, errlen, "files[%zu].path '%s' %s", i, sce_utf8_quote(f->path).text, why);
+            sce_seterr(err, errlen, "files[%zu].path '%s' %s", i, sce_utf8_quote(f->path).text, why);
             return SCE_ERR_INVALID_ARGUMENT;
         }
         for (size_t j = 0; j < i; j++) {
             /* A file may not also be a directory of another ("a" and "a/b"). */
             if (sce_path_clash(spec->files[j].path, f->path)) {
-                snprintf(err, errlen, "files[%zu].path '%s' clashes with files[%zu]", i,
+                sce_seterr(err, errlen, "files[%zu].path '%s' clashes with files[%zu]", i,
                          sce_utf8_quote(f->path).text, j);
                 return SCE_ERR_INVALID_ARGUMENT;
             }
@@ -121,7 +122,7 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
     spec->nfiles = rq->n_files;
     if (total > (size_t)o->project_limit_bytes) {
         request_format_bytes(o->project_limit_bytes, lim, sizeof(lim));
-        snprintf(err, errlen, "files: %zu bytes in all; the limit is %s", total, lim);
+        sce_seterr(err, errlen, "files: %zu bytes in all; the limit is %s", total, lim);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if (rq->entry == NULL || rq->entry[0] == '\0') {
@@ -130,7 +131,7 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
             if (strcmp(spec->files[i].path, spec->lang->default_entry) == 0)
                 spec->entry = spec->files[i].path;
         if (spec->entry == NULL) {
-            snprintf(err, errlen, "entry: not given, and there is no %s among the files",
+            sce_seterr(err, errlen, "entry: not given, and there is no %s among the files",
                      spec->lang->default_entry);
             return SCE_ERR_INVALID_ARGUMENT;
         }
@@ -140,7 +141,7 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
         if (strcmp(spec->files[i].path, rq->entry) == 0)
             spec->entry = spec->files[i].path;
     if (spec->entry == NULL) {
-        snprintf(err, errlen, "entry '%s' is not among the files", sce_utf8_quote(rq->entry).text);
+        sce_seterr(err, errlen, "entry '%s' is not among the files", sce_utf8_quote(rq->entry).text);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     return SCE_OK;
@@ -155,12 +156,12 @@ int request_check_run(const server_options *o, const Sce__V1__RunRequest *rq, ru
 
     memset(spec, 0, sizeof(*spec));
     if (rq->language == NULL || rq->language[0] == '\0') {
-        snprintf(err, errlen, "language is required: one of %s", languages_names());
+        sce_seterr(err, errlen, "language is required: one of %s", languages_names());
         goto out;
     }
     spec->lang = languages_find(rq->language);
     if (spec->lang == NULL) {
-        snprintf(err, errlen, "unknown language '%s': use one of %s",
+        sce_seterr(err, errlen, "unknown language '%s': use one of %s",
                  sce_utf8_quote(rq->language).text, languages_names());
         goto out;
     }
@@ -170,16 +171,16 @@ int request_check_run(const server_options *o, const Sce__V1__RunRequest *rq, ru
         long chars;
 
         if (rq->n_files > 0) {
-            snprintf(err, errlen, "give either code or files, not both");
+            sce_seterr(err, errlen, "give either code or files, not both");
             goto out;
         }
         chars = request_utf8_chars(rq->code, len);
         if (chars < 0) {
-            snprintf(err, errlen, "code is not valid UTF-8");
+            sce_seterr(err, errlen, "code is not valid UTF-8");
             goto out;
         }
         if (chars > o->code_limit_chars) {
-            snprintf(err, errlen, "code is %ld characters; the limit is %lld", chars,
+            sce_seterr(err, errlen, "code is %ld characters; the limit is %lld", chars,
                      (long long)o->code_limit_chars);
             goto out;
         }
@@ -192,7 +193,7 @@ int request_check_run(const server_options *o, const Sce__V1__RunRequest *rq, ru
         if (rq->entry != NULL && rq->entry[0] != '\0') {
             const char *why = sce_path_problem(rq->entry);
             if (why != NULL) {
-                snprintf(err, errlen, "entry '%s' %s", sce_utf8_quote(rq->entry).text, why);
+                sce_seterr(err, errlen, "entry '%s' %s", sce_utf8_quote(rq->entry).text, why);
                 goto out;
             }
             spec->files[0].path = rq->entry;
@@ -207,32 +208,32 @@ int request_check_run(const server_options *o, const Sce__V1__RunRequest *rq, ru
             goto out;
         rv = SCE_ERR_INVALID_ARGUMENT;
     } else {
-        snprintf(err, errlen, "code is empty");
+        sce_seterr(err, errlen, "code is empty");
         goto out;
     }
 
     if (rq->stdin.len > (size_t)o->stdin_limit_bytes) {
         request_format_bytes(o->stdin_limit_bytes, lim, sizeof(lim));
-        snprintf(err, errlen, "stdin is %zu bytes; the limit is %s", rq->stdin.len, lim);
+        sce_seterr(err, errlen, "stdin is %zu bytes; the limit is %s", rq->stdin.len, lim);
         goto out;
     }
     spec->stdin_data = rq->stdin.data;
     spec->stdin_len = rq->stdin.len;
 
     if (rq->n_args > (size_t)o->args_limit) {
-        snprintf(err, errlen, "args: %zu arguments; the limit is %lld", rq->n_args,
+        sce_seterr(err, errlen, "args: %zu arguments; the limit is %lld", rq->n_args,
                  (long long)o->args_limit);
         goto out;
     }
     for (size_t i = 0; i < rq->n_args; i++) {
         size_t n = strlen(rq->args[i]);
         if (n > (size_t)o->arg_limit_bytes) {
-            snprintf(err, errlen, "args[%zu] is %zu bytes; the limit is %lld", i, n,
+            sce_seterr(err, errlen, "args[%zu] is %zu bytes; the limit is %lld", i, n,
                      (long long)o->arg_limit_bytes);
             goto out;
         }
         if (request_utf8_chars(rq->args[i], n) < 0) {
-            snprintf(err, errlen, "args[%zu] is not valid UTF-8", i);
+            sce_seterr(err, errlen, "args[%zu] is not valid UTF-8", i);
             goto out;
         }
     }

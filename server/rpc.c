@@ -19,22 +19,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "languages.h"
 #include "listen_guard.h"
-#include "common/nng_close.h"
-#include "sce_limits.h"
-#include "common/log.h"
 #include "request.h"
 #include "sce.pb-c.h"
+#include "sce_limits.h"
 #include "service.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/nng_close.h"
+#include "common/random.h"
+#include "common/seterr.h"
 #include "sce/err.h"
-
-#define SPARE_SLOTS 8           /* contexts kept free to refuse work quickly */
-#define SOCKET_CLOSE_WAIT_MS 3000 /* see common/nng_close.h */
-#define NNG_HARD_MAX (64 << 20) /* larger messages are dropped by nng itself */
 
 typedef struct slot slot;
 
@@ -91,22 +88,13 @@ struct rpc_server {
  * until the process exits. */
 static rpc_server *abandoned;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
+/* The server's own id for a request whose client sent none (or one not
+ * kept): SCE_REQUEST_ID_BYTES random bytes in hex, all zeros when the
+ * kernel has no randomness to give. */
 static void new_request_id(char *out, size_t outlen)
 {
-    unsigned char r[8];
-
-    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-        memset(r, 0, sizeof(r));
-    snprintf(out, outlen, "%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5],
-             r[6], r[7]);
+    if (sce_random_hex(out, outlen, SCE_REQUEST_ID_BYTES) != 0)
+        snprintf(out, outlen, "%0*d", 2 * SCE_REQUEST_ID_BYTES, 0);
 }
 
 static void arm_recv(slot *s)
@@ -162,20 +150,36 @@ static void reply_status(slot *s, int method, int code, const char *message)
     reply(s, &resp);
 }
 
+/* Answers a method: its status when it failed (status, message), else
+ * resp, whose body the caller has set, with an OK status. */
+static void reply_answer(slot *s, int method, int status, const char *message,
+                         Sce__V1__Response *resp)
+{
+    Sce__V1__Status st = SCE__V1__STATUS__INIT;
+
+    if (status != SCE_OK) {
+        reply_status(s, method, status, message);
+        return;
+    }
+    resp->method = (Sce__V1__Method)method;
+    resp->request_id = s->rid;
+    resp->status = &st;
+    reply(s, resp);
+}
+
 /* ------------------------------------------------------------ handlers */
 
 static void handle_languages(slot *s)
 {
     const exec_env *env = s->srv->env;
     Sce__V1__Response resp = SCE__V1__RESPONSE__INIT;
-    Sce__V1__Status st = SCE__V1__STATUS__INIT;
     Sce__V1__LanguagesResult lr = SCE__V1__LANGUAGES_RESULT__INIT;
     size_t n = languages_count();
-    Sce__V1__Language items[8];
-    Sce__V1__Language *ptrs[8];
-    lang_status status[8];
+    Sce__V1__Language items[SCE_LANGUAGES_MAX];
+    Sce__V1__Language *ptrs[SCE_LANGUAGES_MAX];
+    lang_status status[SCE_LANGUAGES_MAX];
 
-    for (size_t i = 0; i < n && i < 8; i++) {
+    for (size_t i = 0; i < n && i < SCE_LANGUAGES_MAX; i++) {
         const lang_def *l = languages_at(i);
         size_t next = 0;
 
@@ -195,19 +199,15 @@ static void handle_languages(slot *s)
     }
     lr.n_languages = n;
     lr.languages = ptrs;
-    resp.method = SCE__V1__METHOD__METHOD_LANGUAGES;
-    resp.request_id = s->rid;
-    resp.status = &st;
     resp.body_case = SCE__V1__RESPONSE__BODY_LANGUAGES;
     resp.languages = &lr;
-    reply(s, &resp);
+    reply_answer(s, SCE__V1__METHOD__METHOD_LANGUAGES, SCE_OK, NULL, &resp);
 }
 
 static void handle_health(slot *s)
 {
     rpc_server *srv = s->srv;
     Sce__V1__Response resp = SCE__V1__RESPONSE__INIT;
-    Sce__V1__Status st = SCE__V1__STATUS__INIT;
     Sce__V1__HealthResult h = SCE__V1__HEALTH_RESULT__INIT;
     engine_health eh;
     pool_stats ps;
@@ -230,13 +230,10 @@ static void handle_health(slot *s)
     h.instance_id = srv->env->opt->instance;
     h.workers = (uint32_t)srv->nworkers;
     h.queue_capacity = (uint32_t)srv->env->opt->queue_depth;
-    h.uptime_ms = (uint64_t)(now_ms() - srv->started_ms);
-    resp.method = SCE__V1__METHOD__METHOD_HEALTH;
-    resp.request_id = s->rid;
-    resp.status = &st;
+    h.uptime_ms = (uint64_t)(sce_clock_ms() - srv->started_ms);
     resp.body_case = SCE__V1__RESPONSE__BODY_HEALTH;
     resp.health = &h;
-    reply(s, &resp);
+    reply_answer(s, SCE__V1__METHOD__METHOD_HEALTH, SCE_OK, NULL, &resp);
 }
 
 static void handle_run(slot *s)
@@ -244,24 +241,15 @@ static void handle_run(slot *s)
     rpc_server *srv = s->srv;
     int method = s->req->method;
     Sce__V1__Response resp = SCE__V1__RESPONSE__INIT;
-    Sce__V1__Status st = SCE__V1__STATUS__INIT;
     service_run_answer a;
 
     if (method == SCE__V1__METHOD__METHOD_RUN_PROJECT)
         service_run(srv->env, srv->hist, s->req->run_project, 1, s->rid, s->req->tenant, &a);
     else
         service_run(srv->env, srv->hist, s->req->run, 0, s->rid, s->req->tenant, &a);
-    if (a.status != SCE_OK) {
-        reply_status(s, method, a.status, a.message);
-        goto out;
-    }
-    resp.method = (Sce__V1__Method)method;
-    resp.request_id = s->rid;
-    resp.status = &st;
     resp.body_case = SCE__V1__RESPONSE__BODY_RUN;
     resp.run = &a.result;
-    reply(s, &resp);
-out:
+    reply_answer(s, method, a.status, a.message, &resp);
     /* reply() frees the request before packing: nothing of the answer may
      * point into it (the spec does, but the result does not). */
     service_run_answer_free(&a);
@@ -271,21 +259,12 @@ static void handle_batch(slot *s)
 {
     rpc_server *srv = s->srv;
     Sce__V1__Response resp = SCE__V1__RESPONSE__INIT;
-    Sce__V1__Status st = SCE__V1__STATUS__INIT;
     service_batch_answer a;
 
     service_batch(srv->env, srv->hist, s->req->batch, s->rid, s->req->tenant, &a);
-    if (a.status != SCE_OK) {
-        reply_status(s, SCE__V1__METHOD__METHOD_RUN_BATCH, a.status, a.message);
-        goto out;
-    }
-    resp.method = SCE__V1__METHOD__METHOD_RUN_BATCH;
-    resp.request_id = s->rid;
-    resp.status = &st;
     resp.body_case = SCE__V1__RESPONSE__BODY_BATCH;
     resp.batch = &a.result;
-    reply(s, &resp);
-out:
+    reply_answer(s, SCE__V1__METHOD__METHOD_RUN_BATCH, a.status, a.message, &resp);
     service_batch_answer_free(&a);
 }
 
@@ -293,21 +272,12 @@ static void handle_history(slot *s)
 {
     rpc_server *srv = s->srv;
     Sce__V1__Response resp = SCE__V1__RESPONSE__INIT;
-    Sce__V1__Status st = SCE__V1__STATUS__INIT;
     service_history_answer a;
 
     service_history(srv->hist, s->req->tenant, s->req->history, &a);
-    if (a.status != SCE_OK) {
-        reply_status(s, SCE__V1__METHOD__METHOD_HISTORY, a.status, a.message);
-        goto out;
-    }
-    resp.method = SCE__V1__METHOD__METHOD_HISTORY;
-    resp.request_id = s->rid;
-    resp.status = &st;
     resp.body_case = SCE__V1__RESPONSE__BODY_HISTORY;
     resp.history = &a.result;
-    reply(s, &resp);
-out:
+    reply_answer(s, SCE__V1__METHOD__METHOD_HISTORY, a.status, a.message, &resp);
     service_history_answer_free(&a);
 }
 
@@ -338,6 +308,13 @@ static int queue_push(rpc_server *srv, slot_queue *q, slot *s)
     }
     pthread_mutex_unlock(&srv->lock);
     return rv;
+}
+
+/* Whether s waited in its queue past the deadline its client gave. */
+static int queue_expired(const slot *s)
+{
+    return s->req->deadline_ms > 0 &&
+           sce_clock_ms() - s->received_ms > (int64_t)s->req->deadline_ms;
 }
 
 /* Waits for a slot and counts it busy; NULL once the server is stopping
@@ -389,7 +366,7 @@ static void *reader_main(void *arg)
     slot *s;
 
     while ((s = queue_pop(srv, &srv->reads)) != NULL) {
-        if (s->req->deadline_ms > 0 && now_ms() - s->received_ms > (int64_t)s->req->deadline_ms)
+        if (queue_expired(s))
             reply_status(s, SCE__V1__METHOD__METHOD_HISTORY, SCE_ERR_DEADLINE_EXCEEDED,
                          "the request waited in the queue past its deadline");
         else
@@ -429,7 +406,7 @@ static void *worker_main(void *arg)
                             ? s->req->batch->n_tasks
                             : 1;
 
-        if (s->req->deadline_ms > 0 && now_ms() - s->received_ms > (int64_t)s->req->deadline_ms)
+        if (queue_expired(s))
             reply_status(s, s->req->method, SCE_ERR_DEADLINE_EXCEEDED,
                          "the request waited in the queue past its deadline");
         else if (s->req->method == SCE__V1__METHOD__METHOD_RUN_BATCH)
@@ -498,12 +475,12 @@ static void on_request(slot *s, nng_msg *msg)
     Sce__V1__Request *req;
     int rv;
 
-    s->received_ms = now_ms();
+    s->received_ms = sce_clock_ms();
     s->req = NULL;
     new_request_id(s->rid, sizeof(s->rid));
     if (len > (size_t)srv->env->opt->message_limit_bytes) {
         nng_msg_free(msg);
-        snprintf(err, sizeof(err), "request is %zu bytes; the limit is %lld", len,
+        sce_seterr(err, sizeof(err), "request is %zu bytes; the limit is %lld", len,
                  (long long)srv->env->opt->message_limit_bytes);
         reply_status(s, 0, SCE_ERR_INVALID_ARGUMENT, err);
         return;
@@ -519,7 +496,7 @@ static void on_request(slot *s, nng_msg *msg)
     /* A client's id is kept only if it is plain (it lands in every log line
      * and in container labels); otherwise the server's own id stands. */
     if (req->request_id != NULL && req->request_id[0] != '\0' &&
-        strlen(req->request_id) <= 32 &&
+        strlen(req->request_id) <= SCE_REQUEST_ID_MAX_CHARS &&
         strspn(req->request_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                 "0123456789._:-") == strlen(req->request_id))
         snprintf(s->rid, sizeof(s->rid), "%s", req->request_id);
@@ -529,13 +506,13 @@ static void on_request(slot *s, nng_msg *msg)
     case SCE__V1__METHOD__METHOD_RUN_PROJECT:
     case SCE__V1__METHOD__METHOD_RUN_BATCH:
         if (req->body_case != body_for(req->method)) {
-            snprintf(err, sizeof(err), "method %s needs a %s body", method_label(req->method),
+            sce_seterr(err, sizeof(err), "method %s needs a %s body", method_label(req->method),
                      body_label(req->method));
             reply_status(s, req->method, SCE_ERR_INVALID_ARGUMENT, err);
         } else if ((rv = enqueue(s)) == SCE_ERR_UNAVAILABLE) {
             reply_status(s, req->method, rv, "the server is shutting down; retry on another");
         } else if (rv != SCE_OK) {
-            snprintf(err, sizeof(err), "the server is busy: %zu runs in progress and the queue "
+            sce_seterr(err, sizeof(err), "the server is busy: %zu runs in progress and the queue "
                      "is full; retry later", srv->nworkers);
             reply_status(s, req->method, rv, err);
         }
@@ -550,7 +527,7 @@ static void on_request(slot *s, nng_msg *msg)
         handle_health(s);
         break;
     default:
-        snprintf(err, sizeof(err), "unknown method %d", (int)req->method);
+        sce_seterr(err, sizeof(err), "unknown method %d", (int)req->method);
         reply_status(s, req->method, SCE_ERR_INVALID_ARGUMENT, err);
         break;
     }
@@ -590,30 +567,30 @@ int rpc_start(const exec_env *env, history *hist, rpc_server **out, char *err, s
         return SCE_ERR_NO_MEMORY;
     srv->env = env;
     srv->hist = hist;
-    srv->started_ms = now_ms();
+    srv->started_ms = sce_clock_ms();
     srv->nworkers = (size_t)o->workers;
-    srv->nslots = srv->nworkers + (size_t)o->queue_depth + SPARE_SLOTS + SCE_HISTORY_READERS +
+    srv->nslots = srv->nworkers + (size_t)o->queue_depth + SCE_RPC_SPARE_SLOTS + SCE_HISTORY_READERS +
                   SCE_HISTORY_READ_QUEUE;
     srv->runs.capacity = srv->nworkers + (size_t)o->queue_depth;
     srv->reads.capacity = SCE_HISTORY_READERS + SCE_HISTORY_READ_QUEUE;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->runs.work, NULL);
-    pthread_cond_init(&srv->quiet, NULL);
+    sce_cond_init(&srv->quiet); /* waited on with a deadline (rpc_stop) */
     pthread_cond_init(&srv->reads.work, NULL);
 
     rv = nng_rep0_open(&srv->sock);
     if (rv != 0) {
-        snprintf(err, errlen, "cannot open the REP socket: %s", nng_strerror(rv));
+        sce_seterr(err, errlen, "cannot open the REP socket: %s", nng_strerror(rv));
         goto fail;
     }
     nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ,
-                        (size_t)o->message_limit_bytes * 2 < NNG_HARD_MAX
+                        (size_t)o->message_limit_bytes * 2 < SCE_NNG_MESSAGE_MAX_BYTES
                             ? (size_t)o->message_limit_bytes * 2
-                            : NNG_HARD_MAX);
+                            : SCE_NNG_MESSAGE_MAX_BYTES);
     rv = nng_listen(srv->sock, o->listen, &listener, 0);
     srv->listener = listener;
     if (rv != 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", o->listen, nng_strerror(rv));
+        sce_seterr(err, errlen, "cannot listen on %s: %s", o->listen, nng_strerror(rv));
         goto fail;
     }
     if (listen_guard_needed(o->listen) &&
@@ -623,19 +600,19 @@ int rpc_start(const exec_env *env, history *hist, rpc_server **out, char *err, s
     srv->workers = calloc(srv->nworkers, sizeof(pthread_t));
     if (srv->slots == NULL || srv->workers == NULL) {
         srv->nworkers = 0;
-        snprintf(err, errlen, "out of memory");
+        sce_seterr(err, errlen, "out of memory");
         goto fail;
     }
     for (size_t i = 0; i < srv->nworkers; i++) {
         if (pthread_create(&srv->workers[i], NULL, worker_main, srv) != 0) {
-            snprintf(err, errlen, "cannot start worker threads");
+            sce_seterr(err, errlen, "cannot start worker threads");
             srv->nworkers = i;
             goto fail;
         }
     }
     for (; srv->nreaders < SCE_HISTORY_READERS; srv->nreaders++) {
         if (pthread_create(&srv->readers[srv->nreaders], NULL, reader_main, srv) != 0) {
-            snprintf(err, errlen, "cannot start history reader threads");
+            sce_seterr(err, errlen, "cannot start history reader threads");
             goto fail;
         }
     }
@@ -643,7 +620,7 @@ int rpc_start(const exec_env *env, history *hist, rpc_server **out, char *err, s
         slot *s = &srv->slots[i];
         s->srv = srv;
         if (nng_ctx_open(&s->ctx, srv->sock) != 0 || nng_aio_alloc(&s->aio, slot_cb, s) != 0) {
-            snprintf(err, errlen, "cannot open nng contexts");
+            sce_seterr(err, errlen, "cannot open nng contexts");
             goto fail;
         }
     }
@@ -677,7 +654,6 @@ void rpc_stop(rpc_server *srv)
      * request go idle after their answer is sent. */
     if (srv->serving) {
         for (;;) {
-            struct timespec until;
             pthread_mutex_lock(&srv->lock);
             if (srv->idle_slots >= srv->nslots) {
                 pthread_mutex_unlock(&srv->lock);
@@ -687,14 +663,8 @@ void rpc_stop(rpc_server *srv)
             for (size_t i = 0; i < srv->nslots; i++)
                 if (!srv->slots[i].sending && srv->slots[i].req == NULL)
                     nng_aio_cancel(srv->slots[i].aio);
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 100 * 1000000;
-            if (until.tv_nsec >= 1000000000) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000;
-            }
             pthread_mutex_lock(&srv->lock);
-            pthread_cond_timedwait(&srv->quiet, &srv->lock, &until);
+            sce_cond_wait_until(&srv->quiet, &srv->lock, sce_clock_ms() + SCE_STOP_CANCEL_MS);
             pthread_mutex_unlock(&srv->lock);
         }
     }
@@ -712,11 +682,11 @@ void rpc_stop(rpc_server *srv)
         if (nng_ctx_id(srv->slots[i].ctx) > 0)
             nng_ctx_close(srv->slots[i].ctx);
     }
-    if (sce_nng_close_within(srv->sock, SOCKET_CLOSE_WAIT_MS) != 0) {
+    if (sce_nng_close_within(srv->sock, SCE_SOCKET_CLOSE_WAIT_MS) != 0) {
         /* Keep it all: an nng thread may still use it, and the process is
          * about to exit.  Held in a static so it is not a leak either. */
         SCE_LOG(SCE_LOG_WARN, NULL, "the nng socket did not close within %d ms (an nng 1.5 "
-                "defect under traffic); leaving it to the exit", SOCKET_CLOSE_WAIT_MS);
+                "defect under traffic); leaving it to the exit", SCE_SOCKET_CLOSE_WAIT_MS);
         abandoned = srv;
         return;
     }

@@ -1,9 +1,13 @@
 /*
- * sce_limits.h - every cap and timeout of the server named in one place.
+ * sce_limits.h - every cap, timeout and default of the server named in one
+ * place.
  *
  * The SCE_DEF_* strings are the defaults of configurable options (see
- * options.c, where each is bounded); the SCE_* numbers are fixed caps that
- * protect the server itself and are not configurable.
+ * options.c, where each is bounded); the SCE_* numbers are fixed caps,
+ * waits and periods that protect the server itself and are not
+ * configurable.  Each name carries its unit (_MS, _S, _BYTES, _CHARS, ...).
+ * The sce_docker library (docker.c, docker_attach.c) includes this file
+ * too, for its own caps.
  */
 #ifndef SCE_LIMITS_H
 #define SCE_LIMITS_H
@@ -32,6 +36,15 @@
 #define SCE_DEF_SHM "16m"              /* its /dev/shm (counted in the memory limit) */
 #define SCE_DEF_HOSTNAME "sandbox"     /* one fixed hostname for every run */
 #define SCE_SECCOMP_FILE_MAX_BYTES (1 << 20) /* a seccomp profile read from a file */
+
+/* ---- the engine and the images (configurable) ---- */
+#define SCE_DEF_DOCKER_SOCKET "/var/run/docker.sock" /* the Engine API's unix socket */
+#define SCE_DEF_DOCKER_API_VERSION "v1.41" /* the URL prefix of every Engine API call */
+#define SCE_DEF_PYTHON_IMAGE "sce-python:latest" /* built by scripts/images.sh */
+#define SCE_DEF_NODE_IMAGE "sce-node:latest"   /* built by scripts/images.sh */
+#define SCE_DEF_RUNTIME ""             /* the engine's default runtime */
+#define SCE_DEF_INSTANCE "default"     /* this server's name on the engine (labels, sweeps) */
+#define SCE_DEF_LOG_LEVEL "info"       /* debug logs user code and output */
 
 /* ---- server capacity (configurable) ---- */
 #define SCE_DEF_LISTEN "tcp://127.0.0.1:7700"
@@ -71,5 +84,60 @@
 #define SCE_LISTEN_CHECK_MS 1000           /* an ipc listener with no new pipe is probed */
 #define SCE_LISTEN_PROBE_MS 5000           /* the probe's connect and handshake */
 #define SCE_LISTEN_PIPE_MS 2000            /* then the socket's new pipe */
+#define SCE_LANGUAGES_MAX 8                /* languages the table may hold (pool lists, Languages answer) */
+#define SCE_PROBE_OUTPUT_MAX_BYTES 4096    /* output kept of a language's version probe */
+
+/* ---- random identifiers (hex: twice as many digits) ---- */
+#define SCE_NONCE_BYTES 16                 /* a run's end-marker nonce: 128 bits, never guessable */
+#define SCE_REQUEST_ID_BYTES 8             /* the server's own request id (16 hex digits) */
+#define SCE_BOOT_ID_BYTES 8                /* this process's boot id, the org.sce.boot label */
+#define SCE_REQUEST_ID_MAX_CHARS 32        /* a client's request id longer than this is replaced */
+
+/* ---- start-up checks and the probe (main.c) ---- */
+#define SCE_PROBE_RETRY_MS 10000           /* a language whose image did not answer is probed again */
+#define SCE_STALE_MARGIN_MS 60000          /* stale_after must exceed the longest run by this much */
+#define SCE_INSTANCE_MAX_CHARS 100         /* the instance name (a container label) */
+
+/* ---- the RPC front (rpc.c) ---- */
+#define SCE_RPC_SPARE_SLOTS 8              /* contexts kept free to refuse work quickly */
+#define SCE_NNG_MESSAGE_MAX_BYTES (64 << 20) /* nng's receive cap: 2 x message_limit, at most this */
+#define SCE_SOCKET_CLOSE_WAIT_MS 3000      /* nng_close's bound at shutdown (common/nng_close.h) */
+#define SCE_STOP_CANCEL_MS 100             /* at shutdown, pending receives are cancelled this often */
+
+/* ---- background engine work yields to runs (activity.c) ---- */
+#define SCE_QUIET_OVERLAP_RUNS 2           /* from this many runs at once, no waiting for quiet */
+#define SCE_POOL_QUIET_WAIT_MS 1000        /* longest a pool refill yields to runs in progress */
+#define SCE_REAPER_QUIET_WAIT_MS 500       /* longest a removal yields to runs in progress */
+#define SCE_REAPER_QUIET_BACKLOG 8         /* ... and only while fewer removals are waiting */
+
+/* ---- the warm pool (pool.c) ---- */
+#define SCE_POOL_CHECK_MS 1000             /* idle expiry and back-off are checked this often */
+#define SCE_POOL_BACKOFF_MS 1000           /* after a failed refill (no engine, no image), doubling */
+#define SCE_POOL_BACKOFF_MAX_MS 5000       /* so refills resume at most this long after the engine is back */
+#define SCE_POOL_SLOW_PREPARE_MS 5000      /* a refill slower than this is logged as a warning */
+#define SCE_POOL_RECYCLE_BATCH 16          /* idle containers recycled per pass */
+
+/* ---- the reaper (reaper.c) ---- */
+#define SCE_REAPER_PING_MS 5000            /* the engine is pinged this often */
+#define SCE_REAPER_UNTRACKED_GRACE_S 60    /* a container of this boot may be un-tracked this long */
+#define SCE_REAPER_LIST_INITIAL 64         /* first size of its id lists (they double as needed) */
+
+/* ---- the Engine API client (docker.c, docker_attach.c) ---- */
+#define SCE_DOCKER_BODY_MAX_BYTES (4u << 20) /* a JSON answer: a list of thousands of containers fits */
+#define SCE_ATTACH_HEADER_MAX_BYTES (16u << 10) /* the attach answer's header: a few lines */
+#define SCE_ATTACH_ERROR_BODY_MAX_BYTES (16u << 10) /* the error text after a refused attach: one line */
+#define SCE_DOCKER_PATH_MAX_BYTES 2048     /* a request path: an image name, percent-encoded, fits */
+#define SCE_DOCKER_QUOTE_MAX_BYTES 200     /* how much of a non-JSON error body is quoted in err */
+
+/* ---- the history store (history.c) ---- */
+#define SCE_HISTORY_TEXT_MAX_BYTES (64 * 1024) /* bytes kept of code, output, stderr */
+#define SCE_HISTORY_BUSY_TIMEOUT_MS 5000   /* default wait for an SQLite lock */
+#define SCE_HISTORY_QUEUE_MAX_RECORDS 1024 /* records waiting for the writer */
+#define SCE_HISTORY_QUEUE_MAX_BYTES (32u << 20) /* their bytes */
+#define SCE_HISTORY_PRUNE_INTERVAL_MS 60000 /* retention when nothing is written */
+#define SCE_HISTORY_QUERY_WAIT_MS 2000     /* a query waits this long for queued writes */
+#define SCE_HISTORY_WARN_INTERVAL_MS 10000 /* at most one lost-runs warning this often */
+#define SCE_HISTORY_CACHE_KIB "512"        /* SQLite page cache per connection (a PRAGMA's text) */
+#define SCE_HISTORY_TENANT_MAX_BYTES 128   /* a stored tenant name; sce-gateway's are at most 64 */
 
 #endif

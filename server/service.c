@@ -12,19 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "sce/err.h"
 #include "sce_limits.h"
-
-static int64_t wall_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "common/seterr.h"
 
 /* ------------------------------------------------------------ one run */
 
@@ -78,7 +71,7 @@ void service_run(const exec_env *env, history *h, const Sce__V1__RunRequest *rq,
                  const char *rid, const char *tenant, service_run_answer *a)
 {
     Sce__V1__RunResult *rr = &a->result;
-    int64_t started_ms = wall_now_ms();
+    int64_t started_ms = sce_wall_ms(); /* a date: the history's timestamp */
     int rv;
 
     memset(a, 0, sizeof(*a));
@@ -86,18 +79,18 @@ void service_run(const exec_env *env, history *h, const Sce__V1__RunRequest *rq,
     sce__v1__limits__init(&a->limits);
     if (rq == NULL) {
         a->status = SCE_ERR_INVALID_ARGUMENT;
-        snprintf(a->message, sizeof(a->message), "the request has no run body");
+        sce_seterr(a->message, sizeof(a->message), "the request has no run body");
         return;
     }
     if (project && rq->code != NULL && rq->code[0] != '\0') {
         a->status = SCE_ERR_INVALID_ARGUMENT;
-        snprintf(a->message, sizeof(a->message),
-                 "RunProject takes files, not code; for a single program use Run");
+        sce_seterr(a->message, sizeof(a->message),
+                   "RunProject takes files, not code; for a single program use Run");
         return;
     }
     if (project && rq->n_files == 0) {
         a->status = SCE_ERR_INVALID_ARGUMENT;
-        snprintf(a->message, sizeof(a->message), "RunProject needs files (and an entry)");
+        sce_seterr(a->message, sizeof(a->message), "RunProject needs files (and an entry)");
         return;
     }
     rv = request_check_run(env->opt, rq, &a->spec, a->message, sizeof(a->message));
@@ -200,13 +193,13 @@ void service_batch(const exec_env *env, history *h, const Sce__V1__BatchRequest 
     sce__v1__batch_result__init(&a->result);
     if (n == 0) {
         a->status = SCE_ERR_INVALID_ARGUMENT;
-        snprintf(a->message, sizeof(a->message), "batch: no tasks");
+        sce_seterr(a->message, sizeof(a->message), "batch: no tasks");
         return;
     }
     if (n > (size_t)env->opt->batch_limit) {
         a->status = SCE_ERR_INVALID_ARGUMENT;
-        snprintf(a->message, sizeof(a->message), "batch: %zu tasks; the limit is %lld", n,
-                 (long long)env->opt->batch_limit);
+        sce_seterr(a->message, sizeof(a->message), "batch: %zu tasks; the limit is %lld", n,
+                   (long long)env->opt->batch_limit);
         return;
     }
     a->runs = calloc(n, sizeof(*a->runs));
@@ -218,7 +211,7 @@ void service_batch(const exec_env *env, history *h, const Sce__V1__BatchRequest 
     if (a->runs == NULL || a->items == NULL || a->item_ptrs == NULL || a->statuses == NULL ||
         tasks == NULL || sync == NULL) {
         a->status = SCE_ERR_NO_MEMORY;
-        snprintf(a->message, sizeof(a->message), "out of memory for a batch of %zu", n);
+        sce_seterr(a->message, sizeof(a->message), "out of memory for a batch of %zu", n);
         goto out;
     }
     a->n = n;
@@ -316,18 +309,18 @@ void service_history(history *h, const char *tenant, const Sce__V1__HistoryReque
         q.limit = SCE_HISTORY_PAGE_MAX;
     if (q.id < 0) {
         a->status = SCE_ERR_INVALID_ARGUMENT;
-        snprintf(a->message, sizeof(a->message), "id: %lld is not a run's id", (long long)q.id);
+        sce_seterr(a->message, sizeof(a->message), "id: %lld is not a run's id", (long long)q.id);
         return;
     }
     if (q.verdict < 0 || q.verdict > SCE__V1__VERDICT__VERDICT_INTERNAL_ERROR) {
         a->status = SCE_ERR_INVALID_ARGUMENT;
-        snprintf(a->message, sizeof(a->message), "verdict: %d is not a verdict", q.verdict);
+        sce_seterr(a->message, sizeof(a->message), "verdict: %d is not a verdict", q.verdict);
         return;
     }
     if (lang != NULL && lang[0] != '\0' && languages_find(lang) == NULL) {
         a->status = SCE_ERR_INVALID_ARGUMENT;
-        snprintf(a->message, sizeof(a->message), "unknown language '%.64s': use one of %s", lang,
-                 languages_names());
+        sce_seterr(a->message, sizeof(a->message), "unknown language '%.64s': use one of %s", lang,
+                   languages_names());
         return;
     }
     if (h == NULL) {
@@ -342,7 +335,7 @@ void service_history(history *h, const char *tenant, const Sce__V1__HistoryReque
     }
     if (q.id != 0 && a->page->count == 0) {
         a->status = SCE_ERR_NOT_FOUND;
-        snprintf(a->message, sizeof(a->message), "no run %lld in the history", (long long)q.id);
+        sce_seterr(a->message, sizeof(a->message), "no run %lld in the history", (long long)q.id);
         return;
     }
     a->result.enabled = 1;
@@ -352,7 +345,7 @@ void service_history(history *h, const char *tenant, const Sce__V1__HistoryReque
         a->entry_ptrs = calloc(a->page->count, sizeof(*a->entry_ptrs));
         if (a->entries == NULL || a->entry_ptrs == NULL) {
             a->status = SCE_ERR_NO_MEMORY;
-            snprintf(a->message, sizeof(a->message), "out of memory");
+            sce_seterr(a->message, sizeof(a->message), "out of memory");
             return;
         }
     }

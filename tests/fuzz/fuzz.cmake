@@ -52,7 +52,7 @@ function(sce_fuzzer name)
   set_tests_properties(${target} PROPERTIES LABELS fuzz TIMEOUT ${limit} PROCESSORS 1)
 endfunction()
 
-# Envelope decode + request validation + bundle (server/request.c, bundle.c).
+# Envelope decode + request validation + bundle (server/request.c, runner_input.c).
 sce_fuzzer(request sce_server_core)
 # The attach-stream demuxer (server/docker_stream.c).
 sce_fuzzer(stream sce_docker)

@@ -3,7 +3,7 @@
  * message before any container exists: the size check and protobuf decode
  * of rpc.c, the Run / RunProject / Batch checks of service.c and
  * request_check_run (server/request.c) against the built-in default
- * options, and, for a request that passes, bundle_build (server/bundle.c).
+ * options, and, for a request that passes, runner_input_build (server/runner_input.c).
  *
  * Beyond "no sanitizer report", it checks what the headers promise: a
  * refused request has a one-line, valid UTF-8 message (it travels as a
@@ -19,7 +19,7 @@
 
 #include <jansson.h>
 
-#include "bundle.h"
+#include "runner_input.h"
 #include "options.h"
 #include "common/path.h"
 #include "request.h"
@@ -159,8 +159,8 @@ static void check_run(const Sce__V1__RunRequest *rq, int project)
     }
     check_spec(&spec, rq);
     spec.nonce = "0123456789abcdef0123456789abcdef"; /* exec.c sets one */
-    if (bundle_build(&spec, &bundle, &bundle_len) != SCE_OK)
-        fail("bundle_build refused an accepted request", NULL);
+    if (runner_input_build(&spec, &bundle, &bundle_len) != SCE_OK)
+        fail("runner_input_build refused an accepted request", NULL);
     check_bundle(&spec, bundle, bundle_len);
     free(bundle);
     request_spec_free(&spec);

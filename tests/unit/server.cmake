@@ -3,7 +3,7 @@
 sce_unit_test(test_request unit/server/test_request.c sce_server_core)
 sce_unit_test(test_verdict unit/server/test_verdict.c sce_server_core)
 sce_unit_test(test_options unit/server/test_options.c sce_server_core)
-sce_unit_test(test_bundle unit/server/test_bundle.c sce_server_core PkgConfig::JANSSON)
+sce_unit_test(test_runner_input unit/server/test_runner_input.c sce_server_core PkgConfig::JANSSON)
 
 # The SQLite history store: paging, filters, retention, restart, and the
 # failures that must not take a run down (corrupt, locked, full queue).

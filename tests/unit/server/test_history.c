@@ -262,9 +262,9 @@ static void test_what_is_kept(void **state)
     assert_false(w->truncated);
     assert_string_equal(w->entry, "app/main.py");
     assert_int_equal(w->files, 3);
-    assert_int_equal(strlen(w->output), HISTORY_TEXT_CAP);
+    assert_int_equal(strlen(w->output), SCE_HISTORY_TEXT_MAX_BYTES);
     assert_true(w->output_truncated);
-    assert_int_equal(strlen(w->code), HISTORY_TEXT_CAP);
+    assert_int_equal(strlen(w->code), SCE_HISTORY_TEXT_MAX_BYTES);
     assert_true(w->code_truncated);
     /* Invalid bytes and NULs replaced; newlines kept; the run's own flag
      * kept. */
@@ -515,7 +515,7 @@ static void test_full_queue_drops(void **state)
     history_stats st;
     history_page *p;
     sqlite3 *other = NULL;
-    int n = 2 * HISTORY_QUEUE_MAX + 200;
+    int n = 2 * SCE_HISTORY_QUEUE_MAX_RECORDS + 200;
 
     assert_int_equal(sqlite3_open(db_path, &other), SQLITE_OK);
     assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
@@ -717,12 +717,12 @@ static void test_budget_cut(void **state)
 static void test_page_worst_case(void **state)
 {
     history *h = open_store(0, 0, 0);
-    char *ctl = malloc(HISTORY_TEXT_CAP), tenant[80];
+    char *ctl = malloc(SCE_HISTORY_TEXT_MAX_BYTES), tenant[80];
     history_record r;
     history_page *p;
     size_t json = HISTORY_LIST_PAGE_FIXED;
 
-    for (size_t i = 0; i < HISTORY_TEXT_CAP; i++)
+    for (size_t i = 0; i < SCE_HISTORY_TEXT_MAX_BYTES; i++)
         ctl[i] = (char)(1 + i % 31); /* \x01..\x1f: never NUL, never a newline alone */
     memset(tenant, 'T', 64);
     tenant[64] = '\0';
@@ -730,11 +730,11 @@ static void test_page_worst_case(void **state)
         memset(&r, 0, sizeof(r));
         r.language = "python";
         r.code = ctl;
-        r.code_len = HISTORY_TEXT_CAP;
+        r.code_len = SCE_HISTORY_TEXT_MAX_BYTES;
         r.output = ctl;
-        r.output_len = HISTORY_TEXT_CAP;
+        r.output_len = SCE_HISTORY_TEXT_MAX_BYTES;
         r.stderr_text = ctl;
-        r.stderr_len = HISTORY_TEXT_CAP;
+        r.stderr_len = SCE_HISTORY_TEXT_MAX_BYTES;
         r.entry = "\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/\"/";
         r.message = "\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80";
         r.verdict = 5;
@@ -768,7 +768,7 @@ static void test_page_worst_case(void **state)
     p = fetch_id(h, 7, NULL);
     assert_int_equal(p->count, 1);
     assert_false(p->rows[0].truncated);
-    assert_int_equal(strlen(p->rows[0].output), HISTORY_TEXT_CAP);
+    assert_int_equal(strlen(p->rows[0].output), SCE_HISTORY_TEXT_MAX_BYTES);
     history_page_free(p);
     history_close(h);
     free(ctl);

@@ -1,7 +1,7 @@
 /*
- * test_bundle.c - the runner's stdin stream (server/bundle.c).
+ * test_runner_input.c - the runner's stdin stream (server/runner_input.c).
  *
- * Each row is a run_spec; the stream bundle_build produces is taken apart the
+ * Each row is a run_spec; the stream runner_input_build produces is taken apart the
  * way a runner does it: the "SCE1 <len>\n" line, exactly <len> bytes of JSON
  * (parsed back with jansson and compared field by field), then the file
  * contents in header order, then the program's stdin, and nothing else.
@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "bundle.h"
+#include "runner_input.h"
 #include "sce/err.h"
 
 typedef struct b_file {
@@ -160,7 +160,7 @@ out:
     return rv;
 }
 
-static void test_bundle_table(void **state)
+static void test_runner_input_table(void **state)
 {
     int failures = 0;
 
@@ -187,8 +187,8 @@ static void test_bundle_table(void **state)
         spec.stdin_data = (const uint8_t *)r->stdin_data;
         spec.stdin_len = len_of(r->stdin_data, r->stdin_len);
 
-        if (bundle_build(&spec, &out, &outlen) != SCE_OK) {
-            print_error("%s: bundle_build failed\n", r->name);
+        if (runner_input_build(&spec, &out, &outlen) != SCE_OK) {
+            print_error("%s: runner_input_build failed\n", r->name);
             failures++;
             continue;
         }
@@ -201,7 +201,7 @@ static void test_bundle_table(void **state)
 
 /* The header is one compact JSON text in a fixed key order, so the bytes of
  * a simple bundle are known exactly. */
-static void test_bundle_exact_bytes(void **state)
+static void test_runner_input_exact_bytes(void **state)
 {
     static const char want[] = "SCE1 70\n"
                                "{\"entry\":\"main.py\",\"args\":[\"a\"],"
@@ -222,14 +222,14 @@ static void test_bundle_exact_bytes(void **state)
     spec.nargs = 1;
     spec.stdin_data = (const uint8_t *)"in";
     spec.stdin_len = 2;
-    assert_int_equal(bundle_build(&spec, &out, &outlen), SCE_OK);
+    assert_int_equal(runner_input_build(&spec, &out, &outlen), SCE_OK);
     assert_int_equal(outlen, sizeof(want) - 1);
     assert_memory_equal(out, want, outlen);
     free(out);
 }
 
 /* Megabytes of contents and stdin come through intact. */
-static void test_bundle_large(void **state)
+static void test_runner_input_large(void **state)
 {
     size_t sizes[3] = {100000, 1, 300000};
     const size_t in_len = 1 << 20;
@@ -259,7 +259,7 @@ static void test_bundle_large(void **state)
     spec.entry = "main.py";
     spec.stdin_data = (const uint8_t *)in;
     spec.stdin_len = in_len;
-    assert_int_equal(bundle_build(&spec, &out, &outlen), SCE_OK);
+    assert_int_equal(runner_input_build(&spec, &out, &outlen), SCE_OK);
     assert_int_equal(check_stream("large", &spec, out, outlen), 0);
     free(out);
     for (int i = 0; i < 3; i++)
@@ -269,7 +269,7 @@ static void test_bundle_large(void **state)
 
 /* A spec that cannot be put into JSON fails, and *out is left untouched
  * (ownership moves only on success). */
-static void test_bundle_unencodable(void **state)
+static void test_runner_input_unencodable(void **state)
 {
     run_file f = {"main.py", (const uint8_t *)"1", 1};
     const char *bad_args[] = {"ok", "\xFF"};
@@ -284,29 +284,29 @@ static void test_bundle_unencodable(void **state)
     spec.entry = "main.py";
     spec.args = bad_args;
     spec.nargs = 2;
-    assert_int_not_equal(bundle_build(&spec, &out, &outlen), SCE_OK);
+    assert_int_not_equal(runner_input_build(&spec, &out, &outlen), SCE_OK);
     assert_ptr_equal(out, (char *)0x1);
     assert_int_equal(outlen, 77);
 
     spec.nargs = 0;
     spec.files = &bad_path;
     spec.entry = "\xC3";
-    assert_int_not_equal(bundle_build(&spec, &out, &outlen), SCE_OK);
+    assert_int_not_equal(runner_input_build(&spec, &out, &outlen), SCE_OK);
     assert_ptr_equal(out, (char *)0x1);
 
     spec.files = &f;
     spec.entry = NULL;
-    assert_int_not_equal(bundle_build(&spec, &out, &outlen), SCE_OK);
+    assert_int_not_equal(runner_input_build(&spec, &out, &outlen), SCE_OK);
     assert_ptr_equal(out, (char *)0x1);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bundle_table),
-        cmocka_unit_test(test_bundle_exact_bytes),
-        cmocka_unit_test(test_bundle_large),
-        cmocka_unit_test(test_bundle_unencodable),
+        cmocka_unit_test(test_runner_input_table),
+        cmocka_unit_test(test_runner_input_exact_bytes),
+        cmocka_unit_test(test_runner_input_large),
+        cmocka_unit_test(test_runner_input_unencodable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,9 @@
 /*
- * bundle.c - serialises a run_spec into the runner's stdin stream.  The
+ * runner_input.c - serialises a run_spec into the runner's stdin stream.  The
  * header is built with jansson so paths and arguments are always escaped
  * correctly.
  */
-#include "bundle.h"
+#include "runner_input.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -43,7 +43,7 @@ fail:
     return NULL;
 }
 
-int bundle_build(const run_spec *spec, char **out, size_t *outlen)
+int runner_input_build(const run_spec *spec, char **out, size_t *outlen)
 {
     int rv = SCE_ERR_NO_MEMORY;
     json_t *h = header_json(spec);

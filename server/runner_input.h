@@ -1,6 +1,7 @@
 /*
- * bundle.h - the byte stream a runner reads on its stdin: the code bundle,
- * then the program's own stdin.
+ * runner_input.h - the byte stream a runner reads on its stdin: the run's
+ * files as a bundle, then the program's own stdin.  (Not to be confused with
+ * libsce's sce_bundle, which is a project's files on the client side.)
  *
  *   "SCE1 <header_len>\n" <header: JSON {"entry", "args", "files": [{"path",
  *   "size"}], "nonce"}> <file contents, concatenated in header order> <user stdin>
@@ -12,14 +13,14 @@
  * The runners (server/runners/) read exactly the bundle and leave the rest
  * for the program, so the program's stdin is only its own.
  */
-#ifndef SCE_BUNDLE_H
-#define SCE_BUNDLE_H
+#ifndef SCE_RUNNER_INPUT_H
+#define SCE_RUNNER_INPUT_H
 
 #include <stddef.h>
 
 #include "request.h"
 
 /* Builds the whole stream for spec.  On SCE_OK *out is malloc'd (free()). */
-int bundle_build(const run_spec *spec, char **out, size_t *outlen);
+int runner_input_build(const run_spec *spec, char **out, size_t *outlen);
 
 #endif
