@@ -19,7 +19,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "answer.h"
 #include "common/buf.h"
+#include "common/seterr.h"
+#include "common/utf8.h"
 #include "gateway_limits.h"
 #include "sce/err.h"
 
@@ -116,7 +119,6 @@ int gw_multipart_begin(struct MHD_Connection *c, unsigned long long announced,
                        gw_multipart **out, unsigned *status, char *err, size_t errlen)
 {
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    const char *expect;
     gw_multipart *m;
     char shown[72];
     size_t i;
@@ -124,28 +126,23 @@ int gw_multipart_begin(struct MHD_Connection *c, unsigned long long announced,
     if (!gw_multipart_content_type_ok(ct)) {
         *status = MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
         if (ct == NULL) {
-            snprintf(err, errlen, "Content-Type: missing; expected multipart/form-data");
+            sce_seterr(err, errlen, "Content-Type: missing; expected multipart/form-data");
         } else {
-            for (i = 0; ct[i] != '\0' && i < 64; i++)
-                shown[i] = (ct[i] >= 0x20 && ct[i] < 0x7f) ? ct[i] : '?';
-            snprintf(shown + i, sizeof(shown) - i, "%s", ct[i] != '\0' ? "..." : "");
-            snprintf(err, errlen, "Content-Type: expected multipart/form-data, got '%s'", shown);
+            sce_ascii_shown(shown, sizeof(shown), ct, 64);
+            sce_seterr(err, errlen, "Content-Type: expected multipart/form-data, got '%s'", shown);
         }
         return SCE_ERR_INVALID_ARGUMENT;
     }
-    if (announced > body_max_bytes) {
-        expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-        if ((expect != NULL && strcasecmp(expect, "100-continue") == 0) ||
-            announced > body_max_bytes + GW_BODY_DISCARD_MAX_BYTES) {
-            *status = MHD_HTTP_CONTENT_TOO_LARGE;
-            snprintf(err, errlen, "body: %llu bytes is more than the limit of %zu bytes", announced,
-                     body_max_bytes);
-            return SCE_ERR_INVALID_ARGUMENT;
-        }
+    if (announced > body_max_bytes &&
+        gw_answer_before_body(c, announced, body_max_bytes + GW_BODY_DISCARD_MAX_BYTES)) {
+        *status = MHD_HTTP_CONTENT_TOO_LARGE;
+        sce_seterr(err, errlen, "body: %llu bytes is more than the limit of %zu bytes", announced,
+                   body_max_bytes);
+        return SCE_ERR_INVALID_ARGUMENT;
     }
     if (nfields > FIELDS_MAX || (m = calloc(1, sizeof(*m))) == NULL) {
         *status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-        snprintf(err, errlen, "out of memory");
+        sce_seterr(err, errlen, "out of memory");
         return SCE_ERR_INTERNAL;
     }
     m->fields = fields;
@@ -164,7 +161,7 @@ int gw_multipart_begin(struct MHD_Connection *c, unsigned long long announced,
         if (m->pp == NULL) {
             gw_multipart_free(m);
             *status = MHD_HTTP_BAD_REQUEST;
-            snprintf(err, errlen,
+            sce_seterr(err, errlen,
                      "Content-Type: multipart/form-data needs a boundary parameter of 1 to 70 "
                      "characters");
             return SCE_ERR_INVALID_ARGUMENT;
@@ -204,7 +201,7 @@ int gw_multipart_end(gw_multipart *m, unsigned *status, char *err, size_t errlen
     if (m->status == 0)
         return SCE_OK;
     *status = m->status;
-    snprintf(err, errlen, "%s", m->msg);
+    sce_seterr(err, errlen, "%s", m->msg);
     return m->err;
 }
 

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/seterr.h"
 #include "gateway_limits.h"
 #include "json.h"
 #include "sce/err.h"
@@ -44,41 +45,6 @@ static const gw_multipart_field zip_fields[] = {
     (SCE_ZIP_MAX_BYTES + GW_ZIP_ENTRY_MAX_BYTES + GW_ZIP_LANGUAGE_MAX_BYTES +                      \
      GW_MULTIPART_SLACK_BYTES)
 
-static void answer_init(gw_answer *a)
-{
-    memset(a, 0, sizeof(*a));
-}
-
-/* An error answer; `err` is the sce_err behind it. */
-static void answer_error(gw_answer *a, unsigned status, int err, const char *message)
-{
-    a->status = status;
-    a->body = gw_json_error(status, err, message, a->request_id);
-    snprintf(a->note, sizeof(a->note), "%s", message);
-    /* The server refuses at once when its queue is full: a second later is
-     * a fair time to try again (as for /run). */
-    if (status == 429 && a->header_name == NULL) {
-        a->header_name = MHD_HTTP_HEADER_RETRY_AFTER;
-        snprintf(a->header_value, sizeof(a->header_value), "1");
-    }
-}
-
-/* An error from libsce or the server. */
-static void answer_sce_error(gw_answer *a, int rv, const char *message)
-{
-    answer_error(a, gw_json_http_status(rv), rv, message);
-}
-
-/* An error of the gateway's own parsing: INVALID_ARGUMENT is 400, running
- * out of memory 500. */
-static void answer_parse_error(gw_answer *a, int rv, const char *message)
-{
-    if (rv == SCE_ERR_INVALID_ARGUMENT)
-        answer_error(a, MHD_HTTP_BAD_REQUEST, rv, message);
-    else
-        answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL, message);
-}
-
 /* Asks the rate limit for `runs` runs; 0 (and the 429 in *a) if refused. */
 static int admitted(gw_admit_fn admit, void *arg, size_t runs, gw_answer *a)
 {
@@ -87,18 +53,8 @@ static int admitted(gw_admit_fn admit, void *arg, size_t runs, gw_answer *a)
 
     if (admit == NULL || admit(arg, runs, &retry_s, msg, sizeof(msg)))
         return 1;
-    a->header_name = MHD_HTTP_HEADER_RETRY_AFTER;
-    snprintf(a->header_value, sizeof(a->header_value), "%u", retry_s);
-    answer_error(a, MHD_HTTP_TOO_MANY_REQUESTS, SCE_ERR_RESOURCE_EXHAUSTED, msg);
+    gw_answer_error_retry(a, MHD_HTTP_TOO_MANY_REQUESTS, SCE_ERR_RESOURCE_EXHAUSTED, msg, retry_s);
     return 0;
-}
-
-static void answer_run(gw_answer *a, const sce_run_result *r)
-{
-    a->status = MHD_HTTP_OK;
-    a->body = gw_json_run_result(r);
-    snprintf(a->request_id, sizeof(a->request_id), "%s", r->request_id ? r->request_id : "");
-    snprintf(a->note, sizeof(a->note), "%s", sce_verdict_name(r->verdict));
 }
 
 /* ------------------------------------------------------------ /run-zip */
@@ -122,7 +78,7 @@ static int text_field(const gw_multipart *m, const char *name, const char **out,
     if (v == NULL || len == 0)
         return SCE_OK;
     if (strlen(v) != len) {
-        snprintf(err, errlen, "%s: contains a NUL character", name);
+        sce_seterr(err, errlen, "%s: contains a NUL character", name);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     *out = v;
@@ -150,7 +106,7 @@ static int default_entry(const sce_bundle *b, const char *language, const char *
     *entry = NULL;
     if (language != NULL && strcmp(language, "node") == 0) {
         if (js == NULL) {
-            snprintf(err, errlen,
+            sce_seterr(err, errlen,
                      "zip: neither 'index.js' nor 'main.js' is in the archive; name "
                      "the entry file");
             return SCE_ERR_INVALID_ARGUMENT;
@@ -158,12 +114,12 @@ static int default_entry(const sce_bundle *b, const char *language, const char *
         *entry = js;
     } else if (language == NULL) {
         if (py && js != NULL) {
-            snprintf(err, errlen,
+            sce_seterr(err, errlen,
                      "zip: both main.py and %s are in the archive; name the entry file", js);
             return SCE_ERR_INVALID_ARGUMENT;
         }
         if (!py && js == NULL) {
-            snprintf(err, errlen,
+            sce_seterr(err, errlen,
                      "zip: none of main.py, index.js and main.js is in the archive; "
                      "name the entry file");
             return SCE_ERR_INVALID_ARGUMENT;
@@ -185,34 +141,34 @@ void gw_route_run_zip(sce_client *client, gw_multipart *m, gw_admit_fn admit, vo
     size_t flen = 0;
     int rv;
 
-    answer_init(a);
+    gw_answer_init(a);
     if ((rv = gw_multipart_end(m, &status, err, sizeof(err))) != SCE_OK) {
-        answer_error(a, status, rv, err);
+        gw_answer_error(a, status, rv, err);
         return;
     }
     if ((file = gw_multipart_value(m, "file", &flen)) == NULL) {
-        answer_error(a, MHD_HTTP_BAD_REQUEST, SCE_ERR_INVALID_ARGUMENT, "file: missing");
+        gw_answer_error(a, MHD_HTTP_BAD_REQUEST, SCE_ERR_INVALID_ARGUMENT, "file: missing");
         return;
     }
     if ((rv = text_field(m, "entry", &entry, err, sizeof(err))) != SCE_OK ||
         (rv = text_field(m, "language", &language, err, sizeof(err))) != SCE_OK) {
-        answer_parse_error(a, rv, err);
+        gw_answer_parse_error(a, rv, err);
         return;
     }
     /* Every check of a hostile archive happens here, before anything is
      * sent to the server. */
     if ((rv = sce_bundle_from_zip(file, flen, NULL, &b, err, sizeof(err))) != SCE_OK) {
-        answer_parse_error(a, rv, err);
+        gw_answer_parse_error(a, rv, err);
         return;
     }
     if (entry == NULL && (rv = default_entry(b, language, &entry, err, sizeof(err))) != SCE_OK) {
-        answer_parse_error(a, rv, err);
+        gw_answer_parse_error(a, rv, err);
         goto out;
     }
     rv = sce_bundle_pick_entry(b, language, entry, &picked_entry, &picked_language, err,
                                sizeof(err));
     if (rv != SCE_OK) {
-        answer_parse_error(a, rv, err);
+        gw_answer_parse_error(a, rv, err);
         goto out;
     }
     if (!admitted(admit, admit_arg, 1, a))
@@ -225,10 +181,11 @@ void gw_route_run_zip(sce_client *client, gw_multipart *m, gw_admit_fn admit, vo
     rq.tenant = who->tenant;
     rv = sce_client_run_project(client, &rq, &res, err, sizeof(err));
     if (rv != SCE_OK) {
-        answer_sce_error(a, rv, err);
+        gw_answer_sce_error(a, rv, err);
         goto out;
     }
-    answer_run(a, res);
+    gw_answer_ok(a, MHD_HTTP_OK, gw_json_run_result(res), res->request_id,
+                 sce_verdict_name(res->verdict));
     sce_run_result_free(res);
 out:
     sce_bundle_free(b);
@@ -241,13 +198,13 @@ void gw_route_run_batch(sce_client *client, const char *body, size_t len, gw_adm
 {
     gw_batch_input in;
     sce_batch_result *res = NULL;
-    char err[1024];
+    char err[1024], note[64];
     size_t ok = 0;
     int rv;
 
-    answer_init(a);
+    gw_answer_init(a);
     if ((rv = gw_json_batch_input(body, len, &in, err, sizeof(err))) != SCE_OK) {
-        answer_parse_error(a, rv, err);
+        gw_answer_parse_error(a, rv, err);
         return;
     }
     /* Each task is a run. */
@@ -257,15 +214,13 @@ void gw_route_run_batch(sce_client *client, const char *body, size_t len, gw_adm
         in.reqs[i].tenant = who->tenant;
     rv = sce_client_run_batch(client, in.reqs, in.count, &res, err, sizeof(err));
     if (rv != SCE_OK) {
-        answer_sce_error(a, rv, err);
+        gw_answer_sce_error(a, rv, err);
         goto out;
     }
     for (size_t i = 0; i < res->count; i++)
         ok += res->items[i].status == SCE_OK;
-    a->status = MHD_HTTP_OK;
-    a->body = gw_json_batch_result(res);
-    snprintf(a->request_id, sizeof(a->request_id), "%s", res->request_id ? res->request_id : "");
-    snprintf(a->note, sizeof(a->note), "batch of %zu tasks, %zu ran", res->count, ok);
+    snprintf(note, sizeof(note), "batch of %zu tasks, %zu ran", res->count, ok);
+    gw_answer_ok(a, MHD_HTTP_OK, gw_json_batch_result(res), res->request_id, note);
     sce_batch_result_free(res);
 out:
     gw_batch_input_free(&in);
@@ -279,13 +234,13 @@ void gw_route_history(sce_client *client, const char *limit, const char *offset,
 {
     sce_history_query q;
     sce_history_page *p = NULL;
-    char err[1024];
+    char err[1024], note[64];
     int rv;
 
-    answer_init(a);
+    gw_answer_init(a);
     if ((rv = gw_json_history_query(limit, offset, verdict, language, &q, err, sizeof(err))) !=
         SCE_OK) {
-        answer_parse_error(a, rv, err);
+        gw_answer_parse_error(a, rv, err);
         return;
     }
     if (tenant != NULL && tenant[0] == '\0')
@@ -293,27 +248,25 @@ void gw_route_history(sce_client *client, const char *limit, const char *offset,
     /* A tenant's token lists its own runs only; naming itself is allowed. */
     if (!who->sees_all && tenant != NULL &&
         (who->tenant == NULL || strcmp(tenant, who->tenant) != 0)) {
-        answer_error(a, MHD_HTTP_BAD_REQUEST, SCE_ERR_INVALID_ARGUMENT,
+        gw_answer_error(a, MHD_HTTP_BAD_REQUEST, SCE_ERR_INVALID_ARGUMENT,
                      "tenant: only an admin token may list another tenant's runs");
         return;
     }
     if (!who->sees_all && who->tenant == NULL) {
         /* Not reached (a caller who does not see all has a name); should it
          * be, nothing is listed rather than everything. */
-        answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL, "caller has no tenant");
+        gw_answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL, "caller has no tenant");
         return;
     }
     q.tenant = who->sees_all ? tenant : who->tenant;
     if (!admitted(admit, admit_arg, 1, a))
         return;
     if ((rv = sce_client_history(client, &q, &p, err, sizeof(err))) != SCE_OK) {
-        answer_sce_error(a, rv, err);
+        gw_answer_sce_error(a, rv, err);
         return;
     }
-    a->status = MHD_HTTP_OK;
-    a->body = gw_json_history(p, q.offset);
-    snprintf(a->note, sizeof(a->note), "%zu of %llu entries", p->count,
-             (unsigned long long)p->total);
+    snprintf(note, sizeof(note), "%zu of %llu entries", p->count, (unsigned long long)p->total);
+    gw_answer_ok(a, MHD_HTTP_OK, gw_json_history(p, q.offset), NULL, note);
     sce_history_page_free(p);
 }
 
@@ -336,16 +289,16 @@ void gw_route_history_entry(sce_client *client, const char *id, gw_admit_fn admi
 {
     sce_history_entry *e = NULL;
     int64_t n = path_id(id);
-    char err[1024];
+    char err[1024], note[40];
     int rv;
 
-    answer_init(a);
+    gw_answer_init(a);
     if (!who->sees_all && who->tenant == NULL) {
-        answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL, "caller has no tenant");
+        gw_answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL, "caller has no tenant");
         return;
     }
     if (n == 0) {
-        answer_error(a, MHD_HTTP_NOT_FOUND, SCE_ERR_NOT_FOUND,
+        gw_answer_error(a, MHD_HTTP_NOT_FOUND, SCE_ERR_NOT_FOUND,
                      "no such run: /history/ takes a run's id, e.g. /history/42");
         return;
     }
@@ -357,11 +310,10 @@ void gw_route_history_entry(sce_client *client, const char *id, gw_admit_fn admi
     rv = sce_client_history_get(client, n, who->sees_all ? NULL : who->tenant, &e, err,
                                 sizeof(err));
     if (rv != SCE_OK) {
-        answer_sce_error(a, rv, err);
+        gw_answer_sce_error(a, rv, err);
         return;
     }
-    a->status = MHD_HTTP_OK;
-    a->body = gw_json_history_entry(e);
-    snprintf(a->note, sizeof(a->note), "run %lld", (long long)n);
+    snprintf(note, sizeof(note), "run %lld", (long long)n);
+    gw_answer_ok(a, MHD_HTTP_OK, gw_json_history_entry(e), NULL, note);
     sce_history_entry_free(e);
 }

@@ -2,10 +2,10 @@
  * routes_project.h - what POST /run-zip, POST /run-batch, GET /history and
  * GET /history/{id} answer.
  *
- * http.c owns the connection: it routes, reads the body, applies the
- * guards and sends.  The functions here take what it read, call sce-server
- * through libsce and fill a gw_answer (status, JSON body, one optional
- * header, the log note) that http.c sends as it is.  The run-zip body is a
+ * http.c owns the connection: it reads the body, applies the guards and
+ * sends; routes.c routes and applies the rate limit.  The functions here
+ * take what was read, call sce-server through libsce and fill a gw_answer
+ * (answer.h) that http.c sends as it is.  The run-zip body is a
  * multipart/form-data upload (multipart.h) read into memory and turned
  * into a project by libsce's sce_bundle_from_zip(), the same code as the
  * sce CLI's, so a hostile archive is refused here and never reaches the
@@ -22,19 +22,11 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "answer.h"
 #include "multipart.h"
 #include "sce/client.h"
 
-typedef struct gw_answer {
-    unsigned status;
-    json_t *body;            /* NULL: building it ran out of memory */
-    const char *header_name; /* one more header of the answer (Retry-After), or NULL */
-    char header_value[24];
-    char request_id[40]; /* the server's id of the request, "" if none */
-    char note[160];      /* the verdict or the error, for the log line */
-} gw_answer;
-
-/* The gateway's rate limit, applied by http.c to the client of this
+/* The gateway's rate limit, applied by routes.c to the client of this
  * request: takes `runs` runs from its bucket.  Returns 1 to go ahead; 0
  * with the 429 message and the seconds until it may try again.  Called
  * only once a request is known to be sent to the server. */

@@ -1,0 +1,55 @@
+/*
+ * options.h - sce-gateway's configuration: one struct, one table, and the
+ * checks that go beyond one option's type and bounds.
+ *
+ * Filled by sce_config_load (common/config.h) from defaults < config file <
+ * SCE_GATEWAY_* environment < flags; immutable once the gateway runs.  The
+ * defaults are gateway_limits.h's GW_DEF_*.  docs/ARCHITECTURE.md and
+ * web-gateway/sce-gateway.conf.example list the same options, and the docs
+ * check --help against them.
+ *
+ * Ownership: the strings in gateway_options are the struct's, freed by
+ * sce_config_free(&gateway_options_spec, o).
+ */
+#ifndef SCE_GATEWAY_OPTIONS_H
+#define SCE_GATEWAY_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "tenants.h"
+
+typedef struct gateway_options {
+    char *listen;
+    char *server;
+    int64_t rpc_timeout_ms;
+    int64_t body_limit_bytes;
+    int64_t max_connections;
+    int64_t connection_timeout_ms;
+    char *static_dir;
+    char *cors_origin;
+    char *log_level;
+    int64_t read_timeout_ms;
+    int64_t header_limit_bytes;
+    int64_t max_connections_per_ip;
+    char *auth_token;
+    char *auth_token_file;
+    double rate_limit;
+    int64_t rate_burst;
+    char *client_ip_header;
+    char *allowed_hosts;
+} gateway_options;
+
+extern const sce_config_spec gateway_options_spec;
+
+/* Checks what the table cannot: log_level is a level (into *log_level),
+ * cors_origin is "*" or one origin, server is not empty, at most one of
+ * auth_token and auth_token_file is set, client_ip_header is a header
+ * name.  Also builds the set of tokens into *tenants (NULL: no
+ * authentication; the caller frees it with gw_tenants_free()).  Returns 0,
+ * or -1 with one line in err. */
+int options_check(const gateway_options *o, int *log_level, gw_tenants **tenants, char *err,
+                  size_t errlen);
+
+#endif

@@ -1,0 +1,253 @@
+/*
+ * routes.c - the route table of routes.h and the answers of POST /run,
+ * GET /languages and GET /healthz; the project routes are passed on to
+ * routes_project.c with the rate limit and the caller.
+ *
+ * This file decides what each API route answers; what the JSON says is up
+ * to json.c, and what a run does is up to the server, whose errors are
+ * mapped to statuses by gw_json_http_status() (through gw_answer).
+ *
+ * Threads: any request thread; no state of its own.  Errors: every path
+ * fills the gw_answer.
+ */
+#include "routes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "client_key.h"
+#include "common/clock.h"
+#include "common/utf8.h"
+#include "gateway_limits.h"
+#include "json.h"
+#include "routes_project.h"
+#include "sce/err.h"
+
+static const gw_route routes[] = {
+    {"/run", GW_ROUTE_RUN, "POST", "POST, OPTIONS", 0, 1, 0},
+    {"/languages", GW_ROUTE_LANGUAGES, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0},
+    {"/healthz", GW_ROUTE_HEALTH, "GET, HEAD", "GET, HEAD, OPTIONS", 1, 0, 0},
+    {"/", GW_ROUTE_PAGE, "GET, HEAD", "GET, HEAD", 1, 0, 1},
+    {"/assets/", GW_ROUTE_ASSET, "GET, HEAD", "GET, HEAD", 1, 0, 1},
+    {"/run-zip", GW_ROUTE_RUN_ZIP, "POST", "POST, OPTIONS", 0, 0, 0},
+    {"/run-batch", GW_ROUTE_RUN_BATCH, "POST", "POST, OPTIONS", 0, 1, 0},
+    {"/history", GW_ROUTE_HISTORY, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0},
+    {"/history/", GW_ROUTE_HISTORY_ENTRY, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0},
+};
+
+const gw_route *gw_routes_find(const char *url)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const gw_route *r = &routes[i];
+        size_t n = strlen(r->path);
+
+        if (strcmp(url, r->path) == 0)
+            return r;
+        if (n > 1 && r->path[n - 1] == '/' && strncmp(url, r->path, n) == 0 && url[n] != '\0')
+            return r;
+    }
+    return NULL;
+}
+
+int gw_routes_method_allowed(const gw_route *r, const char *method)
+{
+    if (strcmp(r->allow, "POST") == 0) /* /run, /run-zip, /run-batch */
+        return strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    return strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+}
+
+const char *gw_routes_allow(const gw_route *r, int cors_on)
+{
+    return cors_on ? r->allow_cors : r->allow;
+}
+
+int gw_routes_anonymous(const gw_route *r, const char *method, int cors_on)
+{
+    if (r == NULL)
+        return 0;
+    return r->anonymous || (cors_on && strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0);
+}
+
+/* A path for an error message, cut at GW_ERROR_PATH_MAX bytes.  Unlike
+ * sce_ascii_shown(), it keeps non-ASCII text: gw_json_error() makes the
+ * message valid UTF-8 on one line. */
+static void shown_path(char *out, size_t outlen, const char *url)
+{
+    size_t n = strlen(url);
+
+    snprintf(out, outlen, "%.*s%s", (int)(n > GW_ERROR_PATH_MAX ? GW_ERROR_PATH_MAX : n), url,
+             n > GW_ERROR_PATH_MAX ? "..." : "");
+}
+
+void gw_routes_not_found(gw_answer *a, const char *method, const char *url)
+{
+    char msg[GW_ERROR_PATH_MAX + 64], shown[GW_ERROR_PATH_MAX + 4];
+
+    shown_path(shown, sizeof(shown), url);
+    snprintf(msg, sizeof(msg), "no route for %s %s", method, shown);
+    gw_answer_error(a, MHD_HTTP_NOT_FOUND, SCE_ERR_NOT_FOUND, msg);
+}
+
+void gw_routes_not_allowed(gw_answer *a, const gw_route *r, const char *method, const char *url,
+                           int cors_on)
+{
+    char msg[GW_ERROR_PATH_MAX + 128], shown[GW_ERROR_PATH_MAX + 4];
+
+    shown_path(shown, sizeof(shown), url);
+    snprintf(msg, sizeof(msg), "method %s is not allowed for %s; allowed: %s", method, shown,
+             gw_routes_allow(r, cors_on));
+    gw_answer_error(a, MHD_HTTP_METHOD_NOT_ALLOWED, SCE_ERR_UNIMPLEMENTED, msg);
+    gw_answer_header(a, MHD_HTTP_HEADER_ALLOW, gw_routes_allow(r, cors_on));
+}
+
+/* ------------------------------------------------------------ the client */
+
+/* A client of the rate limiter is its key (client_key.h): an IPv6 /64 is
+ * one client, so hopping between its addresses does not buy more runs. */
+static void client_key(const gw_route_ctx *x, unsigned char key[GW_CLIENT_KEY_BYTES])
+{
+    const union MHD_ConnectionInfo *ci;
+    const char *h;
+
+    memset(key, 0, GW_CLIENT_KEY_BYTES);
+    if (x->client_ip_header != NULL &&
+        (h = MHD_lookup_connection_value(x->c, MHD_HEADER_KIND, x->client_ip_header)) != NULL &&
+        gw_client_key_from_header(h, key) == 0)
+        return;
+    ci = MHD_get_connection_info(x->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    /* Anything but IPv4 and IPv6 gets the zero key, shared by all such. */
+    gw_client_key_from_sockaddr(ci != NULL ? ci->client_addr : NULL, key);
+}
+
+/* The rate limit, as routes_project.c asks for it (gw_admit_fn). */
+static int admit_cb(void *arg, size_t runs, unsigned *retry_s, char *msg, size_t msglen)
+{
+    const gw_route_ctx *x = arg;
+    unsigned char key[GW_CLIENT_KEY_BYTES];
+
+    if (x->rate == NULL)
+        return 1;
+    client_key(x, key);
+    return gw_rate_take(x->rate, key, runs, sce_clock_ms(), retry_s, msg, msglen);
+}
+
+/* The caller as the routes see it: without tokens, or with the single
+ * token of before tenants, no tenant and the whole history. */
+static gw_caller caller_of(const gw_route_ctx *x)
+{
+    gw_caller who = {NULL, 1};
+
+    if (x->tenant != NULL && x->tenant->name != NULL) {
+        who.tenant = x->tenant->name;
+        who.sees_all = x->tenant->admin;
+    }
+    return who;
+}
+
+/* ------------------------------------------------------------ API */
+
+static void answer_languages(const gw_route_ctx *x, gw_answer *a)
+{
+    sce_language_list *l = NULL;
+    char err[512];
+    int rv = sce_client_languages(x->client, &l, err, sizeof(err));
+
+    if (rv != SCE_OK) {
+        gw_answer_sce_error(a, rv, err);
+        return;
+    }
+    gw_answer_ok(a, MHD_HTTP_OK, gw_json_languages(l), NULL, NULL);
+    sce_language_list_free(l);
+}
+
+static void answer_health(const gw_route_ctx *x, gw_answer *a)
+{
+    sce_health *h = NULL;
+    char err[512];
+    unsigned status = MHD_HTTP_SERVICE_UNAVAILABLE;
+    int rv = sce_client_health(x->client, &h, err, sizeof(err));
+    json_t *body = gw_json_health(rv == SCE_OK ? h : NULL, rv, err, &status);
+
+    gw_answer_ok(a, status, body, NULL, rv != SCE_OK ? err : NULL);
+    sce_health_free(h);
+}
+
+static void answer_run(const gw_route_ctx *x, gw_answer *a)
+{
+    gw_run_input in;
+    sce_run_result *res = NULL;
+    char err[1024];
+    unsigned retry_s = 1;
+    int rv;
+
+    rv = gw_json_run_input(x->body->data, x->body->len, &in, err, sizeof(err));
+    if (rv != SCE_OK) {
+        gw_answer_parse_error(a, rv, err);
+        return;
+    }
+    /* The body is parsed; its bytes are no longer needed while the run
+     * takes its time. */
+    sce_buf_free(x->body);
+    if (!admit_cb((void *)x, 1, &retry_s, err, sizeof(err))) {
+        gw_answer_error_retry(a, MHD_HTTP_TOO_MANY_REQUESTS, SCE_ERR_RESOURCE_EXHAUSTED, err,
+                              retry_s);
+        goto out;
+    }
+    in.req.tenant = caller_of(x).tenant;
+    rv = sce_client_run(x->client, &in.req, &res, err, sizeof(err));
+    if (rv != SCE_OK) {
+        gw_answer_sce_error(a, rv, err);
+        goto out;
+    }
+    gw_answer_ok(a, MHD_HTTP_OK, gw_json_run_result(res), res->request_id,
+                 sce_verdict_name(res->verdict));
+    sce_run_result_free(res);
+out:
+    gw_run_input_free(&in);
+}
+
+void gw_routes_answer(const gw_route *r, const gw_route_ctx *x, gw_answer *a)
+{
+    gw_caller who = caller_of(x);
+    void *arg = (void *)x;
+
+    gw_answer_init(a);
+    switch (r->id) {
+    case GW_ROUTE_RUN:
+        answer_run(x, a);
+        return;
+    case GW_ROUTE_RUN_BATCH:
+        gw_route_run_batch(x->client, x->body->data, x->body->len, admit_cb, arg, &who, a);
+        return;
+    case GW_ROUTE_RUN_ZIP:
+        if (x->upload == NULL)
+            gw_answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL,
+                            "the upload was not read");
+        else
+            gw_route_run_zip(x->client, x->upload, admit_cb, arg, &who, a);
+        return;
+    case GW_ROUTE_HISTORY:
+        gw_route_history(x->client, MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "limit"),
+                         MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "offset"),
+                         MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "verdict"),
+                         MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "language"),
+                         MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "tenant"),
+                         admit_cb, arg, &who, a);
+        return;
+    case GW_ROUTE_HISTORY_ENTRY:
+        /* The id is what follows the route's prefix. */
+        gw_route_history_entry(x->client, x->url + strlen(r->path), admit_cb, arg, &who, a);
+        return;
+    case GW_ROUTE_LANGUAGES:
+        answer_languages(x, a);
+        return;
+    case GW_ROUTE_HEALTH:
+        answer_health(x, a);
+        return;
+    case GW_ROUTE_PAGE:
+    case GW_ROUTE_ASSET:
+        break;
+    }
+    gw_answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL,
+                    "no API answer for this route");
+}

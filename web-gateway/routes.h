@@ -1,0 +1,94 @@
+/*
+ * routes.h - sce-gateway's route table and the API's answers: POST /run,
+ * GET /languages, GET /healthz here; POST /run-zip, POST /run-batch,
+ * GET /history and GET /history/{id} through routes_project.h.
+ *
+ * http.c owns the connection: it finds the route (gw_routes_find), applies
+ * the guards, reads the body, and once the request is in asks
+ * gw_routes_answer() for the answer, which it sends as it is.  The page's
+ * routes ("/", "/assets/") are in the table but answered by static.c.
+ *
+ * The rate limit is applied here, to the client of the request (the TCP
+ * peer, or the last address of client_ip_header behind a proxy), and only
+ * once a request is known to be sent to the server: a request the gateway
+ * refuses by itself costs nothing downstream.
+ *
+ * Threads: any request thread; the table is constant.  Ownership: every
+ * input of gw_route_ctx is borrowed for the call; the answer's body is the
+ * caller's.
+ */
+#ifndef SCE_GATEWAY_ROUTES_H
+#define SCE_GATEWAY_ROUTES_H
+
+#include <stddef.h>
+
+#include <microhttpd.h>
+
+#include "answer.h"
+#include "common/buf.h"
+#include "multipart.h"
+#include "rate_limit.h"
+#include "sce/client.h"
+#include "tenants.h"
+
+typedef enum gw_route_id {
+    GW_ROUTE_RUN,
+    GW_ROUTE_LANGUAGES,
+    GW_ROUTE_HEALTH,
+    GW_ROUTE_PAGE,
+    GW_ROUTE_ASSET,
+    GW_ROUTE_RUN_ZIP,       /* routes_project.c; a multipart body */
+    GW_ROUTE_RUN_BATCH,     /* routes_project.c; a JSON body read like /run's */
+    GW_ROUTE_HISTORY,       /* routes_project.c */
+    GW_ROUTE_HISTORY_ENTRY, /* GET /history/{id}, routes_project.c */
+} gw_route_id;
+
+typedef struct gw_route {
+    const char *path; /* exact; or a prefix when it ends in '/' and is not "/" */
+    gw_route_id id;
+    const char *allow;
+    const char *allow_cors; /* the same with OPTIONS, when CORS is on */
+    int anonymous;          /* callable without a token (/healthz, the page) */
+    int json_body;          /* a POST with a JSON body, kept up to body_limit */
+    int is_static;          /* answered by static.c */
+} gw_route;
+
+/* The route of a URL path, or NULL. */
+const gw_route *gw_routes_find(const char *url);
+
+/* 1 if `method` is one the route serves (OPTIONS is answered apart). */
+int gw_routes_method_allowed(const gw_route *r, const char *method);
+
+/* The Allow header's value for the route. */
+const char *gw_routes_allow(const gw_route *r, int cors_on);
+
+/* 1 if the request needs no token: an anonymous route, or a CORS
+ * preflight (browsers send those without credentials; they run nothing).
+ * Unknown paths (r NULL) do need one: an anonymous client learns
+ * nothing. */
+int gw_routes_anonymous(const gw_route *r, const char *method, int cors_on);
+
+/* The 404 of a path no route serves: "no route for METHOD PATH", the path
+ * cut at GW_ERROR_PATH_MAX bytes. */
+void gw_routes_not_found(gw_answer *a, const char *method, const char *url);
+
+/* The 405 of a method the route does not serve, with Allow. */
+void gw_routes_not_allowed(gw_answer *a, const gw_route *r, const char *method, const char *url,
+                           int cors_on);
+
+/* What one API request has, once it is all in. */
+typedef struct gw_route_ctx {
+    sce_client *client;
+    struct MHD_Connection *c; /* for query parameters and the client's address */
+    const char *url;
+    sce_buf *body;           /* a JSON body (json_body routes); freed once parsed */
+    gw_multipart *upload;    /* POST /run-zip's form, else NULL */
+    const gw_tenant *tenant; /* whose token it carries; NULL without tokens */
+    gw_rate *rate;           /* NULL: no rate limit */
+    const char *client_ip_header; /* NULL: the client is the TCP peer */
+} gw_route_ctx;
+
+/* The answer of an API route (not a static one) whose method is allowed. */
+void gw_routes_answer(const gw_route *r, const gw_route_ctx *x, gw_answer *a);
+
+#endif
