@@ -33,8 +33,7 @@ void gw_answer_ok(gw_answer *a, unsigned status, json_t *body, const char *reque
     json_decref(a->body);
     a->status = status;
     a->body = body;
-    sce_ascii_shown(a->request_id, sizeof(a->request_id), request_id != NULL ? request_id : "",
-                    32);
+    sce_ascii_shown(a->request_id, sizeof(a->request_id), request_id != NULL ? request_id : "", 32);
     sce_ascii_shown(a->note, sizeof(a->note), note != NULL ? note : "", sizeof(a->note) - 5);
 }
 
@@ -52,8 +51,7 @@ void gw_answer_error_retry(gw_answer *a, unsigned status, int err, const char *m
     json_decref(a->body);
     a->status = status;
     a->body = gw_json_error(status, err, message, a->request_id);
-    sce_ascii_shown(a->note, sizeof(a->note), message != NULL ? message : "",
-                    sizeof(a->note) - 5);
+    sce_ascii_shown(a->note, sizeof(a->note), message != NULL ? message : "", sizeof(a->note) - 5);
     if (retry_s == 0 && status == MHD_HTTP_TOO_MANY_REQUESTS)
         retry_s = 1;
     if (retry_s > 0) {
@@ -90,6 +88,28 @@ void gw_answer_too_large(gw_answer *a, unsigned long long announced, size_t limi
     else
         snprintf(msg, sizeof(msg), "body: more than the limit of %zu bytes", limit_bytes);
     gw_answer_error(a, MHD_HTTP_CONTENT_TOO_LARGE, SCE_ERR_INVALID_ARGUMENT, msg);
+}
+
+int gw_answer_admitted(gw_admit_fn admit, void *arg, size_t runs, gw_answer *a)
+{
+    unsigned retry_s = 1;
+    char msg[256];
+
+    if (admit == NULL || admit(arg, runs, &retry_s, msg, sizeof(msg)))
+        return 1;
+    gw_answer_error_retry(a, MHD_HTTP_TOO_MANY_REQUESTS, SCE_ERR_RESOURCE_EXHAUSTED, msg, retry_s);
+    return 0;
+}
+
+void gw_answer_run(gw_answer *a, int rv, sce_run_result *res, const char *message)
+{
+    if (rv != SCE_OK) {
+        gw_answer_sce_error(a, rv, message);
+        return;
+    }
+    gw_answer_ok(a, MHD_HTTP_OK, gw_json_run_result(res), res->request_id,
+                 sce_verdict_name(res->verdict));
+    sce_run_result_free(res);
 }
 
 int gw_answer_before_body(struct MHD_Connection *c, unsigned long long announced,

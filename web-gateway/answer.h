@@ -2,7 +2,7 @@
  * answer.h - what sce-gateway answers, before it is sent: a status, a JSON
  * body, at most one extra header, and what the log line says.
  *
- * Every route fills a gw_answer and http.c sends it (http_send_answer), so
+ * Every route fills a gw_answer and http.c sends it (its send_answer()), so
  * there is one way to answer and one shape of error: gw_answer_error()
  * builds the body of every non-2xx answer (gw_json_error) and is the only
  * place that sets Retry-After.  gw_answer_before_body() is the one rule for
@@ -68,6 +68,20 @@ void gw_answer_header(gw_answer *a, const char *name, const char *value);
 /* 413 for a body of `announced` bytes (0: unknown, it streamed past) over
  * limit_bytes. */
 void gw_answer_too_large(gw_answer *a, unsigned long long announced, size_t limit_bytes);
+
+/* The gateway's rate limit, as routes.c applies it to the client of the
+ * request: takes `runs` runs from its bucket.  Returns 1 to go ahead; 0
+ * with the 429 message and the seconds until it may try again. */
+typedef int (*gw_admit_fn)(void *arg, size_t runs, unsigned *retry_s, char *msg, size_t msglen);
+
+/* Asks admit (NULL: no limit) for `runs` runs; 1 to go ahead, or 0 with
+ * the 429 and its Retry-After in *a.  Called only once a request is known
+ * to be sent to the server. */
+int gw_answer_admitted(gw_admit_fn admit, void *arg, size_t runs, gw_answer *a);
+
+/* The answer of one run: 200 with the result (res, consumed) when rv is
+ * SCE_OK, else the server's or libsce's error with its message. */
+void gw_answer_run(gw_answer *a, int rv, sce_run_result *res, const char *message);
 
 /* Whether a refusal decided from the headers must be sent before any body
  * is read: 1 when the client waits for "100 Continue" (it then sends no

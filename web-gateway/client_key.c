@@ -1,6 +1,6 @@
 /*
  * client_key.c - addresses into the per-client key of client_key.h.  One
- * copy, used by the rate limiter (http.c) and by the connection caps
+ * copy, used by the rate limiter (rate_limit.c) and by the connection caps
  * (guard.c), so that both agree on who "one client" is.
  */
 #include "client_key.h"

@@ -1,6 +1,6 @@
 /*
  * client_key.h - who a client is, for sce-gateway's per-client limits (the
- * rate limiter in http.c, the connection caps in guard.c): a 16-byte key
+ * rate limiter in rate_limit.c, the connection caps in guard.c): a 16-byte key
  * made from an address.
  *
  * IPv4 becomes its IPv4-mapped IPv6 address; any other IPv6 address is cut

@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "gateway_limits.h"
+#include "common/seterr.h"
 #include "sce/err.h"
 #include "common/utf8.h"
 
@@ -194,7 +195,7 @@ static int add_name(gw_guard *g, const char *p, size_t n, char *err, size_t errl
 
     if (g->nnames >= sizeof(g->names) / sizeof(g->names[0]) ||
         g->nallowed >= GW_ALLOWED_HOSTS_MAX) {
-        snprintf(err, errlen, "allowed_hosts: more than %d names", GW_ALLOWED_HOSTS_MAX);
+        sce_seterr(err, errlen, "allowed_hosts: more than %d names", GW_ALLOWED_HOSTS_MAX);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     h = &g->names[g->nnames];
@@ -202,10 +203,10 @@ static int add_name(gw_guard *g, const char *p, size_t n, char *err, size_t errl
         memcpy(raw, p, k);
         raw[k] = '\0';
         sce_ascii_shown(text, sizeof(text), raw, GW_GUARD_SHOWN_MAX);
-        snprintf(err, errlen,
-                 "allowed_hosts: '%s' is not a host name, '*.' + a name, an IPv4 "
-                 "address or an [IPv6] address (give names without scheme, port or path)",
-                 text);
+        sce_seterr(err, errlen,
+                   "allowed_hosts: '%s' is not a host name, '*.' + a name, an IPv4 "
+                   "address or an [IPv6] address (give names without scheme, port or path)",
+                   text);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     g->nnames++;
@@ -291,7 +292,7 @@ int gw_guard_new(const gw_guard_config *cfg, gw_guard **out, char *err, size_t e
     int rv = SCE_OK;
 
     if (g == NULL) {
-        snprintf(err, errlen, "out of memory");
+        sce_seterr(err, errlen, "out of memory");
         return SCE_ERR_NO_MEMORY;
     }
     pthread_mutex_init(&g->lock, NULL);
@@ -318,7 +319,7 @@ int gw_guard_new(const gw_guard_config *cfg, gw_guard **out, char *err, size_t e
     g = NULL;
 out:
     if (rv == SCE_ERR_NO_MEMORY)
-        snprintf(err, errlen, "out of memory");
+        sce_seterr(err, errlen, "out of memory");
     gw_guard_free(g);
     return rv;
 }
@@ -409,10 +410,10 @@ unsigned gw_guard_check(const gw_guard *g, const char *method, const char *host,
         host_ok = parse_authority(host, &h, &port) == 0;
         if (!g->any_host && (!host_ok || !host_allowed(g, &h))) {
             sce_ascii_shown(text, sizeof(text), host, GW_GUARD_SHOWN_MAX);
-            snprintf(msg, msglen,
-                     "Host: '%s' is not a name of this gateway; it answers to localhost, its "
-                     "listen address and allowed_hosts",
-                     text);
+            sce_seterr(msg, msglen,
+                       "Host: '%s' is not a name of this gateway; it answers to localhost, its "
+                       "listen address and allowed_hosts",
+                       text);
             return 403;
         }
     }
@@ -424,10 +425,10 @@ unsigned gw_guard_check(const gw_guard *g, const char *method, const char *host,
     if (host != NULL && host_ok && own_origin(origin, &h, port))
         return 0;
     sce_ascii_shown(text, sizeof(text), origin, GW_GUARD_SHOWN_MAX);
-    snprintf(msg, msglen,
-             "Origin: '%s' may not send %s requests here; only this gateway's own page%s may", text,
-             strlen(method) < 16 ? method : "such",
-             g->cors_origin != NULL ? " and cors_origin" : "");
+    sce_seterr(msg, msglen,
+               "Origin: '%s' may not send %s requests here; only this gateway's own page%s may",
+               text, strlen(method) < 16 ? method : "such",
+               g->cors_origin != NULL ? " and cors_origin" : "");
     return 403;
 }
 
@@ -499,12 +500,12 @@ unsigned gw_guard_connection_limit(const gw_guard *g)
 void gw_guard_busy_message(const gw_guard *g, gw_admit how, char *msg, size_t msglen)
 {
     if (how == GW_ADMIT_BUSY_CLIENT)
-        snprintf(msg, msglen,
-                 "too many connections from your address: %u at once (max_connections_per_ip); "
-                 "retry in %d s",
-                 g->per_ip, GW_BUSY_RETRY_AFTER_S);
+        sce_seterr(msg, msglen,
+                   "too many connections from your address: %u at once (max_connections_per_ip); "
+                   "retry in %d s",
+                   g->per_ip, GW_BUSY_RETRY_AFTER_S);
     else
-        snprintf(msg, msglen,
-                 "the gateway holds its most connections, %u (max_connections); retry in %d s",
-                 g->max_connections, GW_BUSY_RETRY_AFTER_S);
+        sce_seterr(msg, msglen,
+                   "the gateway holds its most connections, %u (max_connections); retry in %d s",
+                   g->max_connections, GW_BUSY_RETRY_AFTER_S);
 }

@@ -32,7 +32,7 @@
  * too (GW_BUSY_CONNECTIONS_MAX in all, GW_BUSY_PER_CLIENT_MAX per client);
  * beyond those a connection is dropped without an answer, as before.
  *
- * What it does not do: authentication (http.c), rate limits (http.c),
+ * What it does not do: authentication (auth.c), rate limits (rate_limit.c),
  * reading headers or sockets (http.c hands it strings and keys).  The
  * Host/Origin check is a pure function of its arguments and the names
  * fixed at gw_guard_new(); the connection counts take a lock.

@@ -384,9 +384,10 @@ static enum MHD_Result on_headers(http_request *rq, struct MHD_Connection *c, co
         return refuse(rq, c);
     }
     if (s->tenants != NULL && !gw_routes_anonymous(rq->route, method, s->cors_origin != NULL) &&
-        gw_auth_check(s->tenants,
-                      MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
-                      &rq->tenant, msg, sizeof(msg), www, sizeof(www)) != 0) {
+        gw_auth_check(
+            s->tenants,
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+            &rq->tenant, msg, sizeof(msg), www, sizeof(www)) != 0) {
         gw_answer_error(&rq->refusal, MHD_HTTP_UNAUTHORIZED, SCE_ERR_UNAUTHENTICATED, msg);
         gw_answer_header(&rq->refusal, MHD_HTTP_HEADER_WWW_AUTHENTICATE, www);
         return refuse(rq, c);
@@ -616,8 +617,8 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *fa
     freeaddrinfo(res);
     return SCE_OK;
 bad:
-    sce_seterr(err, errlen, "listen: expected ADDR:PORT (e.g. 127.0.0.1:8080, [::1]:8080), got '%s'",
-             listen);
+    sce_seterr(err, errlen,
+               "listen: expected ADDR:PORT (e.g. 127.0.0.1:8080, [::1]:8080), got '%s'", listen);
     return SCE_ERR_INVALID_ARGUMENT;
 }
 

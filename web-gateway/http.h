@@ -1,20 +1,21 @@
 /*
- * http.h - sce-gateway's HTTP side: a libmicrohttpd daemon that routes
- * requests, reads bodies up to a cap, calls sce-server through libsce and
- * serves the page's static files.
+ * http.h - sce-gateway's HTTP side: a libmicrohttpd daemon that takes each
+ * request through the guards, reads its body up to a cap, and sends the
+ * answer the routes give (routes.h, static.h).
  *
  * Threading: one thread per connection (libmicrohttpd's
  * MHD_USE_THREAD_PER_CONNECTION), so a run that blocks in sce_client_run()
  * holds up only its own connection.  The number of connections is capped,
- * in all and per client address, idle ones time out, and a watchdog thread
- * cuts off a connection whose request does not arrive within read_timeout
- * however steadily it trickles in, so slow clients cannot pile up threads.
+ * in all and per client address (guard.h), idle ones time out, and the
+ * slow-client watchdog (watchdog.h, a thread of its own) cuts off a
+ * connection whose request does not arrive within read_timeout however
+ * steadily it trickles in, so slow clients cannot pile up threads.
  *
  * Guards, each optional: a bearer token on every route but /healthz and
- * the page; a token bucket per client on POST /run; a cap on the memory
- * (request line + headers) of one connection.  Always on (guard.h): the
- * Host must be one of the gateway's names and a cross-site Origin may not
- * POST; a connection over a cap gets 503 with Retry-After.
+ * the page (auth.h); a token bucket per client on runs (rate_limit.h); a
+ * cap on the memory (request line + headers) of one connection.  Always on
+ * (guard.h): the Host must be one of the gateway's names and a cross-site
+ * Origin may not POST; a connection over a cap gets 503 with Retry-After.
  *
  * Shutdown happens in three steps so that requests in flight finish:
  * http_quiesce() stops accepting connections, http_drain() waits for the

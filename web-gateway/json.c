@@ -55,6 +55,19 @@ static int put(json_t *o, const char *key, json_t *v)
     return json_object_set_new_nocheck(o, key, v) == 0 ? 0 : -1;
 }
 
+/* Ends a builder of an object holding one array: o[key] = arr (both
+ * consumed) and o; or, when anything failed (bad, or key NULL), NULL with
+ * both released. */
+static json_t *finish(json_t *o, const char *key, json_t *arr, int bad)
+{
+    if (bad || key == NULL) {
+        json_decref(arr);
+        json_decref(o);
+        return NULL;
+    }
+    return put(o, key, arr) == 0 ? o : finish(o, NULL, NULL, -1);
+}
+
 /* ------------------------------------------------------------ request */
 
 /* Absent and null both mean "not given", for every field. */
@@ -106,79 +119,109 @@ static int positive(json_t *obj, const char *field, uint64_t max, uint64_t *out,
     return SCE_OK;
 }
 
-static int parse_args(json_t *v, gw_run_input *t, char *err, size_t errlen)
+/* One item of an array field: checks v (the i-th item) into t. */
+typedef int (*item_fn)(json_t *v, size_t i, void *items, char *err, size_t errlen);
+
+/* An array field: each item checked by `each`, in order, into a zeroed
+ * array of n items of item_bytes each, which *items points to from the
+ * start (the caller's to free, whatever the result).  SCE_OK with the size in
+ * *n; INVALID_ARGUMENT when v is not an array ("<field>: expected
+ * <what>"), or is empty and `empty` is not NULL (the message then), or an
+ * item is wrong; NO_MEMORY. */
+static int array_field(json_t *v, const char *field, const char *what, const char *empty,
+                       size_t item_bytes, void **items, size_t *n, item_fn each, char *err,
+                       size_t errlen)
 {
-    size_t n, i;
-    char field[48];
-    int rv;
+    int rv = SCE_OK;
 
     if (!json_is_array(v)) {
-        sce_seterr(err, errlen, "args: expected an array of strings");
+        sce_seterr(err, errlen, "%s: expected %s", field, what);
         return SCE_ERR_INVALID_ARGUMENT;
     }
-    n = json_array_size(v);
-    if (n == 0)
-        return SCE_OK;
-    if ((t->args = calloc(n, sizeof(*t->args))) == NULL)
-        return SCE_ERR_NO_MEMORY;
-    for (i = 0; i < n; i++) {
-        snprintf(field, sizeof(field), "args[%zu]", i);
-        if ((rv = c_string(json_array_get(v, i), field, &t->args[i], err, errlen)) != SCE_OK)
-            return rv;
+    if ((*n = json_array_size(v)) == 0) {
+        if (empty == NULL)
+            return SCE_OK;
+        sce_seterr(err, errlen, "%s: %s", field, empty);
+        return SCE_ERR_INVALID_ARGUMENT;
     }
-    t->req.args = t->args;
-    t->req.nargs = n;
+    if ((*items = calloc(*n, item_bytes)) == NULL)
+        return SCE_ERR_NO_MEMORY;
+    for (size_t i = 0; rv == SCE_OK && i < *n; i++)
+        rv = each(json_array_get(v, i), i, *items, err, errlen);
+    return rv;
+}
+
+static int arg_item(json_t *v, size_t i, void *items, char *err, size_t errlen)
+{
+    const char **args = items;
+    char field[48];
+
+    snprintf(field, sizeof(field), "args[%zu]", i);
+    return c_string(v, field, &args[i], err, errlen);
+}
+
+static int file_item(json_t *f, size_t i, void *items, char *err, size_t errlen)
+{
+    sce_file *files = items;
+    json_t *path, *content;
+    char field[64];
+    int rv;
+
+    if (!json_is_object(f)) {
+        sce_seterr(err, errlen, "files[%zu]: expected an object", i);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    path = json_object_get(f, "path");
+    content = json_object_get(f, "content");
+    snprintf(field, sizeof(field), "files[%zu].path", i);
+    if (path == NULL) {
+        sce_seterr(err, errlen, "%s: required", field);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if ((rv = c_string(path, field, &files[i].path, err, errlen)) != SCE_OK)
+        return rv;
+    /* Content is bytes with a length, so NUL characters are fine. */
+    if (content == NULL) {
+        sce_seterr(err, errlen, "files[%zu].content: required", i);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if (!json_is_string(content)) {
+        sce_seterr(err, errlen, "files[%zu].content: expected a string", i);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    files[i].data = json_string_value(content);
+    files[i].len = json_string_length(content);
     return SCE_OK;
+}
+
+static int parse_args(json_t *v, gw_run_input *t, char *err, size_t errlen)
+{
+    void *items = NULL;
+    size_t n = 0;
+    int rv = array_field(v, "args", "an array of strings", NULL, sizeof(*t->args), &items, &n,
+                         arg_item, err, errlen);
+
+    t->args = items;
+    if (rv == SCE_OK && n > 0) {
+        t->req.args = t->args;
+        t->req.nargs = n;
+    }
+    return rv;
 }
 
 static int parse_files(json_t *v, gw_run_input *t, char *err, size_t errlen)
 {
-    size_t n, i;
-    char field[64];
-    int rv;
+    void *items = NULL;
+    size_t n = 0;
+    int rv = array_field(v, "files", "an array", "expected at least one file", sizeof(*t->files),
+                         &items, &n, file_item, err, errlen);
 
-    if (!json_is_array(v)) {
-        sce_seterr(err, errlen, "files: expected an array");
-        return SCE_ERR_INVALID_ARGUMENT;
+    t->files = items;
+    if (rv == SCE_OK) {
+        t->req.files = t->files;
+        t->req.nfiles = n;
     }
-    n = json_array_size(v);
-    if (n == 0) {
-        sce_seterr(err, errlen, "files: expected at least one file");
-        return SCE_ERR_INVALID_ARGUMENT;
-    }
-    if ((t->files = calloc(n, sizeof(*t->files))) == NULL)
-        return SCE_ERR_NO_MEMORY;
-    for (i = 0; i < n; i++) {
-        json_t *f = json_array_get(v, i), *path, *content;
-
-        if (!json_is_object(f)) {
-            sce_seterr(err, errlen, "files[%zu]: expected an object", i);
-            return SCE_ERR_INVALID_ARGUMENT;
-        }
-        path = json_object_get(f, "path");
-        content = json_object_get(f, "content");
-        snprintf(field, sizeof(field), "files[%zu].path", i);
-        if (path == NULL) {
-            sce_seterr(err, errlen, "%s: required", field);
-            return SCE_ERR_INVALID_ARGUMENT;
-        }
-        if ((rv = c_string(path, field, &t->files[i].path, err, errlen)) != SCE_OK)
-            return rv;
-        /* Content is bytes with a length, so NUL characters are fine. */
-        if (content == NULL) {
-            sce_seterr(err, errlen, "files[%zu].content: required", i);
-            return SCE_ERR_INVALID_ARGUMENT;
-        }
-        if (!json_is_string(content)) {
-            sce_seterr(err, errlen, "files[%zu].content: expected a string", i);
-            return SCE_ERR_INVALID_ARGUMENT;
-        }
-        t->files[i].data = json_string_value(content);
-        t->files[i].len = json_string_length(content);
-    }
-    t->req.files = t->files;
-    t->req.nfiles = n;
-    return SCE_OK;
+    return rv;
 }
 
 /* The fields of one run, read from the object t->root: a POST /run body,
@@ -553,15 +596,9 @@ json_t *gw_json_history(const sce_history_page *p, uint32_t offset)
     bad |= put(o, "enabled", json_boolean(p->enabled));
     bad |= put(o, "total", json_integer((json_int_t)(p->total & INT64_MAX)));
     bad |= put(o, "offset", json_integer(offset));
-    bad |= put(o, "entries", arr);
-    arr = NULL;
-    if (bad)
-        goto fail;
-    return o;
+    return finish(o, "entries", arr, bad);
 fail:
-    json_decref(arr);
-    json_decref(o);
-    return NULL;
+    return finish(o, NULL, arr, -1);
 }
 
 /* ------------------------------------------------------------ answers */
@@ -646,15 +683,9 @@ json_t *gw_json_languages(const sce_language_list *l)
         bad |= put(item, "available", json_boolean(x->available));
         bad |= put(item, "message", cstring(x->message));
     }
-    bad |= put(o, "languages", arr);
-    arr = NULL;
-    if (bad)
-        goto fail;
-    return o;
+    return finish(o, "languages", arr, bad);
 fail:
-    json_decref(arr);
-    json_decref(o);
-    return NULL;
+    return finish(o, NULL, arr, -1);
 }
 
 json_t *gw_json_health(const sce_health *h, int err, const char *message, unsigned *http_status)
@@ -711,8 +742,8 @@ fail:
 
 json_t *gw_json_error(unsigned http_status, int err, const char *message, const char *request_id)
 {
-    char line[GW_ERROR_MESSAGE_MAX + 4];
-    size_t n = 0;
+    /* Room for one character past the cap, to tell whether it was cut. */
+    char line[GW_ERROR_MESSAGE_MAX + 8];
     json_t *o = json_object();
     int bad = 0;
 
@@ -720,15 +751,14 @@ json_t *gw_json_error(unsigned http_status, int err, const char *message, const 
         return NULL;
     if (message == NULL || *message == '\0')
         message = sce_strerror(err);
-    /* One line: control characters (a decoded %0A in a path) become spaces;
-     * a longer message (a long path) is cut. */
-    for (; message[n] != '\0' && n < GW_ERROR_MESSAGE_MAX; n++)
-        line[n] = ((unsigned char)message[n] < 0x20 || message[n] == 0x7f) ? ' ' : message[n];
-    if (message[n] != '\0') {
-        memcpy(line + n, "...", 3);
-        n += 3;
+    /* One line of valid UTF-8: control characters (a decoded %0A in a path)
+     * become spaces; a longer message (a long path) is cut at a character
+     * boundary within GW_ERROR_MESSAGE_MAX bytes and says so. */
+    if (sce_utf8_clean_line(message, strlen(message), line, sizeof(line)) > GW_ERROR_MESSAGE_MAX) {
+        size_t n = sce_utf8_clean_line(message, strlen(message), line, GW_ERROR_MESSAGE_MAX + 1);
+
+        memcpy(line + n, "...", 4);
     }
-    line[n] = '\0';
     bad |= put(o, "error", cstring(line));
     bad |= put(o, "status", json_string(http_status < 500 ? "rejected" : "error"));
     bad |= put(o, "code", json_string(sce_err_name(err)));

@@ -162,8 +162,8 @@ int gw_multipart_begin(struct MHD_Connection *c, unsigned long long announced,
             gw_multipart_free(m);
             *status = MHD_HTTP_BAD_REQUEST;
             sce_seterr(err, errlen,
-                     "Content-Type: multipart/form-data needs a boundary parameter of 1 to 70 "
-                     "characters");
+                       "Content-Type: multipart/form-data needs a boundary parameter of 1 to 70 "
+                       "characters");
             return SCE_ERR_INVALID_ARGUMENT;
         }
     }

@@ -177,7 +177,6 @@ static void answer_run(const gw_route_ctx *x, gw_answer *a)
     gw_run_input in;
     sce_run_result *res = NULL;
     char err[1024];
-    unsigned retry_s = 1;
     int rv;
 
     rv = gw_json_run_input(x->body->data, x->body->len, &in, err, sizeof(err));
@@ -188,21 +187,11 @@ static void answer_run(const gw_route_ctx *x, gw_answer *a)
     /* The body is parsed; its bytes are no longer needed while the run
      * takes its time. */
     sce_buf_free(x->body);
-    if (!admit_cb((void *)x, 1, &retry_s, err, sizeof(err))) {
-        gw_answer_error_retry(a, MHD_HTTP_TOO_MANY_REQUESTS, SCE_ERR_RESOURCE_EXHAUSTED, err,
-                              retry_s);
-        goto out;
+    if (gw_answer_admitted(admit_cb, (void *)x, 1, a)) {
+        in.req.tenant = caller_of(x).tenant;
+        rv = sce_client_run(x->client, &in.req, &res, err, sizeof(err));
+        gw_answer_run(a, rv, res, err);
     }
-    in.req.tenant = caller_of(x).tenant;
-    rv = sce_client_run(x->client, &in.req, &res, err, sizeof(err));
-    if (rv != SCE_OK) {
-        gw_answer_sce_error(a, rv, err);
-        goto out;
-    }
-    gw_answer_ok(a, MHD_HTTP_OK, gw_json_run_result(res), res->request_id,
-                 sce_verdict_name(res->verdict));
-    sce_run_result_free(res);
-out:
     gw_run_input_free(&in);
 }
 
@@ -227,7 +216,8 @@ void gw_routes_answer(const gw_route *r, const gw_route_ctx *x, gw_answer *a)
             gw_route_run_zip(x->client, x->upload, admit_cb, arg, &who, a);
         return;
     case GW_ROUTE_HISTORY:
-        gw_route_history(x->client, MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "limit"),
+        gw_route_history(x->client,
+                         MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "limit"),
                          MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "offset"),
                          MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "verdict"),
                          MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "language"),

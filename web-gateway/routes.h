@@ -81,10 +81,10 @@ typedef struct gw_route_ctx {
     sce_client *client;
     struct MHD_Connection *c; /* for query parameters and the client's address */
     const char *url;
-    sce_buf *body;           /* a JSON body (json_body routes); freed once parsed */
-    gw_multipart *upload;    /* POST /run-zip's form, else NULL */
-    const gw_tenant *tenant; /* whose token it carries; NULL without tokens */
-    gw_rate *rate;           /* NULL: no rate limit */
+    sce_buf *body;                /* a JSON body (json_body routes); freed once parsed */
+    gw_multipart *upload;         /* POST /run-zip's form, else NULL */
+    const gw_tenant *tenant;      /* whose token it carries; NULL without tokens */
+    gw_rate *rate;                /* NULL: no rate limit */
     const char *client_ip_header; /* NULL: the client is the TCP peer */
 } gw_route_ctx;
 

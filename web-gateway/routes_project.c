@@ -45,18 +45,6 @@ static const gw_multipart_field zip_fields[] = {
     (SCE_ZIP_MAX_BYTES + GW_ZIP_ENTRY_MAX_BYTES + GW_ZIP_LANGUAGE_MAX_BYTES +                      \
      GW_MULTIPART_SLACK_BYTES)
 
-/* Asks the rate limit for `runs` runs; 0 (and the 429 in *a) if refused. */
-static int admitted(gw_admit_fn admit, void *arg, size_t runs, gw_answer *a)
-{
-    unsigned retry_s = 1;
-    char msg[256];
-
-    if (admit == NULL || admit(arg, runs, &retry_s, msg, sizeof(msg)))
-        return 1;
-    gw_answer_error_retry(a, MHD_HTTP_TOO_MANY_REQUESTS, SCE_ERR_RESOURCE_EXHAUSTED, msg, retry_s);
-    return 0;
-}
-
 /* ------------------------------------------------------------ /run-zip */
 
 int gw_route_run_zip_begin(struct MHD_Connection *c, unsigned long long announced,
@@ -107,21 +95,21 @@ static int default_entry(const sce_bundle *b, const char *language, const char *
     if (language != NULL && strcmp(language, "node") == 0) {
         if (js == NULL) {
             sce_seterr(err, errlen,
-                     "zip: neither 'index.js' nor 'main.js' is in the archive; name "
-                     "the entry file");
+                       "zip: neither 'index.js' nor 'main.js' is in the archive; name "
+                       "the entry file");
             return SCE_ERR_INVALID_ARGUMENT;
         }
         *entry = js;
     } else if (language == NULL) {
         if (py && js != NULL) {
             sce_seterr(err, errlen,
-                     "zip: both main.py and %s are in the archive; name the entry file", js);
+                       "zip: both main.py and %s are in the archive; name the entry file", js);
             return SCE_ERR_INVALID_ARGUMENT;
         }
         if (!py && js == NULL) {
             sce_seterr(err, errlen,
-                     "zip: none of main.py, index.js and main.js is in the archive; "
-                     "name the entry file");
+                       "zip: none of main.py, index.js and main.js is in the archive; "
+                       "name the entry file");
             return SCE_ERR_INVALID_ARGUMENT;
         }
         *entry = py ? "main.py" : js;
@@ -171,7 +159,7 @@ void gw_route_run_zip(sce_client *client, gw_multipart *m, gw_admit_fn admit, vo
         gw_answer_parse_error(a, rv, err);
         goto out;
     }
-    if (!admitted(admit, admit_arg, 1, a))
+    if (!gw_answer_admitted(admit, admit_arg, 1, a))
         goto out;
     memset(&rq, 0, sizeof(rq));
     rq.language = picked_language;
@@ -180,13 +168,7 @@ void gw_route_run_zip(sce_client *client, gw_multipart *m, gw_admit_fn admit, vo
     rq.entry = picked_entry;
     rq.tenant = who->tenant;
     rv = sce_client_run_project(client, &rq, &res, err, sizeof(err));
-    if (rv != SCE_OK) {
-        gw_answer_sce_error(a, rv, err);
-        goto out;
-    }
-    gw_answer_ok(a, MHD_HTTP_OK, gw_json_run_result(res), res->request_id,
-                 sce_verdict_name(res->verdict));
-    sce_run_result_free(res);
+    gw_answer_run(a, rv, res, err);
 out:
     sce_bundle_free(b);
 }
@@ -208,7 +190,7 @@ void gw_route_run_batch(sce_client *client, const char *body, size_t len, gw_adm
         return;
     }
     /* Each task is a run. */
-    if (!admitted(admit, admit_arg, in.count, a))
+    if (!gw_answer_admitted(admit, admit_arg, in.count, a))
         goto out;
     for (size_t i = 0; i < in.count; i++)
         in.reqs[i].tenant = who->tenant;
@@ -249,17 +231,18 @@ void gw_route_history(sce_client *client, const char *limit, const char *offset,
     if (!who->sees_all && tenant != NULL &&
         (who->tenant == NULL || strcmp(tenant, who->tenant) != 0)) {
         gw_answer_error(a, MHD_HTTP_BAD_REQUEST, SCE_ERR_INVALID_ARGUMENT,
-                     "tenant: only an admin token may list another tenant's runs");
+                        "tenant: only an admin token may list another tenant's runs");
         return;
     }
     if (!who->sees_all && who->tenant == NULL) {
         /* Not reached (a caller who does not see all has a name); should it
          * be, nothing is listed rather than everything. */
-        gw_answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL, "caller has no tenant");
+        gw_answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL,
+                        "caller has no tenant");
         return;
     }
     q.tenant = who->sees_all ? tenant : who->tenant;
-    if (!admitted(admit, admit_arg, 1, a))
+    if (!gw_answer_admitted(admit, admit_arg, 1, a))
         return;
     if ((rv = sce_client_history(client, &q, &p, err, sizeof(err))) != SCE_OK) {
         gw_answer_sce_error(a, rv, err);
@@ -284,8 +267,8 @@ static int64_t path_id(const char *text)
     return v;
 }
 
-void gw_route_history_entry(sce_client *client, const char *id, gw_admit_fn admit,
-                            void *admit_arg, const gw_caller *who, gw_answer *a)
+void gw_route_history_entry(sce_client *client, const char *id, gw_admit_fn admit, void *admit_arg,
+                            const gw_caller *who, gw_answer *a)
 {
     sce_history_entry *e = NULL;
     int64_t n = path_id(id);
@@ -294,21 +277,22 @@ void gw_route_history_entry(sce_client *client, const char *id, gw_admit_fn admi
 
     gw_answer_init(a);
     if (!who->sees_all && who->tenant == NULL) {
-        gw_answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL, "caller has no tenant");
+        gw_answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL,
+                        "caller has no tenant");
         return;
     }
     if (n == 0) {
         gw_answer_error(a, MHD_HTTP_NOT_FOUND, SCE_ERR_NOT_FOUND,
-                     "no such run: /history/ takes a run's id, e.g. /history/42");
+                        "no such run: /history/ takes a run's id, e.g. /history/42");
         return;
     }
-    if (!admitted(admit, admit_arg, 1, a))
+    if (!gw_answer_admitted(admit, admit_arg, 1, a))
         return;
     /* Another tenant's run is looked for among the caller's own, so the
      * answer is the same 404 as for a run that does not exist: ids tell
      * nothing of other tenants. */
-    rv = sce_client_history_get(client, n, who->sees_all ? NULL : who->tenant, &e, err,
-                                sizeof(err));
+    rv =
+        sce_client_history_get(client, n, who->sees_all ? NULL : who->tenant, &e, err, sizeof(err));
     if (rv != SCE_OK) {
         gw_answer_sce_error(a, rv, err);
         return;

@@ -26,12 +26,6 @@
 #include "multipart.h"
 #include "sce/client.h"
 
-/* The gateway's rate limit, applied by routes.c to the client of this
- * request: takes `runs` runs from its bucket.  Returns 1 to go ahead; 0
- * with the 429 message and the seconds until it may try again.  Called
- * only once a request is known to be sent to the server. */
-typedef int (*gw_admit_fn)(void *arg, size_t runs, unsigned *retry_s, char *msg, size_t msglen);
-
 /* Who is calling, as the bearer token says (tenants.h).  Without tokens, or
  * with the single token of before tenants: no tenant, and the whole
  * history. */
@@ -66,7 +60,7 @@ void gw_route_history(sce_client *client, const char *limit, const char *offset,
 
 /* GET /history/{id}: that run whole, under the same rule: another
  * tenant's run, like a missing one or an id that is not a number, is 404. */
-void gw_route_history_entry(sce_client *client, const char *id, gw_admit_fn admit,
-                            void *admit_arg, const gw_caller *who, gw_answer *a);
+void gw_route_history_entry(sce_client *client, const char *id, gw_admit_fn admit, void *admit_arg,
+                            const gw_caller *who, gw_answer *a);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "gateway_limits.h"
 #include "common/log.h"
+#include "common/seterr.h"
 #include "sce/err.h"
 
 #define WORDS_MAX 4 /* one more than a line may hold, to say how many there were */
@@ -34,16 +35,16 @@ static int is_blank(char c)
 static int token_ok(const char *t, size_t n, char *why, size_t whylen)
 {
     if (n < GW_AUTH_TOKEN_MIN || n > GW_AUTH_TOKEN_MAX) {
-        snprintf(why, whylen, "the token must have %d to %d characters, it has %zu",
-                 GW_AUTH_TOKEN_MIN, GW_AUTH_TOKEN_MAX, n);
+        sce_seterr(why, whylen, "the token must have %d to %d characters, it has %zu",
+                   GW_AUTH_TOKEN_MIN, GW_AUTH_TOKEN_MAX, n);
         return 0;
     }
     for (size_t i = 0; i < n; i++) {
         if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f) {
-            snprintf(why, whylen,
-                     "the token may hold only visible ASCII characters (no spaces); "
-                     "character %zu is not",
-                     i + 1);
+            sce_seterr(why, whylen,
+                       "the token may hold only visible ASCII characters (no spaces); "
+                       "character %zu is not",
+                       i + 1);
             return 0;
         }
     }
@@ -54,8 +55,8 @@ static int name_ok(const char *s, size_t n, char *why, size_t whylen)
 {
     if (n == 0 || n > GW_TENANT_NAME_MAX ||
         strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") < n) {
-        snprintf(why, whylen, "a tenant's name is 1 to %d of A-Z a-z 0-9 . _ -",
-                 GW_TENANT_NAME_MAX);
+        sce_seterr(why, whylen, "a tenant's name is 1 to %d of A-Z a-z 0-9 . _ -",
+                   GW_TENANT_NAME_MAX);
         return 0;
     }
     return 1;
@@ -119,7 +120,7 @@ int gw_tenants_parse(const char *text, size_t len, const char *where, gw_tenants
     if (t == NULL || (t->items = calloc(GW_TENANTS_MAX, sizeof(*t->items))) == NULL ||
         (lines = calloc(GW_TENANTS_MAX, sizeof(*lines))) == NULL) {
         rv = SCE_ERR_NO_MEMORY;
-        snprintf(err, errlen, "out of memory");
+        sce_seterr(err, errlen, "out of memory");
         goto out;
     }
     while (pos < len) {
@@ -132,7 +133,7 @@ int gw_tenants_parse(const char *text, size_t len, const char *where, gw_tenants
         if (n > 0 && line[n - 1] == '\r')
             n--;
         if (memchr(line, '\0', n) != NULL) {
-            snprintf(err, errlen, "%s: line %zu: holds a NUL byte", where, lineno);
+            sce_seterr(err, errlen, "%s: line %zu: holds a NUL byte", where, lineno);
             goto out;
         }
         while (i < n && nw < WORDS_MAX) {
@@ -149,27 +150,27 @@ int gw_tenants_parse(const char *text, size_t len, const char *where, gw_tenants
         if (nw == 0 || w[0].p[0] == '#')
             continue;
         if (nw == WORDS_MAX || (nw == 3 && (w[2].n != 5 || memcmp(w[2].p, "admin", 5) != 0))) {
-            snprintf(err, errlen, "%s: line %zu: expected NAME TOKEN [admin], got %s", where,
-                     lineno, nw == 3 ? "a third word that is not 'admin'" : "4 words or more");
+            sce_seterr(err, errlen, "%s: line %zu: expected NAME TOKEN [admin], got %s", where,
+                       lineno, nw == 3 ? "a third word that is not 'admin'" : "4 words or more");
             goto out;
         }
         if (t->count == GW_TENANTS_MAX) {
-            snprintf(err, errlen, "%s: line %zu: more than %d tenants", where, lineno,
-                     GW_TENANTS_MAX);
+            sce_seterr(err, errlen, "%s: line %zu: more than %d tenants", where, lineno,
+                       GW_TENANTS_MAX);
             goto out;
         }
         if ((nw >= 2 && !name_ok(w[0].p, w[0].n, why, sizeof(why))) ||
             !token_ok(w[nw >= 2].p, w[nw >= 2].n, why, sizeof(why))) {
-            snprintf(err, errlen, "%s: line %zu: %s", where, lineno, why);
+            sce_seterr(err, errlen, "%s: line %zu: %s", where, lineno, why);
             goto out;
         }
         if (nw == 1)
             bare_line = lineno;
         if (bare_line != 0 && t->count > 0) {
-            snprintf(err, errlen,
-                     "%s: line %zu: a bare TOKEN (no NAME) is allowed only as the file's one "
-                     "line; give every line as NAME TOKEN [admin]",
-                     where, bare_line);
+            sce_seterr(err, errlen,
+                       "%s: line %zu: a bare TOKEN (no NAME) is allowed only as the file's one "
+                       "line; give every line as NAME TOKEN [admin]",
+                       where, bare_line);
             goto out;
         }
         for (size_t k = 0; k < t->count; k++) {
@@ -178,27 +179,27 @@ int gw_tenants_parse(const char *text, size_t len, const char *where, gw_tenants
 
             if (nw >= 2 && o->name != NULL && strlen(o->name) == w[0].n &&
                 memcmp(o->name, w[0].p, w[0].n) == 0) {
-                snprintf(err, errlen, "%s: line %zu: tenant '%s' is already named on line %zu",
-                         where, lineno, o->name, lines[k]);
+                sce_seterr(err, errlen, "%s: line %zu: tenant '%s' is already named on line %zu",
+                           where, lineno, o->name, lines[k]);
                 goto out;
             }
             if (o->token_len == tok->n && memcmp(o->token, tok->p, tok->n) == 0) {
-                snprintf(err, errlen,
-                         "%s: line %zu: the same token as line %zu; each tenant needs its own",
-                         where, lineno, lines[k]);
+                sce_seterr(err, errlen,
+                           "%s: line %zu: the same token as line %zu; each tenant needs its own",
+                           where, lineno, lines[k]);
                 goto out;
             }
         }
         lines[t->count] = lineno;
         if ((rv = add(t, nw >= 2 ? &w[0] : NULL, &w[nw >= 2], nw == 1 || nw == 3)) != SCE_OK) {
-            snprintf(err, errlen, "out of memory");
+            sce_seterr(err, errlen, "out of memory");
             goto out;
         }
         rv = SCE_ERR_INVALID_ARGUMENT;
     }
     if (t->count == 0) {
-        snprintf(err, errlen, "%s: no token: expected a TOKEN, or lines of NAME TOKEN [admin]",
-                 where);
+        sce_seterr(err, errlen, "%s: no token: expected a TOKEN, or lines of NAME TOKEN [admin]",
+                   where);
         goto out;
     }
     *out = t;
@@ -219,14 +220,14 @@ int gw_tenants_load(const char *path, gw_tenants **out, char *err, size_t errlen
     int fd = open(path, O_RDONLY | O_CLOEXEC), rv = SCE_ERR_INVALID_ARGUMENT;
 
     if (fd < 0) {
-        snprintf(err, errlen, "auth_token_file: cannot open %s: %s", path, strerror(errno));
+        sce_seterr(err, errlen, "auth_token_file: cannot open %s: %s", path, strerror(errno));
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
         SCE_LOG(SCE_LOG_WARN, NULL, "auth_token_file %s can be read by other users (chmod 600 it)",
                 path);
     if ((buf = malloc(GW_TENANTS_FILE_MAX + 1)) == NULL) {
-        snprintf(err, errlen, "out of memory");
+        sce_seterr(err, errlen, "out of memory");
         rv = SCE_ERR_NO_MEMORY;
         goto out;
     }
@@ -235,14 +236,14 @@ int gw_tenants_load(const char *path, gw_tenants **out, char *err, size_t errlen
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            snprintf(err, errlen, "auth_token_file: cannot read %s: %s", path, strerror(errno));
+            sce_seterr(err, errlen, "auth_token_file: cannot read %s: %s", path, strerror(errno));
             goto out;
         }
         got += (size_t)r;
     }
     if (got > GW_TENANTS_FILE_MAX) {
-        snprintf(err, errlen, "auth_token_file: %s is larger than %d bytes", path,
-                 GW_TENANTS_FILE_MAX);
+        sce_seterr(err, errlen, "auth_token_file: %s is larger than %d bytes", path,
+                   GW_TENANTS_FILE_MAX);
         goto out;
     }
     rv = gw_tenants_parse(buf, got, "auth_token_file", out, err, errlen);
@@ -265,13 +266,13 @@ int gw_tenants_single(const char *token, gw_tenants **out, char *err, size_t err
     char why[160];
 
     if (!token_ok(w.p, w.n, why, sizeof(why))) {
-        snprintf(err, errlen, "auth_token: %s", why);
+        sce_seterr(err, errlen, "auth_token: %s", why);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if ((t = calloc(1, sizeof(*t))) == NULL || (t->items = calloc(1, sizeof(*t->items))) == NULL ||
         add(t, NULL, &w, 1) != SCE_OK) {
         gw_tenants_free(t);
-        snprintf(err, errlen, "out of memory");
+        sce_seterr(err, errlen, "out of memory");
         return SCE_ERR_NO_MEMORY;
     }
     *out = t;

@@ -40,7 +40,7 @@ typedef struct gw_watch {
     unsigned requests;        /* requests completed on it (kept alive) */
     char addr[INET6_ADDRSTRLEN];
     unsigned char key[GW_CLIENT_KEY_BYTES]; /* its client, for the connection caps */
-    gw_admit admit; /* served, or answered 503 (guard.h) */
+    gw_admit admit;                         /* served, or answered 503 (guard.h) */
 } gw_watch;
 
 typedef struct gw_watchdog gw_watchdog;
