@@ -167,12 +167,6 @@ static int exit_for_err(int err)
     }
 }
 
-static int report_err(int err, const char *msg)
-{
-    fprintf(stderr, "sce: %s: %s\n", sce_err_name(err), msg[0] ? msg : sce_strerror(err));
-    return exit_for_err(err);
-}
-
 /* ------------------------------------------------------------ parsing */
 
 /* Every option is parsed by getopt_long, so options may come before or
@@ -480,6 +474,16 @@ static void print_err_json(int err, const char *msg)
     json_t *o = json_error(err, msg, NULL);
 
     (void)json_print(o, o == NULL);
+}
+
+/* A failed call: its error object on stdout in --json mode, its line on
+ * stderr always.  Returns the exit status. */
+static int report_err(int err, const char *msg, int json)
+{
+    if (json)
+        print_err_json(err, msg);
+    fprintf(stderr, "sce: %s: %s\n", sce_err_name(err), msg[0] ? msg : sce_strerror(err));
+    return exit_for_err(err);
 }
 
 /* ------------------------------------------------------------ run */
@@ -834,9 +838,7 @@ static int cmd_run(int argc, char **argv, const char *server)
             rv = sce_client_run(c, &req, &r, err, sizeof(err));
     }
     if (rv != SCE_OK) {
-        if (o.json)
-            print_err_json(rv, err);
-        status = report_err(rv, err);
+        status = report_err(rv, err, o.json);
         goto out;
     }
     status = exit_for_verdict(r);
@@ -968,9 +970,7 @@ static int cmd_batch(int argc, char **argv, const char *server)
     if ((rv = open_for_runs(&o, &c, err, sizeof(err))) == SCE_OK)
         rv = sce_client_run_batch(c, tasks, o.nfiles, &b, err, sizeof(err));
     if (rv != SCE_OK) {
-        if (o.json)
-            print_err_json(rv, err);
-        status = report_err(rv, err);
+        status = report_err(rv, err, o.json);
         goto out;
     }
     status = 0;
@@ -1219,9 +1219,7 @@ static int cmd_history(int argc, char **argv, const char *server)
     if ((rv = sce_client_open(o.server, &c, err, sizeof(err))) == SCE_OK)
         rv = sce_client_history(c, &o.q, &p, err, sizeof(err));
     if (rv != SCE_OK) {
-        if (o.json)
-            print_err_json(rv, err);
-        status = report_err(rv, err);
+        status = report_err(rv, err, o.json);
     } else if (o.json) {
         status = print_history_json(p) == 0 ? 0 : EX_OSERR;
     } else {
@@ -1340,9 +1338,7 @@ static int cmd_languages(int argc, char **argv, const char *server)
     if ((rv = sce_client_open(server, &c, err, sizeof(err))) == SCE_OK)
         rv = sce_client_languages(c, &l, err, sizeof(err));
     if (rv != SCE_OK) {
-        if (json)
-            print_err_json(rv, err);
-        status = report_err(rv, err);
+        status = report_err(rv, err, json);
     } else if (json) {
         status = print_languages_json(l) == 0 ? 0 : EX_OSERR;
     } else {
@@ -1421,9 +1417,7 @@ static int cmd_health(int argc, char **argv, const char *server)
     if ((rv = sce_client_open(server, &c, err, sizeof(err))) == SCE_OK)
         rv = sce_client_health(c, &h, err, sizeof(err));
     if (rv != SCE_OK) {
-        if (json)
-            print_err_json(rv, err);
-        status = report_err(rv, err);
+        status = report_err(rv, err, json);
         goto out;
     }
     status = h->serving && h->engine_ok ? 0 : EX_UNAVAILABLE;
