@@ -7,20 +7,11 @@
 # bench/results/latest.md.  Arguments go to sce-bench, e.g.
 #   scripts/bench.sh --throughput-runs 120 --engine-runs 48 --memory-runs 10000
 set -euo pipefail
-
-SCE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export SCE_ROOT
-cd "$SCE_ROOT"
-. scripts/lib/deps.sh
-. scripts/lib/engine.sh
-. scripts/lib/build.sh
+# shellcheck source=lib/setup.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 
 build=${SCE_BUILD_DIR:-$SCE_ROOT/build}
-command -v npm >/dev/null 2>&1 || SCE_DEPS+=(nodejs npm)
-sce_install_deps
-sce_ensure_engine
-scripts/images.sh
-sce_build "$build"
+sce_setup "$build"
 
 envfile=$(mktemp /tmp/sce-bench-env.XXXXXX)
 trap 'tests/integration/stack.sh stop "$build" "$envfile" >/dev/null || true' EXIT

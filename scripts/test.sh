@@ -20,25 +20,14 @@
 # local run; CI always runs it).  Extra arguments apply to the first stage
 # only.
 set -euo pipefail
-
-SCE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export SCE_ROOT
-cd "$SCE_ROOT"
-. scripts/lib/deps.sh
-. scripts/lib/engine.sh
-. scripts/lib/build.sh
+# shellcheck source=lib/setup.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 
 build=${SCE_BUILD_DIR:-$SCE_ROOT/build}
-
-command -v npm >/dev/null 2>&1 || SCE_DEPS+=(nodejs npm)
-SCE_DEPS+=(chromium valgrind)
-# The sanitizer stage: clang, its sanitizer and libFuzzer runtimes, and
-# llvm-symbolizer (package llvm) for readable stacks.
-SCE_DEPS+=(clang libclang-rt-14-dev llvm)
-sce_install_deps
-sce_ensure_engine
-scripts/images.sh
-sce_build "$build"
+# Chromium for the browser test, valgrind; for the sanitizer stage clang,
+# its sanitizer and libFuzzer runtimes, and llvm-symbolizer (package llvm)
+# for readable stacks.
+sce_setup "$build" chromium valgrind clang libclang-rt-14-dev llvm
 
 start=$SECONDS
 echo "[sce] running the tests"

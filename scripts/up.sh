@@ -10,24 +10,15 @@
 # SCE_GATEWAY_LISTEN (default 127.0.0.1:8080), SCE_BUILD_DIR (default build),
 # SCE_RUN_DIR (logs and pid files, default $SCE_BUILD_DIR/run).
 set -euo pipefail
-
-SCE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export SCE_ROOT
-cd "$SCE_ROOT"
-. scripts/lib/deps.sh
-. scripts/lib/engine.sh
-. scripts/lib/build.sh
+# shellcheck source=lib/setup.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 
 build=${SCE_BUILD_DIR:-$SCE_ROOT/build}
 run=${SCE_RUN_DIR:-$build/run}
 server_url=${SCE_LISTEN:-tcp://127.0.0.1:7700}
 gateway_addr=${SCE_GATEWAY_LISTEN:-127.0.0.1:8080}
 
-command -v npm >/dev/null 2>&1 || SCE_DEPS+=(nodejs npm)
-sce_install_deps
-sce_ensure_engine
-scripts/images.sh
-sce_build "$build"
+sce_setup "$build"
 
 mkdir -p "$run"
 
