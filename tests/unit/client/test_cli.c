@@ -84,6 +84,36 @@ static void handler(const Sce__V1__Request *req, const void *b, size_t n, fake_r
         r->health.uptime_ms = 3723000;
         return;
     }
+    if (req->method == SCE__V1__METHOD__METHOD_RUN_BATCH) {
+        /* Task 0 runs and prints "1"; every other task is refused. */
+        static Sce__V1__BatchResult batch;
+        static Sce__V1__BatchItem items[4], *item_ptrs[4];
+        static Sce__V1__RunResult run0;
+        static Sce__V1__Status refused;
+
+        sce__v1__batch_result__init(&batch);
+        sce__v1__run_result__init(&run0);
+        sce__v1__status__init(&refused);
+        run0.verdict = SCE__V1__VERDICT__VERDICT_OK;
+        run0.language = "python";
+        run0.stdout.data = (uint8_t *)"1\n";
+        run0.stdout.len = 2;
+        refused.code = SCE__V1__STATUS_CODE__STATUS_INVALID_ARGUMENT;
+        refused.message = "unknown language 'ruby'";
+        for (size_t i = 0; i < req->batch->n_tasks && i < 4; i++) {
+            sce__v1__batch_item__init(&items[i]);
+            if (i == 0)
+                items[i].result = &run0;
+            else
+                items[i].status = &refused;
+            item_ptrs[i] = &items[i];
+            batch.n_items = i + 1;
+        }
+        batch.items = item_ptrs;
+        r->resp.body_case = SCE__V1__RESPONSE__BODY_BATCH;
+        r->resp.batch = &batch;
+        return;
+    }
     if (req->method != SCE__V1__METHOD__METHOD_RUN)
         return;
     code = req->run->code;
@@ -563,6 +593,46 @@ static void test_json(void **state)
     cli_free(&r);
 }
 
+/* batch --json: the HTTP API's POST /run-batch answer, a refused task as
+ * an error object with the task's id. */
+static void test_batch_json(void **state)
+{
+    char a[128], b[128];
+    json_error_t jerr;
+    json_t *j, *res;
+    cli_result r;
+    const char *rid;
+
+    write_file("one.py", "print(1)\n", 9, a, sizeof(a));
+    write_file("two.py", "puts 2\n", 7, b, sizeof(b));
+    run_sce(&r, NULL, url, (const char *const[]){"batch", a, "--json", b, NULL});
+    assert_int_equal(r.status, 1); /* not every task ran OK */
+    j = json_loadb(r.out, r.out_len, 0, &jerr);
+    assert_non_null(j);
+    rid = json_string_value(json_object_get(j, "request_id"));
+    assert_int_equal(strlen(rid), 16);
+    res = json_object_get(j, "results");
+    assert_int_equal(json_array_size(res), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "status")),
+                        "ok");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "output")),
+                        "1\n");
+    assert_null(json_object_get(json_array_get(res, 0), "file"));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 1), "error")),
+                        "unknown language 'ruby'");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 1), "status")),
+                        "rejected");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 1), "code")),
+                        "INVALID_ARGUMENT");
+    assert_true(starts(json_string_value(json_object_get(json_array_get(res, 1), "request_id")),
+                       rid));
+    assert_true(strcmp(json_string_value(json_object_get(json_array_get(res, 1), "request_id")) +
+                           16,
+                       "-1") == 0);
+    json_decref(j);
+    cli_free(&r);
+}
+
 /* getopt_long: options after FILE, abbreviated long options, and --
  * before a FILE whose name starts with '-'. */
 static void test_argument_order(void **state)
@@ -716,6 +786,7 @@ int main(void)
         cmocka_unit_test(test_code_from_stdin),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_argument_order),
+        cmocka_unit_test(test_batch_json),
         cmocka_unit_test(test_languages),
         cmocka_unit_test(test_health),
         cmocka_unit_test(test_connections_complete_handshake),
