@@ -77,62 +77,28 @@ long sce_utf8_count(const char *s, size_t len)
     return n;
 }
 
-size_t sce_utf8_clean_line(const char *s, size_t len, char *out, size_t outlen)
+/* The copy behind sce_utf8_clean_line (one_line: controls become spaces)
+ * and sce_utf8_clean (NUL becomes U+FFFD, the rest is kept). */
+static size_t copy(const unsigned char *p, size_t len, char *out, size_t outlen,
+                   size_t *consumed, int one_line)
 {
     static const char replacement[] = "\xEF\xBF\xBD";
-    const unsigned char *p = (const unsigned char *)s;
-    size_t j = 0, i = 0;
+    size_t i = 0, j = 0;
 
-    if (outlen == 0)
-        return 0;
-    while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r' ||
-                       p[len - 1] == '\n'))
-        len--;
-    while (i < len && (p[i] == ' ' || p[i] == '\t'))
-        i++;
     while (i < len) {
-        size_t k = sce_utf8_seq(p + i, len - i);
+        size_t bad, k = seq(p + i, len - i, &bad);
         const char *src = (const char *)p + i;
         size_t n = k;
-        char space = ' ';
 
         if (k == 0) {
             src = replacement;
             n = 3;
-            k = sce_utf8_bad(p + i, len - i);
-        } else if (k == 1 && (p[i] < 0x20 || p[i] == 0x7f)) {
-            src = &space;
-        }
-        if (j + n + 1 > outlen)
-            break;
-        memcpy(out + j, src, n);
-        j += n;
-        i += k;
-    }
-    out[j] = '\0';
-    return j;
-}
-
-size_t sce_utf8_clean(const char *s, size_t len, char *out, size_t outlen, size_t *consumed)
-{
-    static const char replacement[] = "\xEF\xBF\xBD";
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, j = 0;
-
-    if (outlen == 0) {
-        if (consumed != NULL)
-            *consumed = 0;
-        return 0;
-    }
-    while (i < len) {
-        size_t k = sce_utf8_seq(p + i, len - i);
-        const char *src = (const char *)p + i;
-        size_t n = k;
-
-        if (k == 0 || p[i] == 0) {
+            k = bad;
+        } else if (k == 1 && one_line && (p[i] < 0x20 || p[i] == 0x7f)) {
+            src = " ";
+        } else if (k == 1 && p[i] == 0) {
             src = replacement;
             n = 3;
-            k = k == 0 ? sce_utf8_bad(p + i, len - i) : 1;
         }
         if (j + n + 1 > outlen)
             break;
@@ -144,6 +110,31 @@ size_t sce_utf8_clean(const char *s, size_t len, char *out, size_t outlen, size_
     if (consumed != NULL)
         *consumed = i;
     return j;
+}
+
+size_t sce_utf8_clean_line(const char *s, size_t len, char *out, size_t outlen)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    if (outlen == 0)
+        return 0;
+    while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r' ||
+                       p[len - 1] == '\n'))
+        len--;
+    while (i < len && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    return copy(p + i, len - i, out, outlen, NULL, 1);
+}
+
+size_t sce_utf8_clean(const char *s, size_t len, char *out, size_t outlen, size_t *consumed)
+{
+    if (outlen == 0) {
+        if (consumed != NULL)
+            *consumed = 0;
+        return 0;
+    }
+    return copy((const unsigned char *)s, len, out, outlen, consumed, 0);
 }
 
 char *sce_utf8_lossy(const char *s, size_t len, size_t *outlen, int *replaced)
