@@ -3,9 +3,12 @@
 #
 #   scripts/images.sh [--force] [python|node ...]
 #
-# No registry is reachable, so each image is a debootstrap'ed Debian root
-# file system (variant minbase) plus the interpreter package, trimmed and
-# turned into an image with `tar | docker import`.
+# No registry is reachable, so each image is a Debian root file system made
+# by mmdebstrap (variant minbase) plus the interpreter package, streamed as
+# a tarball straight into `docker import`; no tree is left on the disk.
+# mmdebstrap's --dpkgopt=path-exclude keeps docs, man pages and translations
+# out as packages unpack, and its customize hooks add the Node.js build,
+# trim what is left and check the interpreter before the import.
 #
 #   sce-python:latest  package python3 (full standard library)
 #   sce-node:latest    Node.js 24 LTS: the official build, from the npm
@@ -19,7 +22,9 @@
 # one place besides Debian these machines reach.
 #
 # Names: SCE_PYTHON_IMAGE, SCE_NODE_IMAGE. Mirror: SCE_DEBIAN_MIRROR, else
-# the host's apt sources, else http://deb.debian.org/debian.
+# the host's apt sources, else http://deb.debian.org/debian (mmdebstrap
+# itself would not look at the host's sources).  Build logs:
+# /var/log/sce-images-LANG.log.
 #
 # An image is rebuilt only when its org.sce.recipe label differs from the
 # hash of (this script's text, its package list, the suite), or with --force.
@@ -32,7 +37,6 @@ SCRIPT_DIR=$(dirname "$SCRIPT_PATH")
 source "$SCRIPT_DIR/lib/engine.sh"
 
 SUITE=bookworm
-WORK_ROOT=/var/cache/sce-images
 PYTHON_IMAGE=${SCE_PYTHON_IMAGE:-sce-python:latest}
 NODE_IMAGE=${SCE_NODE_IMAGE:-sce-node:latest}
 PYTHON_PACKAGES=(python3)
@@ -43,10 +47,52 @@ declare -A NODE_DIST_SHA512=(
     [x64]=de750bb336795f47dc898a46d2de93add029273027f3e16520d3fa3a2317ed5f07aefa404cf37ddfa5352e545e389ae22d16b87bcc84a900580a72f23cd02ced
     [arm64]=1692513c4cf63afbd32df8c83a5346158f492cf30a825e66f9de2819804b836e242759a6bcdd5997f1cf2601781c3689e752127afd65d5c459fc333e91e5d6e6
 )
-# What must work inside each image.
+# What must work inside each image, and how it tells its version.
 PYTHON_CHECK=(python3 -c "import json, ctypes, sqlite3, multiprocessing, resource, http.client, zoneinfo")
 NODE_CHECK=(node -e "require('fs');console.log(process.version)")
+PYTHON_VERSION=(python3 -c "import platform; print(platform.python_version())")
+NODE_VERSION=(node -p "process.versions.node")
 IMAGE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+# Left out as packages unpack: docs but their copyright files (license
+# terms), man/info pages, translations (C.UTF-8 lives in /usr/lib/locale).
+TRIM_OPTS=(--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright'
+    --dpkgopt='path-exclude=/usr/share/locale/*')
+for d in man info lintian linda groff bug menu bash-completion; do
+    TRIM_OPTS+=(--dpkgopt="path-exclude=/usr/share/$d" --dpkgopt="path-exclude=/usr/share/$d/*")
+done
+
+# Customize hooks: sh, the root fs in $1 (expanded there, not here);
+# mmdebstrap itself then empties /tmp.
+# Node.js: `npm pack` fetches the tarball into the root's /tmp.
+# shellcheck disable=SC2016
+NODE_HOOK='set -e; cd "$1/tmp"
+tgz=$(npm pack --silent --ignore-scripts "$SCE_NODE_SPEC" | tail -n 1)
+if [ -z "$tgz" ] || [ ! -f "$tgz" ]; then
+    echo "[sce] error: node: cannot fetch $SCE_NODE_SPEC from the npm registry" >&2; exit 1
+fi
+sum=$(sha512sum "$tgz" | cut -d" " -f1)
+if [ "$sum" != "$SCE_NODE_SHA512" ]; then
+    echo "[sce] error: node: $SCE_NODE_SPEC has sha512 $sum, expected $SCE_NODE_SHA512" >&2; exit 1
+fi
+tar -xzf "$tgz" package/bin/node package/LICENSE
+install -m 0755 package/bin/node "$1/usr/bin/node"
+install -D -m 0644 package/LICENSE "$1/usr/share/doc/nodejs/copyright"'
+# Then what path-exclude leaves of the docs (symlinks, directories), apt's
+# lists and caches (mmdebstrap's own clean-up, skipped, would leave locks and
+# empty directories), logs, the host's network identity the bootstrap
+# copied in (Docker supplies its own), and every setuid/setgid bit: the
+# sandbox has none.  User nobody (65534:65534) must exist.
+# shellcheck disable=SC2016
+TRIM_HOOK='set -e
+find "$1/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
+find "$1/usr/share/doc" -mindepth 1 -type d -empty -delete
+rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/var/cache/debconf/*-old \
+    "$1"/var/lib/dpkg/*-old "$1"/var/cache/ldconfig/aux-cache
+find "$1/var/log" -mindepth 1 ! -type d -delete
+: >"$1/etc/resolv.conf"; rm -f "$1/etc/hostname"
+find "$1" -xdev -perm /6000 -type f -exec chmod ug-s {} +
+[ "$(chroot "$1" id -u nobody):$(chroot "$1" id -g nobody)" = 65534:65534 ]'
 
 log() { echo "[sce] $*"; }
 die() { echo "[sce] error: $*" >&2; exit 1; }
@@ -69,8 +115,8 @@ while [ $# -gt 0 ]; do
 done
 [ ${#WANT[@]} -gt 0 ] || WANT=(python node)
 
-[ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap, chroot)"
-for tool in debootstrap docker tar sha256sum sha512sum chroot; do
+[ "$(id -u)" -eq 0 ] || die "must run as root (mmdebstrap, chroot)"
+for tool in mmdebstrap docker sha256sum sha512sum npm; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool not found (scripts/lib/deps.sh installs it)"
 done
 
@@ -103,123 +149,14 @@ image_recipe() { # the org.sce.recipe label of image $1, or nothing
     docker image inspect -f '{{index .Config.Labels "org.sce.recipe"}}' "$1" 2>/dev/null || true
 }
 
-# Remove a build directory; unmount anything left mounted inside it first
-# (an interrupted debootstrap leaves /proc and /sys mounted in the target).
-remove_tree() {
-    local dir=$1 mnt
-    [ -d "$dir" ] || return 0
-    while read -r mnt; do
-        umount -l "$mnt" 2>/dev/null || true
-    done < <(awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r)
-    rm -rf --one-file-system "$dir"
-}
-
-# Trim a root file system: docs, man pages, translations, caches, logs.
-trim_rootfs() {
-    local r=$1
-    # Keep the copyright files (license terms), drop the rest of the docs.
-    find "$r/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
-    find "$r/usr/share/doc" -mindepth 1 -type d -empty -delete
-    rm -rf "$r"/usr/share/{man,info,lintian,linda,locale,groff,bug,menu,bash-completion}
-    mkdir -p "$r/usr/share/locale"            # C.UTF-8 lives in /usr/lib/locale
-    rm -rf "$r"/var/cache/apt/* "$r"/var/lib/apt/lists/* "$r"/var/cache/debconf/*-old \
-        "$r"/var/lib/dpkg/*-old "$r"/var/cache/ldconfig/aux-cache
-    find "$r/var/log" -mindepth 1 ! -type d -delete
-    # debootstrap copies the host's network identity; Docker supplies its own.
-    : >"$r/etc/resolv.conf"
-    rm -f "$r/etc/hostname"
-    # The sandbox must contain no setuid/setgid programs.
-    find "$r" -xdev -perm /6000 -type f -exec chmod ug-s {} +
-}
-
-# install_node_dist ROOT LOG: the official node binary into ROOT/usr/bin,
-# from the npm registry, checked against the pinned sha512.
-install_node_dist() {
-    local r=$1 logf=$2 arch tmp tgz sum spec rv=1
-    case "$(uname -m)" in
-        x86_64) arch=x64 ;;
-        aarch64) arch=arm64 ;;
-        *) echo "[sce] error: node: no pinned Node.js build for $(uname -m)" >&2; return 1 ;;
-    esac
-    command -v npm >/dev/null 2>&1 || { echo "[sce] error: node: npm not found" >&2; return 1; }
-    spec="node-linux-$arch@$NODE_DIST_VERSION"
-    tmp=$WORK_ROOT/node.dist # removed here, and by the build job's EXIT trap
-    remove_tree "$tmp"
-    mkdir -p "$tmp"
-    if ! tgz=$(cd "$tmp" && npm pack --silent --ignore-scripts "$spec" 2>>"$logf" | tail -n 1) ||
-        [ ! -f "$tmp/$tgz" ]; then
-        echo "[sce] error: node: cannot fetch $spec from the npm registry (see $logf)" >&2
-    elif ! sum=$(sha512sum "$tmp/$tgz" | cut -d' ' -f1) || [ "$sum" != "${NODE_DIST_SHA512[$arch]}" ]; then
-        echo "[sce] error: node: $spec has sha512 $sum, expected ${NODE_DIST_SHA512[$arch]}" >&2
-    elif tar -C "$tmp" -xzf "$tmp/$tgz" package/bin/node package/LICENSE &&
-        install -m 0755 "$tmp/package/bin/node" "$r/usr/bin/node" &&
-        install -D -m 0644 "$tmp/package/LICENSE" "$r/usr/share/doc/nodejs/copyright"; then
-        rv=0
-    else
-        echo "[sce] error: node: cannot unpack $spec into the root fs" >&2
-    fi
-    rm -rf "$tmp"
-    return "$rv"
-}
-
-# Make sure user nobody (65534) and group nogroup (65534) exist.
-ensure_nobody() {
-    local r=$1
-    grep -q '^nogroup:' "$r/etc/group" || echo 'nogroup:x:65534:' >>"$r/etc/group"
-    grep -q '^nobody:' "$r/etc/passwd" ||
-        echo 'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin' >>"$r/etc/passwd"
-    if [ -f "$r/etc/shadow" ] && ! grep -q '^nobody:' "$r/etc/shadow"; then
-        echo 'nobody:*:19000:0:99999:7:::' >>"$r/etc/shadow"
-    fi
-}
-
-# build_image LANG IMAGE RECIPE: debootstrap, trim, check, import.
-build_image() {
-    local lang=$1 image=$2 recipe=$3
-    local pkgs check version dir logf t0=$SECONDS t old_id new_id
-    case "$lang" in
-        python) pkgs=("${PYTHON_PACKAGES[@]}"); check=("${PYTHON_CHECK[@]}") ;;
-        node) pkgs=("${NODE_PACKAGES[@]}"); check=("${NODE_CHECK[@]}") ;;
-    esac
-    dir="$WORK_ROOT/$lang.rootfs"
-    logf="$WORK_ROOT/$lang.log"
-    remove_tree "$dir"
-    mkdir -p "$dir"
-    : >"$logf"
-
-    log "$lang: debootstrap $SUITE + ${pkgs[*]} from $MIRROR (log: $logf)"
-    if ! debootstrap --variant=minbase --include="$(IFS=,; echo "${pkgs[*]}")" \
-        "$SUITE" "$dir" "$MIRROR" >>"$logf" 2>&1; then
-        tail -n 20 "$logf" >&2
-        remove_tree "$dir"
-        echo "[sce] error: $lang: debootstrap failed (see $logf)" >&2
-        return 1
-    fi
-    t=$SECONDS
-    log "$lang: debootstrap done in $((t - t0))s ($(du -sm "$dir" | cut -f1) MB)"
-
-    if [ "$lang" = node ] && ! install_node_dist "$dir" "$logf"; then
-        remove_tree "$dir"
-        return 1
-    fi
-    trim_rootfs "$dir"
-    ensure_nobody "$dir"
-
-    # Check the interpreter and read its version inside the root fs.
-    if ! chroot "$dir" /usr/bin/env -i PATH="$IMAGE_PATH" LANG=C.UTF-8 "${check[@]}" >>"$logf" 2>&1; then
-        tail -n 5 "$logf" >&2
-        remove_tree "$dir"
-        echo "[sce] error: $lang: check failed in the root fs: ${check[*]}" >&2
-        return 1
-    fi
-    case "$lang" in
-        python) version=$(chroot "$dir" /usr/bin/env -i python3 -c 'import platform; print(platform.python_version())') ;;
-        node) version=$(chroot "$dir" /usr/bin/env -i node -p 'process.versions.node') ;;
-    esac
-    log "$lang: trimmed to $(du -sm "$dir" | cut -f1) MB, $lang $version"
-
-    old_id=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
-    if ! tar -C "$dir" --numeric-owner -cf - . | docker import \
+# import_image LANG IMAGE RECIPE PACKAGES...: stdin is the version line of
+# CHECK_HOOK, then mmdebstrap's tarball.  No version line: the bootstrap
+# failed, nothing is imported.
+import_image() {
+    local lang=$1 image=$2 recipe=$3 version
+    shift 3
+    IFS= read -r version || return 1
+    docker import \
         --change "ENV PATH=$IMAGE_PATH" \
         --change "ENV LANG=C.UTF-8" \
         --change "WORKDIR /tmp" \
@@ -227,16 +164,48 @@ build_image() {
         --change "LABEL org.sce.recipe=$recipe" \
         --change "LABEL org.sce.language=$lang" \
         --change "LABEL org.sce.version=$version" \
-        --message "sce $lang runtime: debian $SUITE ${pkgs[*]}, $lang $version" \
-        - "$image" >>"$logf" 2>&1; then
-        tail -n 5 "$logf" >&2
-        remove_tree "$dir"
-        echo "[sce] error: $lang: docker import failed" >&2
+        --message "sce $lang runtime: debian $SUITE $*, $lang $version" \
+        - "$image"
+}
+
+# build_image LANG IMAGE RECIPE: mmdebstrap | docker import, then a smoke
+# test of the image the way the server runs it.
+build_image() {
+    local lang=$1 image=$2 recipe=$3
+    local pkgs check vcmd version run hooks=() logf=/var/log/sce-images-$lang.log t0=$SECONDS arch old_id new_id
+    case "$lang" in
+        python) pkgs=("${PYTHON_PACKAGES[@]}"); check=("${PYTHON_CHECK[@]}"); vcmd=("${PYTHON_VERSION[@]}") ;;
+        node) pkgs=("${NODE_PACKAGES[@]}"); check=("${NODE_CHECK[@]}"); vcmd=("${NODE_VERSION[@]}") ;;
+    esac
+    if [ "$lang" = node ]; then
+        case "$(uname -m)" in
+            x86_64) arch=x64 ;;
+            aarch64) arch=arm64 ;;
+            *) echo "[sce] error: node: no pinned Node.js build for $(uname -m)" >&2; return 1 ;;
+        esac
+        export SCE_NODE_SPEC="node-linux-$arch@$NODE_DIST_VERSION" SCE_NODE_SHA512=${NODE_DIST_SHA512[$arch]}
+        hooks+=(--customize-hook="$NODE_HOOK")
+    fi
+    # Last, the check; the version goes to fd 3, which import_image reads first.
+    run="chroot \"\$1\" /usr/bin/env -i PATH=$IMAGE_PATH LANG=C.UTF-8"
+    hooks+=(--customize-hook="$TRIM_HOOK"
+        --customize-hook="set -e; $run ${check[*]@Q} >&2; $run ${vcmd[*]@Q} >&3")
+
+    log "$lang: mmdebstrap $SUITE + ${pkgs[*]} from $MIRROR | docker import $image (log: $logf)"
+    old_id=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
+    : >"$logf"
+    # The merged-usr hooks make /usr merged the way debootstrap does, without
+    # the usrmerge package (and the perl it pulls in).
+    if ! mmdebstrap --mode=root --variant=minbase --format=tar --include="$(IFS=,; echo "${pkgs[*]}")" \
+        --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr --skip=cleanup/apt \
+        "${TRIM_OPTS[@]}" "${hooks[@]}" "$SUITE" - "$MIRROR" 3>&1 2>>"$logf" |
+        import_image "$lang" "$image" "$recipe" "${pkgs[@]}" >>"$logf" 2>&1; then
+        tail -n 20 "$logf" >&2
+        echo "[sce] error: $lang: mmdebstrap | docker import failed (see $logf)" >&2
         return 1
     fi
-    remove_tree "$dir"
+    version=$(docker image inspect -f '{{index .Config.Labels "org.sce.version"}}' "$image")
 
-    # Smoke test the imported image the way the server runs it.
     if ! docker run --rm --network none --read-only --user 65534:65534 "$image" \
         "${check[@]}" >>"$logf" 2>&1; then
         tail -n 5 "$logf" >&2
@@ -250,7 +219,6 @@ build_image() {
     fi
     log "$lang: built $image ($lang $version, $(docker image inspect -f '{{.Size}}' "$image" |
         awk '{ printf "%.0f MB", $1 / 1e6 }')) in $((SECONDS - t0))s"
-    rm -f "$logf"
 }
 
 # --- main ------------------------------------------------------------------
@@ -274,42 +242,27 @@ for lang in "${WANT[@]}"; do
 done
 [ ${#BUILD[@]} -gt 0 ] || exit 0
 
-mkdir -p "$WORK_ROOT"
-# Clean up if we are interrupted: stop each build job with everything it
-# started (debootstrap, dpkg in the chroot, ...), then remove the root fs.
+# One background job per image, each in its own process group (set -m), so
+# that an interrupt reaches all of a job: mmdebstrap then removes its own
+# temporary tree and mounts, and a cut-off import makes no image.
 PIDS=()
-descendants() {
-    local c
-    for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-        echo "$c"
-        descendants "$c"
-    done
+stop_jobs() {
+    local p
+    echo "[sce] interrupted" >&2
+    for p in "${PIDS[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
+    wait
+    exit 130
 }
-cleanup() {
-    local p l tree=()
-    for p in "${PIDS[@]}"; do tree+=("$p" $(descendants "$p")); done
-    [ ${#tree[@]} -eq 0 ] || kill "${tree[@]}" 2>/dev/null || true
-    wait 2>/dev/null || true
-    for l in "${BUILD[@]}"; do remove_tree "$WORK_ROOT/$l.rootfs"; done
-    remove_tree "$WORK_ROOT/node.dist"
-}
-trap 'echo "[sce] interrupted, cleaning up" >&2; cleanup; exit 130' INT TERM
-
-# Build in parallel, one background job per image.
+trap stop_jobs INT TERM
+set -m
 for lang in "${BUILD[@]}"; do
-    # The EXIT trap removes the root fs however the job ends.
-    (
-        trap 'remove_tree "$WORK_ROOT/$lang.rootfs"; remove_tree "$WORK_ROOT/$lang.dist"' EXIT
-        build_image "$lang" "${IMAGE[$lang]}" "${RECIPE[$lang]}"
-    ) &
+    build_image "$lang" "${IMAGE[$lang]}" "${RECIPE[$lang]}" </dev/null &
     PIDS+=($!)
 done
 FAILED=()
 for i in "${!BUILD[@]}"; do
     wait "${PIDS[$i]}" || FAILED+=("${BUILD[$i]}")
 done
-PIDS=()
-rmdir "$WORK_ROOT" 2>/dev/null || true
 
 if [ ${#FAILED[@]} -gt 0 ]; then
     die "failed to build: ${FAILED[*]} (after $((SECONDS - START))s)"

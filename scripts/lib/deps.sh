@@ -18,7 +18,7 @@ SCE_DEPS+=(
     libcurl4-openssl-dev libcmocka-dev libmicrohttpd-dev
     libjansson-dev libarchive-dev libsqlite3-dev
     libzstd-dev     # the sce CLI links libarchive.a, whose ZIP reader calls zstd
-    docker.io debootstrap
+    docker.io mmdebstrap
 )
 
 # Succeeds when package $1 is fully installed.
