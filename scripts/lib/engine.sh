@@ -23,6 +23,17 @@ sce__engine_ping() {
     [ "$out" = "OK" ]
 }
 
+# Closes every descriptor above 2 of the calling (sub)shell.
+sce__close_fds() {
+    local fd
+    for fd in /proc/"$BASHPID"/fd/*; do
+        fd=${fd##*/}
+        if [ "$fd" -gt 2 ] 2>/dev/null; then
+            eval "exec $fd>&-" 2>/dev/null || true
+        fi
+    done
+}
+
 sce_ensure_engine() {
     local sock="${SCE_DOCKER_SOCKET:-/var/run/docker.sock}"
     local timeout="${SCE_ENGINE_TIMEOUT:-60}"
@@ -72,8 +83,10 @@ sce_ensure_engine() {
         if [ "$sock" != /var/run/docker.sock ]; then
             args+=(-H "unix://$sock")
         fi
-        # setsid: the daemon must survive the script's shell and its job control.
-        setsid dockerd "${args[@]}" >>"$log" 2>&1 </dev/null &
+        # setsid: the daemon must survive the script's shell and its job
+        # control.  It keeps none of the caller's other descriptors: an
+        # inherited lock (flock) or pipe would be held for the daemon's life.
+        (sce__close_fds && exec setsid dockerd "${args[@]}" >>"$log" 2>&1 </dev/null) &
         pid=$!
         echo "$pid" >"$pidfile"
     fi
