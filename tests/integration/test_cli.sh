@@ -71,10 +71,18 @@ check "code from stdin with -l" 0 $? out "42"
 "$sce" run - </dev/null >out 2>err
 check "code from stdin without -l is a usage error" 64 $?
 
+cp hello.py ./-dash.py
+"$sce" run -- -dash.py >out 2>err
+check "sce run -- -dash.py: FILE after --" 0 $? out "Hello from a file"
+
+"$sce" run hello.js --lang node -- a b >out 2>err
+check "options after FILE, --lang for --language" 0 $? out "Hello from a b"
+
 "$sce" run --json hello.py >out 2>err
-check "--json" 0 $? out '"verdict"' out '"stdout"'
+check "--json" 0 $? out '"status":"ok"' out '"stdout"'
 if node -e 'const r = JSON.parse(require("fs").readFileSync("out", "utf8"));
-            if (r.stdout !== "Hello from a file\n" || r.exit_code !== 0 ||
+            if (r.stdout !== "Hello from a file\n" || r.output !== r.stdout || r.error !== "" ||
+                r.status !== "ok" || "verdict" in r || r.exit_code !== 0 ||
                 !(r.cpu_ms > 0) || !(r.peak_memory_bytes > 0)) process.exit(1);'; then
     pass "--json is valid JSON with the run's fields (cpu_ms, peak_memory_bytes measured)"
 else
@@ -84,6 +92,9 @@ fi
 head -c 5001 /dev/zero | tr '\0' '#' >long.py
 "$sce" run long.py >out 2>err
 check "over-long code is rejected" 65 $? err "code is 5001 characters; the limit is 5000"
+"$sce" run --json long.py >out 2>err
+check "--json: a refusal in the HTTP API's error shape" 65 $? \
+    out '"error":"code is 5001 characters; the limit is 5000","status":"rejected","code":"INVALID_ARGUMENT"'
 
 "$sce" languages >out 2>err
 check "sce languages" 0 $? out "python" out "node" out "3.11"
@@ -194,10 +205,12 @@ fi
 
 "$sce" batch --json hello.py hello.js >out 2>err
 check "sce batch --json" 0 $? out '"cpu_ms"' out '"peak_memory_bytes"'
-if node -e 'const a = JSON.parse(require("fs").readFileSync("out", "utf8"));
-            if (a.length !== 2 || !a.every((r) => r.cpu_ms > 0 && r.peak_memory_bytes > 0))
+if node -e 'const b = JSON.parse(require("fs").readFileSync("out", "utf8")), a = b.results;
+            if (a.length !== 2 || !a.every((r) => r.status === "ok" && r.cpu_ms > 0 &&
+                                              r.peak_memory_bytes > 0) ||
+                a[0].request_id !== b.request_id + "-0" || a[1].language !== "node")
               process.exit(1);'; then
-    pass "sce batch --json: each task with its cpu_ms and peak_memory_bytes"
+    pass "sce batch --json: POST /run-batch's shape, each task with its cpu_ms and peak_memory_bytes"
 else
     fail "sce batch --json lacks cpu_ms or peak_memory_bytes"
 fi
