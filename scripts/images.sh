@@ -116,7 +116,7 @@ done
 [ ${#WANT[@]} -gt 0 ] || WANT=(python node)
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (mmdebstrap, chroot)"
-for tool in mmdebstrap docker sha256sum sha512sum npm; do
+for tool in mmdebstrap docker sha256sum sha512sum $(case " ${WANT[*]} " in *" node "*) echo npm ;; esac); do
     command -v "$tool" >/dev/null 2>&1 || die "$tool not found (scripts/lib/deps.sh installs it)"
 done
 
