@@ -32,8 +32,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/config.h"
 #include "docker.h"
 #include "languages.h"
+#include "options.h"
+#include "sandbox.h"
 #include "sce/client.h"
 
 typedef struct bench_opts {
@@ -81,10 +85,7 @@ static const char *const hello[2][2] = {
 
 static double now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+    return (double)sce_clock_us() / 1000.0;
 }
 
 static void die(const char *what, const char *detail)
@@ -421,39 +422,23 @@ typedef struct engine_state {
     int left;
     int errors;
     int lang; /* 0 python, 1 node, -1 both in turn */
+    server_options so;
 } engine_state;
 
-/* The same containers the service makes (image, runner command, limit
- * set), python and node alternating, each created, started (its runner
- * loads and waits for a bundle) and removed: what one run costs the engine,
- * without the run. */
+/* The same containers the service makes: sandbox_spec_fill's create
+ * request under the server's options (defaults, $SCE_CONFIG and SCE_*
+ * as sce-server would read them, images from --python-image/--node-image),
+ * python and node alternating, each created, started (its runner loads and
+ * waits for its input) and removed: what one run costs the engine, without
+ * the run.  Instance "sce-bench", so no server's sweep takes them. */
 static void *engine_worker(void *arg)
 {
     engine_state *st = arg;
-    docker_label labels[] = {{"org.sce.managed-by", "sce-bench"}};
-    docker_create_opts o;
     char id[DOCKER_ID_MAX + 1], err[512];
 
-    memset(&o, 0, sizeof(o));
-    o.user = "65534:65534";
-    o.working_dir = "/tmp";
-    o.labels = labels;
-    o.nlabels = 1;
-    o.memory_bytes = o.memory_swap_bytes = 128 << 20;
-    o.nano_cpus = 1000000000;
-    o.pids_limit = 64;
-    o.tmpfs_path = "/tmp";
-    o.tmpfs_options = "rw,nosuid,nodev,noexec,size=16m,mode=1777";
-    o.read_only_rootfs = 1;
-    o.network_disabled = 1;
-    o.cap_drop_all = 1;
-    o.no_new_privileges = 1;
-    o.init = 1;
-    o.log_driver_none = 1;
     for (;;) {
         const lang_def *l;
-        const char *argv[8];
-        size_t n = 0;
+        sandbox_spec spec;
         int ok, k;
 
         pthread_mutex_lock(&st->lock);
@@ -465,13 +450,11 @@ static void *engine_worker(void *arg)
         pthread_mutex_unlock(&st->lock);
         k = st->lang >= 0 ? st->lang : k % 2;
         l = languages_at((size_t)k);
-        for (size_t i = 0; i < l->nargv; i++)
-            argv[n++] = l->argv[i];
-        argv[n++] = l->runner;
-        o.cmd = argv;
-        o.ncmd = n;
-        o.image = k ? opt.node_image : opt.python_image;
-        ok = docker_container_create(st->d, &o, id, err, sizeof(err)) == 0;
+        ok = sandbox_spec_fill(&st->so, l, st->so.memory_bytes,
+                               k ? opt.node_image : opt.python_image, "sce-bench", NULL, &spec,
+                               err, sizeof(err)) == 0;
+        if (ok)
+            ok = docker_container_create(st->d, &spec.create, id, err, sizeof(err)) == 0;
         if (ok) {
             ok = docker_container_start(st->d, id, err, sizeof(err)) == 0;
             ok = docker_container_remove(st->d, id, err, sizeof(err)) == 0 && ok;
@@ -498,6 +481,13 @@ static double engine_ceiling(int concurrency, int n, int lang, int *errors)
     pthread_mutex_init(&st.lock, NULL);
     st.left = n;
     st.lang = lang;
+    if (sce_config_load(&server_options_spec, &st.so, 1, (char *[]){"sce-bench", NULL}, err,
+                        sizeof(err)) != SCE_CONFIG_OK)
+        die("server options", err);
+    free(st.so.instance);
+    st.so.instance = strdup("sce-bench");
+    if (st.so.instance == NULL)
+        die("server options", "out of memory");
     if (docker_open(opt.docker_socket, "v1.41", 60000, &st.d, err, sizeof(err)) != 0)
         die("docker", err);
     t0 = now_ms();
@@ -507,6 +497,7 @@ static double engine_ceiling(int concurrency, int n, int lang, int *errors)
         pthread_join(t[i], NULL);
     secs = (now_ms() - t0) / 1000.0;
     docker_close(st.d);
+    sce_config_free(&server_options_spec, &st.so);
     *errors = st.errors;
     return (n - st.errors) / secs;
 }

@@ -19,6 +19,14 @@ int64_t sce_clock_ms(void)
     return ms_of(CLOCK_MONOTONIC);
 }
 
+int64_t sce_clock_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int64_t sce_wall_ms(void)
 {
     return ms_of(CLOCK_REALTIME);

@@ -19,6 +19,10 @@
 /* Milliseconds on the monotonic clock (an arbitrary origin). */
 int64_t sce_clock_ms(void);
 
+/* Microseconds on the same monotonic clock: for measurements finer than a
+ * millisecond (the benchmark). */
+int64_t sce_clock_us(void);
+
 /* Milliseconds since the Unix epoch on the wall clock: for dates only. */
 int64_t sce_wall_ms(void);
 

@@ -77,6 +77,9 @@ static void test_clock(void **state)
     a = sce_clock_ms();
     b = sce_clock_ms();
     assert_true(b >= a);
+    a = sce_clock_us();
+    b = sce_clock_ms();
+    assert_true(b >= a / 1000 && b - a / 1000 < 60000); /* one clock, two units */
     /* the wall clock is a date: after 2020-01-01 */
     assert_true(sce_wall_ms() > 1577836800000LL);
 
