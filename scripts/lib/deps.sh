@@ -18,6 +18,7 @@ SCE_DEPS+=(
     libcurl4-openssl-dev libcmocka-dev libmicrohttpd-dev
     libjansson-dev libarchive-dev libsqlite3-dev
     libzstd-dev     # the sce CLI links libarchive.a, whose ZIP reader calls zstd
+    python3         # the docs_options test (tests/docs/options_docs.py)
     docker.io mmdebstrap
 )
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/runners/test_runners.sh - run the in-container runners for real.
 #
-# Feeds code bundles (see server/bundle.h) to server/runners/python_runner.py
+# Feeds runner inputs (see server/runner_input.h) to server/runners/python_runner.py
 # and node_runner.js inside the runtime images, with the limits the server
 # uses, and checks exit codes, stdout and stderr. Prints one line per case;
 # exits non-zero if any case fails.
