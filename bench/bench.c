@@ -451,8 +451,8 @@ static void *engine_worker(void *arg)
         k = st->lang >= 0 ? st->lang : k % 2;
         l = languages_at((size_t)k);
         ok = sandbox_spec_fill(&st->so, l, st->so.memory_bytes,
-                               k ? opt.node_image : opt.python_image, "sce-bench", NULL, &spec,
-                               err, sizeof(err)) == 0;
+                               k ? opt.node_image : opt.python_image, "sce-bench", NULL, &spec, err,
+                               sizeof(err)) == 0;
         if (ok)
             ok = docker_container_create(st->d, &spec.create, id, err, sizeof(err)) == 0;
         if (ok) {

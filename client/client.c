@@ -364,8 +364,7 @@ static int client_start_dialer(sce_client *c, char *errbuf, size_t errlen)
 /* When no pipe is connected, finds out whether the server is there at all.
  * Only a definite "nobody there" is an error; anything inconclusive (a
  * transport the probe cannot speak, a TLS failure) lets the call go on. */
-static int client_check_reachable(sce_client *c, int64_t deadline_ms, char *errbuf,
-                                  size_t errlen)
+static int client_check_reachable(sce_client *c, int64_t deadline_ms, char *errbuf, size_t errlen)
 {
     int rv;
 
@@ -1030,8 +1029,7 @@ int sce_client_languages(sce_client *c, sce_language_list **out, char *errbuf, s
 
     if ((rv = call_args_check(c, out, errbuf, errlen)) != SCE_OK)
         return rv;
-    rv = client_call(c, SCE__V1__METHOD__METHOD_LANGUAGES, &body, NULL, &resp, id, errbuf,
-                     errlen);
+    rv = client_call(c, SCE__V1__METHOD__METHOD_LANGUAGES, &body, NULL, &resp, id, errbuf, errlen);
     if (rv != SCE_OK)
         goto out;
     pb = resp->languages;
@@ -1300,8 +1298,8 @@ int sce_client_history(sce_client *c, const sce_history_query *q, sce_history_pa
         body.verdict = (Sce__V1__Verdict)q->verdict;
         body.language = (char *)(q->language != NULL ? q->language : "");
     }
-    rv = client_call(c, SCE__V1__METHOD__METHOD_HISTORY, &body, q != NULL ? q->tenant : NULL,
-                     &resp, id, errbuf, errlen);
+    rv = client_call(c, SCE__V1__METHOD__METHOD_HISTORY, &body, q != NULL ? q->tenant : NULL, &resp,
+                     id, errbuf, errlen);
     if (rv != SCE_OK)
         goto out;
     pb = resp->history;
@@ -1370,8 +1368,7 @@ int sce_client_history_get(sce_client *c, int64_t id, const char *tenant, sce_hi
         return SCE_ERR_INVALID_ARGUMENT;
     }
     body.id = id;
-    rv = client_call(c, SCE__V1__METHOD__METHOD_HISTORY, &body, tenant, &resp, rid, errbuf,
-                     errlen);
+    rv = client_call(c, SCE__V1__METHOD__METHOD_HISTORY, &body, tenant, &resp, rid, errbuf, errlen);
     if (rv != SCE_OK)
         goto out;
     /* A server that keeps no history answers an empty page. */

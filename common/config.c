@@ -178,7 +178,7 @@ static int set_opt(const sce_option *o, void *cfg, const char *value, char *err,
     }
     if (o->type != SCE_OPT_BOOL && o->min <= o->max && (dv < o->min || dv > o->max)) {
         sce_seterr(err, errlen, "%s: %s is out of range [%.15g, %.15g]", o->key, value, o->min,
-                 o->max);
+                   o->max);
         return SCE_CONFIG_ERROR;
     }
     switch (o->type) {

@@ -43,7 +43,9 @@ typedef struct sce_option {
  * "SCE_TIMEOUT", SCE_OPT_MS, timeout_ms, "10s", 100, 3600000, "help").
  * Bounds "1, 0" (min > max) mean unbounded. */
 #define SCE_OPTION(type, key, env, kind, field, def, lo, hi, help)                                 \
-    {key, env, kind, offsetof(type, field), def, lo, hi, help}
+    {                                                                                              \
+        key, env, kind, offsetof(type, field), def, lo, hi, help                                   \
+    }
 
 typedef struct sce_config_spec {
     const char *program;      /* "sce-server" */

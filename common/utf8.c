@@ -79,8 +79,8 @@ long sce_utf8_count(const char *s, size_t len)
 
 /* The copy behind sce_utf8_clean_line (one_line: controls become spaces)
  * and sce_utf8_clean (NUL becomes U+FFFD, the rest is kept). */
-static size_t copy(const unsigned char *p, size_t len, char *out, size_t outlen,
-                   size_t *consumed, int one_line)
+static size_t copy(const unsigned char *p, size_t len, char *out, size_t outlen, size_t *consumed,
+                   int one_line)
 {
     static const char replacement[] = "\xEF\xBF\xBD";
     size_t i = 0, j = 0;
@@ -119,8 +119,8 @@ size_t sce_utf8_clean_line(const char *s, size_t len, char *out, size_t outlen)
 
     if (outlen == 0)
         return 0;
-    while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r' ||
-                       p[len - 1] == '\n'))
+    while (len > 0 &&
+           (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r' || p[len - 1] == '\n'))
         len--;
     while (i < len && (p[i] == ' ' || p[i] == '\t'))
         i++;

@@ -99,8 +99,8 @@ static int create_container(const exec_env *env, const lang_def *l, int64_t memo
                             char *err, size_t errlen)
 {
     sandbox_spec sb;
-    int rv = sandbox_spec_fill(env->opt, l, memory_bytes, image, env->boot_id, rid, &sb, err,
-                               errlen);
+    int rv =
+        sandbox_spec_fill(env->opt, l, memory_bytes, image, env->boot_id, rid, &sb, err, errlen);
 
     if (rv != SCE_OK)
         return rv;
@@ -113,9 +113,9 @@ static int engine_failure(const exec_env *env, int rv, const char *image, const 
 {
     if (rv == SCE_ERR_NOT_FOUND && image != NULL) {
         sce_seterr(err, errlen,
-                 "image %s is not on the Docker engine: build it with scripts/images.sh, or "
-                 "point the language's *_image option at another image (%s)",
-                 image, detail);
+                   "image %s is not on the Docker engine: build it with scripts/images.sh, or "
+                   "point the language's *_image option at another image (%s)",
+                   image, detail);
         return SCE_ERR_UNAVAILABLE;
     }
     if (rv == SCE_ERR_UNAVAILABLE) {
@@ -576,7 +576,7 @@ int exec_probe_language(const exec_env *env, const lang_def *l)
     } else if (rv == SCE_OK) {
         rv = SCE_ERR_UNAVAILABLE;
         sce_seterr(st.message, sizeof(st.message), "the version probe failed: %s",
-                 res.v.message[0] ? res.v.message : "no output");
+                   res.v.message[0] ? res.v.message : "no output");
     } else {
         sce_seterr(st.message, sizeof(st.message), "%s", err);
     }

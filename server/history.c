@@ -216,7 +216,7 @@ static int init_schema(sqlite3 *db, char *err, size_t errlen)
         return -1;
     if (version > SCHEMA_VERSION) {
         sce_seterr(err, errlen, "schema version %lld is newer than this server's (%d)",
-                 (long long)version, SCHEMA_VERSION);
+                   (long long)version, SCHEMA_VERSION);
         return -1;
     }
     if (exec_sql(db, "PRAGMA journal_mode=WAL", err, errlen) != 0 ||
@@ -441,7 +441,8 @@ void history_record_run(history *h, const history_record *rec)
         why = "out of memory";
     else if (h->stopping)
         why = "the server is stopping";
-    else if (h->queued >= SCE_HISTORY_QUEUE_MAX_RECORDS || h->queued_bytes + p->bytes > SCE_HISTORY_QUEUE_MAX_BYTES)
+    else if (h->queued >= SCE_HISTORY_QUEUE_MAX_RECORDS ||
+             h->queued_bytes + p->bytes > SCE_HISTORY_QUEUE_MAX_BYTES)
         why = "the history writer is behind (queue full)";
     if (why != NULL) {
         h->stats.dropped++;
@@ -749,7 +750,7 @@ int history_fetch(history *h, const history_query *q, history_page **out, char *
 
     if (h == NULL || h->unavailable) {
         sce_seterr(err, errlen, "history is unavailable: %s",
-                 h != NULL ? h->reason : "history is off");
+                   h != NULL ? h->reason : "history is off");
         return SCE_ERR_UNAVAILABLE;
     }
     /* Read your writes: the runs answered before this query are in. */
@@ -845,7 +846,7 @@ int history_prune(history *h, char *err, size_t errlen)
 
     if (h == NULL || h->unavailable) {
         sce_seterr(err, errlen, "history is unavailable: %s",
-                 h != NULL ? h->reason : "history is off");
+                   h != NULL ? h->reason : "history is off");
         return SCE_ERR_UNAVAILABLE;
     }
     pthread_mutex_lock(&h->rlock);

@@ -74,7 +74,7 @@ static int check_options(const server_options *o, char *err, size_t errlen)
 
     if (lvl < 0) {
         sce_seterr(err, errlen, "log_level: expected debug, info, warn or error, got '%s'",
-                 o->log_level);
+                   o->log_level);
         return -1;
     }
     sce_log_set_level(lvl);
@@ -84,7 +84,7 @@ static int check_options(const server_options *o, char *err, size_t errlen)
         (o->pool_size > 0 &&
          o->stale_after_ms < o->pool_max_idle_ms + o->timeout_ms + SCE_STALE_MARGIN_MS)) {
         sce_seterr(err, errlen,
-                 "stale_after must exceed timeout (plus pool_max_idle with a pool) by 60s");
+                   "stale_after must exceed timeout (plus pool_max_idle with a pool) by 60s");
         return -1;
     }
     if (o->instance[0] == '\0' || strlen(o->instance) > SCE_INSTANCE_MAX_CHARS) {

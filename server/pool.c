@@ -38,7 +38,7 @@ struct pool {
     size_t nthreads;
     uint64_t hits, misses;
     int64_t backoff_until[SCE_LANGUAGES_MAX];
-    int64_t backoff_ms[SCE_LANGUAGES_MAX];   /* 0 after a success */
+    int64_t backoff_ms[SCE_LANGUAGES_MAX]; /* 0 after a success */
 };
 
 static void hand_over(pool *p, warm_container *w)
@@ -150,7 +150,8 @@ static void *refill_main(void *arg)
          * far slower, since runs then find the pool empty. */
         SCE_LOG(t_prep > SCE_POOL_SLOW_PREPARE_MS ? SCE_LOG_WARN : SCE_LOG_DEBUG, NULL,
                 "pool: preparing a %s container took %lld ms%s", languages_at((size_t)li)->name,
-                (long long)t_prep, t_prep > SCE_POOL_SLOW_PREPARE_MS ? " (the engine is slow)" : "");
+                (long long)t_prep,
+                t_prep > SCE_POOL_SLOW_PREPARE_MS ? " (the engine is slow)" : "");
         pthread_mutex_lock(&p->lock);
         p->lists[li].starting--;
         first_failure = 0;

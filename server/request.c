@@ -69,7 +69,7 @@ static int lower_limit(const char *name, uint64_t asked, int64_t server_max, int
     }
     if (asked > (uint64_t)server_max) {
         sce_seterr(err, errlen, "limits.%s: %s is more than the server's maximum of %s", name, a,
-                 m);
+                   m);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     if ((int64_t)asked < floor) {
@@ -92,7 +92,7 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
 
     if (rq->n_files > (size_t)o->files_limit) {
         sce_seterr(err, errlen, "files: %zu files; the limit is %lld", rq->n_files,
-                 (long long)o->files_limit);
+                   (long long)o->files_limit);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     spec->files = calloc(rq->n_files, sizeof(run_file));
@@ -103,14 +103,15 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
         const char *why = sce_path_problem(f->path);
 
         if (why != NULL) {
-            sce_seterr(err, errlen, "files[%zu].path '%s' %s", i, sce_utf8_quote(f->path).text, why);
+            sce_seterr(err, errlen, "files[%zu].path '%s' %s", i, sce_utf8_quote(f->path).text,
+                       why);
             return SCE_ERR_INVALID_ARGUMENT;
         }
         for (size_t j = 0; j < i; j++) {
             /* A file may not also be a directory of another ("a" and "a/b"). */
             if (sce_path_clash(spec->files[j].path, f->path)) {
                 sce_seterr(err, errlen, "files[%zu].path '%s' clashes with files[%zu]", i,
-                         sce_utf8_quote(f->path).text, j);
+                           sce_utf8_quote(f->path).text, j);
                 return SCE_ERR_INVALID_ARGUMENT;
             }
         }
@@ -132,7 +133,7 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
                 spec->entry = spec->files[i].path;
         if (spec->entry == NULL) {
             sce_seterr(err, errlen, "entry: not given, and there is no %s among the files",
-                     spec->lang->default_entry);
+                       spec->lang->default_entry);
             return SCE_ERR_INVALID_ARGUMENT;
         }
         return SCE_OK;
@@ -141,7 +142,8 @@ static int check_files(const server_options *o, const Sce__V1__RunRequest *rq, r
         if (strcmp(spec->files[i].path, rq->entry) == 0)
             spec->entry = spec->files[i].path;
     if (spec->entry == NULL) {
-        sce_seterr(err, errlen, "entry '%s' is not among the files", sce_utf8_quote(rq->entry).text);
+        sce_seterr(err, errlen, "entry '%s' is not among the files",
+                   sce_utf8_quote(rq->entry).text);
         return SCE_ERR_INVALID_ARGUMENT;
     }
     return SCE_OK;
@@ -162,7 +164,7 @@ int request_check_run(const server_options *o, const Sce__V1__RunRequest *rq, ru
     spec->lang = languages_find(rq->language);
     if (spec->lang == NULL) {
         sce_seterr(err, errlen, "unknown language '%s': use one of %s",
-                 sce_utf8_quote(rq->language).text, languages_names());
+                   sce_utf8_quote(rq->language).text, languages_names());
         goto out;
     }
 
@@ -181,7 +183,7 @@ int request_check_run(const server_options *o, const Sce__V1__RunRequest *rq, ru
         }
         if (chars > o->code_limit_chars) {
             sce_seterr(err, errlen, "code is %ld characters; the limit is %lld", chars,
-                     (long long)o->code_limit_chars);
+                       (long long)o->code_limit_chars);
             goto out;
         }
         spec->files = calloc(1, sizeof(run_file));
@@ -222,14 +224,14 @@ int request_check_run(const server_options *o, const Sce__V1__RunRequest *rq, ru
 
     if (rq->n_args > (size_t)o->args_limit) {
         sce_seterr(err, errlen, "args: %zu arguments; the limit is %lld", rq->n_args,
-                 (long long)o->args_limit);
+                   (long long)o->args_limit);
         goto out;
     }
     for (size_t i = 0; i < rq->n_args; i++) {
         size_t n = strlen(rq->args[i]);
         if (n > (size_t)o->arg_limit_bytes) {
             sce_seterr(err, errlen, "args[%zu] is %zu bytes; the limit is %lld", i, n,
-                     (long long)o->arg_limit_bytes);
+                       (long long)o->arg_limit_bytes);
             goto out;
         }
         if (request_utf8_chars(rq->args[i], n) < 0) {

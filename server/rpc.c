@@ -481,7 +481,7 @@ static void on_request(slot *s, nng_msg *msg)
     if (len > (size_t)srv->env->opt->message_limit_bytes) {
         nng_msg_free(msg);
         sce_seterr(err, sizeof(err), "request is %zu bytes; the limit is %lld", len,
-                 (long long)srv->env->opt->message_limit_bytes);
+                   (long long)srv->env->opt->message_limit_bytes);
         reply_status(s, 0, SCE_ERR_INVALID_ARGUMENT, err);
         return;
     }
@@ -507,13 +507,15 @@ static void on_request(slot *s, nng_msg *msg)
     case SCE__V1__METHOD__METHOD_RUN_BATCH:
         if (req->body_case != body_for(req->method)) {
             sce_seterr(err, sizeof(err), "method %s needs a %s body", method_label(req->method),
-                     body_label(req->method));
+                       body_label(req->method));
             reply_status(s, req->method, SCE_ERR_INVALID_ARGUMENT, err);
         } else if ((rv = enqueue(s)) == SCE_ERR_UNAVAILABLE) {
             reply_status(s, req->method, rv, "the server is shutting down; retry on another");
         } else if (rv != SCE_OK) {
-            sce_seterr(err, sizeof(err), "the server is busy: %zu runs in progress and the queue "
-                     "is full; retry later", srv->nworkers);
+            sce_seterr(err, sizeof(err),
+                       "the server is busy: %zu runs in progress and the queue "
+                       "is full; retry later",
+                       srv->nworkers);
             reply_status(s, req->method, rv, err);
         }
         break;
@@ -569,8 +571,8 @@ int rpc_start(const exec_env *env, history *hist, rpc_server **out, char *err, s
     srv->hist = hist;
     srv->started_ms = sce_clock_ms();
     srv->nworkers = (size_t)o->workers;
-    srv->nslots = srv->nworkers + (size_t)o->queue_depth + SCE_RPC_SPARE_SLOTS + SCE_HISTORY_READERS +
-                  SCE_HISTORY_READ_QUEUE;
+    srv->nslots = srv->nworkers + (size_t)o->queue_depth + SCE_RPC_SPARE_SLOTS +
+                  SCE_HISTORY_READERS + SCE_HISTORY_READ_QUEUE;
     srv->runs.capacity = srv->nworkers + (size_t)o->queue_depth;
     srv->reads.capacity = SCE_HISTORY_READERS + SCE_HISTORY_READ_QUEUE;
     pthread_mutex_init(&srv->lock, NULL);
@@ -685,8 +687,10 @@ void rpc_stop(rpc_server *srv)
     if (sce_nng_close_within(srv->sock, SCE_SOCKET_CLOSE_WAIT_MS) != 0) {
         /* Keep it all: an nng thread may still use it, and the process is
          * about to exit.  Held in a static so it is not a leak either. */
-        SCE_LOG(SCE_LOG_WARN, NULL, "the nng socket did not close within %d ms (an nng 1.5 "
-                "defect under traffic); leaving it to the exit", SCE_SOCKET_CLOSE_WAIT_MS);
+        SCE_LOG(SCE_LOG_WARN, NULL,
+                "the nng socket did not close within %d ms (an nng 1.5 "
+                "defect under traffic); leaving it to the exit",
+                SCE_SOCKET_CLOSE_WAIT_MS);
         abandoned = srv;
         return;
     }

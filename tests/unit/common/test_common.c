@@ -147,8 +147,10 @@ static void test_signals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_err_matches_proto), cmocka_unit_test(test_seterr),
-        cmocka_unit_test(test_clock),             cmocka_unit_test(test_random_hex),
+        cmocka_unit_test(test_err_matches_proto),
+        cmocka_unit_test(test_seterr),
+        cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_random_hex),
         cmocka_unit_test(test_signals),
     };
 

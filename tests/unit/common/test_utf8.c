@@ -64,8 +64,8 @@ static void test_utf8_lossy_table(void **state)
         char *out = sce_utf8_lossy(rows[r].in, rows[r].len, &len, &replaced);
 
         /* want's length: up to its NUL, or the row's NUL-holding text */
-        want_len = strcmp(rows[r].name, "NUL is kept by the lossy copy") == 0 ? 3
-                                                                            : strlen(rows[r].want);
+        want_len =
+            strcmp(rows[r].name, "NUL is kept by the lossy copy") == 0 ? 3 : strlen(rows[r].want);
         assert_non_null(out);
         if (len != want_len || memcmp(out, rows[r].want, len) != 0)
             fail_msg("%s: got %zu bytes", rows[r].name, len);
@@ -153,8 +153,8 @@ static void test_utf8_quote_and_ascii(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_utf8_lossy_table),  cmocka_unit_test(test_utf8_copies_agree),
-        cmocka_unit_test(test_utf8_bad_and_seq),  cmocka_unit_test(test_utf8_clean_line),
+        cmocka_unit_test(test_utf8_lossy_table),     cmocka_unit_test(test_utf8_copies_agree),
+        cmocka_unit_test(test_utf8_bad_and_seq),     cmocka_unit_test(test_utf8_clean_line),
         cmocka_unit_test(test_utf8_quote_and_ascii),
     };
 
