@@ -1,14 +1,17 @@
 /*
  * json.h - the gateway's JSON <-> libsce mapping, as pure functions.
  *
- * Everything the HTTP API says in JSON is built or read here: the POST /run
- * body becomes an sce_run_request (with one exact, field-naming message for
- * the first thing wrong with it), as does each task of a POST /run-batch
- * body; the GET /history parameters become an sce_history_query; and run
- * results, batches, history pages, language lists, health reports and
- * errors become JSON objects.  Nothing here does I/O, keeps
- * state or knows about HTTP connections, so the mapping is unit-tested from
- * tables and can be fuzzed as is; http.c owns the sockets.
+ * Everything the HTTP API reads in JSON is read here: the POST /run body
+ * becomes an sce_run_request (with one exact, field-naming message for the
+ * first thing wrong with it), as does each task of a POST /run-batch body;
+ * the GET /history parameters become an sce_history_query.  What it writes
+ * (run results, batches, history pages, language lists, health reports and
+ * errors) is written by common/result_json.h, which the `sce` CLI shares;
+ * the gw_json_* writers below are those, plus what only the gateway knows
+ * (an error's HTTP status, the history page's byte budget, its own part of
+ * /healthz).  Nothing here does I/O, keeps state or knows about HTTP
+ * connections, so the mapping is unit-tested from tables and can be fuzzed
+ * as is; http.c owns the sockets.
  *
  * Ownership: every json_t * returned is a new reference the caller
  * json_decref()s; inputs are borrowed.  A NULL return means out of memory.
@@ -21,6 +24,7 @@
 #include <jansson.h>
 
 #include "sce/client.h"
+#include "common/result_json.h"
 
 /* A parsed POST /run body.  `req` points into `root` and the two arrays, so
  * it is valid until gw_run_input_free(). */
@@ -61,11 +65,11 @@ int gw_json_batch_input(const char *body, size_t len, gw_batch_input *in, char *
 /* Releases what gw_json_batch_input() built; a zeroed struct is accepted. */
 void gw_batch_input_free(gw_batch_input *in);
 
-/* {"results": [...], "request_id": batch id}: one item per task, in order,
- * each the 200 answer of /run, or for a task that did not run the error
- * object of every non-2xx answer, with the task's own request id
- * ("<batch id>-<i>"). */
-json_t *gw_json_batch_result(const sce_batch_result *b);
+/* POST /run-batch's answer: sce_json_batch_result(). */
+static inline json_t *gw_json_batch_result(const sce_batch_result *b)
+{
+    return sce_json_batch_result(b);
+}
 
 /* The GET /history query from its parameters (each NULL or "" when not
  * given): limit 1..GW_HISTORY_LIMIT_MAX, offset, verdict (a `status` name
@@ -74,43 +78,45 @@ json_t *gw_json_batch_result(const sce_batch_result *b);
 int gw_json_history_query(const char *limit, const char *offset, const char *verdict,
                           const char *language, sce_history_query *q, char *err, size_t errlen);
 
-/* {"enabled", "total", "offset", "entries": [{id, time, time_ms, language,
- * status, exit_code, code, code_truncated, entry, files, output,
- * output_truncated, stderr, stderr_truncated, message, wall_ms,
- * request_id, tenant, truncated}, ...]}, newest first; at most
+/* GET /history's answer: sce_json_history_page(), at most
  * GW_HISTORY_PAGE_MAX_BYTES once dumped (entries past it are left for the
  * next page). */
 json_t *gw_json_history(const sce_history_page *p, uint32_t offset);
 
-/* One entry as gw_json_history writes it (GET /history/{id} answers it
- * alone); NULL when memory runs out. */
-json_t *gw_json_history_entry(const sce_history_entry *e);
+/* GET /history/{id}'s answer: sce_json_history_entry(). */
+static inline json_t *gw_json_history_entry(const sce_history_entry *e)
+{
+    return sce_json_history_entry(e);
+}
 
-/* The 200 answer of a run, whatever its verdict:
- *   output/error keep the reference service's meaning (stdout, and the
- *   one-line failure, "" on success);
- *   stdout/stderr are made valid UTF-8, each invalid sequence becoming
- *   U+FFFD, and <stream>_lossy tells whether anything was replaced. */
-json_t *gw_json_run_result(const sce_run_result *r);
+/* The 200 answer of a run, whatever its verdict: sce_json_run_result(). */
+static inline json_t *gw_json_run_result(const sce_run_result *r)
+{
+    return sce_json_run_result(r);
+}
 
-/* {"languages": [{name, version, image, default_entry, extensions,
- * available, message}, ...]} */
-json_t *gw_json_languages(const sce_language_list *l);
+/* GET /languages' answer: sce_json_languages(). */
+static inline json_t *gw_json_languages(const sce_language_list *l)
+{
+    return sce_json_languages(l);
+}
 
-/* The /healthz answer.  `h` is the server's report, or NULL when asking for
+/* The /healthz answer: sce_json_health() with {"gateway": {"version"}}
+ * after its "status".  `h` is the server's report, or NULL when asking for
  * it failed with `err` (an sce_err) and `message`.  *http_status receives
  * 200 when the server serves and its engine is fine, else 503. */
 json_t *gw_json_health(const sce_health *h, int err, const char *message, unsigned *http_status);
 
-/* The body of every non-2xx answer:
- *   {"error": message, "status": "rejected" (4xx) or "error" (5xx),
- *    "code": sce_err_name(err), "request_id": request_id (if not NULL/"")}.
- * The message is made one line of valid UTF-8. */
+/* The body of every non-2xx answer: sce_json_error(), "rejected" for a
+ * 4xx http_status and "error" for a 5xx. */
 json_t *gw_json_error(unsigned http_status, int err, const char *message, const char *request_id);
 
 /* The HTTP status that answers an sce_err from the server or from libsce:
- * INVALID_ARGUMENT 400, NOT_FOUND 404, RESOURCE_EXHAUSTED 429,
- * UNIMPLEMENTED 501, UNAVAILABLE 503, DEADLINE_EXCEEDED 504, others 500. */
+ * INVALID_ARGUMENT 400, UNAUTHENTICATED 401, PERMISSION_DENIED 403,
+ * NOT_FOUND 404, RESOURCE_EXHAUSTED 429, UNIMPLEMENTED 501, UNAVAILABLE 503,
+ * DEADLINE_EXCEEDED 504, others 500: below 500 exactly when
+ * sce_json_err_rejected(err), so a batch's failed task and a whole answer
+ * say "rejected" alike. */
 unsigned gw_json_http_status(int err);
 
 /* 1 if a Content-Type header value names JSON: "application/json", any
