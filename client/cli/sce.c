@@ -5,7 +5,8 @@
  * languages and health.
  *
  * It uses only the public header sce/client.h, like any other libsce user,
- * plus jansson for --json.  It does not retry, read a config file, or
+ * plus common/result_json.h for --json, which prints the HTTP API's shapes
+ * with the gateway's own writers (docs/API.md).  It does not retry, read a config file, or
  * interpret the program's output; the exit status carries the verdict (see
  * exit_for_verdict, exit_for_err and the help text).
  */
@@ -28,6 +29,7 @@
 
 #include <jansson.h>
 
+#include "common/result_json.h"
 #include "common/utf8.h"
 
 #ifndef SCE_VERSION
@@ -59,8 +61,10 @@ static const char usage_text[] =
     "                                    run a project (its files, entry F)\n"
     "  batch [OPTIONS] FILE...           run programs at once, print each result\n"
     "  history [OPTIONS]                 list the server's recent runs\n"
-    "  languages [--json]                list the server's languages\n"
-    "  health [--json]                   show the server's health\n"
+    "  languages [--json]                list the server's languages (--json: as\n"
+    "                                    GET /languages answers)\n"
+    "  health [--json]                   show the server's health (--json: as\n"
+    "                                    GET /healthz answers, without \"gateway\")\n"
     "  help, --help                      show this help\n"
     "  --version                         show the client's version\n"
     "\n"
@@ -98,7 +102,8 @@ static const char usage_text[] =
     "      --verdict V        only this verdict (ok, runtime_error, timeout, ...)\n"
     "  -l, --language L       only this language\n"
     "      --tenant NAME      only this tenant's runs (sce-gateway's token file names them)\n"
-    "      --json             print the page as one JSON object\n"
+    "      --json             print the page as GET /history answers: {\"enabled\",\n"
+    "                         \"total\", \"offset\", \"entries\": [{\"status\", \"time\"...}]}\n"
     "\n"
     "common options:\n"
     "      --server URL       sce-server's address (default: $" SCE_SERVER_ENV ", else\n"
@@ -327,47 +332,14 @@ static const char *read_error(int rv)
 
 /* ------------------------------------------------------------ JSON */
 
-/* A JSON string of arbitrary bytes (sce_utf8_lossy); *lossy (may be NULL)
- * gets whether anything was replaced.  NULL when out of memory. */
-static json_t *json_bytes(const char *s, size_t len, int *lossy)
-{
-    size_t n;
-    char *clean = sce_utf8_lossy(s, len, &n, lossy);
-    json_t *j;
-
-    if (clean == NULL)
-        return NULL;
-    j = json_stringn(clean, n);
-    free(clean);
-    return j;
-}
-
-static json_t *json_text(const char *s)
-{
-    return json_bytes(s, strlen(s), NULL);
-}
-
-static json_t *json_u64(uint64_t v)
-{
-    return json_integer(v > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)v);
-}
-
-/* json_object_set_new that remembers a failure (a NULL value included). */
-static void jset(json_t *o, const char *key, json_t *v, int *bad)
-{
-    if (o == NULL || v == NULL || json_object_set_new(o, key, v) != 0) {
-        json_decref(v);
-        *bad = 1;
-    }
-}
-
-/* Prints one JSON value and a newline; frees it.  Returns 0, or -1 when
- * memory ran out while building it (`bad`) or writing failed. */
-static int json_print(json_t *j, int bad)
+/* Prints one JSON value (from a common/result_json.h writer) and a
+ * newline; frees it.  Returns 0, or -1 when memory ran out while building
+ * it (j NULL) or writing failed. */
+static int json_print(json_t *j)
 {
     int rv = -1;
 
-    if (j != NULL && !bad && json_dumpf(j, stdout, JSON_COMPACT) == 0 && fputc('\n', stdout) != EOF)
+    if (j != NULL && json_dumpf(j, stdout, JSON_COMPACT) == 0 && fputc('\n', stdout) != EOF)
         rv = 0;
     json_decref(j);
     if (rv != 0)
@@ -375,105 +347,17 @@ static int json_print(json_t *j, int bad)
     return rv;
 }
 
-/* The one writer of a run's result (run, project, each task of a batch),
- * in the schema of the HTTP API's POST /run answer (docs/API.md, "Answer
- * fields"), field for field as web-gateway/json.c writes it: `status` is the
- * verdict, `output` and `error` are the reference service's pair.  NULL
- * when out of memory. */
-static json_t *json_run_result(const sce_run_result *r)
-{
-    json_t *o = json_object(), *limits = json_object();
-    int out_lossy = 0, err_lossy = 0, bad = 0;
-    const char *error = "";
-
-    /* "": ran OK; else the one line that says why (the verdict's name when
-     * the server gave no message). */
-    if (r->verdict != SCE_VERDICT_OK)
-        error = r->message[0] != '\0' ? r->message : sce_verdict_name(r->verdict);
-    jset(o, "output", json_bytes(r->stdout_data, r->stdout_len, NULL), &bad);
-    jset(o, "error", json_text(error), &bad);
-    jset(o, "status", json_string(sce_verdict_name(r->verdict)), &bad);
-    jset(o, "exit_code", json_integer(r->exit_code), &bad);
-    jset(o, "signal", json_integer(r->signal), &bad);
-    jset(o, "stdout", json_bytes(r->stdout_data, r->stdout_len, &out_lossy), &bad);
-    jset(o, "stderr", json_bytes(r->stderr_data, r->stderr_len, &err_lossy), &bad);
-    jset(o, "stdout_truncated", json_boolean(r->stdout_truncated), &bad);
-    jset(o, "stderr_truncated", json_boolean(r->stderr_truncated), &bad);
-    jset(o, "truncated", json_boolean(r->stdout_truncated || r->stderr_truncated), &bad);
-    jset(o, "stdout_lossy", json_boolean(out_lossy), &bad);
-    jset(o, "stderr_lossy", json_boolean(err_lossy), &bad);
-    jset(o, "message", json_text(r->message), &bad);
-    jset(o, "wall_ms", json_u64(r->wall_ms), &bad);
-    jset(o, "cpu_ms", json_u64(r->cpu_ms), &bad);
-    jset(o, "peak_memory_bytes", json_u64(r->peak_memory_bytes), &bad);
-    jset(o, "language", json_text(r->language), &bad);
-    jset(o, "language_version", json_text(r->language_version), &bad);
-    jset(limits, "timeout_ms", json_u64(r->timeout_ms), &bad);
-    jset(limits, "memory_bytes", json_u64(r->memory_bytes), &bad);
-    jset(limits, "output_limit_bytes", json_u64(r->output_limit_bytes), &bad);
-    jset(o, "limits", limits, &bad);
-    jset(o, "request_id", json_text(r->request_id), &bad);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-/* Whether the HTTP API answers err with a 4xx ("rejected": the request
- * should not be repeated as it is) rather than a 5xx ("error"). */
-static int err_is_rejection(int err)
-{
-    switch (err) {
-    case SCE_ERR_INVALID_ARGUMENT:
-    case SCE_ERR_NOT_FOUND:
-    case SCE_ERR_RESOURCE_EXHAUSTED:
-    case SCE_ERR_PERMISSION_DENIED:
-    case SCE_ERR_UNAUTHENTICATED:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* An error in the HTTP API's error shape (docs/API.md, "Errors"):
- * {"error": one line, "status": "rejected" | "error", "code": NAME} and
- * "request_id" when there is one.  NULL when out of memory. */
-static json_t *json_error(int err, const char *msg, const char *request_id)
-{
-    char line[1024];
-    json_t *o = json_object();
-    int bad = 0;
-
-    if (msg == NULL || msg[0] == '\0')
-        msg = sce_strerror(err);
-    sce_utf8_clean_line(msg, strlen(msg), line, sizeof(line));
-    jset(o, "error", json_text(line), &bad);
-    jset(o, "status", json_string(err_is_rejection(err) ? "rejected" : "error"), &bad);
-    jset(o, "code", json_string(sce_err_name(err)), &bad);
-    if (request_id != NULL && request_id[0] != '\0')
-        jset(o, "request_id", json_text(request_id), &bad);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
+/* A run's result (run, project) in the HTTP API's POST /run answer. */
 static int print_run_json(const sce_run_result *r)
 {
-    json_t *o = json_run_result(r);
-
-    return json_print(o, o == NULL);
+    return json_print(sce_json_run_result(r));
 }
 
 /* In --json mode an error is also one JSON object on stdout, so that a
  * script always has something to parse; the stderr line stays. */
 static void print_err_json(int err, const char *msg)
 {
-    json_t *o = json_error(err, msg, NULL);
-
-    (void)json_print(o, o == NULL);
+    (void)json_print(sce_json_error(sce_json_err_rejected(err), err, msg, NULL));
 }
 
 /* A failed call: its error object on stdout in --json mode, its line on
@@ -888,31 +772,10 @@ static void print_batch_item_plain(const char *file, const sce_batch_item *it)
     fflush(stderr);
 }
 
-/* The HTTP API's POST /run-batch answer: {"results": [...], "request_id"},
- * one item per FILE in their order, each a run's result or, for a task that
- * did not run, an error object with the task's id "<batch id>-<i>". */
+/* The HTTP API's POST /run-batch answer, one item per FILE in order. */
 static int print_batch_json(const sce_batch_result *b)
 {
-    json_t *o = json_object(), *arr = json_array();
-    char rid[96];
-    int bad = arr == NULL;
-
-    for (size_t i = 0; i < b->count; i++) {
-        const sce_batch_item *it = &b->items[i];
-        json_t *x;
-
-        if (it->status == SCE_OK) {
-            x = json_run_result(it->result);
-        } else {
-            snprintf(rid, sizeof(rid), "%s-%zu", b->request_id, i);
-            x = json_error(it->status, it->message, b->request_id[0] != '\0' ? rid : NULL);
-        }
-        if (json_array_append_new(arr, x) != 0) /* frees x; fails on a NULL */
-            bad = 1;
-    }
-    jset(o, "results", arr, &bad);
-    jset(o, "request_id", json_text(b->request_id), &bad);
-    return json_print(o, bad);
+    return json_print(sce_json_batch_result(b));
 }
 
 static int cmd_batch(int argc, char **argv, const char *server)
@@ -1115,40 +978,10 @@ static int history_parse(int argc, char **argv, history_opts *o)
     return 0;
 }
 
-static int print_history_json(const sce_history_page *p)
+/* GET /history's answer; `offset` is the query's. */
+static int print_history_json(const sce_history_page *p, uint32_t offset)
 {
-    json_t *o = json_object(), *arr = json_array();
-    int bad = 0;
-
-    jset(o, "enabled", json_boolean(p->enabled), &bad);
-    jset(o, "total", json_u64(p->total), &bad);
-    for (size_t i = 0; i < p->count; i++) {
-        const sce_history_entry *e = &p->entries[i];
-        json_t *x = json_object();
-
-        jset(x, "id", json_integer(e->id), &bad);
-        jset(x, "time_ms", json_integer(e->time_ms), &bad);
-        jset(x, "language", json_text(e->language), &bad);
-        jset(x, "entry", json_text(e->entry), &bad);
-        jset(x, "files", json_u64(e->files), &bad);
-        jset(x, "verdict", json_string(sce_verdict_name(e->verdict)), &bad);
-        jset(x, "exit_code", json_integer(e->exit_code), &bad);
-        jset(x, "wall_ms", json_u64(e->wall_ms), &bad);
-        jset(x, "message", json_text(e->message), &bad);
-        jset(x, "code", json_text(e->code), &bad);
-        jset(x, "code_truncated", json_boolean(e->code_truncated), &bad);
-        jset(x, "output", json_text(e->output), &bad);
-        jset(x, "output_truncated", json_boolean(e->output_truncated), &bad);
-        jset(x, "stderr", json_text(e->stderr_text), &bad);
-        jset(x, "stderr_truncated", json_boolean(e->stderr_truncated), &bad);
-        jset(x, "request_id", json_text(e->request_id), &bad);
-        jset(x, "tenant", json_text(e->tenant), &bad);
-        jset(x, "truncated", json_boolean(e->truncated), &bad);
-        if (json_array_append_new(arr, x) != 0) /* frees x; fails on a NULL */
-            bad = 1;
-    }
-    jset(o, "entries", arr, &bad);
-    return json_print(o, bad);
+    return json_print(sce_json_history_page(p, offset, 0));
 }
 
 /* The first non-blank line of s, cleaned as sce_utf8_clean_line does, cut
@@ -1221,7 +1054,7 @@ static int cmd_history(int argc, char **argv, const char *server)
     if (rv != SCE_OK) {
         status = report_err(rv, err, o.json);
     } else if (o.json) {
-        status = print_history_json(p) == 0 ? 0 : EX_OSERR;
+        status = print_history_json(p, o.q.offset) == 0 ? 0 : EX_OSERR;
     } else {
         print_history_table(p, &o.q);
         status = 0;
@@ -1274,29 +1107,10 @@ static int info_parse(const char *cmd, int argc, char **argv, const char **serve
     return 0;
 }
 
+/* GET /languages' answer: {"languages": [...]}. */
 static int print_languages_json(const sce_language_list *l)
 {
-    json_t *arr = json_array();
-    int bad = arr == NULL;
-
-    for (size_t i = 0; i < l->count; i++) {
-        const sce_language *x = &l->items[i];
-        json_t *o = json_object(), *ext = json_array();
-
-        jset(o, "name", json_text(x->name), &bad);
-        jset(o, "version", json_text(x->version), &bad);
-        jset(o, "image", json_text(x->image), &bad);
-        jset(o, "default_entry", json_text(x->default_entry), &bad);
-        for (size_t j = 0; j < x->nextensions; j++)
-            if (json_array_append_new(ext, json_text(x->extensions[j])) != 0)
-                bad = 1;
-        jset(o, "extensions", ext, &bad);
-        jset(o, "available", json_boolean(x->available), &bad);
-        jset(o, "message", json_text(x->message), &bad);
-        if (json_array_append_new(arr, o) != 0) /* frees o; fails on a NULL */
-            bad = 1;
-    }
-    return json_print(arr, bad);
+    return json_print(sce_json_languages(l));
 }
 
 static void print_languages_table(const sce_language_list *l)
@@ -1363,27 +1177,11 @@ static void print_duration(uint64_t ms)
     printf("%" PRIu64 "s\n", s % 60);
 }
 
+/* GET /healthz's answer without its "gateway" part: {status, server,
+ * engine}. */
 static int print_health_json(const sce_health *h)
 {
-    json_t *o = json_object();
-    int bad = 0;
-
-    jset(o, "serving", json_boolean(h->serving), &bad);
-    jset(o, "engine_ok", json_boolean(h->engine_ok), &bad);
-    jset(o, "engine_message", json_text(h->engine_message), &bad);
-    jset(o, "engine_version", json_text(h->engine_version), &bad);
-    jset(o, "server_version", json_text(h->server_version), &bad);
-    jset(o, "instance_id", json_text(h->instance_id), &bad);
-    jset(o, "workers", json_u64(h->workers), &bad);
-    jset(o, "busy_workers", json_u64(h->busy_workers), &bad);
-    jset(o, "queued", json_u64(h->queued), &bad);
-    jset(o, "queue_capacity", json_u64(h->queue_capacity), &bad);
-    jset(o, "uptime_ms", json_u64(h->uptime_ms), &bad);
-    jset(o, "runs_total", json_u64(h->runs_total), &bad);
-    jset(o, "pool_ready", json_u64(h->pool_ready), &bad);
-    jset(o, "pool_hits", json_u64(h->pool_hits), &bad);
-    jset(o, "pool_misses", json_u64(h->pool_misses), &bad);
-    return json_print(o, bad);
+    return json_print(sce_json_health(h, SCE_OK, NULL));
 }
 
 static void print_health_plain(const sce_health *h)

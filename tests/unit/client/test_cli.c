@@ -114,6 +114,32 @@ static void handler(const Sce__V1__Request *req, const void *b, size_t n, fake_r
         r->resp.batch = &batch;
         return;
     }
+    if (req->method == SCE__V1__METHOD__METHOD_HISTORY) {
+        /* One run, 2026-11-22T07:46:17.310Z, that timed out. */
+        static Sce__V1__HistoryResult page;
+        static Sce__V1__HistoryEntry e0, *entry_ptrs[1];
+
+        sce__v1__history_result__init(&page);
+        sce__v1__history_entry__init(&e0);
+        e0.id = 41;
+        e0.time_ms = 1795333577310;
+        e0.language = "python";
+        e0.code = "while True: pass";
+        e0.files = 1;
+        e0.verdict = SCE__V1__VERDICT__VERDICT_TIMEOUT;
+        e0.exit_code = -1;
+        e0.message = "time limit exceeded";
+        e0.wall_ms = 2000;
+        e0.request_id = "rid-41";
+        entry_ptrs[0] = &e0;
+        page.entries = entry_ptrs;
+        page.n_entries = 1;
+        page.total = 3;
+        page.enabled = 1;
+        r->resp.body_case = SCE__V1__RESPONSE__BODY_HISTORY;
+        r->resp.history = &page;
+        return;
+    }
     if (req->method != SCE__V1__METHOD__METHOD_RUN)
         return;
     code = req->run->code;
@@ -684,7 +710,7 @@ static void test_languages(void **state)
 {
     cli_result r;
     json_error_t jerr;
-    json_t *j;
+    json_t *j, *arr;
 
     run_sce(&r, NULL, url, (const char *const[]){"languages", NULL});
     assert_int_equal(r.status, 0);
@@ -695,13 +721,19 @@ static void test_languages(void **state)
 
     run_sce(&r, NULL, url, (const char *const[]){"languages", "--json", NULL});
     assert_int_equal(r.status, 0);
+    /* GET /languages' shape: {"languages": [...]}. */
     j = json_loadb(r.out, r.out_len, 0, &jerr);
-    assert_true(json_is_array(j));
-    assert_int_equal(json_array_size(j), 2);
+    assert_true(json_is_object(j));
+    arr = json_object_get(j, "languages");
+    assert_int_equal(json_array_size(arr), 2);
     assert_string_equal(
-        json_string_value(json_array_get(json_object_get(json_array_get(j, 0), "extensions"), 0)),
+        json_string_value(json_array_get(json_object_get(json_array_get(arr, 0), "extensions"), 0)),
         ".py");
-    assert_true(json_is_false(json_object_get(json_array_get(j, 1), "available")));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "name")),
+                        "python");
+    assert_true(json_is_false(json_object_get(json_array_get(arr, 1), "available")));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 1), "message")),
+                        "image missing");
     json_decref(j);
     cli_free(&r);
 }
@@ -724,11 +756,56 @@ static void test_health(void **state)
     assert_int_equal(r.status, 69);
     assert_non_null(strstr(r.out, "engine:          down: no docker\n"));
     cli_free(&r);
+    /* GET /healthz's shape, less the gateway's part. */
     run_sce(&r, NULL, url, (const char *const[]){"health", "--json", NULL});
     assert_int_equal(r.status, 69);
-    assert_non_null(strstr(r.out, "\"engine_ok\":false"));
+    assert_string_equal(
+        r.out, "{\"status\":\"degraded\",\"server\":{\"reachable\":true,\"serving\":true,"
+               "\"version\":\"0.1.0\",\"instance_id\":\"\",\"workers\":4,\"busy_workers\":1,"
+               "\"queued\":0,\"queue_capacity\":0,\"uptime_ms\":3723000,\"runs_total\":0},"
+               "\"engine\":{\"ok\":false,\"version\":\"20.10.24\",\"message\":\"no docker\"}}\n");
     cli_free(&r);
     atomic_store(&engine_ok, 1);
+    run_sce(&r, NULL, url, (const char *const[]){"health", "--json", NULL});
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "{\"status\":\"ok\",\"server\":{"));
+    assert_null(strstr(r.out, "\"gateway\""));
+    cli_free(&r);
+}
+
+/* history --json is GET /history's page: status (not verdict), time in ISO
+ * 8601 and time_ms, and the query's offset. */
+static void test_history_json(void **state)
+{
+    cli_result r;
+    json_error_t jerr;
+    json_t *j, *e;
+
+    (void)state;
+    run_sce(&r, NULL, url, (const char *const[]){"history", "--offset", "7", "--json", NULL});
+    assert_int_equal(r.status, 0);
+    j = json_loadb(r.out, r.out_len, 0, &jerr);
+    assert_non_null(j);
+    assert_true(json_is_true(json_object_get(j, "enabled")));
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "offset")), 7);
+    assert_int_equal(json_array_size(json_object_get(j, "entries")), 1);
+    e = json_array_get(json_object_get(j, "entries"), 0);
+    assert_int_equal(json_integer_value(json_object_get(e, "id")), 41);
+    assert_string_equal(json_string_value(json_object_get(e, "status")), "timeout");
+    assert_null(json_object_get(e, "verdict"));
+    assert_string_equal(json_string_value(json_object_get(e, "time")), "2026-11-22T07:46:17.310Z");
+    assert_int_equal(json_integer_value(json_object_get(e, "time_ms")), 1795333577310);
+    assert_string_equal(json_string_value(json_object_get(e, "message")), "time limit exceeded");
+    assert_string_equal(json_string_value(json_object_get(e, "request_id")), "rid-41");
+    json_decref(j);
+    cli_free(&r);
+
+    /* The table reads the same page. */
+    run_sce(&r, NULL, url, (const char *const[]){"history", NULL});
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "timeout"));
+    cli_free(&r);
 }
 
 /* A fresh `sce` process must not hang up on the server in the middle of an
@@ -789,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_batch_json),
         cmocka_unit_test(test_languages),
         cmocka_unit_test(test_health),
+        cmocka_unit_test(test_history_json),
         cmocka_unit_test(test_connections_complete_handshake),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
