@@ -624,6 +624,8 @@ static void test_http_status(void **state)
         {SCE_ERR_UNIMPLEMENTED, 501},
         {SCE_ERR_INTERNAL, 500},
         {SCE_ERR_UNAVAILABLE, 503},
+        {SCE_ERR_PERMISSION_DENIED, 403},
+        {SCE_ERR_UNAUTHENTICATED, 401},
         {6, 500},
         {99, 500},
         {-1, 500},
@@ -634,6 +636,12 @@ static void test_http_status(void **state)
         if (gw_json_http_status(rows[i].err) != rows[i].status)
             fail_msg("%s (%d): got %u, want %u", sce_err_name(rows[i].err), rows[i].err,
                      gw_json_http_status(rows[i].err), rows[i].status);
+    /* A batch's failed task says "rejected" (the shared writer's rule)
+     * exactly when the same error answers a whole request with a 4xx. */
+    for (int err = -1; err <= 20; err++)
+        if (err != SCE_OK && (gw_json_http_status(err) < 500) != sce_json_err_rejected(err))
+            fail_msg("%s (%d): HTTP %u but rejected=%d", sce_err_name(err), err,
+                     gw_json_http_status(err), sce_json_err_rejected(err));
 }
 
 static void test_content_type(void **state)
@@ -723,6 +731,7 @@ static void test_health(void **state)
     sce_health h;
     unsigned http = 0;
     json_t *o, *srv, *eng;
+    char *dump;
 
     (void)state;
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -772,6 +781,28 @@ static void test_health(void **state)
     assert_false(flag(eng, "ok"));
     assert_non_null(json_object_get(eng, "version"));
     assert_non_null(json_object_get(eng, "message"));
+    json_decref(o);
+
+    /* Byte for byte, in docs/API.md's order: the gateway's part second. */
+    memset(&h, 0, sizeof(h));
+    h.serving = h.engine_ok = 1;
+    h.engine_message = "";
+    h.engine_version = "20.10.24+dfsg1";
+    h.server_version = "0.1.0";
+    h.instance_id = "default";
+    h.workers = 8;
+    h.queue_capacity = 32;
+    h.uptime_ms = 20560;
+    h.runs_total = 5;
+    o = gw_json_health(&h, SCE_OK, "", &http);
+    dump = json_dumps(o, JSON_COMPACT);
+    assert_string_equal(
+        dump, "{\"status\":\"ok\",\"gateway\":{\"version\":\"" SCE_VERSION "\"},"
+              "\"server\":{\"reachable\":true,\"serving\":true,\"version\":\"0.1.0\","
+              "\"instance_id\":\"default\",\"workers\":8,\"busy_workers\":0,\"queued\":0,"
+              "\"queue_capacity\":32,\"uptime_ms\":20560,\"runs_total\":5},"
+              "\"engine\":{\"ok\":true,\"version\":\"20.10.24+dfsg1\",\"message\":\"\"}}");
+    free(dump);
     json_decref(o);
 }
 
