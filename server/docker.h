@@ -21,7 +21,7 @@
  *                        the message is the engine's own
  *   SCE_ERR_INTERNAL     any other non-2xx answer ("engine error 500: <message>")
  *                        or an answer that is not the JSON we expect
- *   SCE_ERR_RESOURCE_EXHAUSTED  out of memory
+ *   SCE_ERR_NO_MEMORY    out of memory (INTERNAL, "out of memory")
  * The engine's JSON {"message": "..."} is quoted in err when present.
  */
 #ifndef SCE_DOCKER_H

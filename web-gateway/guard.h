@@ -58,7 +58,7 @@ typedef struct gw_guard gw_guard;
 /* Builds the guard.  Strings are copied.  INVALID_ARGUMENT, with the line
  * in err, for a malformed allowed_hosts entry (a port, a path, a scheme,
  * characters no host name has, more than GW_ALLOWED_HOSTS_MAX entries);
- * RESOURCE_EXHAUSTED when out of memory. */
+ * SCE_ERR_NO_MEMORY (INTERNAL) when out of memory. */
 int gw_guard_new(const gw_guard_config *cfg, gw_guard **out, char *err, size_t errlen);
 
 /* Frees the guard; NULL is accepted. */

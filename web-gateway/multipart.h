@@ -57,7 +57,7 @@ int gw_multipart_begin(struct MHD_Connection *c, unsigned long long announced,
 void gw_multipart_feed(gw_multipart *m, const char *data, size_t n);
 
 /* The whole body is in.  SCE_OK; or SCE_ERR_INVALID_ARGUMENT (or
- * SCE_ERR_RESOURCE_EXHAUSTED) with the status to answer (400, 413, 500)
+ * SCE_ERR_INTERNAL, out of memory) with the status to answer (400, 413, 500)
  * and one line in err. */
 int gw_multipart_end(gw_multipart *m, unsigned *status, char *err, size_t errlen);
 

@@ -92,7 +92,7 @@ void gw_tenants_free(gw_tenants *t)
     free(t);
 }
 
-/* Adds a tenant (name may be NULL); SCE_OK or RESOURCE_EXHAUSTED. */
+/* Adds a tenant (name may be NULL); SCE_OK or SCE_ERR_NO_MEMORY. */
 static int add(gw_tenants *t, const word *name, const word *token, int admin)
 {
     gw_tenant *e = &t->items[t->count];

@@ -54,7 +54,7 @@ typedef struct gw_tenants {
  * `where` names it in messages, e.g. "auth_token_file /etc/sce/tokens").
  * SCE_OK with *out (free with gw_tenants_free); SCE_ERR_INVALID_ARGUMENT
  * with err such as "auth_token_file: line 3: expected NAME TOKEN [admin],
- * got 4 words or more"; SCE_ERR_RESOURCE_EXHAUSTED when memory runs out. */
+ * got 4 words or more"; SCE_ERR_NO_MEMORY (INTERNAL) when memory runs out. */
 int gw_tenants_parse(const char *text, size_t len, const char *where, gw_tenants **out, char *err,
                      size_t errlen);
 
