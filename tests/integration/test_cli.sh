@@ -102,6 +102,14 @@ check "sce languages" 0 $? out "python" out "node" out "3.11"
 "$sce" health >out 2>err
 check "sce health" 0 $? out "serving"
 
+# --json: GET /languages' and GET /healthz's shapes (the latter without the
+# gateway's part).
+"$sce" languages --json >out 2>err
+check "sce languages --json" 0 $? out '{"languages":[{"name":"python","version":"3.11'
+"$sce" health --json >out 2>err
+check "sce health --json" 0 $? out '{"status":"ok","server":{"reachable":true,"serving":true' \
+    out '"engine":{"ok":true,"version":"'
+
 # ---- projects, batches, history ----------------------------------------
 
 # mkzip OUT NAME CONTENT [NAME CONTENT]... - a stored ZIP, names taken as
@@ -224,13 +232,27 @@ check "sce history" 0 $? out "VERDICT" out "python" out "runs 1-5 of"
 "$sce" history --verdict ok --language node --json >out 2>err
 check "sce history --verdict --language --json" 0 $? out '"enabled":true'
 if node -e 'const p = JSON.parse(require("fs").readFileSync("out", "utf8"));
-            if (!p.entries.length || p.entries.some((e) => e.verdict !== "ok" || e.language !== "node"))
+            if (!p.entries.length || p.entries.some((e) => e.status !== "ok" || e.language !== "node"))
                 process.exit(1);
             for (let i = 1; i < p.entries.length; i++)
                 if (p.entries[i - 1].id <= p.entries[i].id) process.exit(1);'; then
     pass "history --json: filtered, newest first"
 else
     fail "history --json is not filtered or not newest first"
+fi
+# GET /history's shape: status (never verdict), time in ISO 8601 as well as
+# time_ms, and the page's offset.
+"$sce" history --limit 2 --offset 1 --json >out 2>err
+check "sce history --offset --json" 0 $? out '"offset":1' out '"status":' out '"time":"'
+if node -e 'const p = JSON.parse(require("fs").readFileSync("out", "utf8"));
+            if (p.offset !== 1 || typeof p.total !== "number" || !p.entries.length) process.exit(1);
+            for (const e of p.entries)
+                if ("verdict" in e || typeof e.status !== "string" ||
+                    e.time !== new Date(e.time_ms).toISOString()) process.exit(1);'; then
+    pass "history --json: GET /history's entries (status, time = time_ms in ISO 8601, offset)"
+else
+    fail "history --json is not in GET /history's shape"
+    sed 's/^/    | /' out | head -c 2000
 fi
 
 "$sce" history --verdict nope >out 2>err
