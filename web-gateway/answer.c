@@ -107,7 +107,7 @@ void gw_answer_run(gw_answer *a, int rv, sce_run_result *res, const char *messag
         gw_answer_sce_error(a, rv, message);
         return;
     }
-    gw_answer_ok(a, MHD_HTTP_OK, gw_json_run_result(res), res->request_id,
+    gw_answer_ok(a, MHD_HTTP_OK, sce_json_run_result(res), res->request_id,
                  sce_verdict_name(res->verdict));
     sce_run_result_free(res);
 }

@@ -2,13 +2,15 @@
  * gateway_limits.h - every cap, timeout and default of sce-gateway in one
  * place.
  *
- * The GW_DEF_* strings are the defaults of configurable options (main.c
+ * The GW_DEF_* strings are the defaults of configurable options (options.c
  * bounds each); the GW_* numbers are fixed caps that protect the gateway
  * itself.  The server's own limits (code length, run timeout, output cap)
  * live in server/sce_limits.h and are enforced there, not here.
  */
 #ifndef SCE_GATEWAY_LIMITS_H
 #define SCE_GATEWAY_LIMITS_H
+
+#include "common/result_json.h"
 
 /* ---- defaults of options (configurable) ---- */
 #define GW_DEF_LISTEN "127.0.0.1:8080"
@@ -30,7 +32,8 @@
 #define GW_BODY_DISCARD_MAX_BYTES (64 << 20) /* read past body_limit to answer 413 */
 #define GW_LOG_PATH_MAX 200                  /* bytes of a request path in a log line */
 #define GW_ERROR_PATH_MAX 200                /* bytes of a request path in an error message */
-#define GW_ERROR_MESSAGE_MAX 512             /* bytes of the "error" line of an answer */
+/* bytes of the "error" line of an answer: the shared JSON writer's cap */
+#define GW_ERROR_MESSAGE_MAX SCE_JSON_ERROR_MESSAGE_MAX
 #define GW_RATE_CLIENTS_MAX 4096 /* clients the rate limiter remembers; the least recent goes */
 #define GW_WATCH_INTERVAL_MS 250 /* how often the watchdog looks for slow clients */
 #define GW_AUTH_TOKEN_MIN 16     /* characters of a bearer token, at least */

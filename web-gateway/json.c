@@ -451,11 +451,6 @@ int gw_json_history_query(const char *limit, const char *offset, const char *ver
 
 /* ------------------------------------------------------------ answers */
 
-/* The error line's cap is the shared writer's; http.c sizes its message
- * buffers by the gateway's name for it. */
-_Static_assert(GW_ERROR_MESSAGE_MAX == SCE_JSON_ERROR_MESSAGE_MAX,
-               "GW_ERROR_MESSAGE_MAX must be SCE_JSON_ERROR_MESSAGE_MAX");
-
 json_t *gw_json_history(const sce_history_page *p, uint32_t offset)
 {
     return sce_json_history_page(p, offset,

@@ -39,7 +39,7 @@ typedef struct gw_run_input {
  * NUL-terminated).  On SCE_OK *in is filled and must be released with
  * gw_run_input_free().  On SCE_ERR_INVALID_ARGUMENT `err` holds one line
  * that starts with the offending field ("args[2]: expected a string") and
- * *in is left zeroed; SCE_ERR_RESOURCE_EXHAUSTED means out of memory. */
+ * *in is left zeroed; SCE_ERR_NO_MEMORY (INTERNAL) means out of memory. */
 int gw_json_run_input(const char *body, size_t len, gw_run_input *in, char *err, size_t errlen);
 
 /* Releases what gw_json_run_input() built; a zeroed struct is accepted. */
@@ -65,12 +65,6 @@ int gw_json_batch_input(const char *body, size_t len, gw_batch_input *in, char *
 /* Releases what gw_json_batch_input() built; a zeroed struct is accepted. */
 void gw_batch_input_free(gw_batch_input *in);
 
-/* POST /run-batch's answer: sce_json_batch_result(). */
-static inline json_t *gw_json_batch_result(const sce_batch_result *b)
-{
-    return sce_json_batch_result(b);
-}
-
 /* The GET /history query from its parameters (each NULL or "" when not
  * given): limit 1..GW_HISTORY_LIMIT_MAX, offset, verdict (a `status` name
  * such as "timeout"), language (borrowed into q; the server checks it).
@@ -82,24 +76,6 @@ int gw_json_history_query(const char *limit, const char *offset, const char *ver
  * GW_HISTORY_PAGE_MAX_BYTES once dumped (entries past it are left for the
  * next page). */
 json_t *gw_json_history(const sce_history_page *p, uint32_t offset);
-
-/* GET /history/{id}'s answer: sce_json_history_entry(). */
-static inline json_t *gw_json_history_entry(const sce_history_entry *e)
-{
-    return sce_json_history_entry(e);
-}
-
-/* The 200 answer of a run, whatever its verdict: sce_json_run_result(). */
-static inline json_t *gw_json_run_result(const sce_run_result *r)
-{
-    return sce_json_run_result(r);
-}
-
-/* GET /languages' answer: sce_json_languages(). */
-static inline json_t *gw_json_languages(const sce_language_list *l)
-{
-    return sce_json_languages(l);
-}
 
 /* The /healthz answer: sce_json_health() with {"gateway": {"version"}}
  * after its "status".  `h` is the server's report, or NULL when asking for

@@ -156,7 +156,7 @@ static void answer_languages(const gw_route_ctx *x, gw_answer *a)
         gw_answer_sce_error(a, rv, err);
         return;
     }
-    gw_answer_ok(a, MHD_HTTP_OK, gw_json_languages(l), NULL, NULL);
+    gw_answer_ok(a, MHD_HTTP_OK, sce_json_languages(l), NULL, NULL);
     sce_language_list_free(l);
 }
 

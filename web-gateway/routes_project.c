@@ -202,7 +202,7 @@ void gw_route_run_batch(sce_client *client, const char *body, size_t len, gw_adm
     for (size_t i = 0; i < res->count; i++)
         ok += res->items[i].status == SCE_OK;
     snprintf(note, sizeof(note), "batch of %zu tasks, %zu ran", res->count, ok);
-    gw_answer_ok(a, MHD_HTTP_OK, gw_json_batch_result(res), res->request_id, note);
+    gw_answer_ok(a, MHD_HTTP_OK, sce_json_batch_result(res), res->request_id, note);
     sce_batch_result_free(res);
 out:
     gw_batch_input_free(&in);
@@ -298,6 +298,6 @@ void gw_route_history_entry(sce_client *client, const char *id, gw_admit_fn admi
         return;
     }
     snprintf(note, sizeof(note), "run %lld", (long long)n);
-    gw_answer_ok(a, MHD_HTTP_OK, gw_json_history_entry(e), NULL, note);
+    gw_answer_ok(a, MHD_HTTP_OK, sce_json_history_entry(e), NULL, note);
     sce_history_entry_free(e);
 }

@@ -228,7 +228,7 @@ static void check_answers(const uint8_t *data, size_t size, const char *cstr)
     r.request_id = (char *)cstr;
     r.peak_memory_bytes = UINT64_MAX;
     r.memory_bytes = UINT64_MAX;
-    back = round_trip(gw_json_run_result(&r), "gw_json_run_result");
+    back = round_trip(sce_json_run_result(&r), "sce_json_run_result");
     check_lossy_string(json_object_get(back, "stdout"), r.stdout_data, r.stdout_len, "stdout");
     check_lossy_string(json_object_get(back, "output"), r.stdout_data, r.stdout_len, "output");
     check_lossy_string(json_object_get(back, "stderr"), r.stderr_data, r.stderr_len, "stderr");
@@ -241,7 +241,7 @@ static void check_answers(const uint8_t *data, size_t size, const char *cstr)
     lang.nextensions = 2;
     ll.items = &lang;
     ll.count = 1;
-    json_decref(round_trip(gw_json_languages(&ll), "gw_json_languages"));
+    json_decref(round_trip(sce_json_languages(&ll), "sce_json_languages"));
 
     json_decref(
         round_trip(gw_json_health(NULL, SCE_ERR_UNAVAILABLE, cstr, &status), "gw_json_health"));
@@ -272,7 +272,7 @@ static void check_answers(const uint8_t *data, size_t size, const char *cstr)
         b.items = items;
         b.count = 2;
         b.request_id = (char *)cstr;
-        json_decref(round_trip(gw_json_batch_result(&b), "gw_json_batch_result"));
+        json_decref(round_trip(sce_json_batch_result(&b), "sce_json_batch_result"));
     }
     {
         sce_history_entry e;

@@ -387,7 +387,7 @@ static void assert_round_trip(json_t *o)
 static void test_result_ok(void **state)
 {
     sce_run_result r = base_result();
-    json_t *o = gw_json_run_result(&r), *lim;
+    json_t *o = sce_json_run_result(&r), *lim;
     /* clang-format off */
     static const char *const keys[] = {
         "output", "error", "status", "exit_code", "signal", "stdout", "stderr",
@@ -458,7 +458,7 @@ static void test_result_verdicts(void **state)
         r.message = (char *)v->message;
         r.stdout_data = "partial\n";
         r.stdout_len = 8;
-        o = gw_json_run_result(&r);
+        o = sce_json_run_result(&r);
         assert_non_null(o);
         assert_string_equal(str(o, "status"), v->want_status);
         assert_string_equal(str(o, "error"), v->want_error);
@@ -484,7 +484,7 @@ static void test_result_bytes(void **state)
     r.exit_code = 137;
     r.signal = 9;
     r.message = "Killed by signal 9 (SIGKILL)";
-    o = gw_json_run_result(&r);
+    o = sce_json_run_result(&r);
     assert_non_null(o);
     assert_int_equal(json_string_length(json_object_get(o, "stdout")), 6);
     assert_memory_equal(json_string_value(json_object_get(o, "stdout")), "a\0b" FFFD, 6);
@@ -505,7 +505,7 @@ static void test_result_bytes(void **state)
     r = base_result();
     r.stderr_data = "\xC3";
     r.stderr_len = 1;
-    o = gw_json_run_result(&r);
+    o = sce_json_run_result(&r);
     assert_false(flag(o, "stdout_lossy"));
     assert_true(flag(o, "stderr_lossy"));
     assert_string_equal(str(o, "stderr"), FFFD);
@@ -516,7 +516,7 @@ static void test_result_bytes(void **state)
     r.message = "bad \xFF message";
     r.language_version = "\xC0";
     r.verdict = SCE_VERDICT_RUNTIME_ERROR;
-    o = gw_json_run_result(&r);
+    o = sce_json_run_result(&r);
     assert_non_null(o);
     assert_string_equal(str(o, "error"), "bad " FFFD " message");
     assert_string_equal(str(o, "language_version"), FFFD);
@@ -524,7 +524,7 @@ static void test_result_bytes(void **state)
 
     /* NULL output pointers (a zeroed result) are empty strings. */
     memset(&r, 0, sizeof(r));
-    o = gw_json_run_result(&r);
+    o = sce_json_run_result(&r);
     assert_non_null(o);
     assert_string_equal(str(o, "stdout"), "");
     assert_string_equal(str(o, "request_id"), "");
@@ -549,7 +549,7 @@ static void test_result_truncated(void **state)
 
         r.stdout_truncated = rows[i][0];
         r.stderr_truncated = rows[i][1];
-        o = gw_json_run_result(&r);
+        o = sce_json_run_result(&r);
         assert_int_equal(flag(o, "stdout_truncated"), rows[i][0]);
         assert_int_equal(flag(o, "stderr_truncated"), rows[i][1]);
         assert_int_equal(flag(o, "truncated"), rows[i][2]);
@@ -691,7 +691,7 @@ static void test_languages(void **state)
     };
     sce_language_list l = {items, 2};
     sce_language_list empty = {NULL, 0};
-    json_t *o = gw_json_languages(&l), *arr, *x;
+    json_t *o = sce_json_languages(&l), *arr, *x;
 
     (void)state;
     arr = json_object_get(o, "languages");
@@ -711,7 +711,7 @@ static void test_languages(void **state)
     assert_int_equal(json_array_size(json_object_get(x, "extensions")), 2);
     json_decref(o);
 
-    o = gw_json_languages(&empty);
+    o = sce_json_languages(&empty);
     assert_int_equal(json_array_size(json_object_get(o, "languages")), 0);
     json_decref(o);
 }

@@ -134,7 +134,7 @@ static void test_batch_result(void **state)
     ok.language = "python";
     ok.language_version = "3.11.2";
     ok.request_id = "0123456789abcdef-1";
-    o = gw_json_batch_result(&b);
+    o = sce_json_batch_result(&b);
     assert_non_null(o);
     assert_string_equal(json_string_value(json_object_get(o, "request_id")), "0123456789abcdef");
     r = json_object_get(o, "results");
