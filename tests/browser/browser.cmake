@@ -8,25 +8,12 @@
 
 set(_browser_dir ${CMAKE_CURRENT_LIST_DIR})
 
-find_program(SCE_NODE_EXECUTABLE NAMES node nodejs)
-find_program(SCE_NPM_EXECUTABLE NAMES npm)
-if(NOT SCE_NODE_EXECUTABLE OR NOT SCE_NPM_EXECUTABLE)
-  message(FATAL_ERROR
-    "the browser test needs Node.js 18 or newer and npm (Debian: apt-get install nodejs npm), "
-    "or configure with -DSCE_BUILD_TESTS=OFF.")
-endif()
+include(${PROJECT_SOURCE_DIR}/cmake/npm.cmake)
+sce_require_node("the browser test")
 
 # playwright-core only (it downloads no browser): npm ci when node_modules is
 # missing or the lock file changed.
-set(_browser_stamp ${_browser_dir}/node_modules/.sce-npm-ci.stamp)
-add_custom_command(
-  OUTPUT ${_browser_stamp}
-  COMMAND ${SCE_NPM_EXECUTABLE} ci --no-audit --no-fund
-  COMMAND ${CMAKE_COMMAND} -E touch ${_browser_stamp}
-  DEPENDS ${_browser_dir}/package.json ${_browser_dir}/package-lock.json
-  WORKING_DIRECTORY ${_browser_dir}
-  COMMENT "browser test: npm ci in tests/browser"
-  VERBATIM)
+sce_npm_ci(${_browser_dir} _browser_stamp "browser test")
 add_custom_target(sce_browser_test_deps ALL DEPENDS ${_browser_stamp})
 
 add_test(NAME browser_ui
