@@ -430,7 +430,9 @@ typedef struct engine_state {
  * as sce-server would read them, images from --python-image/--node-image),
  * python and node alternating, each created, started (its runner loads and
  * waits for its input) and removed: what one run costs the engine, without
- * the run.  Instance "sce-bench", so no server's sweep takes them. */
+ * the run.  Instance "sce-bench": no server removes them as its own
+ * leftovers (only the stale sweep would, after stale_after, and each lives
+ * well under a second). */
 static void *engine_worker(void *arg)
 {
     engine_state *st = arg;

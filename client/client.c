@@ -160,15 +160,16 @@ const char *sce_verdict_name(int verdict)
     }
 }
 
-/* 16 lower-case hex digits from the kernel's generator (sce_random_hex); if
- * that fails, a mix of the wall clock, the pid and a counter: the id only
+/* 16 lower-case hex digits from the kernel's generator (sce_random_hex,
+ * never waiting for it: libsce runs in any program, early at boot too); if
+ * it has none, a mix of the wall clock, the pid and a counter: the id only
  * correlates log lines, it guards nothing, so a guessable one will do. */
 static void make_request_id(char id[17])
 {
     static _Atomic uint64_t counter;
     uint64_t x;
 
-    if (sce_random_hex(id, 17, 8) == 0)
+    if (sce_random_hex(id, 17, 8, SCE_RANDOM_NOWAIT) == 0)
         return;
     x = (uint64_t)sce_wall_ms() * 1000000007u ^ ((uint64_t)getpid() << 40) ^
         (atomic_fetch_add(&counter, 1) * 0x9e3779b97f4a7c15u);

@@ -4,8 +4,9 @@
  * Every timeout, deadline and "how long did it take" in the server, the
  * gateway, libsce and the benchmark is measured on CLOCK_MONOTONIC in
  * milliseconds, so a step of the wall clock (NTP, an operator's `date`)
- * neither stretches nor cuts a wait.  The wall clock is read only where a
- * date is meant (history's timestamps), through sce_wall_ms.
+ * neither stretches nor cuts a wait.  The wall clock (sce_wall_ms) is for
+ * dates only: history's timestamps, a container's age against the engine's
+ * `Created`, and (gettimeofday in log.c) the time of a log line.
  *
  * A condition variable that is waited on with a deadline must be made with
  * sce_cond_init (pthread's default clock is the wall clock).

@@ -13,6 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/seterr.h"
+#include "common/utf8.h"
+
 int sce_log_level_current = SCE_LOG_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
@@ -30,6 +33,19 @@ int sce_log_level_parse(const char *s)
 void sce_log_set_level(int level)
 {
     sce_log_level_current = level;
+}
+
+int sce_log_set_level_named(const char *name, char *err, size_t errlen)
+{
+    int lvl = sce_log_level_parse(name);
+
+    if (lvl < 0) {
+        sce_seterr(err, errlen, "log_level: expected debug, info, warn or error, got '%s'",
+                   sce_utf8_quote(name).text);
+        return -1;
+    }
+    sce_log_set_level(lvl);
+    return 0;
 }
 
 void sce_log_write(int level, const char *request_id, const char *fmt, ...)

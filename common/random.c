@@ -3,6 +3,7 @@
  */
 #include "common/random.h"
 
+#include <errno.h>
 #include <sys/random.h>
 #include <sys/types.h>
 
@@ -20,9 +21,10 @@ void sce_hex(char *out, size_t outlen, const unsigned char *raw, size_t n)
     out[2 * i] = '\0';
 }
 
-int sce_random_hex(char *out, size_t outlen, size_t nbytes)
+int sce_random_hex(char *out, size_t outlen, size_t nbytes, int how)
 {
     unsigned char raw[64];
+    unsigned flags = how == SCE_RANDOM_NOWAIT ? GRND_NONBLOCK : 0;
     size_t got = 0;
 
     if (outlen == 0)
@@ -31,10 +33,12 @@ int sce_random_hex(char *out, size_t outlen, size_t nbytes)
     if (nbytes > sizeof(raw) || outlen < 2 * nbytes + 1)
         return -1;
     while (got < nbytes) {
-        ssize_t n = getrandom(raw + got, nbytes - got, 0);
+        ssize_t n = getrandom(raw + got, nbytes - got, flags);
 
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n <= 0)
-            return -1; /* EINTR included: the callers have no signal handlers */
+            return -1;
         got += (size_t)n;
     }
     sce_hex(out, outlen, raw, nbytes);

@@ -295,8 +295,13 @@ json_t *sce_json_languages(const sce_language_list *l)
         const sce_language *x = &l->items[i];
         json_t *item = json_object(), *ext = json_array();
 
-        if (item == NULL || ext == NULL || json_array_append_new(arr, item) != 0) {
+        if (item == NULL || ext == NULL) {
             json_decref(item);
+            json_decref(ext);
+            goto fail;
+        }
+        /* json_array_append_new releases item even when it fails */
+        if (json_array_append_new(arr, item) != 0) {
             json_decref(ext);
             goto fail;
         }

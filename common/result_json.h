@@ -41,7 +41,8 @@ int sce_json_err_rejected(int err);
  *   {"error": message, "status": "rejected" (rejected != 0) or "error",
  *    "code": sce_err_name(err), "request_id": request_id (if not NULL/"")}.
  * The message (sce_strerror(err) when NULL or "") is made one line of valid
- * UTF-8 of at most SCE_JSON_ERROR_MESSAGE_MAX bytes. */
+ * UTF-8 of at most SCE_JSON_ERROR_MESSAGE_MAX bytes, and "..." after it
+ * when it was cut. */
 json_t *sce_json_error(int rejected, int err, const char *message, const char *request_id);
 
 /* A run's result, whatever its verdict:

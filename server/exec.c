@@ -349,7 +349,7 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
     col.limit = (size_t)spec.output_limit_bytes;
     /* No randomness: nonce "", and the run goes without markers (the
      * stream's end still works). */
-    (void)sce_random_hex(nonce, sizeof(nonce), SCE_NONCE_BYTES);
+    (void)sce_random_hex(nonce, sizeof(nonce), SCE_NONCE_BYTES, SCE_RANDOM_WAIT);
     spec.nonce = nonce;
     if (nonce[0] != '\0')
         col.prefix_len = (size_t)snprintf(col.prefix, sizeof(col.prefix), "%s%s:", MARKER_TAG,

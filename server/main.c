@@ -70,14 +70,8 @@ static void *probe_main(void *arg)
 
 static int check_options(const server_options *o, char *err, size_t errlen)
 {
-    int lvl = sce_log_level_parse(o->log_level);
-
-    if (lvl < 0) {
-        sce_seterr(err, errlen, "log_level: expected debug, info, warn or error, got '%s'",
-                   o->log_level);
+    if (sce_log_set_level_named(o->log_level, err, errlen) != 0)
         return -1;
-    }
-    sce_log_set_level(lvl);
     if (options_check_user(o->user, err, errlen) != 0)
         return -1;
     if (o->stale_after_ms < o->timeout_ms + SCE_STALE_MARGIN_MS ||
@@ -129,7 +123,7 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    if (sce_random_hex(boot_id, sizeof(boot_id), SCE_BOOT_ID_BYTES) != 0) {
+    if (sce_random_hex(boot_id, sizeof(boot_id), SCE_BOOT_ID_BYTES, SCE_RANDOM_WAIT) != 0) {
         fprintf(stderr, "sce-server: no randomness for the boot id\n");
         goto out;
     }

@@ -1,7 +1,8 @@
 /*
  * options.c - the table of sce-server's options.  Adding an option means a
- * field in options.h, a row here, a line in config/sce-server.conf.example
- * and a row in docs/ARCHITECTURE.md.
+ * field in options.h, a row here and a line in
+ * config/sce-server.conf.example; then `tests/docs/options_docs.py --write`
+ * regenerates docs/ARCHITECTURE.md's table (the docs_options test says so).
  */
 #include "options.h"
 

@@ -93,7 +93,7 @@ static rpc_server *abandoned;
  * kernel has no randomness to give. */
 static void new_request_id(char *out, size_t outlen)
 {
-    if (sce_random_hex(out, outlen, SCE_REQUEST_ID_BYTES) != 0)
+    if (sce_random_hex(out, outlen, SCE_REQUEST_ID_BYTES, SCE_RANDOM_WAIT) != 0)
         snprintf(out, outlen, "%0*d", 2 * SCE_REQUEST_ID_BYTES, 0);
 }
 

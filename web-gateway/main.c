@@ -36,7 +36,7 @@ int main(int argc, char **argv)
     http_config hc;
     char err[1024];
     sigset_t set;
-    int sig, rv, lvl, status = 1;
+    int sig, rv, status = 1;
     sce_client *client = NULL;
     http_server *srv = NULL;
     gw_tenants *tenants = NULL;
@@ -48,12 +48,11 @@ int main(int argc, char **argv)
         status = 0;
         goto out;
     }
-    if (rv != SCE_CONFIG_OK || options_check(&opt, &lvl, &tenants, err, sizeof(err)) != 0) {
+    if (rv != SCE_CONFIG_OK || options_check(&opt, &tenants, err, sizeof(err)) != 0) {
         fprintf(stderr, "sce-gateway: %s\n", err);
         status = 2;
         goto out;
     }
-    sce_log_set_level(lvl);
 
     /* Blocked before any thread exists (nng's, libmicrohttpd's), so that
      * every thread inherits the mask and only sce_signals_wait() below sees

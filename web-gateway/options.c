@@ -1,7 +1,8 @@
 /*
  * options.c - the table of sce-gateway's options and their cross-checks.
- * Adding an option means a field in options.h, a row here, a line in
- * sce-gateway.conf.example and a row in docs/ARCHITECTURE.md.
+ * Adding an option means a field in options.h, a row here and a line in
+ * config/sce-gateway.conf.example; then `tests/docs/options_docs.py --write`
+ * regenerates docs/API.md's table (the docs_options test says so).
  *
  * Threads: main's, before any other exists.  Errors: one line into the
  * caller's buffer (sce_seterr).
@@ -110,17 +111,10 @@ static int origin_ok(const char *o)
     return 1;
 }
 
-int options_check(const gateway_options *o, int *log_level, gw_tenants **tenants, char *err,
-                  size_t errlen)
+int options_check(const gateway_options *o, gw_tenants **tenants, char *err, size_t errlen)
 {
-    int lvl = sce_log_level_parse(o->log_level);
-
-    if (lvl < 0) {
-        sce_seterr(err, errlen, "log_level: expected debug, info, warn or error, got '%s'",
-                   o->log_level);
+    if (sce_log_set_level_named(o->log_level, err, errlen) != 0)
         return -1;
-    }
-    *log_level = lvl;
     if (o->cors_origin[0] != '\0' && !origin_ok(o->cors_origin)) {
         sce_seterr(err, errlen,
                    "cors_origin: expected '*' or an origin such as "

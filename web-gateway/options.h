@@ -4,9 +4,9 @@
  *
  * Filled by sce_config_load (common/config.h) from defaults < config file <
  * SCE_GATEWAY_* environment < flags; immutable once the gateway runs.  The
- * defaults are gateway_limits.h's GW_DEF_*.  docs/ARCHITECTURE.md and
- * web-gateway/sce-gateway.conf.example list the same options, and the docs
- * check --help against them.
+ * defaults are gateway_limits.h's GW_DEF_*.  docs/API.md's table is made
+ * from --help and config/sce-gateway.conf.example lists the same options;
+ * the docs_options test checks both against --help.
  *
  * Ownership: the strings in gateway_options are the struct's, freed by
  * sce_config_free(&gateway_options_spec, o).
@@ -43,13 +43,13 @@ typedef struct gateway_options {
 
 extern const sce_config_spec gateway_options_spec;
 
-/* Checks what the table cannot: log_level is a level (into *log_level),
+/* Checks what the table cannot: log_level is a level (and sets it first,
+ * so that what the checks log obeys it),
  * cors_origin is "*" or one origin, server is not empty, at most one of
  * auth_token and auth_token_file is set, client_ip_header is a header
  * name.  Also builds the set of tokens into *tenants (NULL: no
  * authentication; the caller frees it with gw_tenants_free()).  Returns 0,
  * or -1 with one line in err. */
-int options_check(const gateway_options *o, int *log_level, gw_tenants **tenants, char *err,
-                  size_t errlen);
+int options_check(const gateway_options *o, gw_tenants **tenants, char *err, size_t errlen);
 
 #endif

@@ -110,16 +110,16 @@ static void test_random_hex(void **state)
     char hex[9];
 
     (void)state;
-    assert_int_equal(sce_random_hex(a, sizeof(a), 8), 0);
-    assert_int_equal(sce_random_hex(b, sizeof(b), 8), 0);
+    assert_int_equal(sce_random_hex(a, sizeof(a), 8, SCE_RANDOM_WAIT), 0);
+    assert_int_equal(sce_random_hex(b, sizeof(b), 8, SCE_RANDOM_NOWAIT), 0);
     assert_int_equal(strlen(a), 16);
     assert_int_equal(strspn(a, "0123456789abcdef"), 16);
     assert_string_not_equal(a, b); /* 2^-64 */
     /* a buffer too small is refused, and left empty */
     memset(small, 'x', sizeof(small));
-    assert_int_equal(sce_random_hex(small, sizeof(small), 4), -1);
+    assert_int_equal(sce_random_hex(small, sizeof(small), 4, SCE_RANDOM_WAIT), -1);
     assert_string_equal(small, "");
-    assert_int_equal(sce_random_hex(small, 0, 1), -1);
+    assert_int_equal(sce_random_hex(small, 0, 1, SCE_RANDOM_WAIT), -1);
 
     sce_hex(hex, sizeof(hex), raw, sizeof(raw));
     assert_string_equal(hex, "007fa5ff");
