@@ -18,6 +18,7 @@
 
 #include "reaper.h"
 #include "sce_limits.h"
+#include "common/file.h"
 #include "common/seterr.h"
 #include "sce/err.h"
 
@@ -120,8 +121,7 @@ static seccomp_entry *seccomp_cache;
 static int read_profile(const char *path, char **out, size_t *len, char *err, size_t errlen)
 {
     struct stat st;
-    char *text = NULL;
-    size_t got = 0;
+    char why[128];
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), rv = SCE_ERR_INVALID_ARGUMENT;
 
     if (fd < 0) {
@@ -133,27 +133,14 @@ static int read_profile(const char *path, char **out, size_t *len, char *err, si
                    SCE_SECCOMP_FILE_MAX_BYTES);
         goto out;
     }
-    if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
-        rv = SCE_ERR_NO_MEMORY;
-        goto out;
+    rv = sce_file_read(fd, (size_t)st.st_size, out, why, sizeof(why));
+    if (rv == SCE_OK) {
+        *len = (size_t)st.st_size;
+    } else if (rv == SCE_ERR_INTERNAL) {
+        sce_seterr(err, errlen, "seccomp: cannot read %s: %s", path, why);
+        rv = SCE_ERR_INVALID_ARGUMENT;
     }
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, text + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            sce_seterr(err, errlen, "seccomp: cannot read %s: %s", path,
-                       n < 0 ? strerror(errno) : "the file shrank");
-            goto out;
-        }
-        got += (size_t)n;
-    }
-    *out = text;
-    *len = got;
-    text = NULL;
-    rv = SCE_OK;
 out:
-    free(text);
     close(fd);
     return rv;
 }

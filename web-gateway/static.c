@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file.h"
 #include "common/log.h"
 #include "common/seterr.h"
 #include "gateway_limits.h"
@@ -76,7 +77,7 @@ static int read_file(gw_static *st, int dfd, const char *name, const char *url, 
 {
     struct stat sb;
     gw_static_file *f;
-    char *data = NULL;
+    char *data = NULL, why[128];
     size_t got = 0;
     int fd, rv = SCE_OK;
 
@@ -96,23 +97,15 @@ static int read_file(gw_static *st, int dfd, const char *name, const char *url, 
         rv = SCE_ERR_INVALID_ARGUMENT;
         goto out;
     }
-    if ((data = malloc((size_t)sb.st_size + 1)) == NULL) {
-        sce_seterr(err, errlen, "out of memory");
-        rv = SCE_ERR_NO_MEMORY;
+    rv = sce_file_read(fd, (size_t)sb.st_size, &data, why, sizeof(why));
+    if (rv != SCE_OK) {
+        if (rv == SCE_ERR_NO_MEMORY)
+            sce_seterr(err, errlen, "out of memory");
+        else
+            sce_seterr(err, errlen, "static_dir: cannot read %s: %s", name, why);
         goto out;
     }
-    while (got < (size_t)sb.st_size) {
-        ssize_t n = read(fd, data + got, (size_t)sb.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            sce_seterr(err, errlen, "static_dir: cannot read %s: %s", name,
-                       n < 0 ? strerror(errno) : "file shrank");
-            rv = SCE_ERR_INTERNAL;
-            goto out;
-        }
-        got += (size_t)n;
-    }
+    got = (size_t)sb.st_size;
     f = &st->files[st->nfiles];
     if ((f->url = strdup(url)) == NULL) {
         sce_seterr(err, errlen, "out of memory");

@@ -4,6 +4,8 @@
  * sce_seterr.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
+#include "common/file.h"
 #include "common/random.h"
 #include "common/seterr.h"
 #include "common/signals.h"
@@ -127,6 +130,34 @@ static void test_random_hex(void **state)
     assert_string_equal(hex, "007f");
 }
 
+static void test_file_read(void **state)
+{
+    char path[] = "/tmp/sce-test-file-XXXXXX", why[64], *data = NULL;
+    int fd = mkstemp(path);
+
+    (void)state;
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "hello", 5), 5);
+    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+    assert_int_equal(sce_file_read(fd, 5, &data, why, sizeof(why)), SCE_OK);
+    assert_memory_equal(data, "hello", 6); /* NUL-terminated */
+    free(data);
+    data = NULL;
+    /* the file is shorter than the caller's fstat said */
+    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+    assert_int_equal(sce_file_read(fd, 9, &data, why, sizeof(why)), SCE_ERR_INTERNAL);
+    assert_null(data);
+    assert_string_equal(why, "the file shrank");
+    close(fd);
+    /* a closed descriptor: the kernel's reason */
+    assert_int_equal(sce_file_read(fd, 1, &data, why, sizeof(why)), SCE_ERR_INTERNAL);
+    assert_string_equal(why, strerror(EBADF));
+    assert_int_equal(sce_file_read(-1, 0, &data, why, sizeof(why)), SCE_OK); /* nothing to read */
+    assert_string_equal(data, "");
+    free(data);
+    unlink(path);
+}
+
 static void test_signals(void **state)
 {
     sigset_t set;
@@ -151,7 +182,7 @@ int main(void)
         cmocka_unit_test(test_seterr),
         cmocka_unit_test(test_clock),
         cmocka_unit_test(test_random_hex),
-        cmocka_unit_test(test_signals),
+        cmocka_unit_test(test_file_read),         cmocka_unit_test(test_signals),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
