@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "common/result_json.h"
+#include "common/config.h"
 #include "common/utf8.h"
 
 #ifndef SCE_VERSION
@@ -238,34 +239,16 @@ static int parse_seconds(const char *s, uint32_t *ms)
     return 0;
 }
 
-/* A byte size: a number (decimals allowed) with an optional binary suffix
- * k, m, g, t (also K, KB, KiB, ...).  0 and values above `max` are errors. */
+/* A byte size as the servers' options take it (sce_parse_bytes: a number,
+ * decimals allowed, with an optional binary suffix k, m, g, also KB, KiB,
+ * ...).  0 and values above `max` are errors. */
 static int parse_size(const char *s, uint64_t max, uint64_t *out)
 {
-    static const char units[] = "kmgt";
-    double mult = 1, v;
-    char *end;
+    int64_t v;
 
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno != 0 || end == s || !isfinite(v) || v <= 0)
+    if (sce_parse_bytes(s, &v) != 0 || v < 1 || (uint64_t)v > max)
         return -1;
-    if (*end != '\0') {
-        const char *u = strchr(units, end[0] | 0x20);
-
-        if (u == NULL)
-            return -1;
-        mult = ldexp(1.0, 10 * (int)(u - units + 1));
-        end++;
-        if (strcasecmp(end, "") != 0 && strcasecmp(end, "b") != 0 && strcasecmp(end, "ib") != 0)
-            return -1;
-    } else if (strchr(s, '.') != NULL) {
-        return -1; /* a fraction of a byte */
-    }
-    v *= mult;
-    if (v < 1 || v > (double)max)
-        return -1;
-    *out = (uint64_t)llround(v);
+    *out = (uint64_t)v;
     return 0;
 }
 
