@@ -129,7 +129,7 @@ log "server $url (pid $server_pid, $WORKERS workers, queue $QUEUE), gateway $gw 
 
 idle() { # the server has nothing running or queued
     "$sce" --server "$url" health --json 2>/dev/null |
-        python3 -c 'import json,sys; h=json.load(sys.stdin); sys.exit(0 if h.get("busy_workers",1)==0 and h.get("queued",1)==0 else 1)'
+        python3 -c 'import json,sys; s=json.load(sys.stdin)["server"]; sys.exit(0 if s["busy_workers"]==0 and s["queued"]==0 else 1)'
 }
 settle() {
     for _ in $(seq 1 300); do

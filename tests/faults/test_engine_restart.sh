@@ -182,7 +182,7 @@ for r in py1 py2 js1; do
     read -r rc secs <"$work/$r.rc"
     err=$(head -c 400 "$work/$r.err")
     verdict=$(python3 -c 'import json,sys
-try: print(json.load(open(sys.argv[1])).get("verdict", "?"))
+try: print(json.load(open(sys.argv[1])).get("status", "?"))
 except Exception: print("-")' "$work/$r.out")
     log "$r: exit $rc after ${secs}s; verdict $verdict; stderr: ${err:-(empty)}"
     case $rc in
