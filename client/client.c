@@ -552,24 +552,6 @@ static const char *method_name(int method)
     }
 }
 
-static int status_is_known(int code)
-{
-    switch (code) {
-    case SCE_ERR_CANCELLED:
-    case SCE_ERR_UNKNOWN:
-    case SCE_ERR_INVALID_ARGUMENT:
-    case SCE_ERR_DEADLINE_EXCEEDED:
-    case SCE_ERR_NOT_FOUND:
-    case SCE_ERR_RESOURCE_EXHAUSTED:
-    case SCE_ERR_UNIMPLEMENTED:
-    case SCE_ERR_INTERNAL:
-    case SCE_ERR_UNAVAILABLE:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 /* The opening of every public call: clears errbuf and refuses a NULL
  * client or result pointer. */
 static int call_args_check(const sce_client *c, const void *out, char *errbuf, size_t errlen)
@@ -673,7 +655,7 @@ static int client_call(sce_client *c, int method, void *body, const char *tenant
         int code = (int)resp->status->code;
         const char *m = resp->status->message;
 
-        rv = status_is_known(code) ? code : SCE_ERR_UNKNOWN;
+        rv = sce_err_known(code) ? code : SCE_ERR_UNKNOWN;
         if (m != NULL && m[0] != '\0')
             sce_seterr(errbuf, errlen, "%s", m);
         else if (rv == SCE_ERR_UNKNOWN && code != SCE_ERR_UNKNOWN)
@@ -1212,7 +1194,7 @@ int sce_client_run_batch(sce_client *c, const sce_run_request *tasks, size_t nta
         int code = it->status != NULL ? (int)it->status->code : SCE_OK;
 
         b->count = i + 1; /* so that a half-copied item is freed too */
-        x->status = status_is_known(code) || code == SCE_OK ? code : SCE_ERR_UNKNOWN;
+        x->status = sce_err_known(code) ? code : SCE_ERR_UNKNOWN;
         if ((x->message = dup_str(it->status != NULL ? it->status->message : "")) == NULL)
             goto oom;
         if (x->status != SCE_OK)

@@ -37,6 +37,11 @@ const char *sce_strerror(int err)
     return err_table[err].text;
 }
 
+int sce_err_known(int err)
+{
+    return err >= 0 && (size_t)err < ERR_TABLE_LEN && err_table[err].name != NULL;
+}
+
 const char *sce_err_name(int err)
 {
     if (err < 0 || (size_t)err >= ERR_TABLE_LEN || err_table[err].name == NULL)

@@ -78,7 +78,6 @@ static int read_file(gw_static *st, int dfd, const char *name, const char *url, 
     struct stat sb;
     gw_static_file *f;
     char *data = NULL, why[128];
-    size_t got = 0;
     int fd, rv = SCE_OK;
 
     fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -105,7 +104,6 @@ static int read_file(gw_static *st, int dfd, const char *name, const char *url, 
             sce_seterr(err, errlen, "static_dir: cannot read %s: %s", name, why);
         goto out;
     }
-    got = (size_t)sb.st_size;
     f = &st->files[st->nfiles];
     if ((f->url = strdup(url)) == NULL) {
         sce_seterr(err, errlen, "out of memory");
@@ -113,12 +111,12 @@ static int read_file(gw_static *st, int dfd, const char *name, const char *url, 
         goto out;
     }
     f->data = data;
-    f->len = got;
+    f->len = (size_t)sb.st_size;
     f->content_type = content_type_of(name);
     f->is_html = strncmp(f->content_type, "text/html", 9) == 0;
     data = NULL;
     st->nfiles++;
-    st->bytes += got;
+    st->bytes += (size_t)sb.st_size;
 out:
     free(data);
     close(fd);

@@ -42,6 +42,10 @@ const char *sce_strerror(int err);
 /* The code's upper-case name as in the proto ("INVALID_ARGUMENT"). */
 const char *sce_err_name(int err);
 
+/* 1 when err is one of the codes above (SCE_OK included), else 0: a code
+ * from a newer server is passed on as SCE_ERR_UNKNOWN. */
+int sce_err_known(int err);
+
 #ifdef __cplusplus
 }
 #endif

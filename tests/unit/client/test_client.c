@@ -97,7 +97,7 @@ static void h_status_exhausted(const Sce__V1__Request *req, const void *b, size_
 static void h_status_odd(const Sce__V1__Request *req, const void *b, size_t n, fake_reply *r,
                          void *arg)
 {
-    r->status.code = (Sce__V1__StatusCode)7; /* not an sce code */
+    r->status.code = (Sce__V1__StatusCode)6; /* ALREADY_EXISTS: not an sce code */
     r->status.message = "";
     r->resp.body_case = SCE__V1__RESPONSE__BODY__NOT_SET;
 }
@@ -414,7 +414,7 @@ static void test_status_error(void **state)
     snprintf(url, sizeof(url), "%s", fake_server_url(f));
     c = open_client(url, 5000);
     assert_int_equal(sce_client_run(c, &simple_run, &r, err, sizeof(err)), SCE_ERR_UNKNOWN);
-    assert_non_null(strstr(err, "7"));
+    assert_non_null(strstr(err, "6"));
     sce_client_close(c);
     fake_stop(f);
 }
