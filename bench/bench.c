@@ -36,6 +36,7 @@
 #include "common/config.h"
 #include "docker.h"
 #include "languages.h"
+#include "oci_runtime.h"
 #include "options.h"
 #include "sandbox.h"
 #include "sce/client.h"
@@ -491,6 +492,10 @@ static double engine_ceiling(int concurrency, int n, int lang, int *errors)
     if (st.so.instance == NULL)
         die("server options", "out of memory");
     if (docker_open(opt.docker_socket, "v1.41", 60000, &st.d, err, sizeof(err)) != 0)
+        die("docker", err);
+    /* The runtime (SCE_RUNTIME and the config, as the server reads them)
+     * decides some of the limits: sandbox_spec_fill needs it known. */
+    if (oci_runtime_resolve(st.d, &st.so, err, sizeof(err)) != 0)
         die("docker", err);
     t0 = now_ms();
     for (int i = 0; i < concurrency; i++)

@@ -986,7 +986,8 @@ static int language_copy(const Sce__V1__Language *pb, sce_language *l)
     if ((l->name = dup_str(pb->name)) == NULL || (l->version = dup_str(pb->version)) == NULL ||
         (l->image = dup_str(pb->image)) == NULL ||
         (l->default_entry = dup_str(pb->default_entry)) == NULL ||
-        (l->message = dup_str(pb->message)) == NULL)
+        (l->message = dup_str(pb->message)) == NULL ||
+        (l->runtime = dup_str(pb->runtime)) == NULL)
         return SCE_ERR_NO_MEMORY;
     l->available = pb->available ? 1 : 0;
     if (pb->n_extensions > 0) {
@@ -1056,6 +1057,7 @@ void sce_language_list_free(sce_language_list *l)
             free(x->extensions[j]);
         free(x->extensions);
         free(x->message);
+        free(x->runtime);
     }
     free(l->items);
     free(l);
@@ -1095,6 +1097,15 @@ int sce_client_health(sce_client *c, sce_health **out, char *errbuf, size_t errl
         (h->server_version = dup_str(pb->server_version)) == NULL ||
         (h->instance_id = dup_str(pb->instance_id)) == NULL)
         goto oom;
+    if (pb->n_runtimes > 0 &&
+        (h->runtimes = calloc(pb->n_runtimes, sizeof(*h->runtimes))) == NULL)
+        goto oom;
+    for (size_t i = 0; i < pb->n_runtimes; i++) {
+        h->nruntimes = i + 1;
+        if ((h->runtimes[i].language = dup_str(pb->runtimes[i]->language)) == NULL ||
+            (h->runtimes[i].runtime = dup_str(pb->runtimes[i]->runtime)) == NULL)
+            goto oom;
+    }
     *out = h;
     h = NULL;
     rv = SCE_OK;
@@ -1116,6 +1127,11 @@ void sce_health_free(sce_health *h)
     free(h->engine_version);
     free(h->server_version);
     free(h->instance_id);
+    for (size_t i = 0; i < h->nruntimes; i++) {
+        free(h->runtimes[i].language);
+        free(h->runtimes[i].runtime);
+    }
+    free(h->runtimes);
     free(h);
 }
 

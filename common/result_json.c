@@ -314,6 +314,7 @@ json_t *sce_json_languages(const sce_language_list *l)
         bad |= put(item, "extensions", ext);
         bad |= put(item, "available", json_boolean(x->available));
         bad |= put(item, "message", cstring(x->message));
+        bad |= put(item, "runtime", cstring(x->runtime));
     }
     return finish(o, "languages", arr, bad);
 fail:
@@ -322,13 +323,14 @@ fail:
 
 json_t *sce_json_health(const sce_health *h, int err, const char *message)
 {
-    json_t *o = json_object(), *srv = json_object(), *eng = json_object();
+    json_t *o = json_object(), *srv = json_object(), *eng = json_object(), *rts = json_object();
     const char *status;
     int bad = 0;
 
-    if (o == NULL || srv == NULL || eng == NULL) {
+    if (o == NULL || srv == NULL || eng == NULL || rts == NULL) {
         json_decref(srv);
         json_decref(eng);
+        json_decref(rts);
         return done(o, -1);
     }
     if (h == NULL) {
@@ -355,7 +357,15 @@ json_t *sce_json_health(const sce_health *h, int err, const char *message)
         bad |= put(eng, "ok", json_boolean(h->engine_ok));
         bad |= put(eng, "version", cstring(h->engine_version));
         bad |= put(eng, "message", cstring(h->engine_message));
+        for (size_t i = 0; i < h->nruntimes; i++)
+            /* a key from the server: checked as UTF-8 (json_object_set_new) */
+            if (h->runtimes[i].language != NULL && h->runtimes[i].language[0] != '\0' &&
+                json_object_set_new(rts, h->runtimes[i].language,
+                                    cstring(h->runtimes[i].runtime)) != 0)
+                bad = -1;
     }
+    /* The OCI runtime of each language's runs: {"python": "runc"}. */
+    bad |= put(eng, "runtimes", rts);
     bad |= put(o, "status", json_string(status));
     bad |= put(o, "server", srv);
     bad |= put(o, "engine", eng);

@@ -451,6 +451,45 @@ out:
     return rv;
 }
 
+int docker_runtime_find(docker *d, const char *name, docker_runtime *out, char *err,
+                        size_t errlen)
+{
+    json_t *root = NULL, *rt, *args;
+    const char *path;
+    size_t i;
+    int rv;
+
+    memset(out, 0, sizeof(*out));
+    rv = request_json(d, "GET", "/info", NULL, &root, err, errlen);
+    if (rv != SCE_OK)
+        goto out;
+    if (name == NULL || name[0] == '\0')
+        name = json_string_value(json_object_get(root, "DefaultRuntime"));
+    if (name == NULL) {
+        rv = docker_unexpected("/info without DefaultRuntime", err, errlen);
+        goto out;
+    }
+    rt = json_object_get(json_object_get(root, "Runtimes"), name);
+    if (!json_is_object(rt)) {
+        rv = SCE_ERR_NOT_FOUND;
+        sce_seterr(err, errlen, "the engine has no runtime '%s'", name);
+        goto out;
+    }
+    path = json_string_value(json_object_get(rt, "path"));
+    copy_str(out->name, sizeof(out->name), name);
+    copy_str(out->path, sizeof(out->path), path ? path : "");
+    args = json_object_get(rt, "runtimeArgs");
+    for (i = 0; i < json_array_size(args) && out->nargs < DOCKER_RUNTIME_ARGS_MAX; i++) {
+        const char *a = json_string_value(json_array_get(args, i));
+
+        if (a != NULL)
+            copy_str(out->args[out->nargs++], sizeof(out->args[0]), a);
+    }
+out:
+    json_decref(root);
+    return rv;
+}
+
 /* Builds JSON, remembering the first failure so the create code below reads
  * as a list of fields rather than a list of error checks.  json_string fails
  * on invalid UTF-8 (caller input) or on OOM; both are reported as the

@@ -45,6 +45,20 @@ void docker_close(docker *d);
 int docker_ping(docker *d, char *version, size_t vlen, char *api, size_t alen, char *err,
                 size_t errlen);
 
+/* An OCI runtime the engine knows (GET /info, "Runtimes"). */
+#define DOCKER_RUNTIME_ARGS_MAX 16
+typedef struct docker_runtime {
+    char name[64];  /* the engine's name for it; the default's when asked for "" */
+    char path[256]; /* its binary: "runc", "/usr/bin/runsc" */
+    char args[DOCKER_RUNTIME_ARGS_MAX][64]; /* its runtimeArgs (the first ones) */
+    size_t nargs;
+} docker_runtime;
+
+/* GET /info: the runtime called `name` ("" or NULL: the engine's
+ * DefaultRuntime).  SCE_ERR_NOT_FOUND when the engine has no such runtime. */
+int docker_runtime_find(docker *d, const char *name, docker_runtime *out, char *err,
+                        size_t errlen);
+
 typedef struct docker_label {
     const char *key;
     const char *value;

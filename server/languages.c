@@ -59,6 +59,15 @@ const char *languages_image(const server_options *o, const lang_def *l)
     return l == &lang_table[0] ? o->python_image : o->node_image;
 }
 
+const char *languages_runtime(const server_options *o, const lang_def *l)
+{
+    const char *own = l == &lang_table[0] ? o->python_runtime : o->node_runtime;
+
+    if (own != NULL && own[0] != '\0')
+        return own;
+    return o->runtime != NULL ? o->runtime : "";
+}
+
 void languages_status_get(const lang_def *l, lang_status *out)
 {
     pthread_mutex_lock(&status_lock);

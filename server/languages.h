@@ -38,6 +38,9 @@ const lang_def *languages_find(const char *name);
 const char *languages_names(void);
 /* The image the options name for this language. */
 const char *languages_image(const server_options *o, const lang_def *l);
+/* The OCI runtime the options name for this language (its own, else
+ * `runtime`); "": the engine's default. */
+const char *languages_runtime(const server_options *o, const lang_def *l);
 
 void languages_status_get(const lang_def *l, lang_status *out);
 void languages_status_set(const lang_def *l, const lang_status *st);

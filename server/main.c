@@ -19,6 +19,7 @@
 #include "exec.h"
 #include "history.h"
 #include "languages.h"
+#include "oci_runtime.h"
 #include "options.h"
 #include "pool.h"
 #include "reaper.h"
@@ -44,6 +45,12 @@ static void *probe_main(void *arg)
     for (;;) {
         int missing = 0;
         int64_t until_ms;
+        char err[256];
+
+        /* The engine's runtimes first: a probe's container needs them, and
+         * the engine may have been reconfigured (SIGHUP) since. */
+        if (oci_runtime_resolve(env->d, env->opt, err, sizeof(err)) != SCE_OK)
+            SCE_LOG(SCE_LOG_DEBUG, NULL, "runtimes not known yet: %s", err);
 
         for (size_t i = 0; i < languages_count(); i++) {
             lang_status st;
@@ -146,6 +153,10 @@ int main(int argc, char **argv)
     env.r = r;
     env.pool = NULL;
     env.boot_id = boot_id;
+    /* Before the pool's first container; an engine that is not up yet is
+     * asked again by the prober. */
+    if (oci_runtime_resolve(d, &opt, err, sizeof(err)) != SCE_OK)
+        SCE_LOG(SCE_LOG_INFO, NULL, "runtimes not known yet: %s", err);
     rv = pool_start(&env, &warm);
     if (rv != SCE_OK) {
         fprintf(stderr, "sce-server: cannot start the pool: %s\n", sce_strerror(rv));

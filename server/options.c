@@ -67,7 +67,7 @@ static const sce_option server_opts[] = {
     SCE_OPTION(server_options, "user", "SCE_USER", SCE_OPT_STRING, user, SCE_DEF_USER, 1, 0,
                "uid:gid the program runs as (never root)"),
     SCE_OPTION(server_options, "runtime", "SCE_RUNTIME", SCE_OPT_STRING, runtime, SCE_DEF_RUNTIME,
-               1, 0, "OCI runtime (runc, runsc for gVisor); empty: the engine's default"),
+               1, 0, "OCI runtime of every language (runc, runsc for gVisor); empty: the engine's default"),
 
     SCE_OPTION(server_options, "seccomp", "SCE_SECCOMP", SCE_OPT_STRING, seccomp, SCE_DEF_SECCOMP,
                1, 0,
@@ -118,6 +118,10 @@ static const sce_option server_opts[] = {
                SCE_DEF_PYTHON_IMAGE, 1, 0, "image for python (needs python3 on PATH)"),
     SCE_OPTION(server_options, "node_image", "SCE_NODE_IMAGE", SCE_OPT_STRING, node_image,
                SCE_DEF_NODE_IMAGE, 1, 0, "image for node (needs node on PATH)"),
+    SCE_OPTION(server_options, "python_runtime", "SCE_PYTHON_RUNTIME", SCE_OPT_STRING,
+               python_runtime, SCE_DEF_LANG_RUNTIME, 1, 0, "OCI runtime for python; empty: the runtime option's"),
+    SCE_OPTION(server_options, "node_runtime", "SCE_NODE_RUNTIME", SCE_OPT_STRING, node_runtime,
+               SCE_DEF_LANG_RUNTIME, 1, 0, "OCI runtime for node; empty: the runtime option's"),
 
     SCE_OPTION(
         server_options, "instance", "SCE_INSTANCE", SCE_OPT_STRING, instance, SCE_DEF_INSTANCE, 1,

@@ -60,6 +60,8 @@ typedef struct server_options {
 
     char *python_image;
     char *node_image;
+    char *python_runtime; /* "": `runtime` */
+    char *node_runtime;
 
     char *instance;
     int64_t sweep_interval_ms;

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "languages.h"
+#include "oci_runtime.h"
 #include "listen_guard.h"
 #include "request.h"
 #include "sce.pb-c.h"
@@ -178,6 +179,7 @@ static void handle_languages(slot *s)
     Sce__V1__Language items[SCE_LANGUAGES_MAX];
     Sce__V1__Language *ptrs[SCE_LANGUAGES_MAX];
     lang_status status[SCE_LANGUAGES_MAX];
+    char runtime[SCE_LANGUAGES_MAX][64];
 
     for (size_t i = 0; i < n && i < SCE_LANGUAGES_MAX; i++) {
         const lang_def *l = languages_at(i);
@@ -195,6 +197,8 @@ static void handle_languages(slot *s)
         items[i].extensions = (char **)l->extensions;
         items[i].available = status[i].available;
         items[i].message = status[i].probed ? status[i].message : "not checked yet";
+        oci_runtime_name(env->opt, l, runtime[i], sizeof(runtime[i]));
+        items[i].runtime = runtime[i];
         ptrs[i] = &items[i];
     }
     lr.n_languages = n;
@@ -211,6 +215,10 @@ static void handle_health(slot *s)
     Sce__V1__HealthResult h = SCE__V1__HEALTH_RESULT__INIT;
     engine_health eh;
     pool_stats ps;
+    Sce__V1__LanguageRuntime rts[SCE_LANGUAGES_MAX];
+    Sce__V1__LanguageRuntime *rtp[SCE_LANGUAGES_MAX];
+    char rtname[SCE_LANGUAGES_MAX][64];
+    size_t nrt = 0;
 
     reaper_engine_health(srv->env->r, &eh);
     pthread_mutex_lock(&srv->lock);
@@ -231,6 +239,17 @@ static void handle_health(slot *s)
     h.workers = (uint32_t)srv->nworkers;
     h.queue_capacity = (uint32_t)srv->env->opt->queue_depth;
     h.uptime_ms = (uint64_t)(sce_clock_ms() - srv->started_ms);
+    for (; nrt < languages_count() && nrt < SCE_LANGUAGES_MAX; nrt++) {
+        const lang_def *l = languages_at(nrt);
+
+        sce__v1__language_runtime__init(&rts[nrt]);
+        oci_runtime_name(srv->env->opt, l, rtname[nrt], sizeof(rtname[nrt]));
+        rts[nrt].language = (char *)l->name;
+        rts[nrt].runtime = rtname[nrt];
+        rtp[nrt] = &rts[nrt];
+    }
+    h.n_runtimes = nrt;
+    h.runtimes = rtp;
     resp.body_case = SCE__V1__RESPONSE__BODY_HEALTH;
     resp.health = &h;
     reply_answer(s, SCE__V1__METHOD__METHOD_HEALTH, SCE_OK, NULL, &resp);

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "oci_runtime.h"
 #include "reaper.h"
 #include "sce_limits.h"
 #include "common/file.h"
@@ -80,18 +81,23 @@ static const char *const masked_paths[] = {
 };
 
 /* The rlimits of every process of a run (soft = hard, so the program cannot
- * raise them): no core dumps, open files, the largest file it may write,
- * and RLIMIT_NPROC only when configured (it counts every process of the uid
- * on the host, so PidsLimit, per container, is the real process cap). */
-static size_t container_ulimits(const server_options *o, docker_ulimit u[4])
+ * raise them): no core dumps, open files, the largest file it may write.
+ * On runc, RLIMIT_NPROC only when configured (it counts every process of
+ * the uid on the host, so PidsLimit, per container, is the real process
+ * cap).  On gVisor, RLIMIT_NPROC is the process cap: the sandbox's kernel
+ * counts its own tasks only, threads included, as the pids cgroup does. */
+static size_t container_ulimits(const server_options *o, int gvisor, docker_ulimit u[4])
 {
     size_t n = 0;
+    int64_t nproc = o->nproc_limit;
 
+    if (gvisor && (nproc == 0 || nproc > o->pids_limit))
+        nproc = o->pids_limit;
     u[n++] = (docker_ulimit){"core", 0, 0};
     u[n++] = (docker_ulimit){"nofile", o->nofile_limit, o->nofile_limit};
     u[n++] = (docker_ulimit){"fsize", o->fsize_limit_bytes, o->fsize_limit_bytes};
-    if (o->nproc_limit > 0)
-        u[n++] = (docker_ulimit){"nproc", o->nproc_limit, o->nproc_limit};
+    if (nproc > 0)
+        u[n++] = (docker_ulimit){"nproc", nproc, nproc};
     return n;
 }
 
@@ -110,7 +116,8 @@ extern const unsigned long sce_seccomp_profile_len;
 
 typedef struct seccomp_entry {
     struct seccomp_entry *next;
-    char *key; /* the option's value */
+    char *key;  /* the option's value */
+    int gvisor; /* the built-in profile as gVisor gets it (see below) */
     char *opt; /* "seccomp=<compact JSON>" */
 } seccomp_entry;
 
@@ -145,10 +152,31 @@ out:
     return rv;
 }
 
+/* gVisor applies a profile's rules (runsc --oci-seccomp) but not their
+ * errnoRet: every denial answers EPERM.  The built-in profile's one rule
+ * with another errno answers ENOSYS to clone3, so that glibc falls back to
+ * clone (with EPERM, pthread_create fails, and Node.js with it).  On gVisor
+ * that rule lets the call through to gVisor's own kernel, which does not
+ * implement clone3 either and answers ENOSYS itself. */
+static void allow_enosys_rules(json_t *root)
+{
+    json_t *rule;
+    size_t i;
+
+    json_array_foreach(json_object_get(root, "syscalls"), i, rule)
+    {
+        if (json_integer_value(json_object_get(rule, "errnoRet")) == ENOSYS) {
+            json_object_set_new(rule, "action", json_string("SCMP_ACT_ALLOW"));
+            json_object_del(rule, "errnoRet");
+        }
+    }
+}
+
 /* Checks that text is a profile that confines (an allowlist: its default
- * action denies) and writes "seccomp=<compact JSON>" to *out. */
-static int compact_profile(const char *what, const char *text, size_t len, char **out, char *err,
-                           size_t errlen)
+ * action denies) and writes "seccomp=<compact JSON>" to *out; for_gvisor:
+ * see allow_enosys_rules. */
+static int compact_profile(const char *what, const char *text, size_t len, int for_gvisor,
+                           char **out, char *err, size_t errlen)
 {
     static const char *const denying[] = {"SCMP_ACT_ERRNO", "SCMP_ACT_KILL",
                                           "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
@@ -174,6 +202,8 @@ static int compact_profile(const char *what, const char *text, size_t len, char 
                    what);
         goto out;
     }
+    if (for_gvisor)
+        allow_enosys_rules(root);
     compact = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
     if (compact == NULL || (*out = malloc(strlen(compact) + 9)) == NULL) {
         rv = SCE_ERR_NO_MEMORY;
@@ -189,8 +219,10 @@ out:
 }
 
 /* The SecurityOpt entry for the `seccomp` option: *out is NULL for
- * "engine", else a string that lives as long as the process. */
-static int seccomp_security_opt(const char *choice, const char **out, char *err, size_t errlen)
+ * "engine", else a string that lives as long as the process.  gvisor: the
+ * run is on gVisor (the built-in profile differs there). */
+static int seccomp_security_opt(const char *choice, int gvisor, const char **out, char *err,
+                                size_t errlen)
 {
     seccomp_entry *e;
     char *text = NULL, *opt = NULL;
@@ -207,7 +239,9 @@ static int seccomp_security_opt(const char *choice, const char **out, char *err,
         return SCE_ERR_INVALID_ARGUMENT;
     }
     pthread_mutex_lock(&seccomp_lock);
-    for (e = seccomp_cache; e != NULL && strcmp(e->key, choice) != 0; e = e->next)
+    gvisor = gvisor && strcmp(choice, "sce") == 0;
+    for (e = seccomp_cache; e != NULL && (strcmp(e->key, choice) != 0 || e->gvisor != gvisor);
+         e = e->next)
         ;
     if (e != NULL) {
         *out = e->opt;
@@ -215,14 +249,14 @@ static int seccomp_security_opt(const char *choice, const char **out, char *err,
     }
     if (strcmp(choice, "sce") == 0) {
         rv = compact_profile("the built-in profile", sce_seccomp_profile,
-                             (size_t)sce_seccomp_profile_len, &opt, err, errlen);
+                             (size_t)sce_seccomp_profile_len, gvisor, &opt, err, errlen);
     } else if (choice[0] != '/') {
         sce_seterr(err, errlen,
                    "seccomp: expected sce, engine or an absolute path to a profile, got '%s'",
                    choice);
         rv = SCE_ERR_INVALID_ARGUMENT;
     } else if ((rv = read_profile(choice, &text, &len, err, errlen)) == SCE_OK) {
-        rv = compact_profile(choice, text, len, &opt, err, errlen);
+        rv = compact_profile(choice, text, len, 0, &opt, err, errlen);
     }
     if (rv != SCE_OK)
         goto out;
@@ -232,6 +266,7 @@ static int seccomp_security_opt(const char *choice, const char **out, char *err,
         goto out;
     }
     e->opt = opt;
+    e->gvisor = gvisor;
     opt = NULL;
     e->next = seccomp_cache;
     seccomp_cache = e;
@@ -245,7 +280,8 @@ out:
 
 /* Checks the hardening options that are not numbers (their bounds are in
  * options.c) and finds the seccomp profile. */
-static int security_opts(const server_options *o, const char **seccomp, char *err, size_t errlen)
+static int security_opts(const server_options *o, int gvisor, const char **seccomp, char *err,
+                         size_t errlen)
 {
     size_t n = strlen(o->hostname);
 
@@ -262,7 +298,7 @@ static int security_opts(const server_options *o, const char **seccomp, char *er
                    o->hostname);
         return SCE_ERR_INVALID_ARGUMENT;
     }
-    return seccomp_security_opt(o->seccomp, seccomp, err, errlen);
+    return seccomp_security_opt(o->seccomp, gvisor, seccomp, err, errlen);
 }
 
 int sandbox_spec_fill(const server_options *o, const lang_def *l, int64_t memory_bytes,
@@ -270,13 +306,28 @@ int sandbox_spec_fill(const server_options *o, const lang_def *l, int64_t memory
                       sandbox_spec *out, char *err, size_t errlen)
 {
     docker_create_opts *c = &out->create;
+    oci_runtime rt;
+    int gvisor;
     size_t n = 0;
     int rv;
 
     memset(out, 0, sizeof(*out));
-    rv = security_opts(o, &out->seccomp, err, errlen);
+    /* The limits are set differently on gVisor: its kind must be known. */
+    oci_runtime_get(l, &rt);
+    if (!rt.known) {
+        sce_seterr(err, errlen, "%s: the engine has not said yet what runtime '%s' is", l->name,
+                   languages_runtime(o, l)[0] ? languages_runtime(o, l) : "default");
+        return SCE_ERR_UNAVAILABLE;
+    }
+    if (rt.message[0] != '\0') {
+        sce_seterr(err, errlen, "%s: %s", l->name, rt.message);
+        return SCE_ERR_UNAVAILABLE;
+    }
+    gvisor = rt.kind == OCI_RUNTIME_GVISOR;
+    rv = security_opts(o, gvisor, &out->seccomp, err, errlen);
     if (rv != SCE_OK)
         return rv;
+    snprintf(out->runtime, sizeof(out->runtime), "%s", rt.name);
     for (size_t i = 0; i < l->nargv && n < 7; i++)
         out->argv[n++] = l->argv[i];
     out->argv[n++] = l->runner;
@@ -301,7 +352,9 @@ int sandbox_spec_fill(const server_options *o, const lang_def *l, int64_t memory
     c->memory_bytes = memory_bytes;
     c->memory_swap_bytes = memory_bytes; /* swap limit = memory: no swap */
     c->nano_cpus = (int64_t)(o->cpus * 1e9);
-    c->pids_limit = o->pids_limit;
+    c->pids_limit = gvisor ? (int64_t)o->pids_limit * SCE_GVISOR_HOST_PIDS_PER_TASK +
+                                 SCE_GVISOR_HOST_PIDS_BASE
+                           : o->pids_limit;
     c->tmpfs_path = "/tmp";
     c->tmpfs_options = out->tmpfs_options;
     c->read_only_rootfs = 1;
@@ -310,11 +363,11 @@ int sandbox_spec_fill(const server_options *o, const lang_def *l, int64_t memory
     c->no_new_privileges = 1;
     c->init = 1;
     c->log_driver_none = 1;
-    c->runtime = o->runtime && o->runtime[0] ? o->runtime : NULL;
+    c->runtime = out->runtime;
     c->security_opt = &out->seccomp;
     c->nsecurity_opt = out->seccomp != NULL ? 1 : 0;
     c->ulimits = out->ulimits;
-    c->nulimits = container_ulimits(o, out->ulimits);
+    c->nulimits = container_ulimits(o, gvisor, out->ulimits);
     c->ipc_mode = o->ipc_mode;
     c->shm_size_bytes = strcmp(o->ipc_mode, "private") == 0 ? o->shm_size_bytes : 0;
     c->masked_paths = masked_paths;

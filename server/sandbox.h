@@ -30,6 +30,7 @@ typedef struct sandbox_spec {
     docker_ulimit ulimits[4];
     docker_label labels[5];
     char tmpfs_options[128];
+    char runtime[64]; /* the engine's name of the language's runtime */
     const char *seccomp; /* "seccomp=<JSON>", lives as long as the process; NULL: the engine's */
 } sandbox_spec;
 

@@ -43,6 +43,14 @@
 #define SCE_DEF_PYTHON_IMAGE "sce-python:latest" /* built by scripts/images.sh */
 #define SCE_DEF_NODE_IMAGE "sce-node:latest"   /* built by scripts/images.sh */
 #define SCE_DEF_RUNTIME ""             /* the engine's default runtime */
+#define SCE_DEF_LANG_RUNTIME ""        /* a language's own runtime: none, `runtime` applies */
+/* On gVisor the run's processes are the sandbox kernel's tasks, capped by
+ * RLIMIT_NPROC at pids_limit inside it (it counts that sandbox only); the
+ * host's pids cgroup holds gVisor's own threads and one or more host
+ * threads per task (measured: 38 for a hello, 330 for 64 processes), so it
+ * gets this much room, as a bound on gVisor itself. */
+#define SCE_GVISOR_HOST_PIDS_BASE 256
+#define SCE_GVISOR_HOST_PIDS_PER_TASK 8
 #define SCE_DEF_INSTANCE "default"     /* this server's name on the engine (labels, sweeps) */
 #define SCE_DEF_LOG_LEVEL "info"       /* debug logs user code and output */
 

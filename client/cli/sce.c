@@ -1098,22 +1098,25 @@ static int print_languages_json(const sce_language_list *l)
 
 static void print_languages_table(const sce_language_list *l)
 {
-    int wn = 4, wv = 7, wi = 5;
+    int wn = 4, wv = 7, wi = 5, wr = 7;
 
     for (size_t i = 0; i < l->count; i++) {
         const sce_language *x = &l->items[i];
         int n = (int)strlen(x->name), v = (int)strlen(x->version), im = (int)strlen(x->image);
+        int r = (int)strlen(x->runtime);
 
         wn = n > wn ? n : wn;
         wv = v > wv ? v : wv;
         wi = im > wi ? im : wi;
+        wr = r > wr ? r : wr;
     }
-    printf("%-*s  %-*s  %-*s  %s\n", wn, "NAME", wv, "VERSION", wi, "IMAGE", "STATUS");
+    printf("%-*s  %-*s  %-*s  %-*s  %s\n", wn, "NAME", wv, "VERSION", wi, "IMAGE", wr, "RUNTIME",
+           "STATUS");
     for (size_t i = 0; i < l->count; i++) {
         const sce_language *x = &l->items[i];
 
-        printf("%-*s  %-*s  %-*s  ", wn, x->name, wv, x->version[0] ? x->version : "-", wi,
-               x->image);
+        printf("%-*s  %-*s  %-*s  %-*s  ", wn, x->name, wv, x->version[0] ? x->version : "-", wi,
+               x->image, wr, x->runtime[0] ? x->runtime : "-");
         if (x->available)
             printf("available\n");
         else if (x->message[0])
@@ -1167,6 +1170,29 @@ static int print_health_json(const sce_health *h)
     return json_print(sce_json_health(h, SCE_OK, NULL));
 }
 
+/* "runsc" when every language runs on the same runtime, else
+ * "python runc, node runsc"; gVisor named where it is. */
+static void print_runtimes(const sce_health *h)
+{
+    int same = 1;
+
+    for (size_t i = 1; i < h->nruntimes; i++)
+        same &= strcmp(h->runtimes[i].runtime, h->runtimes[0].runtime) == 0;
+    if (h->nruntimes == 0) {
+        printf("-\n");
+        return;
+    }
+    for (size_t i = 0; i < h->nruntimes; i++) {
+        const char *rt = h->runtimes[i].runtime;
+
+        if (same && i > 0)
+            break;
+        printf("%s%s%s%s%s", i > 0 ? ", " : "", same ? "" : h->runtimes[i].language,
+               same ? "" : " ", rt, strcmp(rt, "runsc") == 0 ? " (gVisor)" : "");
+    }
+    printf("\n");
+}
+
 static void print_health_plain(const sce_health *h)
 {
     printf("serving:         %s\n", h->serving ? "yes" : "no");
@@ -1175,6 +1201,8 @@ static void print_health_plain(const sce_health *h)
                h->engine_version, h->engine_version[0] ? ")" : "");
     else
         printf("engine:          down%s%s\n", h->engine_message[0] ? ": " : "", h->engine_message);
+    printf("runtime:         ");
+    print_runtimes(h);
     printf("server version:  %s\n", h->server_version[0] ? h->server_version : "-");
     printf("instance:        %s\n", h->instance_id[0] ? h->instance_id : "-");
     printf("workers:         %" PRIu32 " busy of %" PRIu32 "\n", h->busy_workers, h->workers);

@@ -122,12 +122,18 @@ typedef struct sce_language {
     size_t nextensions;
     int available;
     char *message;
+    char *runtime;           /* OCI runtime of its runs: "runc", "runsc" (gVisor) */
 } sce_language;
 
 typedef struct sce_language_list {
     sce_language *items;
     size_t count;
 } sce_language_list;
+
+typedef struct sce_language_runtime {
+    char *language;
+    char *runtime;           /* "runc", "runsc" (gVisor) */
+} sce_language_runtime;
 
 typedef struct sce_health {
     int serving;
@@ -145,6 +151,8 @@ typedef struct sce_health {
     uint32_t pool_ready;     /* warm containers ready, all languages */
     uint64_t pool_hits;      /* runs served by a warm container */
     uint64_t pool_misses;    /* runs that started their own */
+    sce_language_runtime *runtimes; /* the runtime of each language's runs */
+    size_t nruntimes;
 } sce_health;
 
 /* Opens a client for `url` (NULL: $SCE_SERVER, else SCE_DEFAULT_SERVER_URL).

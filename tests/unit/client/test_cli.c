@@ -34,6 +34,7 @@ static char tmpdir[64];
 static char url[128];
 static fake_server *fake;
 static atomic_int engine_ok = 1;
+static atomic_int one_runtime = 0;
 
 /* ------------------------------------------------------------ the fake */
 
@@ -68,6 +69,7 @@ static void handler(const Sce__V1__Request *req, const void *b, size_t n, fake_r
         r->language[0].n_extensions = 1;
         r->language[0].extensions = py_ext;
         r->language[0].available = 1;
+        r->language[0].runtime = "runsc";
         r->language[1].name = "node";
         r->language[1].image = "sce-node:latest";
         r->language[1].message = "image missing";
@@ -82,6 +84,21 @@ static void handler(const Sce__V1__Request *req, const void *b, size_t n, fake_r
         r->health.workers = 4;
         r->health.busy_workers = 1;
         r->health.uptime_ms = 3723000;
+        {
+            static Sce__V1__LanguageRuntime rts[2];
+            static Sce__V1__LanguageRuntime *rtp[2] = {&rts[0], &rts[1]};
+            static const char *names[2][2] = {{"python", "runsc"}, {"node", "runc"}};
+
+            for (int i = 0; i < 2; i++) {
+                sce__v1__language_runtime__init(&rts[i]);
+                rts[i].language = (char *)names[i][0];
+                rts[i].runtime = (char *)names[i][1];
+            }
+            /* python and node differ, unless the test asks for one runtime */
+            rts[1].runtime = atomic_load(&one_runtime) ? "runsc" : "runc";
+            r->health.n_runtimes = 2;
+            r->health.runtimes = rtp;
+        }
         return;
     }
     if (req->method == SCE__V1__METHOD__METHOD_RUN_BATCH) {
@@ -714,9 +731,10 @@ static void test_languages(void **state)
 
     run_sce(&r, NULL, url, (const char *const[]){"languages", NULL});
     assert_int_equal(r.status, 0);
-    assert_string_equal(r.out, "NAME    VERSION  IMAGE              STATUS\n"
-                               "python  3.11.2   sce-python:latest  available\n"
-                               "node    -        sce-node:latest    unavailable: image missing\n");
+    assert_string_equal(r.out,
+                        "NAME    VERSION  IMAGE              RUNTIME  STATUS\n"
+                        "python  3.11.2   sce-python:latest  runsc    available\n"
+                        "node    -        sce-node:latest    -        unavailable: image missing\n");
     cli_free(&r);
 
     run_sce(&r, NULL, url, (const char *const[]){"languages", "--json", NULL});
@@ -749,6 +767,12 @@ static void test_health(void **state)
     assert_non_null(strstr(r.out, "engine:          ok (Docker 20.10.24)\n"));
     assert_non_null(strstr(r.out, "workers:         1 busy of 4\n"));
     assert_non_null(strstr(r.out, "uptime:          1h 2m 3s\n"));
+    assert_non_null(strstr(r.out, "runtime:         python runsc (gVisor), node runc\n"));
+    cli_free(&r);
+    atomic_store(&one_runtime, 1);
+    run_sce(&r, NULL, url, (const char *const[]){"health", NULL});
+    atomic_store(&one_runtime, 0);
+    assert_non_null(strstr(r.out, "runtime:         runsc (gVisor)\n"));
     cli_free(&r);
 
     atomic_store(&engine_ok, 0);
@@ -763,7 +787,8 @@ static void test_health(void **state)
         r.out, "{\"status\":\"degraded\",\"server\":{\"reachable\":true,\"serving\":true,"
                "\"version\":\"0.1.0\",\"instance_id\":\"\",\"workers\":4,\"busy_workers\":1,"
                "\"queued\":0,\"queue_capacity\":0,\"uptime_ms\":3723000,\"runs_total\":0},"
-               "\"engine\":{\"ok\":false,\"version\":\"20.10.24\",\"message\":\"no docker\"}}\n");
+               "\"engine\":{\"ok\":false,\"version\":\"20.10.24\",\"message\":\"no docker\","
+               "\"runtimes\":{\"python\":\"runsc\",\"node\":\"runc\"}}}\n");
     cli_free(&r);
     atomic_store(&engine_ok, 1);
     run_sce(&r, NULL, url, (const char *const[]){"health", "--json", NULL});

@@ -685,9 +685,9 @@ static void test_languages(void **state)
     char *py_ext[] = {".py"};
     char *js_ext[] = {".js", ".cjs"};
     sce_language items[] = {
-        {"python", "3.11.2", "sce-python:latest", "main.py", py_ext, 1, 1, ""},
+        {"python", "3.11.2", "sce-python:latest", "main.py", py_ext, 1, 1, "", "runc"},
         {"node", "", "sce-node:latest", "main.js", js_ext, 2, 0,
-         "image sce-node:latest is missing"},
+         "image sce-node:latest is missing", "runsc"},
     };
     sce_language_list l = {items, 2};
     sce_language_list empty = {NULL, 0};
@@ -697,7 +697,8 @@ static void test_languages(void **state)
     arr = json_object_get(o, "languages");
     assert_int_equal(json_array_size(arr), 2);
     x = json_array_get(arr, 0);
-    assert_int_equal(json_object_size(x), 7);
+    assert_int_equal(json_object_size(x), 8);
+    assert_string_equal(str(x, "runtime"), "runc");
     assert_string_equal(str(x, "name"), "python");
     assert_string_equal(str(x, "version"), "3.11.2");
     assert_string_equal(str(x, "image"), "sce-python:latest");
@@ -708,6 +709,7 @@ static void test_languages(void **state)
     x = json_array_get(arr, 1);
     assert_false(flag(x, "available"));
     assert_string_equal(str(x, "message"), "image sce-node:latest is missing");
+    assert_string_equal(str(x, "runtime"), "runsc");
     assert_int_equal(json_array_size(json_object_get(x, "extensions")), 2);
     json_decref(o);
 
@@ -781,10 +783,14 @@ static void test_health(void **state)
     assert_false(flag(eng, "ok"));
     assert_non_null(json_object_get(eng, "version"));
     assert_non_null(json_object_get(eng, "message"));
+    assert_int_equal(json_object_size(json_object_get(eng, "runtimes")), 0);
     json_decref(o);
 
     /* Byte for byte, in docs/API.md's order: the gateway's part second. */
+    sce_language_runtime rts[] = {{"python", "runc"}, {"node", "runsc"}};
     memset(&h, 0, sizeof(h));
+    h.runtimes = rts;
+    h.nruntimes = 2;
     h.serving = h.engine_ok = 1;
     h.engine_message = "";
     h.engine_version = "20.10.24+dfsg1";
@@ -801,7 +807,8 @@ static void test_health(void **state)
               "\"server\":{\"reachable\":true,\"serving\":true,\"version\":\"0.1.0\","
               "\"instance_id\":\"default\",\"workers\":8,\"busy_workers\":0,\"queued\":0,"
               "\"queue_capacity\":32,\"uptime_ms\":20560,\"runs_total\":5},"
-              "\"engine\":{\"ok\":true,\"version\":\"20.10.24+dfsg1\",\"message\":\"\"}}");
+              "\"engine\":{\"ok\":true,\"version\":\"20.10.24+dfsg1\",\"message\":\"\","
+              "\"runtimes\":{\"python\":\"runc\",\"node\":\"runsc\"}}}");
     free(dump);
     json_decref(o);
 }
