@@ -15,6 +15,13 @@
  *             engine's own create+start+remove ceiling through the Engine
  *             API; the interpreters started natively on this host
  *   memory    the server's RSS over many runs (--memory-runs)
+ *   gVisor    with --runsc-server, a second server whose containers run on
+ *             runsc: warm and cold latency, throughput at concurrency 4
+ *             against the engine's rate for that runtime's containers, the
+ *             CPU per run, and an idle warm container's memory and host
+ *             threads, each beside the same figure for the first server
+ *             (runc), measured one server at a time while the other's pool
+ *             is full and idle
  *
  * It prints one Markdown table with the ratios and writes it to --out.
  * Timings live here, never in the test suite.
@@ -43,6 +50,7 @@
 
 typedef struct bench_opts {
     const char *server;
+    const char *runsc_server; /* NULL: no gVisor section */
     const char *cli; /* the sce binary, for the fresh-process rows */
     const char *gateway;
     const char *out;
@@ -50,6 +58,7 @@ typedef struct bench_opts {
     const char *python_image;
     const char *node_image;
     int server_pid;
+    int runsc_server_pid;
     int warm_runs;
     int cold_runs;
     int burst_runs;
@@ -76,6 +85,20 @@ static bench_opts opt = {
     .memory_runs = 0,
 };
 
+/* One sce-server under test: the runc one (--server) and, with
+ * --runsc-server, the gVisor one.  Opened by server_open, closed by
+ * server_close. */
+typedef struct bench_server {
+    const char *url;
+    int pid;
+    sce_client *c;
+    uint32_t full;        /* its warm pool's full size */
+    char instance[128];   /* its instance name: the label of its containers */
+    char runtime[2][32];  /* python's and node's runtime, as it reports them */
+} bench_server;
+
+/* The server measured now: run_rpc, health, wait_pool_full and throughput
+ * go through it; server_use switches it between phases, never during one. */
 static sce_client *client;
 static FILE *report;
 
@@ -180,25 +203,84 @@ static void wait_pool_full(uint32_t full)
     usleep(250000);
 }
 
-/* The pool's full size: the most it holds after a quiet second. */
+/* The pool's full size: pool_size containers per language, under the
+ * server options as sce-server reads them from this environment, once the
+ * server holds that many (a gVisor pool takes many seconds to fill, so a
+ * quiet second says nothing); after 60 s (another size on the server's
+ * command line), the most it held. */
 static uint32_t pool_full_size(void)
 {
-    uint32_t best = 0, same = 0;
+    server_options so;
+    char err[256];
+    uint32_t best = 0, want;
 
-    for (int i = 0; i < 300 && same < 10; i++) {
+    if (sce_config_load(&server_options_spec, &so, 1, (char *[]){"sce-bench", NULL}, err,
+                        sizeof(err)) != SCE_CONFIG_OK)
+        die("server options", err);
+    want = (uint32_t)so.pool_size * (uint32_t)languages_count();
+    sce_config_free(&server_options_spec, &so);
+    for (int i = 0; i < 600 && best < want; i++) {
         sce_health *h = NULL;
         if (health(&h) != SCE_OK)
             die("health", "the server does not answer");
-        if (h->pool_ready > best) {
+        if (h->pool_ready > best)
             best = h->pool_ready;
-            same = 0;
-        } else {
-            same++;
-        }
         sce_health_free(h);
         usleep(100000);
     }
     return best;
+}
+
+static void server_use(bench_server *s)
+{
+    client = s->c;
+}
+
+/* Connects to s->url and learns its instance and each language's runtime;
+ * the pool's size is learned later (server_settle_first), when nothing
+ * else fills a pool.  Dies on failure. */
+static void server_open(bench_server *s)
+{
+    char err[256];
+    sce_health *h = NULL;
+    sce_language_list *ls = NULL;
+
+    if (sce_client_open(s->url, &s->c, err, sizeof(err)) != SCE_OK)
+        die(s->url, err);
+    sce_client_set_timeout(s->c, 120000);
+    server_use(s);
+    if (health(&h) != SCE_OK)
+        die(s->url, "the server does not answer");
+    snprintf(s->instance, sizeof(s->instance), "%s", h->instance_id ? h->instance_id : "");
+    sce_health_free(h);
+    if (sce_client_languages(s->c, &ls, err, sizeof(err)) != SCE_OK)
+        die(s->url, err);
+    for (int l = 0; l < 2; l++) {
+        snprintf(s->runtime[l], sizeof(s->runtime[l]), "?");
+        for (size_t i = 0; i < ls->count; i++)
+            if (strcmp(ls->items[i].name, hello[l][0]) == 0 && ls->items[i].runtime != NULL)
+                snprintf(s->runtime[l], sizeof(s->runtime[l]), "%s", ls->items[i].runtime);
+    }
+    sce_language_list_free(ls);
+}
+
+static void server_close(bench_server *s)
+{
+    if (s->c != NULL)
+        sce_client_close(s->c);
+    s->c = NULL;
+}
+
+/* Before a measurement on `s`: the other server's pool full and its
+ * engine work done (it is idle), then s's; s is measured from here on. */
+static void server_settle(bench_server *s, bench_server *other)
+{
+    if (other != NULL && other->c != NULL) {
+        server_use(other);
+        wait_pool_full(other->full);
+    }
+    server_use(s);
+    wait_pool_full(s->full);
 }
 
 static int run_rpc(const char *lang, const char *code, uint64_t memory_bytes, double *ms)
@@ -417,6 +499,10 @@ static samples time_n(char *const argv[], int n)
     return s;
 }
 
+/* The runtime of each language's containers in engine_ceiling (python,
+ * node); NULL: as the server options load (SCE_RUNTIME, the config). */
+static const char *engine_runtime[2];
+
 typedef struct engine_state {
     docker *d;
     pthread_mutex_t lock;
@@ -491,6 +577,17 @@ static double engine_ceiling(int concurrency, int n, int lang, int *errors)
     st.so.instance = strdup("sce-bench");
     if (st.so.instance == NULL)
         die("server options", "out of memory");
+    /* A language's own runtime wins over `runtime` (languages_runtime), so
+     * that is the one set. */
+    for (int l = 0; l < 2; l++) {
+        char **field = l ? &st.so.node_runtime : &st.so.python_runtime;
+        if (engine_runtime[l] == NULL)
+            continue;
+        free(*field);
+        *field = strdup(engine_runtime[l]);
+        if (*field == NULL)
+            die("server options", "out of memory");
+    }
     if (docker_open(opt.docker_socket, "v1.41", 60000, &st.d, err, sizeof(err)) != 0)
         die("docker", err);
     /* The runtime (SCE_RUNTIME and the config, as the server reads them)
@@ -544,13 +641,247 @@ static long rss_kib(int pid)
     return kib;
 }
 
+/* Container `id`'s cgroup file, opened for reading: `v1` in controller
+ * `ctl` under cgroup v1, else `v2` under cgroup v2, each under the
+ * cgroupfs or the systemd driver's path; NULL if there is none. */
+static FILE *cgroup_open(const char *ctl, const char *id, const char *v1, const char *v2)
+{
+    static const char *const dir[2][2] = {{"docker/", ""}, {"system.slice/docker-", ".scope"}};
+    char path[512];
+    FILE *f;
+
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s%s%s/%s", ctl, dir[i][0], id, dir[i][1],
+                 v1);
+        if ((f = fopen(path, "r")) != NULL)
+            return f;
+        snprintf(path, sizeof(path), "/sys/fs/cgroup/%s%s%s/%s", dir[i][0], id, dir[i][1], v2);
+        if ((f = fopen(path, "r")) != NULL)
+            return f;
+    }
+    return NULL;
+}
+
+/* What one idle container holds on the host, from its cgroup: anonymous
+ * plus shared memory (a gVisor sandbox keeps its guest's memory in a
+ * memfd, which is shmem; the image's page cache is left out, as it is
+ * shared and charged to whoever read it first), and its tasks (threads). */
+typedef struct footprint {
+    int containers;
+    double mem_kib, threads; /* means over the containers */
+} footprint;
+
+static int cgroup_container(const char *id, double *mem_kib, double *threads)
+{
+    char line[256], key[64];
+    unsigned long long v, mem = 0;
+    int n = 0, have = 0;
+    FILE *f = cgroup_open("memory", id, "memory.stat", "memory.stat");
+
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "%63s %llu", key, &v) == 2 &&
+            (!strcmp(key, "rss") || !strcmp(key, "anon") || !strcmp(key, "shmem"))) {
+            mem += v;
+            have = 1;
+        }
+    fclose(f);
+    f = cgroup_open("pids", id, "tasks", "cgroup.threads");
+    if (f == NULL || !have) {
+        if (f != NULL)
+            fclose(f);
+        return 0;
+    }
+    while (fgets(line, sizeof(line), f))
+        n++;
+    fclose(f);
+    *mem_kib = (double)mem / 1024.0;
+    *threads = n;
+    return 1;
+}
+
+/* The running containers of server s for language l (its pool, when it is
+ * full and idle). */
+static footprint server_footprint(bench_server *s, int l)
+{
+    footprint fp = {0, 0, 0};
+    docker_container_info *cs = NULL;
+    size_t n = 0;
+    docker *d = NULL;
+    char err[256], label[64];
+
+    snprintf(label, sizeof(label), "org.sce.language=%s", hello[l][0]);
+    if (docker_open(opt.docker_socket, "v1.41", 60000, &d, err, sizeof(err)) != 0 ||
+        docker_container_list(d, label, "org.sce.instance", &cs, &n, err, sizeof(err)) != 0) {
+        fprintf(stderr, "  footprint: %s\n", err);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double mem, threads;
+        if (strcmp(cs[i].instance, s->instance) != 0 || strcmp(cs[i].state, "running") != 0 ||
+            !cgroup_container(cs[i].id, &mem, &threads))
+            continue;
+        fp.mem_kib += mem;
+        fp.threads += threads;
+        fp.containers++;
+    }
+    if (fp.containers > 0) {
+        fp.mem_kib /= fp.containers;
+        fp.threads /= fp.containers;
+    }
+out:
+    free(cs);
+    if (d != NULL)
+        docker_close(d);
+    return fp;
+}
+
+/* ------------------------------------------------------------ gVisor */
+
+/* One language's figures on one server. */
+typedef struct rt_figures {
+    samples warm, cold;
+    rate eng, tp;
+    footprint fp;
+    long rss_kib; /* the server's, after its runs */
+} rt_figures;
+
+/* One line of the side-by-side table: language, figure, both values
+ * with `decimals` places, and their ratio. */
+static void rt_row(const char *lang, const char *what, double runc, double runsc, int decimals)
+{
+    out("| %s %s | %.*f | %.*f | %.2f |\n", lang, what, decimals, runc, decimals, runsc,
+        runc != 0 ? runsc / runc : NAN);
+}
+
+/* The gVisor section: srv[0] runs on runc, srv[1] on runsc; each figure
+ * is taken on one server while the other's pool is full and idle, the
+ * latency runs alternating between them so that both see the same hour. */
+static void gvisor_section(bench_server srv[2])
+{
+    rt_figures f[2][2]; /* [runtime][language] */
+    static const char *const rt_name[2] = {"runc", "runsc"};
+
+    memset(f, 0, sizeof(f));
+    out("\n### gVisor (runsc) beside runc\n\n");
+    for (int r = 0; r < 2; r++)
+        out("Server %s: python on %s, node on %s (warm pool: %u containers in all).\n",
+            srv[r].url, srv[r].runtime[0], srv[r].runtime[1], srv[r].full);
+    out("\n| what | runtime | runs | p50 ms | p90 ms | p99 ms | errors | how |\n");
+    out("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
+    for (int l = 0; l < 2; l++) {
+        double ms;
+
+        for (int r = 0; r < 2; r++) {
+            f[r][l].warm = samples_new(opt.warm_runs);
+            f[r][l].cold = samples_new(opt.cold_runs);
+        }
+        for (int i = 0; i < opt.warm_runs; i++)
+            for (int r = 0; r < 2; r++) {
+                samples *s = &f[r][l].warm;
+                server_settle(&srv[r], &srv[!r]);
+                if (run_rpc(hello[l][0], hello[l][1], 0, &ms))
+                    s->v[s->n++] = ms;
+                else
+                    s->errors++;
+            }
+        for (int i = 0; i < opt.cold_runs; i++)
+            for (int r = 0; r < 2; r++) {
+                samples *s = &f[r][l].cold;
+                server_settle(&srv[r], &srv[!r]);
+                if (run_rpc(hello[l][0], hello[l][1], 127u << 20, &ms))
+                    s->v[s->n++] = ms;
+                else
+                    s->errors++;
+            }
+        for (int r = 0; r < 2; r++) {
+            samples *w = &f[r][l].warm, *c = &f[r][l].cold;
+            out("| %s hello, warm, RPC | %s | %d | %.1f | %.1f | %.1f | %d | c=1, both pools full "
+                "and idle before each run, the servers in turn |\n",
+                hello[l][0], rt_name[r], w->n, pct(w, 50), pct(w, 90), pct(w, 99), w->errors);
+            out("| %s hello, cold path, RPC | %s | %d | %.1f | %.1f | %.1f | %d | memory 127 MiB: "
+                "create+attach+start per run |\n",
+                hello[l][0], rt_name[r], c->n, pct(c, 50), pct(c, 90), pct(c, 99), c->errors);
+        }
+    }
+
+    /* Throughput, one server at a time, each against the engine's rate for
+     * its own runtime's containers; then what its idle pool holds. */
+    for (int r = 0; r < 2; r++) {
+        for (int l = 0; l < 2; l++) {
+            engine_runtime[0] = srv[r].runtime[0];
+            engine_runtime[1] = srv[r].runtime[1];
+            server_settle(&srv[r], &srv[!r]);
+            f[r][l].eng = measure_rate(engine_ceiling, 4, opt.engine_runs, l);
+            server_settle(&srv[r], &srv[!r]);
+            f[r][l].tp = measure_rate(throughput, 4, opt.throughput_runs / 2, l);
+            engine_runtime[0] = engine_runtime[1] = NULL;
+        }
+        server_settle(&srv[r], &srv[!r]);
+        for (int l = 0; l < 2; l++) {
+            f[r][l].fp = server_footprint(&srv[r], l);
+            f[r][l].rss_kib = srv[r].pid ? rss_kib(srv[r].pid) : -1;
+        }
+    }
+
+    out("\n| throughput, concurrency 4 | runtime | runs | runs/s | errors | vs its engine ceiling "
+        "| CPU busy | CPU ms per run |\n");
+    out("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (int l = 0; l < 2; l++)
+        for (int r = 0; r < 2; r++) {
+            rate *e = &f[r][l].eng, *t = &f[r][l].tp;
+            out("| engine alone, %s containers only, 4 at once | %s | %d | %.2f | %d | 1.00 | "
+                "%.0f%% | %.0f |\n",
+                hello[l][0], rt_name[r], e->runs, e->per_s, e->errors, e->busy_pct,
+                e->cpu_ms_per_run);
+            out("| sce Run, %s only (vs the line above) | %s | %d | %.2f | %d | %.2f | %.0f%% | "
+                "%.0f |\n",
+                hello[l][0], rt_name[r], t->runs, t->per_s, t->errors,
+                e->per_s > 0 ? t->per_s / e->per_s : NAN, t->busy_pct, t->cpu_ms_per_run);
+        }
+
+    out("\n| runc and runsc side by side | runc | runsc | runsc / runc |\n");
+    out("| --- | ---: | ---: | ---: |\n");
+    for (int l = 0; l < 2; l++) {
+        rt_figures *a = &f[0][l], *b = &f[1][l];
+        const char *lang = hello[l][0];
+
+        rt_row(lang, "warm RPC p50 ms", pct(&a->warm, 50), pct(&b->warm, 50), 1);
+        rt_row(lang, "warm RPC p90 ms", pct(&a->warm, 90), pct(&b->warm, 90), 1);
+        rt_row(lang, "cold RPC p50 ms", pct(&a->cold, 50), pct(&b->cold, 50), 1);
+        rt_row(lang, "cold RPC p90 ms", pct(&a->cold, 90), pct(&b->cold, 90), 1);
+        rt_row(lang, "engine alone, containers/s at 4", a->eng.per_s, b->eng.per_s, 2);
+        rt_row(lang, "engine alone, CPU ms per container", a->eng.cpu_ms_per_run,
+               b->eng.cpu_ms_per_run, 0);
+        rt_row(lang, "sce Run c=4, runs/s", a->tp.per_s, b->tp.per_s, 2);
+        rt_row(lang, "sce Run c=4 / its engine ceiling",
+               a->eng.per_s > 0 ? a->tp.per_s / a->eng.per_s : NAN,
+               b->eng.per_s > 0 ? b->tp.per_s / b->eng.per_s : NAN, 2);
+        rt_row(lang, "sce Run c=4, CPU busy %", a->tp.busy_pct, b->tp.busy_pct, 0);
+        rt_row(lang, "sce Run c=4, CPU ms per run", a->tp.cpu_ms_per_run, b->tp.cpu_ms_per_run,
+               0);
+        rt_row(lang, "idle warm container, anon+shmem KiB", a->fp.mem_kib, b->fp.mem_kib, 0);
+        rt_row(lang, "idle warm container, host threads", a->fp.threads, b->fp.threads, 1);
+    }
+    out("\nIdle warm containers read: runc %d+%d, runsc %d+%d (python+node); server RSS after "
+        "its runs: runc %ld KiB, runsc %ld KiB.\n",
+        f[0][0].fp.containers, f[0][1].fp.containers, f[1][0].fp.containers,
+        f[1][1].fp.containers, f[0][1].rss_kib, f[1][1].rss_kib);
+    for (int r = 0; r < 2; r++)
+        for (int l = 0; l < 2; l++) {
+            free(f[r][l].warm.v);
+            free(f[r][l].cold.v);
+        }
+}
+
 /* ------------------------------------------------------------ main */
 
 static void usage(void)
 {
     fprintf(stderr,
             "usage: sce-bench [--server URL] [--gateway URL] [--server-pid PID] [--out FILE]\n"
-            "                 [--cli PATH-TO-SCE]\n"
+            "                 [--runsc-server URL] [--runsc-server-pid PID] [--cli PATH-TO-SCE]\n"
             "                 [--warm-runs N] [--cold-runs N] [--burst-runs N]\n"
             "                 [--throughput-runs N] [--docker-runs N] [--engine-runs N]\n"
             "                 [--memory-runs N] [--python-image IMAGE] [--node-image IMAGE]\n");
@@ -559,8 +890,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    char err[256];
-    sce_health *h = NULL;
+    bench_server srv[2];
     uint32_t full;
     double rpc_p50[2] = {0, 0}, http_p50[2] = {0, 0}, docker_p50 = 0, native_p50[2] = {0, 0};
     double cli_p50[2] = {0, 0}, cli_p90[2] = {0, 0};
@@ -584,6 +914,10 @@ int main(int argc, char **argv)
             opt.out = v;
         else if (!strcmp(a, "--server-pid"))
             opt.server_pid = atoi(v);
+        else if (!strcmp(a, "--runsc-server"))
+            opt.runsc_server = v;
+        else if (!strcmp(a, "--runsc-server-pid"))
+            opt.runsc_server_pid = atoi(v);
         else if (!strcmp(a, "--warm-runs"))
             opt.warm_runs = atoi(v);
         else if (!strcmp(a, "--cold-runs"))
@@ -607,23 +941,37 @@ int main(int argc, char **argv)
         i++;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (sce_client_open(opt.server, &client, err, sizeof(err)) != SCE_OK)
-        die(opt.server, err);
-    sce_client_set_timeout(client, 120000);
-    if (health(&h) != SCE_OK)
-        die("health", "the server does not answer");
-    sce_health_free(h);
+    memset(srv, 0, sizeof(srv));
+    srv[0].url = opt.server;
+    srv[0].pid = opt.server_pid;
+    srv[1].url = opt.runsc_server;
+    srv[1].pid = opt.runsc_server_pid;
+    server_open(&srv[0]);
+    if (opt.runsc_server != NULL)
+        server_open(&srv[1]);
     report = fopen(opt.out, "w");
     if (report == NULL)
         die(opt.out, strerror(errno));
 
-    full = pool_full_size();
+    /* The gVisor server started last: its pool is full (and stays idle)
+     * before the first server's is sized and measured. */
+    if (srv[1].c != NULL) {
+        server_use(&srv[1]);
+        srv[1].full = pool_full_size();
+    }
+    server_use(&srv[0]);
+    full = srv[0].full = pool_full_size();
     strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&t));
     out("## sce-bench, %s\n\n", when);
     {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        out("Machine: %ld cores. Server %s (warm pool: %u containers in all), gateway %s.\n\n",
+        out("Machine: %ld cores. Server %s (warm pool: %u containers in all), gateway %s.",
             cores, opt.server, full, opt.gateway);
+        if (srv[1].c != NULL)
+            out(" A second server on gVisor, %s (warm pool: %u), idle while the first is "
+                "measured.",
+                opt.runsc_server, srv[1].full);
+        out("\n\n");
     }
     out("| what | runs | p50 ms | p90 ms | p99 ms | errors | how |\n");
     out("| --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
@@ -809,6 +1157,10 @@ int main(int argc, char **argv)
             "language) |\n",
             hello[l][0], hello[l][0], tp_lang[l].per_s / eng_lang[l].per_s);
 
+    if (srv[1].c != NULL)
+        gvisor_section(srv);
+    server_use(&srv[0]);
+
     if (opt.memory_runs > 0) {
         int step = opt.memory_runs / 10 > 0 ? opt.memory_runs / 10 : 1, done = 0, errs = 0;
         out("\n| runs done | server RSS KiB |\n| ---: | ---: |\n");
@@ -824,7 +1176,8 @@ int main(int argc, char **argv)
     }
     fclose(report);
     hello_files_remove();
-    sce_client_close(client);
+    server_close(&srv[0]);
+    server_close(&srv[1]);
     curl_global_cleanup();
     return 0;
 }
