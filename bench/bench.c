@@ -214,6 +214,7 @@ static uint32_t pool_full_size(void)
     char err[256];
     uint32_t best = 0, want;
 
+    memset(&so, 0, sizeof(so));
     if (sce_config_load(&server_options_spec, &so, 1, (char *[]){"sce-bench", NULL}, err,
                         sizeof(err)) != SCE_CONFIG_OK)
         die("server options", err);
