@@ -25,6 +25,7 @@
 #include "activity.h"
 #include "docker_stream.h"
 #include "marker.h"
+#include "oci_runtime.h"
 #include "runner_input.h"
 #include "sandbox.h"
 #include "sce_limits.h"
@@ -94,17 +95,24 @@ static int collect_cb(void *arg, int stream, const void *p, size_t n)
     return 0;
 }
 
-static int create_container(const exec_env *env, const lang_def *l, int64_t memory_bytes,
-                            const char *image, const char *rid, char id[DOCKER_ID_MAX + 1],
-                            char *err, size_t errlen)
+/* The create request of a run's container.  The runtime decides some
+ * limits: it is learned now if the prober has not yet (an engine that is
+ * down fails here, as the create would, and *engine says so). */
+static int container_spec(const exec_env *env, const lang_def *l, int64_t memory_bytes,
+                          const char *image, const char *rid, sandbox_spec *sb, int *engine,
+                          char *err, size_t errlen)
 {
-    sandbox_spec sb;
-    int rv =
-        sandbox_spec_fill(env->opt, l, memory_bytes, image, env->boot_id, rid, &sb, err, errlen);
+    oci_runtime rt;
+    int rv;
 
-    if (rv != SCE_OK)
+    *engine = 0;
+    oci_runtime_get(l, &rt);
+    if (!rt.known && (rv = oci_runtime_resolve(env->d, env->opt, err, errlen)) != SCE_OK) {
+        *engine = 1;
         return rv;
-    return docker_container_create(env->d, &sb.create, id, err, errlen);
+    }
+    return sandbox_spec_fill(env->opt, l, memory_bytes, image, env->boot_id, rid, sb, err,
+                             errlen);
 }
 
 /* Turns an engine failure into the answer a user can act on. */
@@ -292,11 +300,19 @@ int exec_prepare(const exec_env *env, const lang_def *l, int64_t memory_bytes, c
                  warm_container *out, char *err, size_t errlen)
 {
     const char *image = languages_image(env->opt, l);
+    sandbox_spec sb;
     char detail[512];
-    int rv;
+    int rv, engine;
 
     memset(out, 0, sizeof(*out));
-    rv = create_container(env, l, memory_bytes, image, rid, out->id, detail, sizeof(detail));
+    rv = container_spec(env, l, memory_bytes, image, rid, &sb, &engine, detail, sizeof(detail));
+    if (rv == SCE_ERR_UNAVAILABLE && !engine) {
+        /* the language's runtime cannot be used: not an engine failure */
+        sce_seterr(err, errlen, "%s", detail);
+        return rv;
+    }
+    if (rv == SCE_OK)
+        rv = docker_container_create(env->d, &sb.create, out->id, detail, sizeof(detail));
     if (rv != SCE_OK) {
         out->id[0] = '\0';
         return engine_failure(env, rv, image, "creating the container", detail, err, errlen);
@@ -395,11 +411,21 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
     }
 
     /* The runner's figures, when both streams carried the same ones (it
-     * writes one line twice); without the markers there are none. */
+     * writes one line twice); without the markers there are none.  On
+     * gVisor no cgroup file is readable inside, and the resident size its
+     * kernel reports is not what the host charges to the memory limit
+     * (190 MB for a Node.js program whose container stayed under 128 MB):
+     * the peak is the host cgroup's, read while the container still runs,
+     * or none rather than a wrong one. */
     if (ended(&col) && col.s[0].end.cpu_us == col.s[1].end.cpu_us &&
         col.s[0].end.peak_bytes == col.s[1].end.peak_bytes) {
+        oci_runtime rt;
+
+        oci_runtime_get(spec.lang, &rt);
         res->cpu_us = col.s[0].end.cpu_us;
-        res->peak_memory_bytes = col.s[0].end.peak_bytes;
+        res->peak_memory_bytes = rt.kind == OCI_RUNTIME_GVISOR
+                                     ? oci_runtime_host_peak_bytes(w.id)
+                                     : col.s[0].end.peak_bytes;
     }
     if (ended(&col) && col.s[0].end.status == col.s[1].end.status && col.s[0].end.status < 128) {
         /* The runner saw the program exit by itself: nothing to ask the

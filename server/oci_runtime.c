@@ -4,7 +4,11 @@
  */
 #include "oci_runtime.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -115,6 +119,43 @@ void oci_runtime_get(const lang_def *l, oci_runtime *out)
     else
         memset(out, 0, sizeof(*out));
     pthread_mutex_unlock(&lock);
+}
+
+uint64_t oci_runtime_host_peak_bytes(const char *container_id)
+{
+    /* {what comes before the id, what comes after it} */
+    static const char *const layouts[][2] = {
+        {"/sys/fs/cgroup/memory/docker/", "/memory.max_usage_in_bytes"},
+        {"/sys/fs/cgroup/memory/system.slice/docker-", ".scope/memory.max_usage_in_bytes"},
+        {"/sys/fs/cgroup/system.slice/docker-", ".scope/memory.peak"},
+        {"/sys/fs/cgroup/docker/", "/memory.peak"},
+    };
+    char path[256], text[32];
+
+    if (container_id == NULL || container_id[0] == '\0' ||
+        strspn(container_id, "0123456789abcdef") != strlen(container_id))
+        return 0;
+    for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+        int fd;
+        ssize_t n;
+        char *end;
+        unsigned long long v;
+
+        snprintf(path, sizeof(path), "%s%s%s", layouts[i][0], container_id, layouts[i][1]);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        n = read(fd, text, sizeof(text) - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        text[n] = '\0';
+        errno = 0;
+        v = strtoull(text, &end, 10);
+        if (errno == 0 && end != text && (*end == '\n' || *end == '\0'))
+            return (uint64_t)v;
+    }
+    return 0;
 }
 
 void oci_runtime_name(const server_options *o, const lang_def *l, char *out, size_t outlen)

@@ -16,6 +16,7 @@
 #define SCE_OCI_RUNTIME_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "docker.h"
 #include "languages.h"
@@ -52,5 +53,13 @@ oci_runtime_kind oci_runtime_kind_of(const docker_runtime *rt);
 
 /* "" when runtime rt can run sce's containers, else why not (in out). */
 void oci_runtime_check(const docker_runtime *rt, char *out, size_t outlen);
+
+/* The peak memory of a running container as its host cgroup counts it (the
+ * figure its memory limit is enforced on), read from the host's cgroup
+ * filesystem: cgroup v1 under the cgroupfs or the systemd driver, or v2's
+ * memory.peak.  For gVisor, whose kernel reports no figure the host
+ * charges; 0 when the server cannot see the file (an engine on another
+ * machine, a server in a container without the host's /sys/fs/cgroup). */
+uint64_t oci_runtime_host_peak_bytes(const char *container_id);
 
 #endif

@@ -84,8 +84,8 @@
 #define SCE_MIN_TIMEOUT_MS 100
 #define SCE_KILL_DRAIN_MS 1000             /* output still read after a kill */
 #define SCE_EXIT_GRACE_MS 2000             /* wait for the exit status after EOF */
-#define SCE_OOM_FLAG_RETRIES 10            /* inspects after an unexplained SIGKILL, */
-#define SCE_OOM_FLAG_RETRY_MS 50           /* this far apart, for a late OOM flag */
+#define SCE_OOM_FLAG_RETRIES 30            /* inspects after an unexplained SIGKILL (1.5 s: */
+#define SCE_OOM_FLAG_RETRY_MS 50           /* a loaded gVisor host was seen later than 0.5 s) */
 #define SCE_IO_CHUNK 65536                 /* one read from the attach stream */
 #define SCE_RUNNER_BAD_BUNDLE 125          /* runner's exit code for a bundle it rejects */
 #define SCE_MESSAGE_MAX 512                /* the one-line human message */

@@ -172,7 +172,9 @@ def in_process(nr, *args):
 out = {name: (in_child(attempt, *spec) if name.startswith(FORKED) else in_process(*spec))
        for name, spec in calls.items()}
 out["int80_getpid"] = in_child(int80_getpid)
-status = open("/proc/self/status").read()
-out["status_seccomp"] = status.split("Seccomp:")[1].split()[0]
-out["status_no_new_privs"] = status.split("NoNewPrivs:")[1].split()[0]
+status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+# "absent" where the kernel does not show the field (gVisor's does not).
+out["status_seccomp"] = status["Seccomp"].split()[0] if "Seccomp" in status else "absent"
+out["status_no_new_privs"] = (status["NoNewPrivs"].split()[0] if "NoNewPrivs" in status
+                              else "absent")
 print(json.dumps(out, sort_keys=True))
