@@ -7,6 +7,15 @@
 # engine, the browser test.  A test that cannot run fails; nothing is
 # skipped.  Extra arguments go to ctest (e.g. -L unit, -R run_python).
 #
+# Then the gVisor stage: runsc (Debian's gVisor) registered with the engine
+# (scripts/lib/runtime.sh; removed again at the end if this script added
+# it), and the integration and security tests run again against servers on
+# it (SCE_RUNTIME=runsc, which every sce-server they start reads), then a
+# check that no gVisor sandbox outlived its container.  SCE_RUNTIME=runsc
+# runs the first stage on gVisor instead (the gVisor stage is then that
+# stage); SCE_TEST_GVISOR=0 leaves the stage out (a quick local run; CI
+# always runs it).
+#
 # Then the sanitizer stage: the same tree built again with clang,
 # AddressSanitizer, UndefinedBehaviorSanitizer and libFuzzer coverage
 # (build-asan), and ctest there runs the unit tests, each fuzzer for
@@ -27,12 +36,39 @@ build=${SCE_BUILD_DIR:-$SCE_ROOT/build}
 # Chromium for the browser test, valgrind; for the sanitizer stage clang,
 # its sanitizer and libFuzzer runtimes, and llvm-symbolizer (package llvm)
 # for readable stacks.
-sce_setup "$build" chromium valgrind clang libclang-rt-14-dev llvm
+# runsc for the gVisor stage.
+sce_setup "$build" chromium valgrind clang libclang-rt-14-dev llvm runsc
+
+runtime=${SCE_RUNTIME:-runc}
+case "$runtime" in
+runc | runsc) ;;
+*) echo "[sce] error: SCE_RUNTIME=$runtime: expected runc or runsc" >&2; exit 2 ;;
+esac
+# Registered for the whole run (the gVisor stage, or every stage with
+# SCE_RUNTIME=runsc); the engine is left as it was found.
+if [ "$runtime" = runsc ] || [ "${SCE_TEST_GVISOR:-1}" != 0 ]; then
+    sce_ensure_runtime runsc
+    trap 'sce_forget_runtime' EXIT
+fi
+# Every sce-server started from here on reads it (SCE_RUNTIME is its
+# `runtime` option): set for runsc, unset for the engine's default.
+if [ "$runtime" = runsc ]; then export SCE_RUNTIME=runsc; else unset SCE_RUNTIME; fi
 
 start=$SECONDS
-echo "[sce] running the tests"
+echo "[sce] running the tests (runtime $runtime)"
 ctest --test-dir "$build" --output-on-failure --no-tests=error -j 2 "$@"
 echo "[sce] all tests passed in $((SECONDS - start)) s"
+
+if [ "$runtime" = runc ] && [ "${SCE_TEST_GVISOR:-1}" != 0 ]; then
+    start=$SECONDS
+    echo "[sce] gVisor stage: the integration and security tests on runsc"
+    # The browser test drives the page, not the sandbox; the runner test
+    # runs the images through `docker run` itself; the fault tests restart
+    # the engine.  Everything else that runs a program runs it on gVisor.
+    SCE_RUNTIME=runsc ctest --test-dir "$build" --output-on-failure --no-tests=error -j 2 \
+        -L docker -LE 'browser|fault' -E '^runners$'
+    echo "[sce] gVisor stage passed in $((SECONDS - start)) s"
+fi
 
 [ "${SCE_TEST_SANITIZERS:-1}" = 0 ] && exit 0
 

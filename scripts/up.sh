@@ -6,9 +6,15 @@
 # (re)starts sce-server and sce-gateway in the background and says how to
 # use them.  Safe to run again: each step skips what is already done.
 #
+# SCE_RUNTIME=runsc runs the programs on gVisor: Debian's runsc is
+# installed and registered with the running engine (its daemon.json and a
+# reload, scripts/lib/runtime.sh; the engine is never restarted), and the
+# server is started with --runtime runsc.  Without it (or with runc) the
+# server runs on the engine's default runtime again; runsc stays registered.
+#
 # Environment: SCE_LISTEN (server URL, default tcp://127.0.0.1:7700),
 # SCE_GATEWAY_LISTEN (default 127.0.0.1:8080), SCE_BUILD_DIR (default build),
-# SCE_RUN_DIR (logs and pid files, default $SCE_BUILD_DIR/run).
+# SCE_RUN_DIR (logs and pid files, default $SCE_BUILD_DIR/run), SCE_RUNTIME.
 set -euo pipefail
 # shellcheck source=lib/setup.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
@@ -18,7 +24,21 @@ run=${SCE_RUN_DIR:-$build/run}
 server_url=${SCE_LISTEN:-tcp://127.0.0.1:7700}
 gateway_addr=${SCE_GATEWAY_LISTEN:-127.0.0.1:8080}
 
-sce_setup "$build"
+runtime=${SCE_RUNTIME:-runc}
+case "$runtime" in
+runc) sce_setup "$build" ;;
+runsc)
+    sce_setup "$build" runsc
+    sce_ensure_runtime runsc
+    ;;
+*)
+    echo "[sce] error: SCE_RUNTIME=$runtime: expected runc or runsc (gVisor)" >&2
+    exit 2
+    ;;
+esac
+# The server's runtime option: runsc, or none (the engine's default).
+runtime_args=()
+[ "$runtime" = runsc ] && runtime_args=(--runtime runsc)
 
 mkdir -p "$run"
 
@@ -38,8 +58,9 @@ stop_previous() { # name
 stop_previous sce-gateway
 stop_previous sce-server
 
-echo "[sce] starting sce-server on $server_url (log: $run/sce-server.log)"
-setsid "$build/server/sce-server" --listen "$server_url" >>"$run/sce-server.log" 2>&1 </dev/null &
+echo "[sce] starting sce-server on $server_url, runtime $runtime (log: $run/sce-server.log)"
+env -u SCE_RUNTIME setsid "$build/server/sce-server" --listen "$server_url" "${runtime_args[@]}" \
+    >>"$run/sce-server.log" 2>&1 </dev/null &
 echo $! >"$run/sce-server.pid"
 for _ in $(seq 1 150); do
     if "$build/client/sce" --server "$server_url" languages 2>/dev/null | grep -q 'python' &&

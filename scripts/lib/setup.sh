@@ -10,12 +10,14 @@
 # unless npm is already there, and PACKAGEs), makes sure a Docker engine
 # answers (starting one only if none does), builds the runtime images that
 # are not up to date (scripts/images.sh) and the tree in BUILD_DIR.
+# runtime.sh's sce_ensure_runtime / sce_forget_runtime register gVisor.
 
 SCE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export SCE_ROOT
 cd "$SCE_ROOT"
 . scripts/lib/deps.sh
 . scripts/lib/engine.sh
+. scripts/lib/runtime.sh
 . scripts/lib/build.sh
 
 sce_setup() {

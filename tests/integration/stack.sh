@@ -27,6 +27,19 @@ leftovers() {
         grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4 || true
 }
 
+# gVisor's processes (runsc-sandbox, runsc-gofer) whose container the
+# engine no longer knows: they outlived it.  Prints "pid id" per orphan.
+runsc_orphans() {
+    local d args id
+    for d in /proc/[0-9]*; do
+        args=$({ tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null) || continue
+        case "$args" in runsc-sandbox* | runsc-gofer*) ;; *) continue ;; esac
+        id=$(grep -o 'moby/[0-9a-f]\{64\}' <<<"$args" | head -n 1 | cut -d/ -f2)
+        [ -n "$id" ] || continue
+        engine "/containers/$id/json" >/dev/null 2>&1 || echo "${d#/proc/} $id"
+    done
+}
+
 stop_pid() { # pid name
     local pid=$1 i
     kill -0 "$pid" 2>/dev/null || return 0
@@ -123,6 +136,19 @@ stop)
         status=1
     else
         log "no container of instance $SCE_TEST_INSTANCE remains"
+    fi
+    # No gVisor sandbox outlives its container (a removal takes a moment to
+    # reach the processes: up to 10 s).
+    orphans=$(runsc_orphans)
+    for i in $(seq 1 50); do
+        [ -z "$orphans" ] && break
+        sleep 0.2
+        orphans=$(runsc_orphans)
+    done
+    if [ -n "$orphans" ]; then
+        log "FAIL: gVisor processes outlived their containers (pid container):"
+        echo "$orphans"
+        status=1
     fi
     if [ "$status" -ne 0 ]; then
         log "server log:"
