@@ -95,16 +95,27 @@ int oci_runtime_resolve(docker *d, const server_options *o, char *err, size_t er
             oci_runtime_check(&rt, now.message, sizeof(now.message));
         }
         now.known = 1;
-        pthread_mutex_lock(&lock);
-        if (table[i].known != now.known || table[i].kind != now.kind ||
-            strcmp(table[i].name, now.name) != 0 || strcmp(table[i].message, now.message) != 0)
-            SCE_LOG(now.message[0] ? SCE_LOG_ERROR : SCE_LOG_INFO, NULL, "%s: runtime %s%s%s%s",
-                    l->name, now.name, now.kind == OCI_RUNTIME_GVISOR ? " (gVisor)" : "",
-                    now.message[0] ? ": " : "", now.message);
-        table[i] = now;
-        pthread_mutex_unlock(&lock);
+        oci_runtime_set(l, &now);
     }
     return SCE_OK;
+}
+
+void oci_runtime_set(const lang_def *l, const oci_runtime *rt)
+{
+    size_t i = 0;
+
+    while (i < languages_count() && languages_at(i) != l)
+        i++;
+    if (i >= sizeof(table) / sizeof(table[0]))
+        return;
+    pthread_mutex_lock(&lock);
+    if (table[i].known != rt->known || table[i].kind != rt->kind ||
+        strcmp(table[i].name, rt->name) != 0 || strcmp(table[i].message, rt->message) != 0)
+        SCE_LOG(rt->message[0] ? SCE_LOG_ERROR : SCE_LOG_INFO, NULL, "%s: runtime %s%s%s%s",
+                l->name, rt->name, rt->kind == OCI_RUNTIME_GVISOR ? " (gVisor)" : "",
+                rt->message[0] ? ": " : "", rt->message);
+    table[i] = *rt;
+    pthread_mutex_unlock(&lock);
 }
 
 void oci_runtime_get(const lang_def *l, oci_runtime *out)

@@ -43,6 +43,10 @@ int oci_runtime_resolve(docker *d, const server_options *o, char *err, size_t er
 /* What was last learned for language l (known = 0: nothing yet). */
 void oci_runtime_get(const lang_def *l, oci_runtime *out);
 
+/* Records what was learned for language l (oci_runtime_resolve's way in,
+ * and the unit tests'). */
+void oci_runtime_set(const lang_def *l, const oci_runtime *rt);
+
 /* The name to show for language l's runtime: the engine's, once known;
  * before that the configured one, or "default". */
 void oci_runtime_name(const server_options *o, const lang_def *l, char *out, size_t outlen);

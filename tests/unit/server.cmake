@@ -21,3 +21,7 @@ set_tests_properties(test_shutdown PROPERTIES LABELS unit TIMEOUT 300)
 # The runner's end marker: status and usage figures, bounded digits, split
 # anywhere (a pure parser, table-tested).
 sce_unit_test(test_marker unit/server/test_marker.c sce_server_core)
+
+# The runtime of each language: gVisor told apart, runsc entries checked,
+# and the create request on runc and on gVisor.
+sce_unit_test(test_oci_runtime unit/server/test_oci_runtime.c sce_server_core PkgConfig::JANSSON)

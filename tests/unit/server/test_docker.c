@@ -598,6 +598,34 @@ static void test_ping(void **state)
     assert_request_line(f, 1, "GET /v1.41/version HTTP/1.1\r\n");
 }
 
+/* GET /info: the default runtime when none is named, a named one with its
+ * runtimeArgs, and NOT_FOUND for one the engine lacks. */
+static void test_runtime_find(void **state)
+{
+    fake *f = *state;
+    static const char info[] =
+        "{\"DefaultRuntime\":\"runc\",\"Runtimes\":{\"runc\":{\"path\":\"runc\"},"
+        "\"runsc\":{\"path\":\"/usr/bin/runsc\",\"runtimeArgs\":[\"--network=none\","
+        "\"--oci-seccomp\"]}}}";
+    static const step script[] = {{ANSWER, 200, info}, {ANSWER, 200, info}, {ANSWER, 200, info}};
+    docker_runtime rt;
+    char err[256] = "";
+
+    fake_start(f, script, 3, 1000);
+    assert_int_equal(docker_runtime_find(f->d, "", &rt, err, sizeof(err)), SCE_OK);
+    assert_string_equal(rt.name, "runc");
+    assert_string_equal(rt.path, "runc");
+    assert_int_equal(rt.nargs, 0);
+    assert_int_equal(docker_runtime_find(f->d, "runsc", &rt, err, sizeof(err)), SCE_OK);
+    assert_string_equal(rt.path, "/usr/bin/runsc");
+    assert_int_equal(rt.nargs, 2);
+    assert_string_equal(rt.args[1], "--oci-seccomp");
+    assert_int_equal(docker_runtime_find(f->d, "kata", &rt, err, sizeof(err)), SCE_ERR_NOT_FOUND);
+    assert_non_null(strstr(err, "no runtime 'kata'"));
+    fake_join(f);
+    assert_request_line(f, 0, "GET /v1.41/info HTTP/1.1\r\n");
+}
+
 static void test_start_already_started_304(void **state)
 {
     fake *f = *state;
@@ -918,6 +946,7 @@ int main(void)
         T(test_answer_not_json),
         T(test_bad_container_id),
         T(test_ping),
+        T(test_runtime_find),
         T(test_start_already_started_304),
         T(test_kill_stopped_409),
         T(test_remove_missing_404),
