@@ -367,6 +367,14 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
      * stream's end still works). */
     (void)sce_random_hex(nonce, sizeof(nonce), SCE_NONCE_BYTES, SCE_RANDOM_WAIT);
     spec.nonce = nonce;
+    {
+        oci_runtime rt;
+
+        /* The peak of a gVisor run is read from the host's cgroup after the
+         * markers: the container must still be there (exec_settle kills it). */
+        oci_runtime_get(spec.lang, &rt);
+        spec.linger_ms = rt.kind == OCI_RUNTIME_GVISOR ? SCE_GVISOR_LINGER_MS : 0;
+    }
     if (nonce[0] != '\0')
         col.prefix_len = (size_t)snprintf(col.prefix, sizeof(col.prefix), "%s%s:", MARKER_TAG,
                                           nonce);

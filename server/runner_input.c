@@ -36,6 +36,11 @@ static json_t *header_json(const run_spec *spec)
         json_decref(h);
         h = NULL;
     }
+    if (h != NULL && spec->linger_ms > 0 &&
+        json_object_set_new(h, "linger_ms", json_integer(spec->linger_ms)) != 0) {
+        json_decref(h);
+        h = NULL;
+    }
     return h;
 fail:
     json_decref(args);

@@ -4,11 +4,14 @@
  * libsce's sce_bundle, which is a project's files on the client side.)
  *
  *   "SCE1 <header_len>\n" <header: JSON {"entry", "args", "files": [{"path",
- *   "size"}], "nonce"}> <file contents, concatenated in header order> <user stdin>
+ *   "size"}], "nonce", "linger_ms"}> <file contents, concatenated in header
+ *   order> <user stdin>
  *
  * With a nonce, the runner ends the run by writing "\x1eSCE-END:<nonce>:<exit
  * status>\n" on stdout and on stderr once the program has ended (exec.c
- * strips it), so the end is known without waiting for the container.
+ * strips it), so the end is known without waiting for the container.  With
+ * linger_ms (0 to 10000; gVisor runs) the runner then waits that long
+ * before it exits, so the server can read the container's host cgroup.
  *
  * The runners (server/runners/) read exactly the bundle and leave the rest
  * for the program, so the program's stdin is only its own.

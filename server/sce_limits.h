@@ -51,6 +51,10 @@
  * gets this much room, as a bound on gVisor itself. */
 #define SCE_GVISOR_HOST_PIDS_BASE 256
 #define SCE_GVISOR_HOST_PIDS_PER_TASK 8
+/* A gVisor run's runner waits this long after its end marker, so that its
+ * container's host cgroup (its peak memory) can still be read; the server
+ * kills the container as soon as it has read it. */
+#define SCE_GVISOR_LINGER_MS 3000
 #define SCE_DEF_INSTANCE "default"     /* this server's name on the engine (labels, sweeps) */
 #define SCE_DEF_LOG_LEVEL "info"       /* debug logs user code and output */
 

@@ -183,9 +183,12 @@
     if (header === null || typeof header !== 'object' || Array.isArray(header)) {
       fail('bad bundle header: not an object');
     }
-    const { entry, args = [], files, nonce = '' } = header;
+    const { entry, args = [], files, nonce = '', linger_ms: linger = 0 } = header;
     if (typeof nonce !== 'string' || !/^[A-Za-z0-9]{0,64}$/.test(nonce)) {
       fail('bad bundle header: nonce must be letters and digits');
+    }
+    if (!Number.isSafeInteger(linger) || linger < 0 || linger > 10000) {
+      fail('bad bundle header: linger_ms must be 0 to 10000');
     }
     if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) {
       fail('bad bundle header: args must be a list of strings');
@@ -245,7 +248,10 @@
     // wait for the container's teardown.  Writes to pipes are synchronous on Linux, so all the
     // program's output is out before the marker.
     // An uncaught exception emits 'exit' before node prints the error, so
-    // then no marker: the server reads on to the end of the stream.
+    // then no marker: the server reads on to the end of the stream.  With
+    // linger_ms (gVisor), the process then waits that long before it exits,
+    // so the container is still there when the server reads its figures
+    // from the host; the server kills it once it has them.
     if (nonce) {
       const emit = process.emit;
       let crashed = false;
@@ -259,6 +265,7 @@
           for (const fd of [1, 2]) {
             try { fs.writeSync(fd, marker); } catch (e) { /* closed by the program */ }
           }
+          if (linger > 0) Atomics.wait(nap, 0, 0, linger);
         }
         return r;
       };

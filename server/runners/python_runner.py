@@ -133,6 +133,9 @@ def _sce_run():
     nonce = header.get("nonce", "")
     if not (isinstance(nonce, str) and len(nonce) <= 64 and nonce.isalnum() or nonce == ""):
         fail("bad bundle header: nonce must be letters and digits")
+    linger = header.get("linger_ms", 0)
+    if type(linger) is not int or not 0 <= linger <= 10000:
+        fail("bad bundle header: linger_ms must be 0 to 10000")
     if not (isinstance(args, list) and all(isinstance(a, str) for a in args)):
         fail("bad bundle header: args must be a list of strings")
     if not isinstance(files, list):
@@ -198,7 +201,10 @@ def _sce_run():
     # has been torn down.
     # A forked child of the program runs exit handlers too: only this
     # process reports.  Without the marker (os._exit, a signal) the server
-    # falls back to the end of the stream.
+    # falls back to the end of the stream.  With linger_ms (gVisor), the
+    # process then waits that long before it exits, so the container is
+    # still there when the server reads its figures from the host; the
+    # server kills it once it has them.
     status = [0]
     if nonce:
         import atexit
@@ -212,6 +218,8 @@ def _sce_run():
                         os.write(fd, end)
                     except OSError:
                         pass
+                if linger:
+                    time.sleep(linger / 1000)
 
         atexit.register(report_end)
     del nonce

@@ -38,7 +38,8 @@ src() {
 # bundle ENTRY ARGS_JSON FILE... : the bundle of the current case's files
 # (paths are plain ASCII here, so they need no JSON escaping).  With NONCE
 # set, the header carries it: the runner then ends both streams with its end
-# marker, as it does for the server.
+# marker, as it does for the server.  With LINGER set too, linger_ms: the
+# runner waits that long after its marker (gVisor runs).
 bundle() {
     local entry=$1 args=$2 f files="" sep="" header
     shift 2
@@ -46,7 +47,8 @@ bundle() {
         files+="$sep{\"path\":\"$f\",\"size\":$(stat -c %s "$WORK/src/$f")}"
         sep=,
     done
-    header="{\"entry\":\"$entry\",\"args\":$args${NONCE:+,\"nonce\":\"$NONCE\"},\"files\":[$files]}"
+    header="{\"entry\":\"$entry\",\"args\":$args${NONCE:+,\"nonce\":\"$NONCE\"}"
+    header+="${LINGER:+,\"linger_ms\":$LINGER},\"files\":[$files]}"
     printf 'SCE1 %d\n%s' "$(printf '%s' "$header" | wc -c)" "$header" >"$WORK/bundle"
     for f in "$@"; do cat "$WORK/src/$f" >>"$WORK/bundle"; done
 }
@@ -162,6 +164,27 @@ malformed_cases() {
     h="{\"entry\":\"$e\",\"args\":[1],\"files\":[{\"path\":\"$e\",\"size\":1}]}"
     printf 'SCE1 %d\n%sx' "${#h}" "$h" >"$WORK/bundle"
     malformed "$lang" "non-string argument"
+    h="{\"entry\":\"$e\",\"args\":[],\"linger_ms\":-1,\"files\":[{\"path\":\"$e\",\"size\":1}]}"
+    printf 'SCE1 %d\n%sx' "${#h}" "$h" >"$WORK/bundle"
+    malformed "$lang" "negative linger_ms"
+    h="{\"entry\":\"$e\",\"args\":[],\"linger_ms\":\"1\",\"files\":[{\"path\":\"$e\",\"size\":1}]}"
+    printf 'SCE1 %d\n%sx' "${#h}" "$h" >"$WORK/bundle"
+    malformed "$lang" "linger_ms not a number"
+}
+
+# linger LANG ENTRY: with linger_ms 1500 the marker comes as usual and the
+# process ends 1.5 s after it, with the program's status.
+linger_case() {
+    local lang=$1 e=$2 t0 ms
+    case_start "$lang: linger_ms keeps the process 1.5 s after its marker"
+    if [ "$lang" = python ]; then src "$e" <<<'exit(4)'; else src "$e" <<<'process.exitCode = 4;'; fi
+    NONCE=abc123 LINGER=1500 bundle "$e" '[]' "$e"
+    t0=$(date +%s%N)
+    run "$lang"
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    rc_is 4; marker_is 4 0 1
+    [ "$ms" -ge 1500 ] || REASONS+=("ended after $ms ms, expected at least 1500")
+    case_end
 }
 
 # A binary test file with all 256 byte values, and its hash.
@@ -358,6 +381,7 @@ EOF
     case_end
 
     malformed_cases python main.py
+    linger_case python main.py
 }
 
 # --- Node.js ---------------------------------------------------------------
@@ -544,6 +568,7 @@ EOF
     case_end
 
     malformed_cases node main.js
+    linger_case node main.js
 }
 
 # --- main ------------------------------------------------------------------
