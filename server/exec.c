@@ -440,14 +440,11 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
          * engine, and the container's teardown is the reaper's business. */
         status = col.s[0].end.status;
     } else {
-        int killed_late = 0; /* by us, after the output ended */
-
         rv = docker_container_wait(env->d, w.id, SCE_EXIT_GRACE_MS, &status, detail,
                                    sizeof(detail));
         if (rv == SCE_ERR_DEADLINE_EXCEEDED && !io.killed) {
             /* Output ended but the program did not: it closed stdout and went on. */
             kill_container(env, w.id, rid);
-            killed_late = 1;
             rv = docker_container_wait(env->d, w.id, SCE_EXIT_GRACE_MS, &status, detail,
                                        sizeof(detail));
         }
@@ -457,10 +454,13 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
             goto out;
         }
         rv = docker_container_inspect(env->d, w.id, &st, detail, sizeof(detail));
-        /* Killed by SIGKILL, not by us: most likely the kernel's OOM killer,
-         * whose event can reach the engine after the exit it reports.  Ask
-         * again for a moment before calling it a plain signal. */
-        if (status == 128 + 9 && !io.killed && !killed_late) {
+        /* Killed by SIGKILL, not at the deadline or the output cap: most
+         * likely the kernel's OOM killer, whose event can reach the engine
+         * after the exit it reports.  Ask again for a moment before calling
+         * it a plain signal.  Also after a late kill of ours: a gVisor
+         * sandbox whose program was OOM-killed can take longer than the
+         * grace to stop (its output has ended), and the OOM kill came first. */
+        if (status == 128 + 9 && !io.killed) {
             for (int i = 0; rv == SCE_OK && !st.oom_killed && i < SCE_OOM_FLAG_RETRIES; i++) {
                 sce_sleep_ms(SCE_OOM_FLAG_RETRY_MS);
                 rv = docker_container_inspect(env->d, w.id, &st, detail, sizeof(detail));
