@@ -92,9 +92,9 @@ typedef struct bench_server {
     const char *url;
     int pid;
     sce_client *c;
-    uint32_t full;        /* its warm pool's full size */
-    char instance[128];   /* its instance name: the label of its containers */
-    char runtime[2][32];  /* python's and node's runtime, as it reports them */
+    uint32_t full;       /* its warm pool's full size */
+    char instance[128];  /* its instance name: the label of its containers */
+    char runtime[2][32]; /* python's and node's runtime, as it reports them */
 } bench_server;
 
 /* The server measured now: run_rpc, health, wait_pool_full and throughput
@@ -767,8 +767,8 @@ static void gvisor_section(bench_server srv[2])
     memset(f, 0, sizeof(f));
     out("\n### gVisor (runsc) beside runc\n\n");
     for (int r = 0; r < 2; r++)
-        out("Server %s: python on %s, node on %s (warm pool: %u containers in all).\n",
-            srv[r].url, srv[r].runtime[0], srv[r].runtime[1], srv[r].full);
+        out("Server %s: python on %s, node on %s (warm pool: %u containers in all).\n", srv[r].url,
+            srv[r].runtime[0], srv[r].runtime[1], srv[r].full);
     out("\n| what | runtime | runs | p50 ms | p90 ms | p99 ms | errors | how |\n");
     out("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
     for (int l = 0; l < 2; l++) {
@@ -860,15 +860,14 @@ static void gvisor_section(bench_server srv[2])
                a->eng.per_s > 0 ? a->tp.per_s / a->eng.per_s : NAN,
                b->eng.per_s > 0 ? b->tp.per_s / b->eng.per_s : NAN, 2);
         rt_row(lang, "sce Run c=4, CPU busy %", a->tp.busy_pct, b->tp.busy_pct, 0);
-        rt_row(lang, "sce Run c=4, CPU ms per run", a->tp.cpu_ms_per_run, b->tp.cpu_ms_per_run,
-               0);
+        rt_row(lang, "sce Run c=4, CPU ms per run", a->tp.cpu_ms_per_run, b->tp.cpu_ms_per_run, 0);
         rt_row(lang, "idle warm container, anon+shmem KiB", a->fp.mem_kib, b->fp.mem_kib, 0);
         rt_row(lang, "idle warm container, host threads", a->fp.threads, b->fp.threads, 1);
     }
     out("\nIdle warm containers read: runc %d+%d, runsc %d+%d (python+node); server RSS after "
         "its runs: runc %ld KiB, runsc %ld KiB.\n",
-        f[0][0].fp.containers, f[0][1].fp.containers, f[1][0].fp.containers,
-        f[1][1].fp.containers, f[0][1].rss_kib, f[1][1].rss_kib);
+        f[0][0].fp.containers, f[0][1].fp.containers, f[1][0].fp.containers, f[1][1].fp.containers,
+        f[0][1].rss_kib, f[1][1].rss_kib);
     for (int r = 0; r < 2; r++)
         for (int l = 0; l < 2; l++) {
             free(f[r][l].warm.v);
@@ -966,8 +965,8 @@ int main(int argc, char **argv)
     out("## sce-bench, %s\n\n", when);
     {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        out("Machine: %ld cores. Server %s (warm pool: %u containers in all), gateway %s.",
-            cores, opt.server, full, opt.gateway);
+        out("Machine: %ld cores. Server %s (warm pool: %u containers in all), gateway %s.", cores,
+            opt.server, full, opt.gateway);
         if (srv[1].c != NULL)
             out(" A second server on gVisor, %s (warm pool: %u), idle while the first is "
                 "measured.",

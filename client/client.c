@@ -986,8 +986,7 @@ static int language_copy(const Sce__V1__Language *pb, sce_language *l)
     if ((l->name = dup_str(pb->name)) == NULL || (l->version = dup_str(pb->version)) == NULL ||
         (l->image = dup_str(pb->image)) == NULL ||
         (l->default_entry = dup_str(pb->default_entry)) == NULL ||
-        (l->message = dup_str(pb->message)) == NULL ||
-        (l->runtime = dup_str(pb->runtime)) == NULL)
+        (l->message = dup_str(pb->message)) == NULL || (l->runtime = dup_str(pb->runtime)) == NULL)
         return SCE_ERR_NO_MEMORY;
     l->available = pb->available ? 1 : 0;
     if (pb->n_extensions > 0) {
@@ -1097,8 +1096,7 @@ int sce_client_health(sce_client *c, sce_health **out, char *errbuf, size_t errl
         (h->server_version = dup_str(pb->server_version)) == NULL ||
         (h->instance_id = dup_str(pb->instance_id)) == NULL)
         goto oom;
-    if (pb->n_runtimes > 0 &&
-        (h->runtimes = calloc(pb->n_runtimes, sizeof(*h->runtimes))) == NULL)
+    if (pb->n_runtimes > 0 && (h->runtimes = calloc(pb->n_runtimes, sizeof(*h->runtimes))) == NULL)
         goto oom;
     for (size_t i = 0; i < pb->n_runtimes; i++) {
         h->nruntimes = i + 1;

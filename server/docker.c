@@ -451,8 +451,7 @@ out:
     return rv;
 }
 
-int docker_runtime_find(docker *d, const char *name, docker_runtime *out, char *err,
-                        size_t errlen)
+int docker_runtime_find(docker *d, const char *name, docker_runtime *out, char *err, size_t errlen)
 {
     json_t *root = NULL, *rt, *args;
     const char *path;

@@ -111,8 +111,7 @@ static int container_spec(const exec_env *env, const lang_def *l, int64_t memory
         *engine = 1;
         return rv;
     }
-    return sandbox_spec_fill(env->opt, l, memory_bytes, image, env->boot_id, rid, sb, err,
-                             errlen);
+    return sandbox_spec_fill(env->opt, l, memory_bytes, image, env->boot_id, rid, sb, err, errlen);
 }
 
 /* Turns an engine failure into the answer a user can act on. */
@@ -431,9 +430,8 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
 
         oci_runtime_get(spec.lang, &rt);
         res->cpu_us = col.s[0].end.cpu_us;
-        res->peak_memory_bytes = rt.kind == OCI_RUNTIME_GVISOR
-                                     ? oci_runtime_host_peak_bytes(w.id)
-                                     : col.s[0].end.peak_bytes;
+        res->peak_memory_bytes = rt.kind == OCI_RUNTIME_GVISOR ? oci_runtime_host_peak_bytes(w.id)
+                                                               : col.s[0].end.peak_bytes;
     }
     if (ended(&col) && col.s[0].end.status == col.s[1].end.status && col.s[0].end.status < 128) {
         /* The runner saw the program exit by itself: nothing to ask the

@@ -45,7 +45,8 @@ static int has_flag(const docker_runtime *rt, const char *flag, const char *valu
             return 1;
         if (value != NULL && a[0] == '=' && strcmp(a + 1, value) == 0)
             return 1;
-        if (value != NULL && a[0] == '\0' && i + 1 < rt->nargs && strcmp(rt->args[i + 1], value) == 0)
+        if (value != NULL && a[0] == '\0' && i + 1 < rt->nargs &&
+            strcmp(rt->args[i + 1], value) == 0)
             return 1;
     }
     return 0;

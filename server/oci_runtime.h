@@ -28,10 +28,10 @@ typedef enum oci_runtime_kind {
 } oci_runtime_kind;
 
 typedef struct oci_runtime {
-    int known;             /* resolved against the engine */
+    int known; /* resolved against the engine */
     oci_runtime_kind kind;
-    char name[64];         /* the engine's name for it: "runc", "runsc" */
-    char message[256];     /* why sce cannot run on it; "" when it can */
+    char name[64];     /* the engine's name for it: "runc", "runsc" */
+    char message[256]; /* why sce cannot run on it; "" when it can */
 } oci_runtime;
 
 /* Asks the engine about the runtime of every language.  A language whose

@@ -352,9 +352,9 @@ int sandbox_spec_fill(const server_options *o, const lang_def *l, int64_t memory
     c->memory_bytes = memory_bytes;
     c->memory_swap_bytes = memory_bytes; /* swap limit = memory: no swap */
     c->nano_cpus = (int64_t)(o->cpus * 1e9);
-    c->pids_limit = gvisor ? (int64_t)o->pids_limit * SCE_GVISOR_HOST_PIDS_PER_TASK +
-                                 SCE_GVISOR_HOST_PIDS_BASE
-                           : o->pids_limit;
+    c->pids_limit =
+        gvisor ? (int64_t)o->pids_limit * SCE_GVISOR_HOST_PIDS_PER_TASK + SCE_GVISOR_HOST_PIDS_BASE
+               : o->pids_limit;
     c->tmpfs_path = "/tmp";
     c->tmpfs_options = out->tmpfs_options;
     c->read_only_rootfs = 1;

@@ -339,10 +339,11 @@ static void test_write_outside_tmp(void **state)
     assert_verdict(r, SCE_VERDICT_RUNTIME_ERROR);
     /* gVisor checks /etc's permission before the read-only mount. */
     if (gvisor)
-        assert_contains(is_py ? r->message : r->stderr_data, is_py ? "Permission denied" : "EACCES");
+        assert_contains(is_py ? r->message : r->stderr_data,
+                        is_py ? "Permission denied" : "EACCES");
     else
-        assert_contains(is_py ? r->message : r->stderr_data, is_py ? "Read-only file system"
-                                                                   : "EROFS");
+        assert_contains(is_py ? r->message : r->stderr_data,
+                        is_py ? "Read-only file system" : "EROFS");
     sce_run_result_free(r);
 }
 
@@ -511,8 +512,9 @@ static void test_sandbox_identity(void **state)
     /* gVisor's /proc/self/status has no NoNewPrivs line. */
     assert_verdict(r, SCE_VERDICT_OK);
     if (gvisor)
-        assert_string_equal(r->stdout_data, is_py ? "65534 65534 None 0000000000000000 absent\n"
-                                                  : "65534 65534 undefined 0000000000000000 absent\n");
+        assert_string_equal(r->stdout_data,
+                            is_py ? "65534 65534 None 0000000000000000 absent\n"
+                                  : "65534 65534 undefined 0000000000000000 absent\n");
     else
         assert_string_equal(r->stdout_data, is_py ? "65534 65534 None 0000000000000000 1\n"
                                                   : "65534 65534 undefined 0000000000000000 1\n");
@@ -695,8 +697,8 @@ static void test_kernel(void **state)
 {
     struct utsname u;
     char want[300];
-    sce_run_result *r = run("import os\nprint(os.uname().release)\n",
-                            "console.log(require('os').release());\n");
+    sce_run_result *r =
+        run("import os\nprint(os.uname().release)\n", "console.log(require('os').release());\n");
 
     assert_int_equal(uname(&u), 0);
     snprintf(want, sizeof(want), "%s\n", gvisor ? "4.4.0" : u.release);
@@ -719,9 +721,9 @@ static void test_languages(void **state)
         assert_true(l->items[i].available);
         /* The runtime the stack was started on (scripts/test.sh's gVisor
          * stage sets SCE_RUNTIME=runsc), as the engine names it. */
-        assert_string_equal(l->items[i].runtime,
-                            getenv("SCE_RUNTIME") && *getenv("SCE_RUNTIME") ? getenv("SCE_RUNTIME")
-                                                                          : "runc");
+        assert_string_equal(l->items[i].runtime, getenv("SCE_RUNTIME") && *getenv("SCE_RUNTIME")
+                                                     ? getenv("SCE_RUNTIME")
+                                                     : "runc");
         /* The real version, read from the image. */
         assert_true(strncmp(l->items[i].version, is_py ? "3." : "24.", is_py ? 2 : 3) == 0);
     }

@@ -977,8 +977,8 @@ static void expect_one_cpu(const reply *r)
     double cpu = 0, wall = 0, work = 0;
 
     expect_run(r, "ok");
-    if (sscanf(js(r, "stdout"), "%lf %lf %lf", &cpu, &wall, &work) != 3 || wall < 1.4 ||
-        cpu <= 0 || work <= 0)
+    if (sscanf(js(r, "stdout"), "%lf %lf %lf", &cpu, &wall, &work) != 3 || wall < 1.4 || cpu <= 0 ||
+        work <= 0)
         fail_msg("unexpected output: %s", js(r, "stdout"));
     printf("  %.2f s of CPU in %.2f s: %.2f CPUs; %.2f times the work of one alone (cpus = 1)\n",
            cpu, wall, cpu / wall, work);
@@ -2707,11 +2707,10 @@ static void test_hardening_options(void **state)
     /* On gVisor RLIMIT_NPROC is the process cap, at most pids_limit (64),
      * and its kernel keeps a /dev/shm of its own (inside the run's memory
      * limit) whatever ipc_mode says. */
-    if (strcmp(r->stdout_data,
-               gvisor ? "ptrace EPERM\ngetpriority 1\nnofile 100\nfsize 2097152\n"
-                        "nproc 64\nhostname box-1\nshm True\n"
-                      : "ptrace EPERM\ngetpriority 1\nnofile 100\nfsize 2097152\n"
-                        "nproc 5000\nhostname box-1\nshm False\n") != 0)
+    if (strcmp(r->stdout_data, gvisor ? "ptrace EPERM\ngetpriority 1\nnofile 100\nfsize 2097152\n"
+                                        "nproc 64\nhostname box-1\nshm True\n"
+                                      : "ptrace EPERM\ngetpriority 1\nnofile 100\nfsize 2097152\n"
+                                        "nproc 5000\nhostname box-1\nshm False\n") != 0)
         fail_msg("unexpected:\n%s%s", r->stdout_data, r->stderr_data);
     sce_run_result_free(r);
 

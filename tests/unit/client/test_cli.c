@@ -731,10 +731,10 @@ static void test_languages(void **state)
 
     run_sce(&r, NULL, url, (const char *const[]){"languages", NULL});
     assert_int_equal(r.status, 0);
-    assert_string_equal(r.out,
-                        "NAME    VERSION  IMAGE              RUNTIME  STATUS\n"
-                        "python  3.11.2   sce-python:latest  runsc    available\n"
-                        "node    -        sce-node:latest    -        unavailable: image missing\n");
+    assert_string_equal(
+        r.out, "NAME    VERSION  IMAGE              RUNTIME  STATUS\n"
+               "python  3.11.2   sce-python:latest  runsc    available\n"
+               "node    -        sce-node:latest    -        unavailable: image missing\n");
     cli_free(&r);
 
     run_sce(&r, NULL, url, (const char *const[]){"languages", "--json", NULL});

@@ -686,8 +686,8 @@ static void test_languages(void **state)
     char *js_ext[] = {".js", ".cjs"};
     sce_language items[] = {
         {"python", "3.11.2", "sce-python:latest", "main.py", py_ext, 1, 1, "", "runc"},
-        {"node", "", "sce-node:latest", "main.js", js_ext, 2, 0,
-         "image sce-node:latest is missing", "runsc"},
+        {"node", "", "sce-node:latest", "main.js", js_ext, 2, 0, "image sce-node:latest is missing",
+         "runsc"},
     };
     sce_language_list l = {items, 2};
     sce_language_list empty = {NULL, 0};
@@ -802,13 +802,13 @@ static void test_health(void **state)
     h.runs_total = 5;
     o = gw_json_health(&h, SCE_OK, "", &http);
     dump = json_dumps(o, JSON_COMPACT);
-    assert_string_equal(
-        dump, "{\"status\":\"ok\",\"gateway\":{\"version\":\"" SCE_VERSION "\"},"
-              "\"server\":{\"reachable\":true,\"serving\":true,\"version\":\"0.1.0\","
-              "\"instance_id\":\"default\",\"workers\":8,\"busy_workers\":0,\"queued\":0,"
-              "\"queue_capacity\":32,\"uptime_ms\":20560,\"runs_total\":5},"
-              "\"engine\":{\"ok\":true,\"version\":\"20.10.24+dfsg1\",\"message\":\"\","
-              "\"runtimes\":{\"python\":\"runc\",\"node\":\"runsc\"}}}");
+    assert_string_equal(dump,
+                        "{\"status\":\"ok\",\"gateway\":{\"version\":\"" SCE_VERSION "\"},"
+                        "\"server\":{\"reachable\":true,\"serving\":true,\"version\":\"0.1.0\","
+                        "\"instance_id\":\"default\",\"workers\":8,\"busy_workers\":0,\"queued\":0,"
+                        "\"queue_capacity\":32,\"uptime_ms\":20560,\"runs_total\":5},"
+                        "\"engine\":{\"ok\":true,\"version\":\"20.10.24+dfsg1\",\"message\":\"\","
+                        "\"runtimes\":{\"python\":\"runc\",\"node\":\"runsc\"}}}");
     free(dump);
     json_decref(o);
 }

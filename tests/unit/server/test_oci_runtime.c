@@ -115,25 +115,25 @@ static void test_spec(void **state)
 
     (void)state;
     memset(&o, 0, sizeof(o));
-    assert_int_equal(sce_config_load(&server_options_spec, &o, 1, (char *[]){"test", NULL}, err,
-                                     sizeof(err)),
-                     SCE_CONFIG_OK);
+    assert_int_equal(
+        sce_config_load(&server_options_spec, &o, 1, (char *[]){"test", NULL}, err, sizeof(err)),
+        SCE_CONFIG_OK);
 
     set_runtime(py, 0, OCI_RUNTIME_RUNC, "", "");
-    assert_int_equal(sandbox_spec_fill(&o, py, o.memory_bytes, "img", "boot", NULL, &s, err,
-                                       sizeof(err)),
-                     SCE_ERR_UNAVAILABLE);
+    assert_int_equal(
+        sandbox_spec_fill(&o, py, o.memory_bytes, "img", "boot", NULL, &s, err, sizeof(err)),
+        SCE_ERR_UNAVAILABLE);
 
     set_runtime(py, 1, OCI_RUNTIME_RUNC, "runsc", "runtime 'runsc' (gVisor) lacks --oci-seccomp");
-    assert_int_equal(sandbox_spec_fill(&o, py, o.memory_bytes, "img", "boot", NULL, &s, err,
-                                       sizeof(err)),
-                     SCE_ERR_UNAVAILABLE);
+    assert_int_equal(
+        sandbox_spec_fill(&o, py, o.memory_bytes, "img", "boot", NULL, &s, err, sizeof(err)),
+        SCE_ERR_UNAVAILABLE);
     assert_non_null(strstr(err, "lacks --oci-seccomp"));
 
     set_runtime(py, 1, OCI_RUNTIME_RUNC, "runc", "");
-    assert_int_equal(sandbox_spec_fill(&o, py, o.memory_bytes, "img", "boot", NULL, &s, err,
-                                       sizeof(err)),
-                     SCE_OK);
+    assert_int_equal(
+        sandbox_spec_fill(&o, py, o.memory_bytes, "img", "boot", NULL, &s, err, sizeof(err)),
+        SCE_OK);
     assert_string_equal(s.create.runtime, "runc");
     assert_int_equal(s.create.pids_limit, 64);
     assert_int_equal(ulimit_of(&s, "nproc"), -1);
@@ -145,16 +145,16 @@ static void test_spec(void **state)
         size_t i;
         int enosys = 0;
 
-        json_array_foreach(json_object_get(prof, "syscalls"), i, rule)
-            enosys += json_integer_value(json_object_get(rule, "errnoRet")) == 38;
+        json_array_foreach(json_object_get(prof, "syscalls"), i, rule) enosys +=
+            json_integer_value(json_object_get(rule, "errnoRet")) == 38;
         assert_int_equal(enosys, 1);
     }
     json_decref(prof);
 
     set_runtime(py, 1, OCI_RUNTIME_GVISOR, "runsc", "");
-    assert_int_equal(sandbox_spec_fill(&o, py, o.memory_bytes, "img", "boot", NULL, &s, err,
-                                       sizeof(err)),
-                     SCE_OK);
+    assert_int_equal(
+        sandbox_spec_fill(&o, py, o.memory_bytes, "img", "boot", NULL, &s, err, sizeof(err)),
+        SCE_OK);
     assert_string_equal(s.create.runtime, "runsc");
     assert_int_equal(s.create.pids_limit, 64 * 8 + 256);
     assert_int_equal(ulimit_of(&s, "nproc"), 64);
@@ -171,8 +171,8 @@ static void test_spec(void **state)
                       json_integer_value(json_object_get(rule, "errnoRet")) == 38;
             if (strcmp(json_string_value(json_array_get(json_object_get(rule, "names"), 0)),
                        "clone3") == 0)
-                clone3_allowed =
-                    strcmp(json_string_value(json_object_get(rule, "action")), "SCMP_ACT_ALLOW") == 0;
+                clone3_allowed = strcmp(json_string_value(json_object_get(rule, "action")),
+                                        "SCMP_ACT_ALLOW") == 0;
         }
         assert_int_equal(enosys, 0);
         assert_true(clone3_allowed);
@@ -181,14 +181,14 @@ static void test_spec(void **state)
 
     /* nproc_limit lower than pids_limit wins on gVisor; higher does not. */
     o.nproc_limit = 10;
-    assert_int_equal(sandbox_spec_fill(&o, py, o.memory_bytes, "img", "boot", NULL, &s, err,
-                                       sizeof(err)),
-                     SCE_OK);
+    assert_int_equal(
+        sandbox_spec_fill(&o, py, o.memory_bytes, "img", "boot", NULL, &s, err, sizeof(err)),
+        SCE_OK);
     assert_int_equal(ulimit_of(&s, "nproc"), 10);
     o.nproc_limit = 5000;
-    assert_int_equal(sandbox_spec_fill(&o, py, o.memory_bytes, "img", "boot", NULL, &s, err,
-                                       sizeof(err)),
-                     SCE_OK);
+    assert_int_equal(
+        sandbox_spec_fill(&o, py, o.memory_bytes, "img", "boot", NULL, &s, err, sizeof(err)),
+        SCE_OK);
     assert_int_equal(ulimit_of(&s, "nproc"), 64);
     sce_config_free(&server_options_spec, &o);
 }
@@ -209,11 +209,11 @@ static void test_language_runtime_option(void **state)
     assert_string_equal(languages_runtime(&o, py), "");
     assert_string_equal(languages_runtime(&o, js), "runsc");
     sce_config_free(&server_options_spec, &o);
-    assert_int_equal(sce_config_load(&server_options_spec, &o, 5,
-                                     (char *[]){"test", "--runtime", "runsc", "--python-runtime",
-                                                "runc", NULL},
-                                     err, sizeof(err)),
-                     SCE_CONFIG_OK);
+    assert_int_equal(
+        sce_config_load(&server_options_spec, &o, 5,
+                        (char *[]){"test", "--runtime", "runsc", "--python-runtime", "runc", NULL},
+                        err, sizeof(err)),
+        SCE_CONFIG_OK);
     assert_string_equal(languages_runtime(&o, py), "runc");
     assert_string_equal(languages_runtime(&o, js), "runsc");
     sce_config_free(&server_options_spec, &o);
