@@ -10,8 +10,8 @@
 # Then the gVisor stage: runsc (Debian's gVisor) registered with the engine
 # (scripts/lib/runtime.sh; removed again at the end if this script added
 # it), and the integration and security tests run again against servers on
-# it (SCE_RUNTIME=runsc, which every sce-server they start reads), then a
-# check that no gVisor sandbox outlived its container.  SCE_RUNTIME=runsc
+# it (SCE_RUNTIME=runsc, which every sce-server they start reads); the
+# fixture's stop fails if a gVisor sandbox outlived its container.  SCE_RUNTIME=runsc
 # runs the first stage on gVisor instead (the gVisor stage is then that
 # stage); SCE_TEST_GVISOR=0 leaves the stage out (a quick local run; CI
 # always runs it).
