@@ -426,12 +426,11 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
      * or none rather than a wrong one. */
     if (ended(&col) && col.s[0].end.cpu_us == col.s[1].end.cpu_us &&
         col.s[0].end.peak_bytes == col.s[1].end.peak_bytes) {
-        oci_runtime rt;
-
-        oci_runtime_get(spec.lang, &rt);
+        /* linger_ms is set for gVisor runs only, and is what keeps the
+         * container there for this read. */
         res->cpu_us = col.s[0].end.cpu_us;
-        res->peak_memory_bytes = rt.kind == OCI_RUNTIME_GVISOR ? oci_runtime_host_peak_bytes(w.id)
-                                                               : col.s[0].end.peak_bytes;
+        res->peak_memory_bytes = spec.linger_ms > 0 ? oci_runtime_host_peak_bytes(w.id)
+                                                    : col.s[0].end.peak_bytes;
     }
     if (ended(&col) && col.s[0].end.status == col.s[1].end.status && col.s[0].end.status < 128) {
         /* The runner saw the program exit by itself: nothing to ask the
