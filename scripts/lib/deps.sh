@@ -20,6 +20,9 @@ SCE_DEPS+=(
     libzstd-dev     # the sce CLI links libarchive.a, whose ZIP reader calls zstd
     python3         # the docs_options test (tests/docs/options_docs.py)
     docker.io mmdebstrap
+    libpq-dev       # the server's PostgreSQL history (--history-url)
+    postgresql      # the tests' own PostgreSQL (initdb in a temporary directory)
+    python3-prometheus-client # the /metrics test parses the gateway's text with it
 )
 
 # Succeeds when package $1 is fully installed.
