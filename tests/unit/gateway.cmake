@@ -12,3 +12,16 @@ sce_unit_test(test_tenants unit/gateway/test_tenants.c sce_gateway_core)
 # a driven clock, the bearer check, and the answers every route shares
 # (Retry-After, 413).
 sce_unit_test(test_rate_limit unit/gateway/test_rate_limit.c sce_gateway_core)
+# ... and of GET /metrics: the Prometheus text writer (escaping, numbers,
+# cumulative buckets) and the registry (counts from several threads, the
+# bounded label sets, the backends' views).
+sce_unit_test(test_prom unit/gateway/test_prom.c sce_gateway_core)
+sce_unit_test(test_metrics unit/gateway/test_metrics.c sce_gateway_core)
+# The whole exposition as Prometheus reads it: test_metrics --sample, parsed
+# by Debian's python3-prometheus-client (so Debian's python3, not another on
+# PATH) and checked line by line against the text format.
+find_program(SCE_DEBIAN_PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH REQUIRED)
+add_test(NAME metrics_parse
+         COMMAND ${SCE_DEBIAN_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/unit/gateway/prom_parse.py
+                 $<TARGET_FILE:test_metrics>)
+set_tests_properties(metrics_parse PROPERTIES LABELS unit TIMEOUT 60)
