@@ -370,63 +370,31 @@ static const struct {
                 "Always 1; the labels name the server's instance and versions."},
 };
 
-/* The value of family f for backend v; 0 when not known (no health yet). */
-static int view_value(const gw_backend_view *v, int f, double *out)
+/* The value of every family for backend v into x[]; returns how many are
+ * known: all, or only those before H_ENGINE_UP when it has no Health
+ * answer yet.  Counts are exact as doubles up to 2^53. */
+static int view_values(const gw_backend_view *v, double x[NVIEW])
 {
     const sce_health *h = v->health;
-    double x;
 
-    if (f >= H_ENGINE_UP && h == NULL)
-        return 0;
-    switch (f) {
-    case V_UP:
-        x = v->up ? 1 : 0;
-        break;
-    case V_IN_FLIGHT:
-        x = v->in_flight;
-        break;
-    case V_RUNS:
-        x = (double)v->runs;
-        break;
-    case V_FAILURES:
-        x = (double)v->failures;
-        break;
-    case H_ENGINE_UP:
-        x = h->engine_ok ? 1 : 0;
-        break;
-    case H_WORKERS:
-        x = h->workers;
-        break;
-    case H_BUSY_WORKERS:
-        x = h->busy_workers;
-        break;
-    case H_QUEUED:
-        x = h->queued;
-        break;
-    case H_QUEUE_CAPACITY:
-        x = h->queue_capacity;
-        break;
-    case H_POOL_READY:
-        x = h->pool_ready;
-        break;
-    case H_POOL_HITS:
-        x = (double)h->pool_hits;
-        break;
-    case H_POOL_MISSES:
-        x = (double)h->pool_misses;
-        break;
-    case H_RUNS:
-        x = (double)h->runs_total;
-        break;
-    case H_UPTIME:
-        x = (double)h->uptime_ms / 1000;
-        break;
-    default:
-        x = 1;
-        break; /* H_INFO */
-    }
-    *out = x;
-    return 1;
+    x[V_UP] = v->up ? 1 : 0;
+    x[V_IN_FLIGHT] = v->in_flight;
+    x[V_RUNS] = (double)v->runs;
+    x[V_FAILURES] = (double)v->failures;
+    if (h == NULL)
+        return H_ENGINE_UP;
+    x[H_ENGINE_UP] = h->engine_ok ? 1 : 0;
+    x[H_WORKERS] = h->workers;
+    x[H_BUSY_WORKERS] = h->busy_workers;
+    x[H_QUEUED] = h->queued;
+    x[H_QUEUE_CAPACITY] = h->queue_capacity;
+    x[H_POOL_READY] = h->pool_ready;
+    x[H_POOL_HITS] = (double)h->pool_hits;
+    x[H_POOL_MISSES] = (double)h->pool_misses;
+    x[H_RUNS] = (double)h->runs_total;
+    x[H_UPTIME] = (double)h->uptime_ms / 1000;
+    x[H_INFO] = 1;
+    return NVIEW;
 }
 
 static void put_views(prom_writer *w, const gw_backend_view *b, size_t nb)
@@ -437,9 +405,9 @@ static void put_views(prom_writer *w, const gw_backend_view *b, size_t nb)
             const sce_health *h = b[i].health;
             prom_label l[4] = {{"backend", b[i].url}};
             size_t nl = 1;
-            double x;
+            double x[NVIEW];
 
-            if (!view_value(&b[i], f, &x))
+            if (f >= view_values(&b[i], x))
                 continue;
             if (f == H_INFO) {
                 l[1] = (prom_label){"instance_id", h->instance_id};
@@ -447,7 +415,7 @@ static void put_views(prom_writer *w, const gw_backend_view *b, size_t nb)
                 l[3] = (prom_label){"engine_version", h->engine_version};
                 nl = 4;
             }
-            prom_double(w, l, nl, x);
+            prom_double(w, l, nl, x[f]);
         }
     }
 }
