@@ -1,25 +1,28 @@
 /*
- * history.c - the SQLite store of runs (see history.h).
+ * history.c - the history's front (see history.h): the queue between the
+ * runs and the writer thread, the writer's loop (batches, retries while the
+ * database is down, the idle retention), the waits (history_await,
+ * history_flush), the counts and the lost-runs warnings.  The databases
+ * are behind history_store.h: history_sqlite.c and history_pg.c.
  *
- * Two connections: `wdb`, used by the writer thread only, and `rdb`, used
- * under `rlock` by queries and explicit prunes.  The queue between the runs
- * and the writer is a list of owned, capped copies; `enq_seq` numbers every
- * record queued and `done_seq` follows the writer, so a query can wait for
- * exactly the records queued before it.
+ * `enq_seq` numbers every record queued and `done_seq` follows the writer
+ * (a record is done once committed or failed, in queue order: a batch the
+ * database could not take goes back to the head of the queue), so a query
+ * or an answer can wait for exactly the records queued before it.
+ * `queued` and `queued_bytes` count the records not yet done, the batch
+ * being written included, so a batch put back never takes the queue over
+ * its cap.
  */
 #include "history.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "history_budget.h"
+#include "history_store.h"
 #include "sce_limits.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -27,80 +30,20 @@
 #include "common/utf8.h"
 #include "sce/err.h"
 
-#define SCHEMA_VERSION 2
-
-static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS runs ("
-                                 " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-                                 " time_ms INTEGER NOT NULL,"
-                                 " language TEXT NOT NULL,"
-                                 " code TEXT NOT NULL,"
-                                 " code_truncated INTEGER NOT NULL,"
-                                 " entry TEXT NOT NULL,"
-                                 " files INTEGER NOT NULL,"
-                                 " verdict INTEGER NOT NULL,"
-                                 " exit_code INTEGER NOT NULL,"
-                                 " output TEXT NOT NULL,"
-                                 " output_truncated INTEGER NOT NULL,"
-                                 " stderr TEXT NOT NULL,"
-                                 " stderr_truncated INTEGER NOT NULL,"
-                                 " message TEXT NOT NULL,"
-                                 " wall_ms INTEGER NOT NULL,"
-                                 " request_id TEXT NOT NULL);"
-                                 "CREATE INDEX IF NOT EXISTS runs_time ON runs(time_ms);"
-                                 "CREATE INDEX IF NOT EXISTS runs_verdict ON runs(verdict, id);"
-                                 "CREATE INDEX IF NOT EXISTS runs_language ON runs(language, id);";
-
-/* Version 2: the tenant of each run.  Runs recorded before it have none
- * (""), which every-tenant queries list and tenant queries do not. */
-static const char schema_v2_sql[] = "ALTER TABLE runs ADD COLUMN tenant TEXT NOT NULL DEFAULT '';"
-                                    "CREATE INDEX IF NOT EXISTS runs_tenant ON runs(tenant, id);";
-
-static const char insert_sql[] =
-    "INSERT INTO runs (time_ms, language, code, code_truncated, entry, files, verdict,"
-    " exit_code, output, output_truncated, stderr, stderr_truncated, message, wall_ms,"
-    " request_id, tenant)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
-
-/* The newest max_entries rows stay; a NULL subquery (fewer rows) deletes
- * nothing. */
-static const char prune_count_sql[] =
-    "DELETE FROM runs WHERE id <= (SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?1)";
-static const char prune_age_sql[] = "DELETE FROM runs WHERE time_ms < ?1";
-
-/* A queued record: owned copies, text fields capped but not yet cleaned
- * (the writer does that, off the request path). */
-typedef struct pending {
-    struct pending *next;
-    int64_t time_ms;
-    char *language, *entry, *message, *request_id, *tenant;
-    char *code, *output, *err;
-    size_t code_len, output_len, err_len;
-    int code_cut, output_cut, err_cut;
-    uint32_t files, wall_ms;
-    int verdict, exit_code;
-    size_t bytes;
-} pending;
-
 struct history {
-    history_options opt;
-    char *path;
-    int unavailable;
+    history_store *store; /* NULL: unavailable */
     char reason[512];
-
-    sqlite3 *wdb;
-    sqlite3_stmt *insert, *prune_count, *prune_age;
-    sqlite3 *rdb;
-    pthread_mutex_t rlock;
 
     pthread_t writer;
     int writer_started;
     pthread_mutex_t lock;
     pthread_cond_t work; /* a record was queued, or stopping */
-    pthread_cond_t done; /* the writer finished a batch */
-    pending *head, *tail;
+    pthread_cond_t done; /* the writer finished a batch, or the store went down */
+    history_entry *head, *tail;
     size_t queued, queued_bytes;
     uint64_t enq_seq, done_seq;
     int stopping;
+    int down;               /* the store could not be reached on the last try */
     history_stats stats;
     int64_t last_warn_ms;     /* monotonic time of the last lost-runs warning */
     uint64_t lost_unreported; /* runs lost since then, not yet in a warning */
@@ -130,132 +73,15 @@ static void warn_lost(history *h, const char *rid, uint64_t n, const char *why)
 
 /* ------------------------------------------------------------ opening */
 
-/* mkdir -p of the directory part of path; 0 or an errno value, with the
- * directory that failed in `where`. */
-static int make_parent_dirs(const char *path, char *where, size_t wherelen)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-
-    if (n >= sizeof(buf))
-        return ENAMETOOLONG;
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-            snprintf(where, wherelen, "%s", buf);
-            return errno;
-        }
-        *p = '/';
-    }
-    return 0;
-}
-
-static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
-{
-    char *msg = NULL;
-
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        sce_seterr(err, errlen, "%s", msg != NULL ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
-}
-
-/* The first column of the first row of sql, as an integer. */
-static int query_int(sqlite3 *db, const char *sql, int64_t *out, char *err, size_t errlen)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            *out = sqlite3_column_int64(st, 0);
-            rc = SQLITE_OK;
-        }
-    }
-    if (rc != SQLITE_OK)
-        sce_seterr(err, errlen, "%s", sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    return rc == SQLITE_OK ? 0 : -1;
-}
-
-static int open_conn(const char *path, int busy_ms, sqlite3 **out, char *err, size_t errlen)
-{
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-
-    if (rc != SQLITE_OK) {
-        sce_seterr(err, errlen, "%s", db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-        sqlite3_close(db);
-        return -1;
-    }
-    sqlite3_busy_timeout(db, busy_ms);
-    sqlite3_extended_result_codes(db, 1);
-    /* Appends and newest-first pages need few pages in memory: a small
-     * cache keeps the server's memory flat as the file grows (SQLite's
-     * default is 2 MiB per connection).  Sets no state in the file. */
-    sqlite3_exec(db, "PRAGMA cache_size=-" SCE_HISTORY_CACHE_KIB, NULL, NULL, NULL);
-    *out = db;
-    return 0;
-}
-
-/* Creates or checks the schema on the writer's connection. */
-static int init_schema(sqlite3 *db, char *err, size_t errlen)
-{
-    int64_t version = 0, ignored;
-    char ignored_err[256];
-
-    /* The first statement that reads the file: "file is not a database"
-     * shows up here. */
-    if (query_int(db, "PRAGMA user_version", &version, err, errlen) != 0)
-        return -1;
-    if (version > SCHEMA_VERSION) {
-        sce_seterr(err, errlen, "schema version %lld is newer than this server's (%d)",
-                   (long long)version, SCHEMA_VERSION);
-        return -1;
-    }
-    if (exec_sql(db, "PRAGMA journal_mode=WAL", err, errlen) != 0 ||
-        exec_sql(db, "PRAGMA synchronous=NORMAL", err, errlen) != 0)
-        return -1;
-    if (version < SCHEMA_VERSION) {
-        /* Each step in order, all in one transaction: a file of version 1
-         * (a server before tenants) gains the tenant column, a new file
-         * gets version 1 and then 2.  A later version adds its step here. */
-        if (exec_sql(db, "BEGIN IMMEDIATE", err, errlen) != 0)
-            return -1;
-        if ((version < 1 && exec_sql(db, schema_sql, err, errlen) != 0) ||
-            (version < 2 && exec_sql(db, schema_v2_sql, err, errlen) != 0) ||
-            exec_sql(db, "PRAGMA user_version=2", err, errlen) != 0 ||
-            exec_sql(db, "COMMIT", err, errlen) != 0) {
-            exec_sql(db, "ROLLBACK", ignored_err, sizeof(ignored_err));
-            return -1;
-        }
-    }
-    /* A cheap read of the table and its primary key: a damaged root page
-     * fails here rather than on the first run. */
-    return query_int(db, "SELECT count(*) FROM (SELECT id FROM runs ORDER BY id DESC LIMIT 1)",
-                     &ignored, err, errlen);
-}
-
 static void *writer_main(void *arg);
 
 static void history_free(history *h)
 {
-    sqlite3_finalize(h->insert);
-    sqlite3_finalize(h->prune_count);
-    sqlite3_finalize(h->prune_age);
-    sqlite3_close(h->wdb);
-    sqlite3_close(h->rdb);
-    pthread_mutex_destroy(&h->rlock);
+    if (h->store != NULL)
+        h->store->ops->close(h->store);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->work);
     pthread_cond_destroy(&h->done);
-    free(h->path);
     free(h);
 }
 
@@ -265,7 +91,6 @@ static history *history_alloc(void)
 
     if (h == NULL)
         return NULL;
-    pthread_mutex_init(&h->rlock, NULL);
     pthread_mutex_init(&h->lock, NULL);
     sce_cond_init(&h->work); /* both waited on with deadlines */
     sce_cond_init(&h->done);
@@ -275,50 +100,18 @@ static history *history_alloc(void)
 int history_open(const history_options *o, history **out, char *err, size_t errlen)
 {
     history *h = NULL;
-    char detail[512], where[4096];
-    int busy = o->busy_timeout_ms > 0 ? o->busy_timeout_ms : SCE_HISTORY_BUSY_TIMEOUT_MS;
-    int fd, e;
+    int rv;
 
-    if (o->path == NULL || o->path[0] == '\0') {
-        sce_seterr(err, errlen, "history_path is empty");
-        return SCE_ERR_UNAVAILABLE;
-    }
-    if ((e = make_parent_dirs(o->path, where, sizeof(where))) != 0) {
-        sce_seterr(err, errlen, "cannot create the directory %s: %s", where, strerror(e));
-        return SCE_ERR_UNAVAILABLE;
-    }
-    /* Created private: the history holds users' code and output.  SQLite
-     * gives its -wal and -shm files the same mode. */
-    fd = open(o->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        sce_seterr(err, errlen, "%s: %s", o->path, strerror(errno));
-        return SCE_ERR_UNAVAILABLE;
-    }
-    close(fd);
-
-    if ((h = history_alloc()) == NULL || (h->path = strdup(o->path)) == NULL) {
+    if ((h = history_alloc()) == NULL) {
         sce_seterr(err, errlen, "out of memory");
-        goto fail;
+        return SCE_ERR_UNAVAILABLE;
     }
-    h->opt = *o;
-    h->opt.path = h->path;
-    h->opt.busy_timeout_ms = busy;
-    if (open_conn(o->path, busy, &h->wdb, detail, sizeof(detail)) != 0 ||
-        init_schema(h->wdb, detail, sizeof(detail)) != 0 ||
-        open_conn(o->path, busy, &h->rdb, detail, sizeof(detail)) != 0) {
-        sce_seterr(err, errlen, "%s: %s", o->path, detail);
+    if (o->url != NULL && o->url[0] != '\0')
+        rv = history_pg_open(o, &h->store, err, errlen);
+    else
+        rv = history_sqlite_open(o, &h->store, err, errlen);
+    if (rv != SCE_OK)
         goto fail;
-    }
-    if (sqlite3_prepare_v2(h->wdb, insert_sql, -1, &h->insert, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(h->wdb, prune_count_sql, -1, &h->prune_count, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(h->wdb, prune_age_sql, -1, &h->prune_age, NULL) != SQLITE_OK) {
-        sce_seterr(err, errlen, "%s: %s", o->path, sqlite3_errmsg(h->wdb));
-        goto fail;
-    }
-    if (history_prune(h, detail, sizeof(detail)) != SCE_OK) {
-        sce_seterr(err, errlen, "%s", detail);
-        goto fail;
-    }
     if (pthread_create(&h->writer, NULL, writer_main, h) != 0) {
         sce_seterr(err, errlen, "cannot start the history writer thread");
         goto fail;
@@ -327,8 +120,7 @@ int history_open(const history_options *o, history **out, char *err, size_t errl
     *out = h;
     return SCE_OK;
 fail:
-    if (h != NULL)
-        history_free(h);
+    history_free(h);
     return SCE_ERR_UNAVAILABLE;
 }
 
@@ -338,14 +130,13 @@ history *history_unavailable(const char *reason)
 
     if (h == NULL)
         return NULL;
-    h->unavailable = 1;
     snprintf(h->reason, sizeof(h->reason), "%s", reason != NULL ? reason : "not opened");
     return h;
 }
 
 /* ------------------------------------------------------------ recording */
 
-static void pending_free(pending *p)
+static void entry_free(history_entry *p)
 {
     if (p == NULL)
         return;
@@ -358,6 +149,15 @@ static void pending_free(pending *p)
     free(p->output);
     free(p->err);
     free(p);
+}
+
+static void list_free(history_entry *list)
+{
+    while (list != NULL) {
+        history_entry *next = list->next;
+        entry_free(list);
+        list = next;
+    }
 }
 
 /* Copies at most SCE_HISTORY_TEXT_MAX_BYTES bytes; *cut is set when more were given. */
@@ -393,9 +193,9 @@ static char *copy_str(const char *s, size_t max)
     return d;
 }
 
-static pending *pending_make(const history_record *r)
+static history_entry *entry_make(const history_record *r)
 {
-    pending *p = calloc(1, sizeof(*p));
+    history_entry *p = calloc(1, sizeof(*p));
 
     if (p == NULL)
         return NULL;
@@ -415,41 +215,99 @@ static pending *pending_make(const history_record *r)
         (p->output = copy_capped(r->output, r->output_len, &p->output_len, &p->output_cut)) ==
             NULL ||
         (p->err = copy_capped(r->stderr_text, r->stderr_len, &p->err_len, &p->err_cut)) == NULL) {
-        pending_free(p);
+        entry_free(p);
         return NULL;
     }
     p->bytes = sizeof(*p) + p->code_len + p->output_len + p->err_len + 4096;
     return p;
 }
 
-void history_record_run(history *h, const history_record *rec)
+/* A cleaned copy of text *s (see history_entry), replacing it; *cut is or'ed
+ * with whether cleaning had to cut it (invalid bytes take three bytes each). */
+static int clean_text(char **s, size_t *len, int *cut)
 {
-    pending *p;
+    /* A cleaned byte takes at most 3 (U+FFFD): room for that, up to the cap. */
+    size_t cap = *len < SCE_HISTORY_TEXT_MAX_BYTES / 3 ? *len * 3 : SCE_HISTORY_TEXT_MAX_BYTES;
+    size_t consumed, n;
+    char *buf = malloc(cap + 1);
+
+    if (buf == NULL)
+        return -1;
+    n = sce_utf8_clean(*s, *len, buf, cap + 1, &consumed);
+    if (consumed < *len)
+        *cut = 1;
+    free(*s);
+    *s = buf;
+    *len = n;
+    return 0;
+}
+
+static int clean_line(char **s)
+{
+    char buf[2048];
+    size_t n = sce_utf8_clean_line(*s, strlen(*s), buf, sizeof(buf));
+    char *d = malloc(n + 1);
+
+    if (d == NULL)
+        return -1;
+    memcpy(d, buf, n);
+    d[n] = '\0';
+    free(*s);
+    *s = d;
+    return 0;
+}
+
+int history_entry_clean(history_entry *e)
+{
+    if (e->cleaned)
+        return 0;
+    if (clean_text(&e->code, &e->code_len, &e->code_cut) != 0 ||
+        clean_text(&e->output, &e->output_len, &e->output_cut) != 0 ||
+        clean_text(&e->err, &e->err_len, &e->err_cut) != 0 || clean_line(&e->language) != 0 ||
+        clean_line(&e->entry) != 0 || clean_line(&e->message) != 0 ||
+        clean_line(&e->request_id) != 0 || clean_line(&e->tenant) != 0)
+        return -1;
+    e->cleaned = 1;
+    return 0;
+}
+
+uint64_t history_record_run(history *h, const history_record *rec)
+{
+    history_entry *p;
     const char *why = NULL;
+    char full[128];
+    uint64_t ticket;
 
     if (h == NULL)
-        return;
-    if (h->unavailable) {
+        return 0;
+    if (h->store == NULL) {
         pthread_mutex_lock(&h->lock);
         h->stats.dropped++;
         pthread_mutex_unlock(&h->lock);
-        return;
+        return 0;
     }
-    p = pending_make(rec);
+    p = entry_make(rec);
     pthread_mutex_lock(&h->lock);
-    if (p == NULL)
+    if (p == NULL) {
         why = "out of memory";
-    else if (h->stopping)
+    } else if (h->stopping) {
         why = "the server is stopping";
-    else if (h->queued >= SCE_HISTORY_QUEUE_MAX_RECORDS ||
-             h->queued_bytes + p->bytes > SCE_HISTORY_QUEUE_MAX_BYTES)
-        why = "the history writer is behind (queue full)";
+    } else if (h->queued >= h->store->queue_records ||
+               h->queued_bytes + p->bytes > h->store->queue_bytes) {
+        if (h->down) {
+            snprintf(full, sizeof(full),
+                     "the history database is down and its queue is full (%zu runs)", h->queued);
+            why = full;
+        } else {
+            why = "the history writer is behind (queue full)";
+        }
+    }
     if (why != NULL) {
         h->stats.dropped++;
         pthread_mutex_unlock(&h->lock);
         warn_lost(h, rec->request_id, 1, why);
-        pending_free(p);
-        return;
+        entry_free(p);
+        return 0;
     }
     if (h->tail != NULL)
         h->tail->next = p;
@@ -458,199 +316,172 @@ void history_record_run(history *h, const history_record *rec)
     h->tail = p;
     h->queued++;
     h->queued_bytes += p->bytes;
-    h->enq_seq++;
+    ticket = p->seq = ++h->enq_seq;
     pthread_cond_signal(&h->work);
+    pthread_mutex_unlock(&h->lock);
+    return ticket;
+}
+
+/* Waits under h->lock until done_seq reaches target, the store is down or
+ * until_ms; 0 when reached. */
+static int wait_done(history *h, uint64_t target, int64_t until_ms)
+{
+    while (h->done_seq < target && !h->down) {
+        if (sce_cond_wait_until(&h->done, &h->lock, until_ms) == ETIMEDOUT)
+            break;
+    }
+    return h->done_seq < target ? -1 : 0;
+}
+
+void history_await(history *h, uint64_t ticket)
+{
+    if (h == NULL || h->store == NULL || ticket == 0 || h->store->answer_wait_ms <= 0)
+        return;
+    pthread_mutex_lock(&h->lock);
+    (void)wait_done(h, ticket, sce_clock_ms() + h->store->answer_wait_ms);
     pthread_mutex_unlock(&h->lock);
 }
 
 int history_flush(history *h, int timeout_ms)
 {
-    int64_t until_ms;
-    uint64_t target;
-    int rv = 0;
+    int rv;
 
-    if (h == NULL || h->unavailable)
+    if (h == NULL || h->store == NULL)
         return 0;
-    until_ms = sce_clock_ms() + timeout_ms;
     pthread_mutex_lock(&h->lock);
-    target = h->enq_seq;
-    while (h->done_seq < target) {
-        if (sce_cond_wait_until(&h->done, &h->lock, until_ms) == ETIMEDOUT) {
-            rv = h->done_seq < target ? -1 : 0;
-            break;
-        }
-    }
+    rv = wait_done(h, h->enq_seq, sce_clock_ms() + timeout_ms);
     pthread_mutex_unlock(&h->lock);
     return rv;
 }
 
 /* ------------------------------------------------------------ the writer */
 
-/* Binds a cleaned, capped copy of s[0..len) as text; *cut is or'ed with
- * whether cleaning had to cut it (invalid bytes take three bytes each). */
-static int bind_clean(sqlite3_stmt *st, int col, const char *s, size_t len, int *cut)
+/* Connects the store when it is down; under h->lock, which it drops while
+ * connecting.  0 when connected; else the backoff doubles. */
+static int writer_connect(history *h, int64_t *backoff_ms)
 {
-    /* A cleaned byte takes at most 3 (U+FFFD): room for that, up to the cap. */
-    size_t cap = len < SCE_HISTORY_TEXT_MAX_BYTES / 3 ? len * 3 : SCE_HISTORY_TEXT_MAX_BYTES;
-    size_t consumed, n;
-    char *buf = malloc(cap + 1);
-
-    if (buf == NULL)
-        return SQLITE_NOMEM;
-    n = sce_utf8_clean(s, len, buf, cap + 1, &consumed);
-    if (consumed < len)
-        *cut = 1;
-    return sqlite3_bind_text(st, col, buf, (int)n, free);
-}
-
-static int bind_line(sqlite3_stmt *st, int col, const char *s)
-{
-    char buf[2048];
-    size_t n = sce_utf8_clean_line(s, strlen(s), buf, sizeof(buf));
-
-    return sqlite3_bind_text(st, col, buf, (int)n, SQLITE_TRANSIENT);
-}
-
-static int insert_one(history *h, pending *p)
-{
-    sqlite3_stmt *st = h->insert;
+    char why[512];
     int rc;
 
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if ((rc = sqlite3_bind_int64(st, 1, p->time_ms)) != SQLITE_OK ||
-        (rc = bind_line(st, 2, p->language)) != SQLITE_OK ||
-        (rc = bind_clean(st, 3, p->code, p->code_len, &p->code_cut)) != SQLITE_OK ||
-        (rc = sqlite3_bind_int(st, 4, p->code_cut)) != SQLITE_OK ||
-        (rc = bind_line(st, 5, p->entry)) != SQLITE_OK ||
-        (rc = sqlite3_bind_int64(st, 6, p->files)) != SQLITE_OK ||
-        (rc = sqlite3_bind_int(st, 7, p->verdict)) != SQLITE_OK ||
-        (rc = sqlite3_bind_int(st, 8, p->exit_code)) != SQLITE_OK ||
-        (rc = bind_clean(st, 9, p->output, p->output_len, &p->output_cut)) != SQLITE_OK ||
-        (rc = sqlite3_bind_int(st, 10, p->output_cut)) != SQLITE_OK ||
-        (rc = bind_clean(st, 11, p->err, p->err_len, &p->err_cut)) != SQLITE_OK ||
-        (rc = sqlite3_bind_int(st, 12, p->err_cut)) != SQLITE_OK ||
-        (rc = bind_line(st, 13, p->message)) != SQLITE_OK ||
-        (rc = sqlite3_bind_int64(st, 14, p->wall_ms)) != SQLITE_OK ||
-        (rc = bind_line(st, 15, p->request_id)) != SQLITE_OK ||
-        (rc = bind_line(st, 16, p->tenant)) != SQLITE_OK)
-        return rc;
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+    pthread_mutex_unlock(&h->lock);
+    rc = h->store->ops->connect(h->store, why, sizeof(why));
+    pthread_mutex_lock(&h->lock);
+    if (rc == HISTORY_STORE_OK) {
+        if (h->down)
+            SCE_LOG(SCE_LOG_INFO, NULL,
+                    "history: %s reachable again; writing the %zu run(s) that waited",
+                    h->store->shown, h->queued);
+        h->down = 0;
+        *backoff_ms = SCE_HISTORY_RETRY_MIN_MS;
+        return 0;
+    }
+    /* The first failure, then at most one line per warning interval. */
+    if (!h->down || sce_clock_ms() - h->last_warn_ms >= SCE_HISTORY_WARN_INTERVAL_MS) {
+        SCE_LOG(SCE_LOG_WARN, NULL,
+                "history: %s is unreachable (%s); %zu run(s) wait in memory, connecting again "
+                "every %lld ms at most",
+                h->store->shown, why, h->queued, (long long)SCE_HISTORY_RETRY_MAX_MS);
+        h->last_warn_ms = sce_clock_ms();
+    }
+    h->down = 1;
+    pthread_cond_broadcast(&h->done); /* answers waiting for a commit go */
+    *backoff_ms = *backoff_ms * 2 < SCE_HISTORY_RETRY_MAX_MS ? *backoff_ms * 2
+                                                              : SCE_HISTORY_RETRY_MAX_MS;
+    return -1;
 }
 
-/* Retention on a connection; returns SQLITE_OK or the failing code, and
- * adds the rows removed to *removed. */
-static int prune_on(sqlite3 *db, sqlite3_stmt *by_count, sqlite3_stmt *by_age,
-                    const history_options *o, uint64_t *removed)
+/* Writes one batch (h->lock dropped meanwhile) and accounts for it. */
+static void writer_batch(history *h, history_entry *list, int64_t *backoff_ms)
 {
-    int rc = SQLITE_OK;
+    history_entry *last = list;
+    uint64_t removed = 0;
+    size_t n = 0, bytes = 0;
+    char why[512];
+    int rc = HISTORY_STORE_OK;
 
-    if (o->max_entries > 0) {
-        sqlite3_reset(by_count);
-        sqlite3_bind_int64(by_count, 1, o->max_entries);
-        rc = sqlite3_step(by_count);
-        sqlite3_reset(by_count);
-        if (rc != SQLITE_DONE)
-            return rc;
-        *removed += (uint64_t)sqlite3_changes(db);
+    for (history_entry *p = list; p != NULL; p = p->next) {
+        n++;
+        bytes += p->bytes;
+        last = p;
     }
-    if (o->max_age_ms > 0) {
-        sqlite3_reset(by_age);
-        sqlite3_bind_int64(by_age, 1, sce_wall_ms() - o->max_age_ms);
-        rc = sqlite3_step(by_age);
-        sqlite3_reset(by_age);
-        if (rc != SQLITE_DONE)
-            return rc;
-        *removed += (uint64_t)sqlite3_changes(db);
+    pthread_mutex_unlock(&h->lock);
+    for (history_entry *p = list; p != NULL && rc == HISTORY_STORE_OK; p = p->next) {
+        if (history_entry_clean(p) != 0) {
+            sce_seterr(why, sizeof(why), "out of memory");
+            rc = HISTORY_STORE_FAILED;
+        }
     }
-    return SQLITE_OK;
-}
+    if (rc == HISTORY_STORE_OK)
+        rc = list != NULL ? h->store->ops->write(h->store, list, &removed, why, sizeof(why))
+                          : (h->store->ops->retain(h->store, &removed, why, sizeof(why)) == 0
+                                 ? HISTORY_STORE_OK
+                                 : HISTORY_STORE_FAILED);
+    if (rc == HISTORY_STORE_FAILED && n > 0)
+        warn_lost(h, list->request_id, n, why);
+    else if (rc == HISTORY_STORE_FAILED)
+        SCE_LOG(SCE_LOG_WARN, NULL, "history: retention failed: %s", why);
+    pthread_mutex_lock(&h->lock);
 
-/* Stores a list of records and applies the retention, in one transaction.
- * Returns SQLITE_OK or the failing code (everything is rolled back). */
-static int write_batch(history *h, pending *list, uint64_t *removed)
-{
-    int rc = sqlite3_exec(h->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-
-    if (rc != SQLITE_OK)
-        return rc;
-    for (pending *p = list; p != NULL && rc == SQLITE_OK; p = p->next)
-        rc = insert_one(h, p);
-    if (rc == SQLITE_OK)
-        rc = prune_on(h->wdb, h->prune_count, h->prune_age, &h->opt, removed);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(h->wdb, "COMMIT", NULL, NULL, NULL);
-    if (rc != SQLITE_OK && !sqlite3_get_autocommit(h->wdb))
-        sqlite3_exec(h->wdb, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
+    if (rc == HISTORY_STORE_DOWN) {
+        /* Nothing was written: the batch goes back to the head, in order,
+         * before what was queued meanwhile. */
+        last->next = h->head;
+        h->head = list;
+        if (h->tail == NULL)
+            h->tail = last;
+        if (!h->down)
+            SCE_LOG(SCE_LOG_WARN, NULL, "history: %s went down (%s); %zu run(s) wait in memory",
+                    h->store->shown, why, h->queued);
+        h->last_warn_ms = sce_clock_ms();
+        h->down = 1;
+        *backoff_ms = SCE_HISTORY_RETRY_MIN_MS;
+        pthread_cond_broadcast(&h->done);
+        return;
+    }
+    if (rc == HISTORY_STORE_OK && n > 0 && h->lost_unreported > 0) {
+        SCE_LOG(SCE_LOG_WARN, NULL, "history: recording again; %llu more run(s) were not recorded",
+                (unsigned long long)h->lost_unreported);
+        h->lost_unreported = 0;
+    }
+    if (rc == HISTORY_STORE_OK) {
+        h->stats.written += n;
+        h->stats.pruned += removed;
+    } else {
+        h->stats.failed += n;
+    }
+    h->queued -= n;
+    h->queued_bytes -= bytes;
+    h->done_seq += n;
+    pthread_cond_broadcast(&h->done);
+    list_free(list);
 }
 
 static void *writer_main(void *arg)
 {
     history *h = arg;
-    int64_t until_ms;
+    int64_t backoff_ms = SCE_HISTORY_RETRY_MIN_MS;
+    int final_tries = 1; /* once stopping, how many more connects a down store gets */
 
     pthread_mutex_lock(&h->lock);
     for (;;) {
-        pending *list;
-        size_t n = 0;
-        uint64_t removed = 0;
-        int rc;
+        history_entry *list;
+        int64_t until_ms;
 
-        until_ms = sce_clock_ms() + SCE_HISTORY_PRUNE_INTERVAL_MS;
-        while (h->head == NULL && !h->stopping) {
-            if (sce_cond_wait_until(&h->work, &h->lock, until_ms) == ETIMEDOUT)
-                break;
+        if (h->down || h->head == NULL) {
+            /* Down: the backoff; idle: the retention's tick. */
+            until_ms = sce_clock_ms() + (h->down ? backoff_ms : SCE_HISTORY_PRUNE_INTERVAL_MS);
+            while ((h->down || h->head == NULL) && !h->stopping) {
+                if (sce_cond_wait_until(&h->work, &h->lock, until_ms) == ETIMEDOUT)
+                    break;
+            }
         }
-        if (h->head == NULL && h->stopping)
+        if (h->stopping && (h->head == NULL || (h->down && final_tries-- <= 0)))
             break;
+        if (h->down && writer_connect(h, &backoff_ms) != 0)
+            continue;
         list = h->head;
         h->head = h->tail = NULL;
-        h->queued = 0;
-        h->queued_bytes = 0;
-        pthread_mutex_unlock(&h->lock);
-
-        for (pending *p = list; p != NULL; p = p->next)
-            n++;
-        if (n > 0) {
-            rc = write_batch(h, list, &removed);
-        } else {
-            /* The idle tick: age-based retention when nothing is written. */
-            rc = prune_on(h->wdb, h->prune_count, h->prune_age, &h->opt, &removed);
-        }
-        if (rc != SQLITE_OK && n > 0) {
-            char why[512];
-
-            sce_seterr(why, sizeof(why), "%s: %s", h->path, sqlite3_errmsg(h->wdb));
-            warn_lost(h, list->request_id, n, why);
-        } else if (rc != SQLITE_OK) {
-            SCE_LOG(SCE_LOG_WARN, NULL, "history: retention failed: %s: %s", h->path,
-                    sqlite3_errmsg(h->wdb));
-        }
-        while (list != NULL) {
-            pending *next = list->next;
-            pending_free(list);
-            list = next;
-        }
-
-        pthread_mutex_lock(&h->lock);
-        if (rc == SQLITE_OK && n > 0 && h->lost_unreported > 0) {
-            SCE_LOG(SCE_LOG_WARN, NULL,
-                    "history: recording again; %llu more run(s) were not "
-                    "recorded",
-                    (unsigned long long)h->lost_unreported);
-            h->lost_unreported = 0;
-        }
-        if (rc == SQLITE_OK) {
-            h->stats.written += n;
-            h->stats.pruned += removed;
-        } else {
-            h->stats.failed += n;
-        }
-        h->done_seq += n;
-        pthread_cond_broadcast(&h->done);
+        writer_batch(h, list, &backoff_ms);
     }
     pthread_mutex_unlock(&h->lock);
     return NULL;
@@ -658,164 +489,73 @@ static void *writer_main(void *arg)
 
 /* ------------------------------------------------------------ reading */
 
-static char *col_text(sqlite3_stmt *st, int col)
+static int has_text(const char *s)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
-
-    return strdup(t != NULL ? (const char *)t : "");
+    return s != NULL && s[0] != '\0';
 }
 
-static int row_fill(sqlite3_stmt *st, history_row *r)
+void history_where(const history_query *q, char mark, char *out, size_t outlen,
+                   history_param params[HISTORY_PARAMS_MAX], int *nparams)
 {
-    r->id = sqlite3_column_int64(st, 0);
-    r->time_ms = sqlite3_column_int64(st, 1);
-    r->code_truncated = sqlite3_column_int(st, 4);
-    r->files = (uint32_t)sqlite3_column_int64(st, 6);
-    r->verdict = sqlite3_column_int(st, 7);
-    r->exit_code = sqlite3_column_int(st, 8);
-    r->output_truncated = sqlite3_column_int(st, 10);
-    r->stderr_truncated = sqlite3_column_int(st, 12);
-    r->wall_ms = (uint32_t)sqlite3_column_int64(st, 14);
-    if ((r->language = col_text(st, 2)) == NULL || (r->code = col_text(st, 3)) == NULL ||
-        (r->entry = col_text(st, 5)) == NULL || (r->output = col_text(st, 9)) == NULL ||
-        (r->stderr_text = col_text(st, 11)) == NULL || (r->message = col_text(st, 13)) == NULL ||
-        (r->request_id = col_text(st, 15)) == NULL || (r->tenant = col_text(st, 16)) == NULL)
-        return -1;
-    return 0;
+    const struct {
+        int on;
+        const char *column;
+        history_param value;
+    } conds[HISTORY_PARAMS_MAX] = {
+        {q->verdict != 0, "verdict", {0, q->verdict, NULL}},
+        {has_text(q->language), "language", {1, 0, q->language}},
+        {has_text(q->tenant), "tenant", {1, 0, q->tenant}},
+        {q->id != 0, "id", {0, q->id, NULL}},
+    };
+    size_t n = 0;
+    int col = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < HISTORY_PARAMS_MAX; i++) {
+        if (!conds[i].on)
+            continue;
+        n += (size_t)snprintf(out + n, n < outlen ? outlen - n : 0, "%s%s = %c%d",
+                              col == 0 ? " WHERE " : " AND ", conds[i].column, mark, col + 1);
+        params[col++] = conds[i].value;
+    }
+    *nparams = col;
 }
 
-/* Cuts a listed row's text to the page budget (history_budget.h). */
-static void row_budget(history_row *r)
+void history_row_budget(history_row *r)
 {
-    char *fields[] = {r->language, r->code,    r->entry,      r->output,
+    char *fields[] = {r->language,    r->code,    r->entry,      r->output,
                       r->stderr_text, r->message, r->request_id, r->tenant};
 
     r->truncated = history_budget_cut(fields, sizeof(fields) / sizeof(fields[0]),
                                       HISTORY_LIST_ENTRY_COST);
 }
 
-static int has_text(const char *s)
+history_page *history_page_new(size_t cap)
 {
-    return s != NULL && s[0] != '\0';
-}
+    history_page *page = calloc(1, sizeof(*page));
 
-/* The WHERE clause of q, its parameters numbered from ?1 in the order
- * bind_filter binds them. */
-static void where_of(const history_query *q, char *out, size_t outlen)
-{
-    const struct {
-        int on;
-        const char *column;
-    } conds[] = {
-        {q->verdict != 0, "verdict"},
-        {has_text(q->language), "language"},
-        {has_text(q->tenant), "tenant"},
-        {q->id != 0, "id"},
-    };
-    size_t n = 0;
-    int col = 1;
-
-    out[0] = '\0';
-    for (size_t i = 0; i < sizeof(conds) / sizeof(conds[0]); i++) {
-        if (!conds[i].on)
-            continue;
-        n += (size_t)snprintf(out + n, outlen - n, "%s%s = ?%d", col == 1 ? " WHERE " : " AND ",
-                              conds[i].column, col);
-        col++;
+    if (page == NULL)
+        return NULL;
+    if (cap > 0 && (page->rows = calloc(cap, sizeof(*page->rows))) == NULL) {
+        free(page);
+        return NULL;
     }
+    return page;
 }
 
-static void bind_filter(sqlite3_stmt *st, const history_query *q, int *col)
+static int unavailable(const history *h, char *err, size_t errlen)
 {
-    if (q->verdict != 0)
-        sqlite3_bind_int(st, (*col)++, q->verdict);
-    if (has_text(q->language))
-        sqlite3_bind_text(st, (*col)++, q->language, -1, SQLITE_STATIC);
-    if (has_text(q->tenant))
-        sqlite3_bind_text(st, (*col)++, q->tenant, -1, SQLITE_STATIC);
-    if (q->id != 0)
-        sqlite3_bind_int64(st, (*col)++, q->id);
+    sce_seterr(err, errlen, "history is unavailable: %s", h != NULL ? h->reason : "history is off");
+    return SCE_ERR_UNAVAILABLE;
 }
 
 int history_fetch(history *h, const history_query *q, history_page **out, char *err, size_t errlen)
 {
-    static const char columns[] =
-        "id, time_ms, language, code, code_truncated, entry, files, verdict, exit_code, output,"
-        " output_truncated, stderr, stderr_truncated, message, wall_ms, request_id, tenant";
-    char where[256], sql[768];
-    sqlite3_stmt *count_st = NULL, *rows_st = NULL;
-    history_page *page = NULL;
-    int rc, col, rv = SCE_ERR_UNAVAILABLE;
-    size_t cap;
-
-    if (h == NULL || h->unavailable) {
-        sce_seterr(err, errlen, "history is unavailable: %s",
-                   h != NULL ? h->reason : "history is off");
-        return SCE_ERR_UNAVAILABLE;
-    }
+    if (h == NULL || h->store == NULL)
+        return unavailable(h, err, errlen);
     /* Read your writes: the runs answered before this query are in. */
     (void)history_flush(h, SCE_HISTORY_QUERY_WAIT_MS);
-
-    where_of(q, where, sizeof(where));
-
-    pthread_mutex_lock(&h->rlock);
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM runs%s", where);
-    rc = sqlite3_prepare_v2(h->rdb, sql, -1, &count_st, NULL);
-    if (rc != SQLITE_OK)
-        goto dberr;
-    col = 1;
-    bind_filter(count_st, q, &col);
-    /* One read transaction for both statements, so total and rows agree. */
-    if ((rc = sqlite3_exec(h->rdb, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
-        goto dberr;
-    rc = sqlite3_step(count_st);
-    if (rc != SQLITE_ROW)
-        goto dberr;
-    if ((page = calloc(1, sizeof(*page))) == NULL)
-        goto oom;
-    page->total = (uint64_t)sqlite3_column_int64(count_st, 0);
-
-    snprintf(sql, sizeof(sql), "SELECT %s FROM runs%s ORDER BY id DESC LIMIT ?%d OFFSET ?%d",
-             columns, where, col, col + 1);
-    rc = sqlite3_prepare_v2(h->rdb, sql, -1, &rows_st, NULL);
-    if (rc != SQLITE_OK)
-        goto dberr;
-    col = 1;
-    bind_filter(rows_st, q, &col);
-    cap = q->id != 0 ? 1 : q->limit;
-    sqlite3_bind_int64(rows_st, col, cap);
-    sqlite3_bind_int64(rows_st, col + 1, q->id != 0 ? 0 : q->offset);
-    if (cap > 0 && (page->rows = calloc(cap, sizeof(*page->rows))) == NULL)
-        goto oom;
-    while ((rc = sqlite3_step(rows_st)) == SQLITE_ROW && page->count < cap) {
-        page->count++;
-        if (row_fill(rows_st, &page->rows[page->count - 1]) != 0)
-            goto oom;
-        /* A listing stays within its budget; one run asked for by id comes
-         * whole. */
-        if (q->id == 0)
-            row_budget(&page->rows[page->count - 1]);
-    }
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        goto dberr;
-    *out = page;
-    page = NULL;
-    rv = SCE_OK;
-    goto out;
-oom:
-    sce_seterr(err, errlen, "out of memory");
-    rv = SCE_ERR_NO_MEMORY;
-    goto out;
-dberr:
-    sce_seterr(err, errlen, "history is unavailable: %s: %s", h->path, sqlite3_errmsg(h->rdb));
-out:
-    sqlite3_finalize(count_st);
-    sqlite3_finalize(rows_st);
-    if (!sqlite3_get_autocommit(h->rdb))
-        sqlite3_exec(h->rdb, "COMMIT", NULL, NULL, NULL);
-    pthread_mutex_unlock(&h->rlock);
-    history_page_free(page);
-    return rv;
+    return h->store->ops->fetch(h->store, q, out, err, errlen);
 }
 
 void history_page_free(history_page *p)
@@ -840,30 +580,16 @@ void history_page_free(history_page *p)
 
 int history_prune(history *h, char *err, size_t errlen)
 {
-    sqlite3_stmt *by_count = NULL, *by_age = NULL;
     uint64_t removed = 0;
-    int rc;
+    int rv;
 
-    if (h == NULL || h->unavailable) {
-        sce_seterr(err, errlen, "history is unavailable: %s",
-                   h != NULL ? h->reason : "history is off");
-        return SCE_ERR_UNAVAILABLE;
-    }
-    pthread_mutex_lock(&h->rlock);
-    rc = sqlite3_prepare_v2(h->rdb, prune_count_sql, -1, &by_count, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(h->rdb, prune_age_sql, -1, &by_age, NULL);
-    if (rc == SQLITE_OK)
-        rc = prune_on(h->rdb, by_count, by_age, &h->opt, &removed);
-    if (rc != SQLITE_OK)
-        sce_seterr(err, errlen, "%s: retention: %s", h->path, sqlite3_errmsg(h->rdb));
-    sqlite3_finalize(by_count);
-    sqlite3_finalize(by_age);
-    pthread_mutex_unlock(&h->rlock);
+    if (h == NULL || h->store == NULL)
+        return unavailable(h, err, errlen);
+    rv = h->store->ops->prune(h->store, &removed, err, errlen);
     pthread_mutex_lock(&h->lock);
     h->stats.pruned += removed;
     pthread_mutex_unlock(&h->lock);
-    return rc == SQLITE_OK ? SCE_OK : SCE_ERR_UNAVAILABLE;
+    return rv;
 }
 
 void history_get_stats(history *h, history_stats *out)
@@ -873,11 +599,15 @@ void history_get_stats(history *h, history_stats *out)
         return;
     pthread_mutex_lock(&h->lock);
     *out = h->stats;
+    out->queued = h->queued;
+    out->store_down = h->down;
     pthread_mutex_unlock(&h->lock);
 }
 
 void history_close(history *h)
 {
+    uint64_t lost;
+
     if (h == NULL)
         return;
     if (h->writer_started) {
@@ -887,12 +617,14 @@ void history_close(history *h)
         pthread_mutex_unlock(&h->lock);
         pthread_join(h->writer, NULL);
     }
-    /* Records queued after the writer stopped (none: history_record_run
-     * refuses once stopping is set). */
-    while (h->head != NULL) {
-        pending *next = h->head->next;
-        pending_free(h->head);
-        h->head = next;
+    /* What the writer could not write (a store still down at the end). */
+    lost = h->queued;
+    if (lost > 0) {
+        SCE_LOG(SCE_LOG_WARN, NULL, "history: %llu run(s) not recorded: %s is down at shutdown",
+                (unsigned long long)lost, h->store != NULL ? h->store->shown : "the store");
+        h->stats.dropped += lost;
     }
+    list_free(h->head);
+    h->head = NULL;
     history_free(h);
 }

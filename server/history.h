@@ -1,24 +1,55 @@
 /*
- * history.h - the record of every run, kept in SQLite.
+ * history.h - the record of every run, kept in SQLite (one machine, the
+ * default) or in PostgreSQL (history_url postgres://...: one history for
+ * several servers).
  *
  * Runs are written by one writer thread of the store's own: a run hands over
- * a capped copy of what it wants recorded (history_record, a memory copy
+ * a capped copy of what it wants recorded (history_record_run, a memory copy
  * that never waits for the database) and goes on to answer.  The writer
  * stores whatever has queued up in one transaction and applies the
  * retention (max_entries, max_age) after each, and once a minute when idle.
- * A write that fails (disk full, locked past busy_timeout, corrupt file) is
- * logged as one warning with the reason and the runs are dropped: history
- * never fails a run.  When the writer falls behind, records beyond the
- * queue's cap are dropped the same way.  (Warnings come at most every
+ *
+ * SQLite: a write that fails (disk full, locked past busy_timeout, corrupt
+ * file) is logged as one warning with the reason and the runs are dropped:
+ * history never fails a run.  When the writer falls behind, records beyond
+ * the queue's cap are dropped the same way.  (Warnings come at most every
  * SCE_HISTORY_WARN_INTERVAL_MS, with the count of runs lost since the last.)
  *
- * Queries use a connection of their own (WAL lets them read while the
- * writer writes).  A query first waits, briefly, for the records queued
+ * PostgreSQL: ids are the database's (bigserial), so one id names one run
+ * whichever server ran it, and pages are ordered by time, then id, so the
+ * runs of several servers read as one sequence.  A database that is down
+ * (or unreachable when the server starts) loses nothing that can wait: the
+ * records stay queued (up to SCE_HISTORY_PG_QUEUE_MAX_RECORDS / _BYTES), a
+ * batch that failed for want of the database is put back at the head of the
+ * queue, and the writer connects again with a backoff (SCE_HISTORY_RETRY_*);
+ * only what the full queue cannot take is dropped, counted and logged.  An
+ * error of the data itself (not of the connection) drops its batch as
+ * SQLite does.  A malformed URL leaves the history unavailable (logged);
+ * the server serves runs all the same.
+ *
+ * Durability of answered runs (the choice made for PostgreSQL): a server
+ * may be killed at any moment (kill -9, a node lost), and a run it answered
+ * must then be in the history.  So, while the database is connected, a run's
+ * answer waits for the commit of its record (history_await, at most
+ * SCE_HISTORY_ANSWER_WAIT_MS; the run itself is never slowed, only its
+ * answer leaves a few milliseconds later).  While the database is known to
+ * be down, the answer does not wait at all: its record waits in the queue,
+ * and a server killed then loses the queued records (the price of answering
+ * during an outage rather than failing runs).  SQLite keeps its answers
+ * unwaited (a lost server there takes its file with it).
+ *
+ * Queries use a connection of their own (SQLite: WAL lets them read while
+ * the writer writes; PostgreSQL: one reader connection, opened again when
+ * it was lost).  A query first waits, briefly, for the records queued
  * before it, so a client that got its answer and then asks for the history
- * sees its run.
+ * sees its run; not when the database is known to be down.
+ *
+ * The URL's password (if any) is never logged nor put in an error message:
+ * the URL is shown with it replaced by "***" (history_url_redact).
  *
  * What it does not do: decide what a run is (service.c builds the
- * records), or speak protobuf.
+ * records), or speak protobuf.  The stores themselves are history_sqlite.c
+ * and history_pg.c behind history_store.h.
  */
 #ifndef SCE_HISTORY_H
 #define SCE_HISTORY_H
@@ -35,6 +66,7 @@ typedef struct history_options {
     int64_t max_entries; /* runs kept, newest first; 0: no bound */
     int64_t max_age_ms;  /* runs older than this are dropped; 0: no bound */
     int busy_timeout_ms; /* how long a write waits for a lock; 0: the default */
+    const char *url;     /* NULL or "": SQLite at path; postgres://... or postgresql://... */
 } history_options;
 
 /* One run as it is handed over.  The byte fields (code, output, stderr)
@@ -106,14 +138,19 @@ typedef struct history_stats {
     uint64_t failed;  /* runs lost to a failed write */
     uint64_t dropped; /* runs lost to a full queue or an unavailable store */
     uint64_t pruned;  /* runs removed by the retention */
+    uint64_t queued;  /* runs waiting for the writer now (kept through an outage) */
+    int store_down;   /* the database is known to be unreachable (PostgreSQL) */
 } history_stats;
 
-/* Opens the store at o->path, creating the file (mode 0600) and its
- * directory (0700) when missing, the schema, WAL mode and the busy timeout;
- * applies the retention once and starts the writer.  On SCE_OK *out is the
- * store (history_close frees it).  On error (SCE_ERR_UNAVAILABLE) err says
- * why, e.g. "/var/lib/sce/history.db: file is not a database", and nothing
- * is left open. */
+/* With o->url empty: opens the SQLite store at o->path, creating the file
+ * (mode 0600) and its directory (0700) when missing, the schema, WAL mode
+ * and the busy timeout; applies the retention once and starts the writer.
+ * With o->url postgres://...: checks the URL and starts the writer, which
+ * connects (and creates the schema) on its own, so a database that is down
+ * does not fail the call.  On SCE_OK *out is the store (history_close frees
+ * it).  On error (SCE_ERR_UNAVAILABLE) err says why, e.g.
+ * "/var/lib/sce/history.db: file is not a database" or "history_url: ...",
+ * never with a password, and nothing is left open. */
 int history_open(const history_options *o, history **out, char *err, size_t errlen);
 
 /* A store that keeps nothing and answers every query with UNAVAILABLE
@@ -123,11 +160,20 @@ history *history_unavailable(const char *reason);
 
 /* Queues a copy of one run for the writer.  Never waits for the database
  * and never fails the caller; a record that cannot be queued is counted as
- * dropped and logged.  NULL h is accepted (history off). */
-void history_record_run(history *h, const history_record *rec);
+ * dropped and logged.  NULL h is accepted (history off).  Returns the
+ * record's ticket for history_await, 0 when it was not queued. */
+uint64_t history_record_run(history *h, const history_record *rec);
+
+/* Before a run's answer is sent: with a store that promises answered runs
+ * (PostgreSQL) and is connected, waits until the record of `ticket` is
+ * committed or failed, at most SCE_HISTORY_ANSWER_WAIT_MS; returns at once
+ * when the store is down (the record stays queued), for SQLite, for ticket
+ * 0 and for NULL h. */
+void history_await(history *h, uint64_t ticket);
 
 /* Waits until every record queued before the call has been written (or has
- * failed), at most timeout_ms.  Returns 0 when so, -1 on timeout. */
+ * failed), at most timeout_ms.  Returns 0 when so, -1 on timeout or when
+ * the database is down with records still queued. */
 int history_flush(history *h, int timeout_ms);
 
 /* One page of runs, newest first.  SCE_OK with *out (free with
@@ -144,6 +190,10 @@ void history_page_free(history_page *p);
 int history_prune(history *h, char *err, size_t errlen);
 
 void history_get_stats(history *h, history_stats *out);
+
+/* url with the password of its user part (postgres://user:PASSWORD@host)
+ * replaced by "***", for logs and messages; cut to fit outlen. */
+void history_url_redact(const char *url, char *out, size_t outlen);
 
 /* Writes what is still queued, stops the writer, closes the database and
  * frees.  NULL is accepted. */

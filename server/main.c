@@ -164,18 +164,27 @@ int main(int argc, char **argv)
     }
     env.pool = warm;
     if (opt.history) {
-        history_options ho = {opt.history_path, opt.history_max_entries, opt.history_max_age_ms, 0};
+        history_options ho = {.path = opt.history_path,
+                              .max_entries = opt.history_max_entries,
+                              .max_age_ms = opt.history_max_age_ms,
+                              .url = opt.history_url};
+        char where[512];
 
+        /* The URL is shown without its password. */
+        if (opt.history_url[0] != '\0')
+            history_url_redact(opt.history_url, where, sizeof(where));
+        else
+            snprintf(where, sizeof(where), "%s", opt.history_path);
         rv = history_open(&ho, &hist, err, sizeof(err));
         if (rv == SCE_OK) {
-            SCE_LOG(SCE_LOG_INFO, NULL, "history: %s (keeps %lld runs, %lld days)",
-                    opt.history_path, (long long)opt.history_max_entries,
+            SCE_LOG(SCE_LOG_INFO, NULL, "history: %s (keeps %lld runs, %lld days)", where,
+                    (long long)opt.history_max_entries,
                     (long long)(opt.history_max_age_ms / 86400000));
         } else {
             /* The server serves all the same; History says why it cannot. */
             SCE_LOG(SCE_LOG_ERROR, NULL,
                     "history is unavailable, runs are not recorded: %s (fix or move the file, "
-                    "set history_path, or history = off)",
+                    "set history_path or history_url, or history = off)",
                     err);
             hist = history_unavailable(err);
         }

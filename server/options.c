@@ -107,6 +107,11 @@ static const sce_option server_opts[] = {
                0, "record every run in the history database (off: History answers enabled=false)"),
     SCE_OPTION(server_options, "history_path", "SCE_HISTORY_PATH", SCE_OPT_STRING, history_path,
                SCE_DEF_HISTORY_PATH, 1, 0, "the SQLite history database; its directory is created"),
+    SCE_OPTION(server_options, "history_url", "SCE_HISTORY_URL", SCE_OPT_STRING, history_url,
+               SCE_DEF_HISTORY_URL, 1, 0,
+               "postgres://USER@HOST:PORT/DB: one history in PostgreSQL shared by several "
+               "servers (history_path is then unused; prefer PGPASSWORD or ~/.pgpass to a "
+               "password in the URL); empty: SQLite"),
     SCE_OPTION(server_options, "history_max_entries", "SCE_HISTORY_MAX_ENTRIES", SCE_OPT_INT,
                history_max_entries, SCE_DEF_HISTORY_MAX_ENTRIES, 0, 100000000,
                "runs kept in the history (0: no bound)"),

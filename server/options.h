@@ -55,6 +55,7 @@ typedef struct server_options {
 
     int history;
     char *history_path;
+    char *history_url; /* "": SQLite at history_path; postgres://...: PostgreSQL */
     int64_t history_max_entries;
     int64_t history_max_age_ms;
 

@@ -76,6 +76,7 @@
 #define SCE_DEF_BATCH_LIMIT "5"        /* tasks of one RunBatch */
 #define SCE_DEF_HISTORY "on"           /* record every run */
 #define SCE_DEF_HISTORY_PATH "/var/lib/sce/history.db"
+#define SCE_DEF_HISTORY_URL ""         /* empty: SQLite at history_path; postgres://...: PostgreSQL */
 #define SCE_DEF_HISTORY_MAX_ENTRIES "10000"
 #define SCE_DEF_HISTORY_MAX_AGE "43200m" /* 30 days (durations take ms, s, m) */
 
@@ -151,5 +152,16 @@
 #define SCE_HISTORY_WARN_INTERVAL_MS 10000 /* at most one lost-runs warning this often */
 #define SCE_HISTORY_CACHE_KIB "512"        /* SQLite page cache per connection (a PRAGMA's text) */
 #define SCE_HISTORY_TENANT_MAX_BYTES 128   /* a stored tenant name; sce-gateway's are at most 64 */
+
+/* ---- the PostgreSQL history (history_pg.c) ---- */
+/* While PostgreSQL is down the runs wait in memory: about 10 minutes of
+ * runs at one engine's ceiling (~12 a second), within 64 MiB. */
+#define SCE_HISTORY_PG_QUEUE_MAX_RECORDS 8192
+#define SCE_HISTORY_PG_QUEUE_MAX_BYTES (64u << 20)
+#define SCE_HISTORY_ANSWER_WAIT_MS 1000    /* a run's answer waits this long for its commit */
+#define SCE_HISTORY_RETRY_MIN_MS 250       /* first wait before connecting again */
+#define SCE_HISTORY_RETRY_MAX_MS 5000      /* the backoff doubles up to this */
+#define SCE_HISTORY_CONNECT_TIMEOUT_S "3"  /* libpq connect_timeout (text; the URL may override) */
+#define SCE_HISTORY_TCP_TIMEOUT_MS "10000" /* libpq tcp_user_timeout: a silent peer is down */
 
 #endif

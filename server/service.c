@@ -64,7 +64,9 @@ static void record_run(history *h, const Sce__V1__RunRequest *rq, const service_
         rec.verdict = SCE__V1__VERDICT__VERDICT_INTERNAL_ERROR;
         rec.message = a->message;
     }
-    history_record_run(h, &rec);
+    /* With PostgreSQL, the answer waits (briefly) for the commit, so a
+     * server killed after answering has lost no answered run (history.h). */
+    history_await(h, history_record_run(h, &rec));
 }
 
 void service_run(const exec_env *env, history *h, const Sce__V1__RunRequest *rq, int project,

@@ -58,7 +58,7 @@ static int64_t now_ms(void)
 
 static history *open_store(int64_t max_entries, int64_t max_age_ms, int busy_ms)
 {
-    history_options o = {db_path, max_entries, max_age_ms, busy_ms};
+    history_options o = {db_path, max_entries, max_age_ms, busy_ms, NULL};
     history *h = NULL;
     char err[512];
     int rv = history_open(&o, &h, err, sizeof(err));
@@ -375,7 +375,7 @@ static void test_restart(void **state)
 
 static void test_corrupt_file(void **state)
 {
-    history_options o = {db_path, 0, 0, 0};
+    history_options o = {db_path, 0, 0, 0, NULL};
     history *h = NULL, *u;
     history_page *p = NULL;
     history_query q = {10, 0, 0, NULL, NULL, 0};
@@ -414,7 +414,7 @@ static void test_corrupt_file(void **state)
 static void test_damaged_pages(void **state)
 {
     history *h = open_store(0, 0, 0);
-    history_options o = {db_path, 0, 0, 0};
+    history_options o = {db_path, 0, 0, 0, NULL};
     history_query q = {10, 0, 0, NULL, NULL, 0};
     history_page *p = NULL;
     char err[512];
@@ -453,7 +453,7 @@ static void test_damaged_pages(void **state)
 
 static void test_directory_cannot_be_made(void **state)
 {
-    history_options o = {NULL, 0, 0, 0};
+    history_options o = {NULL, 0, 0, 0, NULL};
     history *h = NULL;
     char path[256], want[512], err[512];
     FILE *f;
