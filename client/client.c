@@ -428,6 +428,14 @@ static int call_lost(sce_client *c, inflight *k)
     return lost;
 }
 
+/* How far the calling thread's latest exchange got (sce_client_last_call). */
+static _Thread_local int last_call = SCE_CALL_NOT_SENT;
+
+int sce_client_last_call(void)
+{
+    return last_call;
+}
+
 /* Sends `msg` (consumed, always) and waits for the answer, all within
  * `timeout_ms` (0: no limit).  On SCE_OK *reply is the answer (caller
  * frees). */
@@ -440,6 +448,8 @@ static int client_exchange(sce_client *c, nng_msg *msg, uint32_t timeout_ms, nng
     nng_ctx ctx = NNG_CTX_INITIALIZER;
     int ctx_open = 0, registered = 0;
     int rv, nrv;
+
+    last_call = SCE_CALL_NOT_SENT;
 
     /* Probe first: a dialer started for a call that then fails at once
      * could be halfway through its handshake when the caller exits, which
@@ -486,6 +496,9 @@ static int client_exchange(sce_client *c, nng_msg *msg, uint32_t timeout_ms, nng
         goto out;
     }
 
+    /* Handed to a pipe (nng completes a REQ send only then): from here on
+     * the server may have it. */
+    last_call = SCE_CALL_SENT;
     pthread_mutex_lock(&c->mtx);
     call.receiving = !call.lost;
     pthread_mutex_unlock(&c->mtx);
@@ -503,6 +516,7 @@ static int client_exchange(sce_client *c, nng_msg *msg, uint32_t timeout_ms, nng
     }
     if (nrv == 0) {
         *reply = nng_aio_get_msg(call.aio);
+        last_call = SCE_CALL_ANSWERED;
         rv = SCE_OK;
     } else if (call_lost(c, &call) || nrv == NNG_ECONNRESET || nrv == NNG_ECONNSHUT ||
                nrv == NNG_ECLOSED) {
@@ -556,6 +570,7 @@ static const char *method_name(int method)
  * client or result pointer. */
 static int call_args_check(const sce_client *c, const void *out, char *errbuf, size_t errlen)
 {
+    last_call = SCE_CALL_NOT_SENT;
     sce_seterr(errbuf, errlen, "%s", "");
     if (c == NULL || out == NULL) {
         sce_seterr(errbuf, errlen, "%s is NULL", c == NULL ? "the client" : "out");

@@ -37,7 +37,13 @@
 #define GW_RATE_CLIENTS_MAX 4096 /* clients the rate limiter remembers; the least recent goes */
 #define GW_WATCH_INTERVAL_MS 250 /* how often the watchdog looks for slow clients */
 #define GW_AUTH_TOKEN_MIN 16     /* characters of a bearer token, at least */
-#define GW_AUTH_TOKEN_MAX 1024   /* ... and at most (it travels in a header) */
+#define GW_AUTH_TOKEN_MAX 1024
+/* ---- backends (backends.h) ---- */
+#define GW_BACKENDS_MAX 64                /* servers behind one gateway */
+#define GW_BACKENDS_POLL_INTERVAL_MS 1000 /* each backend's Health poll */
+#define GW_BACKENDS_POLL_TIMEOUT_MS 2000  /* ... answered within this, or it is down */
+#define GW_BACKENDS_DNS_REFRESH_MS 2000   /* a dns:// name is resolved again */
+#define GW_HEALTHZ_FRESH_WAIT_MS 2500     /* /healthz waits this long for fresh polls */   /* ... and at most (it travels in a header) */
 
 /* ---- Host, Origin and connection caps (guard.c) ---- */
 #define GW_ALLOWED_HOSTS_MAX 64 /* names in allowed_hosts */

@@ -61,6 +61,7 @@
 #include "gateway_limits.h"
 #include "guard.h"
 #include "json.h"
+#include "metrics.h"
 #include "rate_limit.h"
 #include "routes.h"
 #include "routes_project.h"
@@ -85,7 +86,8 @@ static const char oom_body[] =
 
 struct http_server {
     struct MHD_Daemon *d;
-    sce_client *client;
+    gw_backends *backends;
+    gw_metrics *metrics;
     size_t body_limit;
     char *cors_origin; /* NULL: CORS off */
     gw_static *page;
@@ -320,6 +322,40 @@ static enum MHD_Result send_static(http_request *rq, struct MHD_Connection *c, c
     return send_response(rq, c, MHD_HTTP_OK, resp, f->is_html);
 }
 
+/* GET /metrics: the Prometheus text (metrics.h), the backends as they
+ * are now (no fresh poll: a scrape must not wait). */
+static enum MHD_Result send_metrics(http_request *rq, struct MHD_Connection *c)
+{
+    gw_backends_snapshot *snap = NULL;
+    gw_backend_view *views = NULL;
+    struct MHD_Response *resp;
+    char *text = NULL;
+    size_t len = 0;
+    int rv = gw_backends_snapshot_take(rq->srv->backends, 0, &snap);
+
+    if (rv == SCE_OK && (views = calloc(snap->count ? snap->count : 1, sizeof(*views))) == NULL)
+        rv = SCE_ERR_NO_MEMORY;
+    for (size_t i = 0; rv == SCE_OK && i < snap->count; i++) {
+        const gw_backend_state *b = &snap->items[i];
+
+        views[i] = (gw_backend_view){b->url, b->up, b->in_flight, b->runs, b->failures, b->health};
+    }
+    if (rv == SCE_OK)
+        rv = gw_metrics_render(rq->srv->metrics, views, snap->count, &text, &len);
+    free(views);
+    gw_backends_snapshot_free(snap);
+    if (rv != SCE_OK)
+        return send_error(rq, c, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_NO_MEMORY,
+                          "out of memory");
+    if ((resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE)) == NULL) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, GW_METRICS_CONTENT_TYPE);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    return send_response(rq, c, MHD_HTTP_OK, resp, 0);
+}
+
 /* A CORS preflight; answered for API routes only, and only when CORS is on. */
 static enum MHD_Result send_preflight(http_request *rq, struct MHD_Connection *c)
 {
@@ -373,12 +409,15 @@ static enum MHD_Result on_headers(http_request *rq, struct MHD_Connection *c, co
         gw_guard_busy_message(s->guard, rq->watch->admit, msg, sizeof(msg));
         gw_answer_error_retry(&rq->refusal, MHD_HTTP_SERVICE_UNAVAILABLE, SCE_ERR_UNAVAILABLE, msg,
                               GW_BUSY_RETRY_AFTER_S);
+        gw_metrics_refused(s->metrics, "connections");
         return refuse(rq, c);
     }
-    /* /healthz answers any Host, for load balancers that probe by address. */
+    /* /healthz and /metrics answer any Host, for load balancers and
+     * scrapers that come by address. */
     host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-    if ((rq->route == NULL || rq->route->id != GW_ROUTE_HEALTH) &&
+    if ((rq->route == NULL ||
+         (rq->route->id != GW_ROUTE_HEALTH && rq->route->id != GW_ROUTE_METRICS)) &&
         (status = gw_guard_check(s->guard, method, host, origin, msg, sizeof(msg))) != 0) {
         gw_answer_error(&rq->refusal, status, SCE_ERR_PERMISSION_DENIED, msg);
         return refuse(rq, c);
@@ -390,6 +429,7 @@ static enum MHD_Result on_headers(http_request *rq, struct MHD_Connection *c, co
             &rq->tenant, msg, sizeof(msg), www, sizeof(www)) != 0) {
         gw_answer_error(&rq->refusal, MHD_HTTP_UNAUTHORIZED, SCE_ERR_UNAUTHENTICATED, msg);
         gw_answer_header(&rq->refusal, MHD_HTTP_HEADER_WWW_AUTHENTICATE, www);
+        gw_metrics_refused(s->metrics, "unauthenticated");
         return refuse(rq, c);
     }
     if (rq->route == NULL || strcmp(method, MHD_HTTP_METHOD_POST) != 0)
@@ -449,6 +489,8 @@ static enum MHD_Result on_request(http_request *rq, struct MHD_Connection *c, co
     }
     if (rq->route->is_static)
         return send_static(rq, c, url);
+    if (rq->route->id == GW_ROUTE_METRICS)
+        return send_metrics(rq, c);
     if (rq->route->json_body) {
         if (rq->body_oom)
             return send_error(rq, c, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL,
@@ -457,7 +499,8 @@ static enum MHD_Result on_request(http_request *rq, struct MHD_Connection *c, co
             return send_too_large(rq, c);
     }
     memset(&x, 0, sizeof(x));
-    x.client = s->client;
+    x.backends = s->backends;
+    x.metrics = s->metrics;
     x.c = c;
     x.url = url;
     x.body = &rq->body;
@@ -545,6 +588,9 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
     SCE_LOG(rq->status >= 500 ? SCE_LOG_WARN : SCE_LOG_INFO, rq->request_id,
             "%s %s %u %lld ms%s%s%s", rq->method, rq->path, rq->status,
             (long long)(sce_clock_ms() - rq->start_ms), how, rq->note[0] ? ": " : "", rq->note);
+    if (rq->status != 0)
+        gw_metrics_http(s->metrics, gw_routes_label(rq->route), rq->status,
+                        (double)(sce_clock_ms() - rq->start_ms) / 1000.0);
     sce_buf_free(&rq->body);
     gw_multipart_free(rq->upload);
     gw_answer_clear(&rq->refusal);
@@ -622,8 +668,8 @@ bad:
     return SCE_ERR_INVALID_ARGUMENT;
 }
 
-int http_start(const http_config *cfg, sce_client *client, http_server **out, char *err,
-               size_t errlen)
+int http_start(const http_config *cfg, gw_backends *backends, gw_metrics *metrics,
+               http_server **out, char *err, size_t errlen)
 {
     http_server *s = calloc(1, sizeof(*s));
     struct sockaddr_storage ss;
@@ -637,7 +683,8 @@ int http_start(const http_config *cfg, sce_client *client, http_server **out, ch
         sce_seterr(err, errlen, "out of memory");
         return SCE_ERR_NO_MEMORY;
     }
-    s->client = client;
+    s->backends = backends;
+    s->metrics = metrics;
     s->body_limit = cfg->body_limit_bytes;
     s->listen_fd = MHD_INVALID_SOCKET;
     s->tenants = cfg->tenants;

@@ -27,7 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backends.h"
 #include "sce/client.h"
+
+struct gw_metrics;
 
 typedef struct http_config {
     const char *listen;      /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:80" */
@@ -50,12 +53,12 @@ typedef struct http_server http_server;
 
 /* Loads the static files (a missing directory is not an error: the page is
  * then answered 503 "not built"), binds cfg->listen and starts serving.
- * `client` is borrowed and must outlive the server.  Strings in cfg are
+ * `backends` and `metrics` are borrowed and must outlive the server.  Strings in cfg are
  * copied.  Errors, with one line in `err`: INVALID_ARGUMENT for a malformed
  * listen address or a page over the size caps (configuration mistakes),
  * UNAVAILABLE when the address cannot be bound (a port in use). */
-int http_start(const http_config *cfg, sce_client *client, http_server **out, char *err,
-               size_t errlen);
+int http_start(const http_config *cfg, gw_backends *backends, struct gw_metrics *metrics,
+               http_server **out, char *err, size_t errlen);
 
 /* Stops accepting connections; requests on open connections still run, and
  * new requests on kept-alive connections are answered 503. */

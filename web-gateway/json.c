@@ -480,6 +480,80 @@ json_t *gw_json_health(const sce_health *h, int err, const char *message, unsign
     return o;
 }
 
+/* A one-line string of the gateway's own (a URL, a reason), valid JSON
+ * whatever its bytes. */
+static json_t *line_string(const char *text)
+{
+    char line[512];
+
+    sce_utf8_clean_line(text, strlen(text), line, sizeof(line));
+    return json_string(line);
+}
+
+/* One backend of /healthz. */
+static json_t *backend_json(const gw_backend_state *b)
+{
+    json_t *one = sce_json_health(b->health, b->health_rv, b->error), *o = json_object();
+    int bad = one == NULL || o == NULL;
+
+    bad |= json_object_set_new_nocheck(o, "url", line_string(b->url)) != 0;
+    bad |= json_object_set_new_nocheck(o, "state", json_string(b->up ? "up" : "down")) != 0;
+    bad |= json_object_set_new_nocheck(o, "in_flight", json_integer(b->in_flight)) != 0;
+    bad |= json_object_set_new_nocheck(o, "runs", json_integer((json_int_t)b->runs)) != 0;
+    bad |= json_object_set_new_nocheck(o, "failures", json_integer((json_int_t)b->failures)) != 0;
+    if (!b->up)
+        bad |= json_object_set_new_nocheck(o, "error", line_string(b->error)) != 0;
+    if (!bad) {
+        bad |= json_object_set_nocheck(o, "server", json_object_get(one, "server")) != 0;
+        bad |= json_object_set_nocheck(o, "engine", json_object_get(one, "engine")) != 0;
+    }
+    json_decref(one);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_t *gw_json_health_backends(const gw_backends_snapshot *s, unsigned *http_status)
+{
+    const gw_backend_state *first = NULL;
+    json_t *o, *list = json_array();
+    size_t up = 0;
+    int bad = list == NULL;
+
+    for (size_t i = 0; i < s->count; i++) {
+        up += s->items[i].up != 0;
+        if (first == NULL || (s->items[i].up && !first->up))
+            first = &s->items[i];
+    }
+    if (first != NULL)
+        o = gw_json_health(first->health, first->health_rv, first->error, http_status);
+    else
+        o = gw_json_health(NULL, SCE_ERR_UNAVAILABLE,
+                           s->note[0] != '\0' ? s->note : "no sce-server behind this gateway",
+                           http_status);
+    bad |= o == NULL;
+    for (size_t i = 0; i < s->count && !bad; i++)
+        bad |= json_array_append_new(list, backend_json(&s->items[i])) != 0;
+    if (!bad && s->count > 1) {
+        const char *status = up == s->count ? "ok" : up > 0 ? "degraded" : NULL;
+
+        if (status != NULL)
+            bad |= json_object_set_new_nocheck(o, "status", json_string(status)) != 0;
+    }
+    if (!bad)
+        bad |= json_object_set_new_nocheck(o, "backends", list) != 0;
+    else
+        json_decref(list);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    *http_status = up > 0 ? 200 : 503;
+    return o;
+}
+
 json_t *gw_json_error(unsigned http_status, int err, const char *message, const char *request_id)
 {
     return sce_json_error(http_status < 500, err, message, request_id);

@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "backends.h"
 #include "sce/client.h"
 #include "common/result_json.h"
 
@@ -82,6 +83,16 @@ json_t *gw_json_history(const sce_history_page *p, uint32_t offset);
  * it failed with `err` (an sce_err) and `message`.  *http_status receives
  * 200 when the server serves and its engine is fine, else 503. */
 json_t *gw_json_health(const sce_health *h, int err, const char *message, unsigned *http_status);
+
+/* GET /healthz of a gateway with its backends: gw_json_health() of the
+ * first backend that is up (else the first one), whose `server` and
+ * `engine` keep the shape of one server's, and "backends": [{url, state
+ * ("up" or "down"), in_flight, runs, failures, error (when down), server,
+ * engine}].  status is "ok" when every backend is up, "degraded" when some
+ * are, else the first backend's ("unavailable" or "degraded");
+ * *http_status is 200 when at least one backend can run code, else 503.
+ * NULL when out of memory. */
+json_t *gw_json_health_backends(const gw_backends_snapshot *s, unsigned *http_status);
 
 /* The body of every non-2xx answer: sce_json_error(), "rejected" for a
  * 4xx http_status and "error" for a 5xx. */

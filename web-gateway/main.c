@@ -24,7 +24,9 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "gateway_limits.h"
+#include "backends.h"
 #include "http.h"
+#include "metrics.h"
 #include "options.h"
 #include "sce/client.h"
 #include "sce/err.h"
@@ -37,7 +39,8 @@ int main(int argc, char **argv)
     char err[1024];
     sigset_t set;
     int sig, rv, status = 1;
-    sce_client *client = NULL;
+    gw_backends *backends = NULL;
+    gw_metrics *metrics = NULL;
     http_server *srv = NULL;
     gw_tenants *tenants = NULL;
     size_t left;
@@ -61,13 +64,17 @@ int main(int argc, char **argv)
 
     SCE_LOG(SCE_LOG_INFO, NULL, "sce-gateway %s starting: server %s, rpc_timeout %lld ms",
             SCE_VERSION, opt.server, (long long)opt.rpc_timeout_ms);
-    rv = sce_client_open(opt.server, &client, err, sizeof(err));
-    if (rv != SCE_OK) {
-        fprintf(stderr, "sce-gateway: server: %s\n", err);
-        status = 2;
+    if ((metrics = gw_metrics_new()) == NULL) {
+        fprintf(stderr, "sce-gateway: out of memory\n");
         goto out;
     }
-    sce_client_set_timeout(client, (uint32_t)opt.rpc_timeout_ms);
+    rv = gw_backends_start(opt.server, (uint32_t)opt.rpc_timeout_ms, metrics, &backends, err,
+                           sizeof(err));
+    if (rv != SCE_OK) {
+        fprintf(stderr, "sce-gateway: %s\n", err);
+        status = rv == SCE_ERR_INVALID_ARGUMENT ? 2 : 1;
+        goto out;
+    }
 
     memset(&hc, 0, sizeof(hc));
     hc.listen = opt.listen;
@@ -84,7 +91,7 @@ int main(int argc, char **argv)
     hc.rate_burst = (unsigned)opt.rate_burst;
     hc.client_ip_header = opt.client_ip_header;
     hc.allowed_hosts = opt.allowed_hosts;
-    rv = http_start(&hc, client, &srv, err, sizeof(err));
+    rv = http_start(&hc, backends, metrics, &srv, err, sizeof(err));
     if (rv != SCE_OK) {
         fprintf(stderr, "sce-gateway: %s\n", err);
         if (rv == SCE_ERR_INVALID_ARGUMENT)
@@ -106,7 +113,8 @@ int main(int argc, char **argv)
 out:
     http_stop(srv);
     gw_tenants_free(tenants);
-    sce_client_close(client);
+    gw_backends_stop(backends);
+    gw_metrics_free(metrics);
     sce_config_free(&gateway_options_spec, &opt);
     return status;
 }

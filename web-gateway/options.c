@@ -27,7 +27,8 @@ static const sce_option gateway_opts[] = {
                GW_DEF_LISTEN, 1, 0, "HTTP address to serve on: ADDR:PORT or [V6ADDR]:PORT"),
     SCE_OPTION(gateway_options, "server", "SCE_GATEWAY_SERVER", SCE_OPT_STRING, server,
                SCE_DEFAULT_SERVER_URL, 1, 0,
-               "nng URL of sce-server (tcp://HOST:PORT, ipc:///path)"),
+               "sce-server(s): nng URLs, comma-separated (tcp://HOST:PORT, ipc:///path), "
+               "or dns://NAME:PORT (every address of NAME, re-resolved)"),
     SCE_OPTION(gateway_options, "rpc_timeout", "SCE_GATEWAY_RPC_TIMEOUT", SCE_OPT_MS,
                rpc_timeout_ms, GW_DEF_RPC_TIMEOUT, 100, 3600000,
                "longest wait for the server's answer (queueing + run); beyond it: 504"),

@@ -20,6 +20,7 @@
 #include "common/utf8.h"
 #include "gateway_limits.h"
 #include "json.h"
+#include "metrics.h"
 #include "routes_project.h"
 #include "sce/err.h"
 
@@ -33,7 +34,24 @@ static const gw_route routes[] = {
     {"/run-batch", GW_ROUTE_RUN_BATCH, "POST", "POST, OPTIONS", 0, 1, 0},
     {"/history", GW_ROUTE_HISTORY, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0},
     {"/history/", GW_ROUTE_HISTORY_ENTRY, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0},
+    {"/metrics", GW_ROUTE_METRICS, "GET, HEAD", "GET, HEAD, OPTIONS", 1, 0, 0},
 };
+
+const char *gw_routes_label(const gw_route *r)
+{
+    if (r == NULL)
+        return "other";
+    switch (r->id) {
+    case GW_ROUTE_PAGE:
+        return "page";
+    case GW_ROUTE_ASSET:
+        return "asset";
+    case GW_ROUTE_HISTORY_ENTRY:
+        return "/history/{id}";
+    default:
+        return r->path;
+    }
+}
 
 const gw_route *gw_routes_find(const char *url)
 {
@@ -128,7 +146,10 @@ static int admit_cb(void *arg, size_t runs, unsigned *retry_s, char *msg, size_t
     if (x->rate == NULL)
         return 1;
     client_key(x, key);
-    return gw_rate_take(x->rate, key, runs, sce_clock_ms(), retry_s, msg, msglen);
+    if (gw_rate_take(x->rate, key, runs, sce_clock_ms(), retry_s, msg, msglen))
+        return 1;
+    gw_metrics_refused(x->metrics, "rate_limit");
+    return 0;
 }
 
 /* The caller as the routes see it: without tokens, or with the single
@@ -150,7 +171,7 @@ static void answer_languages(const gw_route_ctx *x, gw_answer *a)
 {
     sce_language_list *l = NULL;
     char err[512];
-    int rv = sce_client_languages(x->client, &l, err, sizeof(err));
+    int rv = gw_backends_languages(x->backends, &l, err, sizeof(err));
 
     if (rv != SCE_OK) {
         gw_answer_sce_error(a, rv, err);
@@ -162,14 +183,18 @@ static void answer_languages(const gw_route_ctx *x, gw_answer *a)
 
 static void answer_health(const gw_route_ctx *x, gw_answer *a)
 {
-    sce_health *h = NULL;
-    char err[512];
+    gw_backends_snapshot *snap = NULL;
     unsigned status = MHD_HTTP_SERVICE_UNAVAILABLE;
-    int rv = sce_client_health(x->client, &h, err, sizeof(err));
-    json_t *body = gw_json_health(rv == SCE_OK ? h : NULL, rv, err, &status);
+    json_t *body;
 
-    gw_answer_ok(a, status, body, NULL, rv != SCE_OK ? err : NULL);
-    sce_health_free(h);
+    /* Fresh polls: a server stopped a moment ago shows as down. */
+    if (gw_backends_snapshot_take(x->backends, GW_HEALTHZ_FRESH_WAIT_MS, &snap) != SCE_OK) {
+        gw_answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_NO_MEMORY, "out of memory");
+        return;
+    }
+    body = gw_json_health_backends(snap, &status);
+    gw_answer_ok(a, status, body, NULL, status != MHD_HTTP_OK ? "no backend can run code" : NULL);
+    gw_backends_snapshot_free(snap);
 }
 
 static void answer_run(const gw_route_ctx *x, gw_answer *a)
@@ -189,7 +214,7 @@ static void answer_run(const gw_route_ctx *x, gw_answer *a)
     sce_buf_free(x->body);
     if (gw_answer_admitted(admit_cb, (void *)x, 1, a)) {
         in.req.tenant = caller_of(x).tenant;
-        rv = sce_client_run(x->client, &in.req, &res, err, sizeof(err));
+        rv = gw_backends_run(x->backends, &in.req, &res, err, sizeof(err));
         gw_answer_run(a, rv, res, err);
     }
     gw_run_input_free(&in);
@@ -206,17 +231,17 @@ void gw_routes_answer(const gw_route *r, const gw_route_ctx *x, gw_answer *a)
         answer_run(x, a);
         return;
     case GW_ROUTE_RUN_BATCH:
-        gw_route_run_batch(x->client, x->body->data, x->body->len, admit_cb, arg, &who, a);
+        gw_route_run_batch(x->backends, x->body->data, x->body->len, admit_cb, arg, &who, a);
         return;
     case GW_ROUTE_RUN_ZIP:
         if (x->upload == NULL)
             gw_answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL,
                             "the upload was not read");
         else
-            gw_route_run_zip(x->client, x->upload, admit_cb, arg, &who, a);
+            gw_route_run_zip(x->backends, x->upload, admit_cb, arg, &who, a);
         return;
     case GW_ROUTE_HISTORY:
-        gw_route_history(x->client,
+        gw_route_history(x->backends,
                          MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "limit"),
                          MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "offset"),
                          MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "verdict"),
@@ -226,7 +251,7 @@ void gw_routes_answer(const gw_route *r, const gw_route_ctx *x, gw_answer *a)
         return;
     case GW_ROUTE_HISTORY_ENTRY:
         /* The id is what follows the route's prefix. */
-        gw_route_history_entry(x->client, x->url + strlen(r->path), admit_cb, arg, &who, a);
+        gw_route_history_entry(x->backends, x->url + strlen(r->path), admit_cb, arg, &who, a);
         return;
     case GW_ROUTE_LANGUAGES:
         answer_languages(x, a);
@@ -236,6 +261,7 @@ void gw_routes_answer(const gw_route *r, const gw_route_ctx *x, gw_answer *a)
         return;
     case GW_ROUTE_PAGE:
     case GW_ROUTE_ASSET:
+    case GW_ROUTE_METRICS:
         break;
     }
     gw_answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL,

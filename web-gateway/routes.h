@@ -25,6 +25,7 @@
 #include <microhttpd.h>
 
 #include "answer.h"
+#include "backends.h"
 #include "common/buf.h"
 #include "multipart.h"
 #include "rate_limit.h"
@@ -41,6 +42,7 @@ typedef enum gw_route_id {
     GW_ROUTE_RUN_BATCH,     /* routes_project.c; a JSON body read like /run's */
     GW_ROUTE_HISTORY,       /* routes_project.c */
     GW_ROUTE_HISTORY_ENTRY, /* GET /history/{id}, routes_project.c */
+    GW_ROUTE_METRICS,       /* GET /metrics: text, answered by http.c */
 } gw_route_id;
 
 typedef struct gw_route {
@@ -55,6 +57,10 @@ typedef struct gw_route {
 
 /* The route of a URL path, or NULL. */
 const gw_route *gw_routes_find(const char *url);
+
+/* The route's label in the metrics: its path ("/run", "/history/{id}"),
+ * "page", "asset", or "other" for NULL (no route).  Static. */
+const char *gw_routes_label(const gw_route *r);
 
 /* 1 if `method` is one the route serves (OPTIONS is answered apart). */
 int gw_routes_method_allowed(const gw_route *r, const char *method);
@@ -78,7 +84,8 @@ void gw_routes_not_allowed(gw_answer *a, const gw_route *r, const char *method, 
 
 /* What one API request has, once it is all in. */
 typedef struct gw_route_ctx {
-    sce_client *client;
+    gw_backends *backends;    /* the servers (backends.h) */
+    struct gw_metrics *metrics; /* counts refusals; never NULL */
     struct MHD_Connection *c; /* for query parameters and the client's address */
     const char *url;
     sce_buf *body;                /* a JSON body (json_body routes); freed once parsed */

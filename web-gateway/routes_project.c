@@ -117,7 +117,7 @@ static int default_entry(const sce_bundle *b, const char *language, const char *
     return SCE_OK;
 }
 
-void gw_route_run_zip(sce_client *client, gw_multipart *m, gw_admit_fn admit, void *admit_arg,
+void gw_route_run_zip(gw_backends *bs, gw_multipart *m, gw_admit_fn admit, void *admit_arg,
                       const gw_caller *who, gw_answer *a)
 {
     const char *file, *entry, *language, *picked_entry, *picked_language;
@@ -167,7 +167,7 @@ void gw_route_run_zip(sce_client *client, gw_multipart *m, gw_admit_fn admit, vo
     rq.nfiles = b->count;
     rq.entry = picked_entry;
     rq.tenant = who->tenant;
-    rv = sce_client_run_project(client, &rq, &res, err, sizeof(err));
+    rv = gw_backends_run_project(bs, &rq, &res, err, sizeof(err));
     gw_answer_run(a, rv, res, err);
 out:
     sce_bundle_free(b);
@@ -175,7 +175,7 @@ out:
 
 /* ------------------------------------------------------------ /run-batch */
 
-void gw_route_run_batch(sce_client *client, const char *body, size_t len, gw_admit_fn admit,
+void gw_route_run_batch(gw_backends *bs, const char *body, size_t len, gw_admit_fn admit,
                         void *admit_arg, const gw_caller *who, gw_answer *a)
 {
     gw_batch_input in;
@@ -194,7 +194,7 @@ void gw_route_run_batch(sce_client *client, const char *body, size_t len, gw_adm
         goto out;
     for (size_t i = 0; i < in.count; i++)
         in.reqs[i].tenant = who->tenant;
-    rv = sce_client_run_batch(client, in.reqs, in.count, &res, err, sizeof(err));
+    rv = gw_backends_run_batch(bs, in.reqs, in.count, &res, err, sizeof(err));
     if (rv != SCE_OK) {
         gw_answer_sce_error(a, rv, err);
         goto out;
@@ -210,7 +210,7 @@ out:
 
 /* ------------------------------------------------------------ /history */
 
-void gw_route_history(sce_client *client, const char *limit, const char *offset,
+void gw_route_history(gw_backends *bs, const char *limit, const char *offset,
                       const char *verdict, const char *language, const char *tenant,
                       gw_admit_fn admit, void *admit_arg, const gw_caller *who, gw_answer *a)
 {
@@ -244,7 +244,7 @@ void gw_route_history(sce_client *client, const char *limit, const char *offset,
     q.tenant = who->sees_all ? tenant : who->tenant;
     if (!gw_answer_admitted(admit, admit_arg, 1, a))
         return;
-    if ((rv = sce_client_history(client, &q, &p, err, sizeof(err))) != SCE_OK) {
+    if ((rv = gw_backends_history(bs, &q, &p, err, sizeof(err))) != SCE_OK) {
         gw_answer_sce_error(a, rv, err);
         return;
     }
@@ -267,7 +267,7 @@ static int64_t path_id(const char *text)
     return v;
 }
 
-void gw_route_history_entry(sce_client *client, const char *id, gw_admit_fn admit, void *admit_arg,
+void gw_route_history_entry(gw_backends *bs, const char *id, gw_admit_fn admit, void *admit_arg,
                             const gw_caller *who, gw_answer *a)
 {
     sce_history_entry *e = NULL;
@@ -292,7 +292,7 @@ void gw_route_history_entry(sce_client *client, const char *id, gw_admit_fn admi
      * answer is the same 404 as for a run that does not exist: ids tell
      * nothing of other tenants. */
     rv =
-        sce_client_history_get(client, n, who->sees_all ? NULL : who->tenant, &e, err, sizeof(err));
+        gw_backends_history_get(bs, n, who->sees_all ? NULL : who->tenant, &e, err, sizeof(err));
     if (rv != SCE_OK) {
         gw_answer_sce_error(a, rv, err);
         return;

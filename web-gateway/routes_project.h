@@ -23,6 +23,7 @@
 #include <microhttpd.h>
 
 #include "answer.h"
+#include "backends.h"
 #include "multipart.h"
 #include "sce/client.h"
 
@@ -42,25 +43,25 @@ int gw_route_run_zip_begin(struct MHD_Connection *c, unsigned long long announce
 
 /* POST /run-zip, when the body is in: checks the archive, picks the entry
  * and language, takes one run from admit and runs the project for `who`. */
-void gw_route_run_zip(sce_client *client, gw_multipart *m, gw_admit_fn admit, void *admit_arg,
+void gw_route_run_zip(gw_backends *bs, gw_multipart *m, gw_admit_fn admit, void *admit_arg,
                       const gw_caller *who, gw_answer *a);
 
 /* POST /run-batch with its JSON body: takes one run per task from admit
  * and runs them in one call for `who`. */
-void gw_route_run_batch(sce_client *client, const char *body, size_t len, gw_admit_fn admit,
+void gw_route_run_batch(gw_backends *bs, const char *body, size_t len, gw_admit_fn admit,
                         void *admit_arg, const gw_caller *who, gw_answer *a);
 
 /* GET /history with its query parameters (each NULL when absent): the
  * caller's runs, or with who->sees_all every tenant's (`tenant` then
  * narrows them to one; for any other caller it may only name itself).
  * A read takes one run from admit, like a run. */
-void gw_route_history(sce_client *client, const char *limit, const char *offset,
+void gw_route_history(gw_backends *bs, const char *limit, const char *offset,
                       const char *verdict, const char *language, const char *tenant,
                       gw_admit_fn admit, void *admit_arg, const gw_caller *who, gw_answer *a);
 
 /* GET /history/{id}: that run whole, under the same rule: another
  * tenant's run, like a missing one or an id that is not a number, is 404. */
-void gw_route_history_entry(sce_client *client, const char *id, gw_admit_fn admit, void *admit_arg,
+void gw_route_history_entry(gw_backends *bs, const char *id, gw_admit_fn admit, void *admit_arg,
                             const gw_caller *who, gw_answer *a);
 
 #endif

@@ -352,6 +352,21 @@ const char *sce_language_of_path(const char *path);
 
 void sce_bundle_free(sce_bundle *b);
 
+/* How far the calling thread's latest call (on any client) got, for a
+ * caller that spreads requests over several servers and may send one
+ * elsewhere only if it never arrived (sce-gateway):
+ *   SCE_CALL_NOT_SENT  provably never reached a server: no connection, or
+ *                      none within the timeout, or an error before sending
+ *   SCE_CALL_SENT      handed to a connection, then no answer came (lost
+ *                      with the connection, or timed out): the server may
+ *                      or may not have carried it out
+ *   SCE_CALL_ANSWERED  the server answered (with any status)
+ * Kept per thread, like errno: read it right after the call. */
+#define SCE_CALL_NOT_SENT 0
+#define SCE_CALL_SENT 1
+#define SCE_CALL_ANSWERED 2
+int sce_client_last_call(void);
+
 /* Sends raw bytes as one request message and returns the raw answer.  For
  * tests and tools that must speak malformed protocol on purpose; *out is
  * malloc'd and freed with free(). */
