@@ -28,17 +28,17 @@ typedef struct health_box {
 typedef struct backend {
     struct backend *next;
     char *url;
-    int source;          /* index of the dns:// source that found it; -1: a static URL */
-    sce_client *client;  /* the calls */
-    sce_client *prober;  /* the health poll */
+    int source;         /* index of the dns:// source that found it; -1: a static URL */
+    sce_client *client; /* the calls */
+    sce_client *prober; /* the health poll */
     pthread_t poller;
     int poller_started;
     struct gw_backends *set;
 
     /* guarded by set->mtx */
     int up;
-    int gone;  /* its name no longer resolves to it: no new calls, freed when idle */
-    int stop;  /* the poller must end */
+    int gone; /* its name no longer resolves to it: no new calls, freed when idle */
+    int stop; /* the poller must end */
     uint32_t in_flight;
     uint64_t runs;
     uint64_t failures;
@@ -260,8 +260,9 @@ static void append(gw_backends *bs, backend *b)
 static int address_url(const struct sockaddr *sa, unsigned port, char *out, size_t outlen)
 {
     char host[INET6_ADDRSTRLEN];
-    const void *a = sa->sa_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
-                                              : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+    const void *a = sa->sa_family == AF_INET6
+                        ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                        : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
 
     if (inet_ntop(sa->sa_family, a, host, sizeof(host)) == NULL)
         return -1;
@@ -706,7 +707,7 @@ static void count_run(gw_backends *bs, const char *language, int rv, const sce_r
 {
     if (bs->metrics != NULL)
         gw_metrics_run(bs->metrics, language,
-                   rv == SCE_OK && res != NULL ? sce_verdict_name(res->verdict) : "error");
+                       rv == SCE_OK && res != NULL ? sce_verdict_name(res->verdict) : "error");
 }
 
 int gw_backends_run(gw_backends *bs, const sce_run_request *req, sce_run_result **out, char *err,

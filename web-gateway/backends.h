@@ -85,12 +85,12 @@ int gw_backends_languages(gw_backends *bs, sce_language_list **out, char *err, s
 typedef struct gw_backend_state {
     char *url;
     int up;
-    uint32_t in_flight; /* calls sent to it and not yet answered */
-    uint64_t runs;      /* runs sent to it (a batch counts its tasks) */
-    uint64_t failures;  /* calls lost to the transport */
-    int64_t since_ms;   /* sce_clock_ms() of its last change between up and down */
-    int health_rv;      /* SCE_OK, or why its last poll failed */
-    char *error;        /* why it is down ("" when up) */
+    uint32_t in_flight;       /* calls sent to it and not yet answered */
+    uint64_t runs;            /* runs sent to it (a batch counts its tasks) */
+    uint64_t failures;        /* calls lost to the transport */
+    int64_t since_ms;         /* sce_clock_ms() of its last change between up and down */
+    int health_rv;            /* SCE_OK, or why its last poll failed */
+    char *error;              /* why it is down ("" when up) */
     const sce_health *health; /* its last Health answer; NULL before the first */
 } gw_backend_state;
 

@@ -84,7 +84,7 @@ void gw_routes_not_allowed(gw_answer *a, const gw_route *r, const char *method, 
 
 /* What one API request has, once it is all in. */
 typedef struct gw_route_ctx {
-    gw_backends *backends;    /* the servers (backends.h) */
+    gw_backends *backends;      /* the servers (backends.h) */
     struct gw_metrics *metrics; /* counts refusals; never NULL */
     struct MHD_Connection *c; /* for query parameters and the client's address */
     const char *url;

@@ -210,9 +210,9 @@ out:
 
 /* ------------------------------------------------------------ /history */
 
-void gw_route_history(gw_backends *bs, const char *limit, const char *offset,
-                      const char *verdict, const char *language, const char *tenant,
-                      gw_admit_fn admit, void *admit_arg, const gw_caller *who, gw_answer *a)
+void gw_route_history(gw_backends *bs, const char *limit, const char *offset, const char *verdict,
+                      const char *language, const char *tenant, gw_admit_fn admit, void *admit_arg,
+                      const gw_caller *who, gw_answer *a)
 {
     sce_history_query q;
     sce_history_page *p = NULL;
@@ -291,8 +291,7 @@ void gw_route_history_entry(gw_backends *bs, const char *id, gw_admit_fn admit, 
     /* Another tenant's run is looked for among the caller's own, so the
      * answer is the same 404 as for a run that does not exist: ids tell
      * nothing of other tenants. */
-    rv =
-        gw_backends_history_get(bs, n, who->sees_all ? NULL : who->tenant, &e, err, sizeof(err));
+    rv = gw_backends_history_get(bs, n, who->sees_all ? NULL : who->tenant, &e, err, sizeof(err));
     if (rv != SCE_OK) {
         gw_answer_sce_error(a, rv, err);
         return;

@@ -55,9 +55,9 @@ void gw_route_run_batch(gw_backends *bs, const char *body, size_t len, gw_admit_
  * caller's runs, or with who->sees_all every tenant's (`tenant` then
  * narrows them to one; for any other caller it may only name itself).
  * A read takes one run from admit, like a run. */
-void gw_route_history(gw_backends *bs, const char *limit, const char *offset,
-                      const char *verdict, const char *language, const char *tenant,
-                      gw_admit_fn admit, void *admit_arg, const gw_caller *who, gw_answer *a);
+void gw_route_history(gw_backends *bs, const char *limit, const char *offset, const char *verdict,
+                      const char *language, const char *tenant, gw_admit_fn admit, void *admit_arg,
+                      const gw_caller *who, gw_answer *a);
 
 /* GET /history/{id}: that run whole, under the same rule: another
  * tenant's run, like a missing one or an id that is not a number, is 404. */
