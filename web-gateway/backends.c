@@ -144,6 +144,7 @@ static void *poller_main(void *arg)
         sce_health *h = NULL;
         char err[512];
         uint64_t seq;
+        int64_t t0;
         int rv;
 
         pthread_mutex_lock(&bs->mtx);
@@ -157,7 +158,11 @@ static void *poller_main(void *arg)
         b->poll_seen = seq;
         pthread_mutex_unlock(&bs->mtx);
 
+        t0 = sce_clock_ms();
         rv = sce_client_health(b->prober, &h, err, sizeof(err));
+        gw_metrics_rpc(bs->metrics, b->url, "health",
+                       rv != SCE_OK && sce_client_last_call() != SCE_CALL_ANSWERED,
+                       (double)(sce_clock_ms() - t0) / 1000.0);
 
         pthread_mutex_lock(&bs->mtx);
         if (rv == SCE_OK) {
