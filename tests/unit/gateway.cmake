@@ -25,3 +25,8 @@ add_test(NAME metrics_parse
          COMMAND ${SCE_DEBIAN_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/unit/gateway/prom_parse.py
                  $<TARGET_FILE:test_metrics>)
 set_tests_properties(metrics_parse PROPERTIES LABELS unit TIMEOUT 60)
+# ... and of its backends (backends.c) against fake sce-servers on
+# 127.0.0.1 (unit/client/fake_server.c), no Docker: the --server list and
+# dns://, health polls, the least busy backend, at most once, busy and
+# never-sent runs going on to another backend, a stop that ends its threads.
+sce_unit_test(test_backends unit/gateway/test_backends.c sce_gateway_core sce_test_fake_server)
