@@ -463,6 +463,9 @@ static void *writer_main(void *arg)
     int final_tries = 1; /* once stopping, how many more connects a down store gets */
 
     pthread_mutex_lock(&h->lock);
+    /* Connected from the start when the database is up; else said so now
+     * (not at the first run) and tried again with the backoff. */
+    (void)writer_connect(h, &backoff_ms);
     for (;;) {
         history_entry *list;
         int64_t until_ms;

@@ -132,7 +132,8 @@ void history_url_redact(const char *url, char *out, size_t outlen)
         const char *stop = NULL;
 
         if (colon != NULL && p == colon + 1) {
-            stop = ui + ui_len; /* the password in the user info */
+            stop = ui + ui_len; /* the password in the user info, once */
+            colon = NULL;
         } else if (query != NULL && p > query && (p[-1] == '?' || p[-1] == '&') &&
                    strncmp(p, "password=", 9) == 0) {
             n += (size_t)snprintf(out + n, outlen - n, "password=");
