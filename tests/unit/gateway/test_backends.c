@@ -31,6 +31,7 @@
 #include "backends.h"
 #include "common/clock.h"
 #include "gateway_limits.h"
+#include "metrics.h"
 #include "sce/client.h"
 
 /* How long a backend may take to change state: a poll every
@@ -479,6 +480,29 @@ static void test_dns_no_address(void **state)
     gw_backends_stop(bs);
 }
 
+/* The resolver tries the name again every GW_BACKENDS_DNS_REFRESH_MS
+ * while snapshots and calls read its note: the note stays whole (and,
+ * under ThreadSanitizer, the resolver's write of it must not race with
+ * those reads). */
+static void test_dns_note_while_resolving(void **state)
+{
+    gw_backends *bs = start_ok("dns://no-such-host.invalid:7700", RPC_TIMEOUT_MS);
+    int64_t end_ms = sce_clock_ms() + GW_BACKENDS_DNS_REFRESH_MS + 300;
+    char err[512] = "";
+
+    (void)state;
+    while (sce_clock_ms() < end_ms) {
+        gw_backends_snapshot *s = snap(bs);
+
+        assert_non_null(strstr(s->note, "dns://no-such-host.invalid:7700"));
+        gw_backends_snapshot_free(s);
+        assert_int_equal(run_once(bs, err, sizeof(err)), SCE_ERR_UNAVAILABLE);
+        assert_non_null(strstr(err, "no-such-host.invalid"));
+        sce_sleep_ms(1);
+    }
+    gw_backends_stop(bs);
+}
+
 /* ------------------------------------------------------------ health */
 
 /* Serving with its engine: up.  Engine down, not serving, not listening:
@@ -921,6 +945,66 @@ static void test_reads_go_on(void **state)
         fake_free(fs[i]);
 }
 
+/* ------------------------------------------------------------ metrics */
+
+static int has_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+
+    for (const char *p = text; (p = strstr(p, line)) != NULL; p++)
+        if ((p == text || p[-1] == '\n') && p[n] == '\n')
+            return 1;
+    return 0;
+}
+
+/* The registry is told of every run and RPC: verdicts, a busy refusal, a
+ * run lost to the transport, the health polls. */
+static void test_metrics_told(void **state)
+{
+    fake *fs[2] = {fake_new(0), fake_new(1)};
+    char spec[400], err[512] = "", line[300], *text = NULL;
+    gw_metrics *m = gw_metrics_new();
+    gw_backends *bs = NULL;
+    size_t len = 0;
+    int victim;
+
+    (void)state;
+    budgets_reset();
+    assert_non_null(m);
+    spec_of(spec, sizeof(spec), fs, 2);
+    assert_int_equal(gw_backends_start(spec, RPC_TIMEOUT_MS, m, &bs, err, sizeof(err)), SCE_OK);
+    wait_all_up(bs, fs, 2);
+    assert_int_equal(run_once(bs, err, sizeof(err)), SCE_OK);
+    for (int i = 0; i < 2; i++)
+        atomic_store(&fs[i]->run_mode, RUN_BUSY);
+    atomic_store(&busy_budget, 100);
+    assert_int_equal(run_once(bs, err, sizeof(err)), SCE_ERR_RESOURCE_EXHAUSTED);
+    for (int i = 0; i < 2; i++)
+        atomic_store(&fs[i]->run_mode, RUN_HANGUP);
+    assert_int_equal(run_once(bs, err, sizeof(err)), SCE_ERR_UNAVAILABLE);
+    victim = atomic_load(&fs[0]->runs) == 3 ? 0 : 1;
+    gw_backends_stop(bs);
+
+    assert_int_equal(gw_metrics_render(m, NULL, 0, &text, &len), SCE_OK);
+    if (getenv("BACKTEST_SHOW_METRICS") != NULL)
+        fputs(text, stderr);
+    assert_true(has_line(text, "sce_runs_total{language=\"python\",verdict=\"ok\"} 1"));
+    assert_true(has_line(text, "sce_runs_total{language=\"python\",verdict=\"error\"} 2"));
+    assert_true(has_line(text, "sce_refused_total{reason=\"busy\"} 1"));
+    snprintf(line, sizeof(line), "sce_rpc_failures_total{backend=\"%s\",method=\"run\"} 1",
+             fs[victim]->url);
+    if (!has_line(text, line))
+        fail_msg("no line '%s'", line);
+    snprintf(line, sizeof(line), "sce_rpc_failures_total{backend=\"%s\",method=\"run\"} 0",
+             fs[1 - victim]->url);
+    if (!has_line(text, line))
+        fail_msg("no line '%s'", line);
+    free(text);
+    gw_metrics_free(m);
+    fake_free(fs[0]);
+    fake_free(fs[1]);
+}
+
 /* ------------------------------------------------------------ stop */
 
 /* A set of the fakes, a dead URL and a dns:// source (a resolver thread);
@@ -975,6 +1059,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_spec_too_many),
         cmocka_unit_test(test_dns_localhost),
         cmocka_unit_test(test_dns_no_address),
+        cmocka_unit_test(test_dns_note_while_resolving),
         cmocka_unit_test(test_health_states),
         cmocka_unit_test(test_spread_sequential),
         cmocka_unit_test(test_spread_least_in_flight),
@@ -984,6 +1069,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_not_sent),
         cmocka_unit_test(test_all_down),
         cmocka_unit_test(test_reads_go_on),
+        cmocka_unit_test(test_metrics_told),
         cmocka_unit_test(test_stop_no_threads),
     };
 
