@@ -63,6 +63,20 @@ static atomic_int hangup_budget; /* reads hang up while this is > 0 */
 static atomic_int gate_arrived;  /* runs waiting at the gate (RUN_GATE) */
 static atomic_int gate_open;
 
+/* Every Run request id any fake received, to find one received twice. */
+#define MAX_IDS 256
+static pthread_mutex_t ids_mtx = PTHREAD_MUTEX_INITIALIZER;
+static char ids[MAX_IDS][40];
+static int nids;
+
+static void id_record(const char *id)
+{
+    pthread_mutex_lock(&ids_mtx);
+    if (nids < MAX_IDS)
+        snprintf(ids[nids++], sizeof(ids[0]), "%s", id);
+    pthread_mutex_unlock(&ids_mtx);
+}
+
 static int take(atomic_int *budget)
 {
     int n = atomic_load(budget);
@@ -108,6 +122,7 @@ static void script_cb(const Sce__V1__Request *req, const void *bytes, size_t len
         return;
     case SCE__V1__METHOD__METHOD_RUN:
         atomic_fetch_add(&f->runs, 1);
+        id_record(req->request_id);
         if (atomic_load(&f->run_delay_ms) > 0)
             sce_sleep_ms(atomic_load(&f->run_delay_ms));
         switch (atomic_load(&f->run_mode)) {
@@ -213,6 +228,9 @@ static void budgets_reset(void)
     atomic_store(&hangup_budget, 0);
     atomic_store(&gate_arrived, 0);
     atomic_store(&gate_open, 0);
+    pthread_mutex_lock(&ids_mtx);
+    nids = 0;
+    pthread_mutex_unlock(&ids_mtx);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -752,6 +770,56 @@ static void test_at_most_once_lost(void **state)
     }
 }
 
+/* Twelve runs at once over three servers, one of which dies with the
+ * first run it takes: the runs lost with it are answered UNAVAILABLE, the
+ * rest succeed, and no run reaches a server twice. */
+static void test_at_most_once_concurrent(void **state)
+{
+    fake *fs[3] = {fake_new(0), fake_new(1), fake_new(2)};
+    char spec[400];
+    runner r[12];
+    gw_backends *bs;
+    int ok = 0, lost = 0, received;
+
+    (void)state;
+    budgets_reset();
+    spec_of(spec, sizeof(spec), fs, 3);
+    bs = start_ok(spec, RPC_TIMEOUT_MS);
+    wait_all_up(bs, fs, 3);
+    for (int i = 0; i < 3; i++)
+        atomic_store(&fs[i]->run_delay_ms, 50);
+    atomic_store(&fs[1]->run_mode, RUN_HANGUP);
+    for (int i = 0; i < 12; i++) {
+        r[i].bs = bs;
+        assert_int_equal(pthread_create(&r[i].t, NULL, runner_main, &r[i]), 0);
+    }
+    for (int i = 0; i < 12; i++) {
+        pthread_join(r[i].t, NULL);
+        if (r[i].rv == SCE_OK) {
+            ok++;
+        } else {
+            if (r[i].rv != SCE_ERR_UNAVAILABLE || strstr(r[i].err, "may or may not") == NULL)
+                fail_msg("run %d: %d %s", i, r[i].rv, r[i].err);
+            lost++;
+        }
+    }
+    received = atomic_load(&fs[0]->runs) + atomic_load(&fs[1]->runs) + atomic_load(&fs[2]->runs);
+    assert_int_equal(atomic_load(&fs[1]->runs), 1);
+    assert_int_equal(ok, atomic_load(&fs[0]->runs) + atomic_load(&fs[2]->runs));
+    assert_true(lost >= 1);
+    assert_int_equal(ok + lost, 12);
+    pthread_mutex_lock(&ids_mtx);
+    assert_int_equal(nids, received);
+    for (int i = 0; i < nids; i++)
+        for (int j = i + 1; j < nids; j++)
+            if (strcmp(ids[i], ids[j]) == 0)
+                fail_msg("request %s reached a server twice", ids[i]);
+    pthread_mutex_unlock(&ids_mtx);
+    gw_backends_stop(bs);
+    for (int i = 0; i < 3; i++)
+        fake_free(fs[i]);
+}
+
 /* A run that times out unanswered may be running: DEADLINE_EXCEEDED, not
  * sent to another; the backend is not marked down for it. */
 static void test_timeout_not_resent(void **state)
@@ -1064,6 +1132,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_spread_sequential),
         cmocka_unit_test(test_spread_least_in_flight),
         cmocka_unit_test(test_at_most_once_lost),
+        cmocka_unit_test(test_at_most_once_concurrent),
         cmocka_unit_test(test_timeout_not_resent),
         cmocka_unit_test(test_busy),
         cmocka_unit_test(test_not_sent),
