@@ -43,7 +43,7 @@ struct history {
     size_t queued, queued_bytes;
     uint64_t enq_seq, done_seq;
     int stopping;
-    int down;               /* the store could not be reached on the last try */
+    int down; /* the store could not be reached on the last try */
     history_stats stats;
     int64_t last_warn_ms;     /* monotonic time of the last lost-runs warning */
     uint64_t lost_unreported; /* runs lost since then, not yet in a warning */
@@ -385,8 +385,8 @@ static int writer_connect(history *h, int64_t *backoff_ms)
     }
     h->down = 1;
     pthread_cond_broadcast(&h->done); /* answers waiting for a commit go */
-    *backoff_ms = *backoff_ms * 2 < SCE_HISTORY_RETRY_MAX_MS ? *backoff_ms * 2
-                                                              : SCE_HISTORY_RETRY_MAX_MS;
+    *backoff_ms =
+        *backoff_ms * 2 < SCE_HISTORY_RETRY_MAX_MS ? *backoff_ms * 2 : SCE_HISTORY_RETRY_MAX_MS;
     return -1;
 }
 
@@ -529,8 +529,8 @@ void history_row_budget(history_row *r)
     char *fields[] = {r->language,    r->code,    r->entry,      r->output,
                       r->stderr_text, r->message, r->request_id, r->tenant};
 
-    r->truncated = history_budget_cut(fields, sizeof(fields) / sizeof(fields[0]),
-                                      HISTORY_LIST_ENTRY_COST);
+    r->truncated =
+        history_budget_cut(fields, sizeof(fields) / sizeof(fields[0]), HISTORY_LIST_ENTRY_COST);
 }
 
 history_page *history_page_new(size_t cap)

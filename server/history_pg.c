@@ -44,28 +44,29 @@
 #define SCHEMA_VERSION 2
 #define SCHEMA_LOCK_KEY "7262651" /* pg_advisory_xact_lock's key while creating the schema */
 
-static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS runs ("
-                                 " id BIGSERIAL PRIMARY KEY,"
-                                 " time_ms BIGINT NOT NULL,"
-                                 " language TEXT NOT NULL,"
-                                 " code TEXT NOT NULL,"
-                                 " code_truncated INTEGER NOT NULL,"
-                                 " entry TEXT NOT NULL,"
-                                 " files BIGINT NOT NULL,"
-                                 " verdict INTEGER NOT NULL,"
-                                 " exit_code INTEGER NOT NULL,"
-                                 " output TEXT NOT NULL,"
-                                 " output_truncated INTEGER NOT NULL,"
-                                 " stderr TEXT NOT NULL,"
-                                 " stderr_truncated INTEGER NOT NULL,"
-                                 " message TEXT NOT NULL,"
-                                 " wall_ms BIGINT NOT NULL,"
-                                 " request_id TEXT NOT NULL,"
-                                 " tenant TEXT NOT NULL DEFAULT '');"
-                                 "CREATE INDEX IF NOT EXISTS runs_time ON runs(time_ms, id);"
-                                 "CREATE INDEX IF NOT EXISTS runs_verdict ON runs(verdict, time_ms, id);"
-                                 "CREATE INDEX IF NOT EXISTS runs_language ON runs(language, time_ms, id);"
-                                 "CREATE INDEX IF NOT EXISTS runs_tenant ON runs(tenant, time_ms, id);";
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS runs ("
+    " id BIGSERIAL PRIMARY KEY,"
+    " time_ms BIGINT NOT NULL,"
+    " language TEXT NOT NULL,"
+    " code TEXT NOT NULL,"
+    " code_truncated INTEGER NOT NULL,"
+    " entry TEXT NOT NULL,"
+    " files BIGINT NOT NULL,"
+    " verdict INTEGER NOT NULL,"
+    " exit_code INTEGER NOT NULL,"
+    " output TEXT NOT NULL,"
+    " output_truncated INTEGER NOT NULL,"
+    " stderr TEXT NOT NULL,"
+    " stderr_truncated INTEGER NOT NULL,"
+    " message TEXT NOT NULL,"
+    " wall_ms BIGINT NOT NULL,"
+    " request_id TEXT NOT NULL,"
+    " tenant TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX IF NOT EXISTS runs_time ON runs(time_ms, id);"
+    "CREATE INDEX IF NOT EXISTS runs_verdict ON runs(verdict, time_ms, id);"
+    "CREATE INDEX IF NOT EXISTS runs_language ON runs(language, time_ms, id);"
+    "CREATE INDEX IF NOT EXISTS runs_tenant ON runs(tenant, time_ms, id);";
 
 static const char insert_sql[] =
     "INSERT INTO runs (time_ms, language, code, code_truncated, entry, files, verdict,"
@@ -83,8 +84,8 @@ static const char prune_age_sql[] = "DELETE FROM runs WHERE time_ms < $1";
 typedef struct pg_store {
     history_store base;
     history_options opt;
-    char *url;      /* as given: holds the password, never shown */
-    char *password; /* the password as libpq reads it, to scrub messages; NULL: none */
+    char *url;          /* as given: holds the password, never shown */
+    char *password;     /* the password as libpq reads it, to scrub messages; NULL: none */
     char *password_raw; /* as written in the URL (percent-encoded) */
     char shown[512];    /* the URL, redacted */
     PGconn *w;          /* the writer thread's */
@@ -264,7 +265,7 @@ static PGconn *connect_one(pg_store *s, char *why, size_t whylen)
 {
     /* Ours first, so that the URL may override them (expand_dbname: its
      * keywords are read where "dbname" stands); client_encoding last. */
-    const char *const keys[] = {"connect_timeout",  "keepalives_idle", "keepalives_interval",
+    const char *const keys[] = {"connect_timeout",  "keepalives_idle",  "keepalives_interval",
                                 "keepalives_count", "tcp_user_timeout", "application_name",
                                 "dbname",           "client_encoding",  NULL};
     const char *const vals[] = {SCE_HISTORY_CONNECT_TIMEOUT_S,
@@ -447,8 +448,7 @@ static int insert_one(pg_store *s, const history_entry *p, char *why, size_t why
 }
 
 /* The retention on c; 0 or -1 with why (and *down as exec_params). */
-static int prune_on(pg_store *s, PGconn *c, uint64_t *removed, char *why, size_t whylen,
-                    int *down)
+static int prune_on(pg_store *s, PGconn *c, uint64_t *removed, char *why, size_t whylen, int *down)
 {
     char num[24];
     const char *vals[1] = {num};
@@ -456,8 +456,8 @@ static int prune_on(pg_store *s, PGconn *c, uint64_t *removed, char *why, size_t
 
     if (s->opt.max_entries > 0) {
         snprintf(num, sizeof(num), "%lld", (long long)s->opt.max_entries);
-        res = exec_params(s, c, prune_count_sql, 1, vals, NULL, PGRES_COMMAND_OK, why, whylen,
-                          down);
+        res =
+            exec_params(s, c, prune_count_sql, 1, vals, NULL, PGRES_COMMAND_OK, why, whylen, down);
         if (res == NULL)
             return -1;
         *removed += strtoull(PQcmdTuples(res), NULL, 10);
@@ -465,8 +465,7 @@ static int prune_on(pg_store *s, PGconn *c, uint64_t *removed, char *why, size_t
     }
     if (s->opt.max_age_ms > 0) {
         snprintf(num, sizeof(num), "%lld", (long long)(sce_wall_ms() - s->opt.max_age_ms));
-        res = exec_params(s, c, prune_age_sql, 1, vals, NULL, PGRES_COMMAND_OK, why, whylen,
-                          down);
+        res = exec_params(s, c, prune_age_sql, 1, vals, NULL, PGRES_COMMAND_OK, why, whylen, down);
         if (res == NULL)
             return -1;
         *removed += strtoull(PQcmdTuples(res), NULL, 10);
@@ -523,7 +522,7 @@ static int pg_retain(history_store *base, uint64_t *removed, char *why, size_t w
 
 static int row_fill(PGresult *res, int i, history_row *r)
 {
-    char **texts[] = {&r->language, &r->code,    &r->entry,      &r->output,
+    char **texts[] = {&r->language,    &r->code,    &r->entry,      &r->output,
                       &r->stderr_text, &r->message, &r->request_id, &r->tenant};
     static const int text_cols[] = {2, 3, 5, 9, 11, 13, 15, 16};
 
@@ -582,8 +581,8 @@ static int fetch_once(pg_store *s, const history_query *q, history_page **out, c
     if (run_sql(s, c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", why, whylen) != 0)
         goto out;
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM runs%s", where);
-    if ((res = exec_params(s, c, sql, nparams, vals, NULL, PGRES_TUPLES_OK, why, whylen,
-                           &down)) == NULL)
+    if ((res = exec_params(s, c, sql, nparams, vals, NULL, PGRES_TUPLES_OK, why, whylen, &down)) ==
+        NULL)
         goto out;
     if ((page = history_page_new(cap)) == NULL)
         goto oom;

@@ -64,7 +64,6 @@ static const char prune_count_sql[] =
     "DELETE FROM runs WHERE id <= (SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?1)";
 static const char prune_age_sql[] = "DELETE FROM runs WHERE time_ms < ?1";
 
-
 typedef struct sqlite_store {
     history_store base;
     history_options opt;
@@ -190,7 +189,6 @@ static int init_schema(sqlite3 *db, char *err, size_t errlen)
                      &ignored, err, errlen);
 }
 
-
 static const history_store_ops sqlite_ops;
 
 static void sqlite_close(history_store *base)
@@ -292,10 +290,14 @@ static int insert_one(sqlite_store *s, const history_entry *p)
     const struct {
         const char *s;
         size_t len;
-    } texts[] = {{p->language, strlen(p->language)}, {p->code, p->code_len},
-                 {p->entry, strlen(p->entry)},       {p->output, p->output_len},
-                 {p->err, p->err_len},               {p->message, strlen(p->message)},
-                 {p->request_id, strlen(p->request_id)}, {p->tenant, strlen(p->tenant)}};
+    } texts[] = {{p->language, strlen(p->language)},
+                 {p->code, p->code_len},
+                 {p->entry, strlen(p->entry)},
+                 {p->output, p->output_len},
+                 {p->err, p->err_len},
+                 {p->message, strlen(p->message)},
+                 {p->request_id, strlen(p->request_id)},
+                 {p->tenant, strlen(p->tenant)}};
     static const int text_cols[] = {2, 3, 5, 9, 11, 13, 15, 16};
     sqlite3_stmt *st = s->insert;
     int rc = SQLITE_OK;

@@ -109,7 +109,7 @@ void history_where(const history_query *q, char mark, char *out, size_t outlen,
 
 /* The columns every query reads, in history_row's order. */
 #define HISTORY_COLUMNS                                                                            \
-    "id, time_ms, language, code, code_truncated, entry, files, verdict, exit_code, output,"      \
+    "id, time_ms, language, code, code_truncated, entry, files, verdict, exit_code, output,"       \
     " output_truncated, stderr, stderr_truncated, message, wall_ms, request_id, tenant"
 
 /* Cuts a listed row's text to the page budget (history_budget.h). */
