@@ -78,10 +78,8 @@ static health_box *box_new(sce_health *h)
 {
     health_box *b = malloc(sizeof(*b));
 
-    if (b == NULL) {
-        sce_health_free(h);
+    if (b == NULL)
         return NULL;
-    }
     atomic_init(&b->refs, 1);
     b->h = h;
     return b;
@@ -173,12 +171,15 @@ static void *poller_main(void *arg)
                 b->health = box;
                 b->health_rv = SCE_OK;
             }
+            /* h is read before it may be freed below (no box: no memory). */
             if (!h->serving)
                 backend_mark(b, 0, SCE_ERR_UNAVAILABLE, "the server is not serving");
             else if (!h->engine_ok)
                 backend_mark(b, 0, SCE_ERR_UNAVAILABLE, h->engine_message);
             else
                 backend_mark(b, 1, SCE_OK, NULL);
+            if (box == NULL)
+                sce_health_free(h);
         } else {
             box_unref(b->health);
             b->health = NULL;
@@ -286,7 +287,7 @@ typedef struct url_list {
 /* Every address of source s, de-duplicated.  0 with the list (possibly
  * empty: the name has no address); -1 when the resolver failed in a way
  * that says nothing of the name (the set is then kept as it is). */
-static int resolve(dns_source *s, url_list *out)
+static int resolve(const dns_source *s, url_list *out, char *note, size_t notelen)
 {
     struct addrinfo hints, *res = NULL;
     int grv;
@@ -302,13 +303,12 @@ static int resolve(dns_source *s, url_list *out)
         || grv == EAI_NODATA
 #endif
     ) {
-        sce_seterr(s->note, sizeof(s->note), "dns://%s:%u: no address (%s)", s->name, s->port,
+        sce_seterr(note, notelen, "dns://%s:%u: no address (%s)", s->name, s->port,
                    gai_strerror(grv));
         return 0;
     }
     if (grv != 0) {
-        sce_seterr(s->note, sizeof(s->note), "dns://%s:%u: %s", s->name, s->port,
-                   gai_strerror(grv));
+        sce_seterr(note, notelen, "dns://%s:%u: %s", s->name, s->port, gai_strerror(grv));
         return -1;
     }
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
@@ -317,7 +317,7 @@ static int resolve(dns_source *s, url_list *out)
     out->urls = calloc(out->count ? out->count : 1, sizeof(*out->urls));
     if (out->urls == NULL) {
         freeaddrinfo(res);
-        sce_seterr(s->note, sizeof(s->note), "dns://%s:%u: out of memory", s->name, s->port);
+        sce_seterr(note, notelen, "dns://%s:%u: out of memory", s->name, s->port);
         return -1;
     }
     out->count = 0;
@@ -334,7 +334,7 @@ static int resolve(dns_source *s, url_list *out)
             memcpy(out->urls[out->count++], url, sizeof(url));
     }
     freeaddrinfo(res);
-    s->note[0] = '\0';
+    note[0] = '\0';
     return 0;
 }
 
@@ -343,17 +343,26 @@ static int resolve(dns_source *s, url_list *out)
 static void refresh_source(gw_backends *bs, size_t si)
 {
     dns_source *s = &bs->sources[si];
-    char before[sizeof(s->note)];
+    char before[sizeof(s->note)], note[sizeof(s->note)];
     url_list l;
+    int resolved;
 
+    /* The note is read by calls and snapshots under mtx; resolving is
+     * slow, so it is done into a copy. */
+    pthread_mutex_lock(&bs->mtx);
     memcpy(before, s->note, sizeof(before));
-    if (resolve(s, &l) != 0) {
-        if (strcmp(before, s->note) != 0)
-            SCE_LOG(SCE_LOG_WARN, NULL, "%s (backends kept as they are)", s->note);
+    pthread_mutex_unlock(&bs->mtx);
+    resolved = resolve(s, &l, note, sizeof(note));
+    pthread_mutex_lock(&bs->mtx);
+    memcpy(s->note, note, sizeof(note));
+    pthread_mutex_unlock(&bs->mtx);
+    if (resolved != 0) {
+        if (strcmp(before, note) != 0)
+            SCE_LOG(SCE_LOG_WARN, NULL, "%s (backends kept as they are)", note);
         return;
     }
-    if (s->note[0] != '\0' && strcmp(before, s->note) != 0)
-        SCE_LOG(SCE_LOG_WARN, NULL, "%s", s->note);
+    if (note[0] != '\0' && strcmp(before, note) != 0)
+        SCE_LOG(SCE_LOG_WARN, NULL, "%s", note);
     for (size_t i = 0; i < l.count; i++) {
         backend *b;
         char err[256];
@@ -448,7 +457,8 @@ static int parse_dns(const char *item, dns_source *s, char *err, size_t errlen)
         return SCE_ERR_INVALID_ARGUMENT;
     }
     port = strtoul(colon + 1, &end, 10);
-    if (colon[1] == '\0' || *end != '\0' || port == 0 || port > 65535) {
+    if (colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+        strlen(colon + 1) > 5 || *end != '\0' || port == 0 || port > 65535) {
         sce_seterr(err, errlen, "server: '%s': the port must be 1 to 65535", item);
         return SCE_ERR_INVALID_ARGUMENT;
     }
@@ -627,8 +637,8 @@ static void settle(gw_backends *bs, backend *b, const call_kind *k, int rv, int 
 {
     pthread_mutex_lock(&bs->mtx);
     b->in_flight--;
-    if (stage != SCE_CALL_NOT_SENT)
-        b->runs += k->runs;
+    if (stage == SCE_CALL_SENT || (stage == SCE_CALL_ANSWERED && rv != SCE_ERR_RESOURCE_EXHAUSTED))
+        b->runs += k->runs; /* a "busy" answer ran nothing */
     if (stage != SCE_CALL_ANSWERED && rv != SCE_OK && rv != SCE_ERR_DEADLINE_EXCEEDED &&
         rv != SCE_ERR_INVALID_ARGUMENT && rv != SCE_ERR_NO_MEMORY) {
         b->failures++;
@@ -657,20 +667,21 @@ static int backends_call(gw_backends *bs, const call_kind *k, call_fn fn, void *
         rv = fn(b->client, arg, err, errlen);
         stage = sce_client_last_call();
         have_rv = 1;
-        settle(bs, b, k, rv, stage, err);
+        /* Before settle(): once nothing is in flight on a gone backend, the
+         * resolver may free it. */
         if (bs->metrics != NULL)
             gw_metrics_rpc(bs->metrics, b->url, k->method,
                            stage != SCE_CALL_ANSWERED && rv != SCE_OK,
                            (double)(sce_clock_ms() - t0) / 1000.0);
+        settle(bs, b, k, rv, stage, err);
         if (rv == SCE_OK)
             return SCE_OK;
         if (ntried == GW_BACKENDS_MAX)
             break;
         if (stage == SCE_CALL_ANSWERED && rv == SCE_ERR_RESOURCE_EXHAUSTED)
             continue; /* busy: nothing ran; another may take it */
-        if (stage == SCE_CALL_NOT_SENT &&
-            (rv == SCE_ERR_UNAVAILABLE || rv == SCE_ERR_DEADLINE_EXCEEDED))
-            continue; /* never reached its server */
+        if (stage == SCE_CALL_NOT_SENT && rv == SCE_ERR_UNAVAILABLE)
+            continue; /* never reached its server (a timeout spent the call's time) */
         if (stage == SCE_CALL_SENT && k->runs == 0)
             continue; /* a read: safe to ask another */
         return rv;
