@@ -2,6 +2,7 @@
 # scripts/images.sh - build sce's runtime images locally from Debian packages.
 #
 #   scripts/images.sh [--force] [python|node ...]
+#   scripts/images.sh --cluster [--build-dir DIR] [--force] [server|gateway|postgres ...]
 #
 # No registry is reachable, so each image is a Debian root file system made
 # by mmdebstrap (variant minbase) plus the interpreter package, streamed as
@@ -26,9 +27,32 @@
 # itself would not look at the host's sources).  Build logs:
 # /var/log/sce-images-LANG.log.
 #
+# The cluster's images (--cluster, or by name; scripts/swarm.sh builds them,
+# plain set-up never does), the same way, from the binaries of a build
+# directory (--build-dir, else SCE_BUILD_DIR, else build/):
+#
+#   sce-server:latest    sce-server and the Debian packages of the shared
+#                        libraries it links (found with ldd and dpkg -S on
+#                        this machine, so a new library needs no edit here);
+#                        runs as root: it needs its node's engine socket
+#   sce-gateway:latest   sce-gateway, its libraries the same way, and the
+#                        page's files (the build's static_dir) in
+#                        /usr/share/sce/static; runs as nobody
+#   sce-postgres:latest  Debian's PostgreSQL with the entrypoint
+#                        sce-postgres: an empty data directory is
+#                        initialised (role and database "sce", UTF-8), then
+#                        postgres listens on every address and trusts TCP
+#                        connections from the container's own networks only
+#                        (pg_hba "samenet": the stack's overlay network),
+#                        refusing every other; SIGTERM stops it fast
+#                        (SIGINT); LLVM (JIT) left out, jit off
+#
+# Names: SCE_SERVER_IMAGE, SCE_GATEWAY_IMAGE, SCE_POSTGRES_IMAGE.
+#
 # An image is rebuilt only when its org.sce.recipe label differs from the
-# hash of (this script's text, its package list, the suite), or with --force.
-# Both images are built in parallel when both are needed.
+# hash of (this script's text, its package list, the suite, and for the
+# cluster's images the files copied in), or with --force.  The images
+# asked for are built in parallel.
 set -euo pipefail
 
 SCRIPT_PATH=$(readlink -f "${BASH_SOURCE[0]}")
@@ -104,11 +128,18 @@ usage() {
 # --- arguments -------------------------------------------------------------
 FORCE=0
 WANT=()
+BUILD_DIR=${SCE_BUILD_DIR:-$(dirname "$SCRIPT_DIR")/build}
 while [ $# -gt 0 ]; do
     case "$1" in
         --force | -f) FORCE=1 ;;
         -h | --help) usage; exit 0 ;;
-        python | node) WANT+=("$1") ;;
+        --cluster) WANT+=(server gateway postgres) ;;
+        --build-dir)
+            [ $# -ge 2 ] || die "--build-dir needs a directory"
+            BUILD_DIR=$2
+            shift
+            ;;
+        python | node | server | gateway | postgres) WANT+=("$1") ;;
         *) usage >&2; die "unknown argument: $1" ;;
     esac
     shift
@@ -140,9 +171,15 @@ debian_mirror() {
     echo "${uri:-http://deb.debian.org/debian}"
 }
 
-# recipe_hash LANG PACKAGES...: what the image is built from.
+# recipe_hash LANG PACKAGES...: what the image is built from (for the
+# runtime images, the script without the cluster's part).
 recipe_hash() {
-    { cat "$SCRIPT_PATH"; printf '\n%s\n' "$SUITE" "$@"; } | sha256sum | cut -c1-64
+    local text
+    case "$1" in
+        python | node) text=$(sed "/^# --- the cluster's images/,/^# --- main/d" "$SCRIPT_PATH") ;;
+        *) text=$(cat "$SCRIPT_PATH") ;;
+    esac
+    { printf '%s\n' "$text"; printf '\n%s\n' "$SUITE" "$@"; } | sha256sum | cut -c1-64
 }
 
 image_recipe() { # the org.sce.recipe label of image $1, or nothing
@@ -221,6 +258,194 @@ build_image() {
         awk '{ printf "%.0f MB", $1 / 1e6 }')) in $((SECONDS - t0))s"
 }
 
+# --- the cluster's images ---------------------------------------------------
+# (Left out of the runtime images' recipe: a change here rebuilds only these.)
+
+SERVER_IMAGE=${SCE_SERVER_IMAGE:-sce-server:latest}
+GATEWAY_IMAGE=${SCE_GATEWAY_IMAGE:-sce-gateway:latest}
+POSTGRES_IMAGE=${SCE_POSTGRES_IMAGE:-sce-postgres:latest}
+POSTGRES_PACKAGES=(postgresql)
+STATIC_IN_IMAGE=/usr/share/sce/static
+# Left out of sce-postgres: LLVM and the JIT that alone loads it (jit=off).
+POSTGRES_TRIM_OPTS=(--dpkgopt='path-exclude=/usr/lib/*/libLLVM*'
+    --dpkgopt='path-exclude=/usr/lib/postgresql/*/lib/llvmjit*'
+    --dpkgopt='path-exclude=/usr/lib/postgresql/*/lib/bitcode/*')
+# The entrypoint of sce-postgres (/usr/local/bin/sce-postgres).
+# shellcheck disable=SC2016
+POSTGRES_ENTRYPOINT='#!/bin/sh
+# sce-postgres: PostgreSQL for the shared history of an sce cluster.
+# An empty $PGDATA is initialised: superuser and database "sce", UTF-8;
+# TCP connections from the networks of this container (samenet: the
+# stack'"'"'s overlay network) are trusted, all others refused.  postgres
+# itself runs as user postgres.
+set -eu
+PGDATA=${PGDATA:-/var/lib/postgresql/data}
+bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+as_pg() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
+mkdir -p "$PGDATA" /run/postgresql
+chown postgres:postgres "$PGDATA" /run/postgresql
+chmod 700 "$PGDATA"
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+    echo "sce-postgres: initialising $PGDATA" >&2
+    as_pg "$bin/initdb" -D "$PGDATA" -U sce -E UTF8 --locale=C.UTF-8 \
+        --auth-local=trust --auth-host=reject >/dev/null
+    echo "CREATE DATABASE sce" | as_pg "$bin/postgres" --single -D "$PGDATA" postgres >/dev/null
+    printf "%s\n" "local all all trust" "host all all samenet trust" >"$PGDATA/pg_hba.conf"
+fi
+# SIGTERM (docker stop) becomes SIGINT, a fast shut-down: a smart one would
+# wait for every client to leave, and the servers never do.
+as_pg "$bin/postgres" -D "$PGDATA" -c listen_addresses="*" \
+    -c unix_socket_directories=/run/postgresql -c jit=off "$@" &
+pid=$!
+trap "kill -INT \$pid" TERM INT
+while :; do
+    status=0
+    wait "$pid" || status=$?
+    kill -0 "$pid" 2>/dev/null || break
+done
+exit "$status"'
+
+
+# lib_packages BINARY: the Debian packages that hold the shared libraries
+# BINARY links directly (its NEEDED entries), one a line; libc6 is in every
+# root.  Their own dependencies come with them from apt.
+lib_packages() {
+    local bin=$1 soname path dir pkg
+    local -A needed=()
+    for soname in $(objdump -p "$bin" | awk '$1 == "NEEDED" { print $2 }'); do
+        needed[$soname]=1
+    done
+    ldd "$bin" | awk '$2 == "=>" { print $1, $3 }' | while read -r soname path; do
+        [ -n "${needed[$soname]:-}" ] || continue
+        [ "$path" != "not" ] || { echo "[sce] error: $bin: $soname not found" >&2; return 1; }
+        dir=$(basename "$(dirname "$path")")
+        pkg=$(dpkg -S "*/$dir/$soname" 2>/dev/null | head -n 1 | sed 's/[:,].*//' || true)
+        [ -n "$pkg" ] || { echo "[sce] error: no Debian package holds $path (linked by $bin)" >&2; return 1; }
+        [ "$pkg" = libc6 ] || echo "$pkg"
+    done | sort -u
+}
+
+# cluster_file NAME: the file or directory of the build copied into image NAME.
+cluster_file() {
+    local static
+    case "$1" in
+        server) echo "$BUILD_DIR/server/sce-server" ;;
+        gateway) echo "$BUILD_DIR/web-gateway/sce-gateway" ;;
+        gateway-static)
+            static=$(sed -n 's/^SCE_STATIC_DIR:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null || true)
+            echo "${static:-$BUILD_DIR/web-gateway/static}"
+            ;;
+    esac
+}
+
+# files_hash PATH...: one hash of the files' contents and names.
+files_hash() {
+    find "$@" -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64
+}
+
+# build_cluster_image NAME IMAGE RECIPE PACKAGES...: mmdebstrap | docker
+# import, like build_image, then a smoke test of the image.
+build_cluster_image() {
+    local name=$1 image=$2 recipe=$3
+    shift 3
+    local pkgs=("$@") logf=/var/log/sce-images-$name.log t0=$SECONDS opts=() hooks=() changes=()
+    local run="chroot \"\$1\" /usr/bin/env -i PATH=$IMAGE_PATH LANG=C.UTF-8" version old_id new_id cid ok
+    # shellcheck disable=SC2016
+    case "$name" in
+        server)
+            export SCE_FILE_BIN SCE_IMAGE_VERSION
+            SCE_FILE_BIN=$(cluster_file server)
+            SCE_IMAGE_VERSION=$(sha256sum "$SCE_FILE_BIN" | cut -c1-12)
+            hooks+=(--customize-hook='install -s -m 0755 "$SCE_FILE_BIN" "$1/usr/bin/sce-server"'
+                --customize-hook='mkdir -p "$1/var/lib/sce"')
+            changes+=(--change 'ENTRYPOINT ["/usr/bin/sce-server"]' --change "ENV SCE_LISTEN=tcp://0.0.0.0:7700"
+                --change "EXPOSE 7700")
+            ;;
+        gateway)
+            export SCE_FILE_BIN SCE_FILE_STATIC SCE_IMAGE_VERSION SCE_STATIC_IN_IMAGE=$STATIC_IN_IMAGE
+            SCE_FILE_BIN=$(cluster_file gateway)
+            SCE_FILE_STATIC=$(cluster_file gateway-static)
+            SCE_IMAGE_VERSION=$(sha256sum "$SCE_FILE_BIN" | cut -c1-12)
+            hooks+=(--customize-hook='install -s -m 0755 "$SCE_FILE_BIN" "$1/usr/bin/sce-gateway"'
+                --customize-hook='mkdir -p "$1$SCE_STATIC_IN_IMAGE" && cp -R "$SCE_FILE_STATIC/." "$1$SCE_STATIC_IN_IMAGE/" && chmod -R a+rX,go-w "$1$SCE_STATIC_IN_IMAGE"')
+            changes+=(--change 'ENTRYPOINT ["/usr/bin/sce-gateway"]' --change "ENV SCE_GATEWAY_LISTEN=0.0.0.0:8080"
+                --change "ENV SCE_GATEWAY_STATIC_DIR=$STATIC_IN_IMAGE" --change "USER 65534:65534"
+                --change "EXPOSE 8080")
+            ;;
+        postgres)
+            export SCE_PG_ENTRYPOINT=$POSTGRES_ENTRYPOINT
+            opts+=("${POSTGRES_TRIM_OPTS[@]}")
+            # No cluster of Debian's own (pg_createcluster made one as the
+            # package installed), and no snake-oil key shared by every copy.
+            hooks+=(--customize-hook='printf "%s\n" "$SCE_PG_ENTRYPOINT" >"$1/usr/local/bin/sce-postgres"
+chmod 0755 "$1/usr/local/bin/sce-postgres"
+rm -rf "$1"/var/lib/postgresql/* "$1"/etc/postgresql/* "$1"/etc/ssl/private/ssl-cert-snakeoil.key \
+    "$1"/etc/ssl/certs/ssl-cert-snakeoil.pem')
+            changes+=(--change 'ENTRYPOINT ["/usr/local/bin/sce-postgres"]'
+                --change "ENV PGDATA=/var/lib/postgresql/data" --change "EXPOSE 5432")
+            ;;
+    esac
+    case "$name" in
+        server | gateway)
+            hooks+=(--customize-hook="set -e; $run sce-$name --help >/dev/null; echo \"\$SCE_IMAGE_VERSION\" >&3") ;;
+        postgres)
+            hooks+=(--customize-hook="set -e; $run sh -c 'for b in /usr/lib/postgresql/*/bin/postgres; do \$b --version; done' |
+                tail -n 1 | awk '{ print \$3 }' >&3") ;;
+    esac
+    hooks=("${hooks[@]:0:${#hooks[@]}-1}" --customize-hook="$TRIM_HOOK" "${hooks[-1]}")
+
+    log "$name: mmdebstrap $SUITE + ${pkgs[*]} from $MIRROR | docker import $image (log: $logf)"
+    old_id=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
+    : >"$logf"
+    if ! mmdebstrap --mode=root --variant=minbase --format=tar --include="$(IFS=,; echo "${pkgs[*]}")" \
+        --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr --skip=cleanup/apt \
+        "${TRIM_OPTS[@]}" "${opts[@]}" "${hooks[@]}" "$SUITE" - "$MIRROR" 3>&1 2>>"$logf" |
+        {
+            IFS= read -r version || exit 1
+            docker import --change "ENV PATH=$IMAGE_PATH" --change "ENV LANG=C.UTF-8" \
+                --change "LABEL org.sce.component=$name" --change "LABEL org.sce.recipe=$recipe" \
+                --change "LABEL org.sce.version=$version" "${changes[@]}" \
+                --message "sce $name: debian $SUITE ${pkgs[*]}, $name $version" - "$image"
+        } >>"$logf" 2>&1; then
+        tail -n 20 "$logf" >&2
+        echo "[sce] error: $name: mmdebstrap | docker import failed (see $logf)" >&2
+        return 1
+    fi
+    version=$(docker image inspect -f '{{index .Config.Labels "org.sce.version"}}' "$image")
+
+    # The smoke test: the program starts in the image (PostgreSQL: the
+    # entrypoint initialises an empty directory and answers a query).
+    ok=0
+    case "$name" in
+        server | gateway) docker run --rm --network none "$image" --help >>"$logf" 2>&1 && ok=1 ;;
+        postgres)
+            if cid=$(docker run -d --network none "$image" 2>>"$logf"); then
+                for _ in $(seq 1 120); do
+                    if docker exec "$cid" sh -c 'psql=$(ls /usr/lib/postgresql/*/bin/psql | tail -n 1)
+                        "$psql" -h /run/postgresql -U sce -d sce -Atc "SELECT 1"' 2>/dev/null | grep -qx 1; then
+                        ok=1
+                        break
+                    fi
+                    sleep 0.25
+                done
+                docker logs "$cid" >>"$logf" 2>&1 || true
+                docker rm -f "$cid" >/dev/null 2>&1 || true
+            fi
+            ;;
+    esac
+    if [ "$ok" -ne 1 ]; then
+        tail -n 5 "$logf" >&2
+        echo "[sce] error: $name: $image does not start (see $logf)" >&2
+        return 1
+    fi
+    new_id=$(docker image inspect -f '{{.Id}}' "$image")
+    if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then
+        docker image rm "$old_id" >/dev/null 2>&1 || true
+    fi
+    log "$name: built $image ($name $version, $(docker image inspect -f '{{.Size}}' "$image" |
+        awk '{ printf "%.0f MB", $1 / 1e6 }')) in $((SECONDS - t0))s"
+}
+
 # --- main ------------------------------------------------------------------
 sce_ensure_engine >/dev/null || die "no docker engine"
 MIRROR=$(debian_mirror)
@@ -228,11 +453,32 @@ START=$SECONDS
 
 # Decide what to build.
 BUILD=()
-declare -A IMAGE RECIPE
+declare -A IMAGE RECIPE PACKAGES
 IMAGE[python]=$PYTHON_IMAGE
 IMAGE[node]=$NODE_IMAGE
-RECIPE[python]=$(recipe_hash python "${PYTHON_PACKAGES[@]}")
-RECIPE[node]=$(recipe_hash node "${NODE_PACKAGES[@]}")
+IMAGE[server]=$SERVER_IMAGE
+IMAGE[gateway]=$GATEWAY_IMAGE
+IMAGE[postgres]=$POSTGRES_IMAGE
+for lang in "${WANT[@]}"; do
+    case "$lang" in
+        python) RECIPE[python]=$(recipe_hash python "${PYTHON_PACKAGES[@]}") ;;
+        node) RECIPE[node]=$(recipe_hash node "${NODE_PACKAGES[@]}") ;;
+        server | gateway)
+            bin=$(cluster_file "$lang")
+            [ -x "$bin" ] || die "$lang: $bin not built (--build-dir, SCE_BUILD_DIR)"
+            PACKAGES[$lang]=$(lib_packages "$bin" | tr '\n' ' ') || die "$lang: cannot list the packages of $bin"
+            files=("$bin")
+            [ "$lang" = server ] || files+=("$(cluster_file gateway-static)")
+            [ -e "${files[-1]}" ] || die "$lang: ${files[-1]} not built"
+            read -ra pkgs <<<"${PACKAGES[$lang]}"
+            RECIPE[$lang]=$(recipe_hash "$lang" "${pkgs[@]}" "$(files_hash "${files[@]}")")
+            ;;
+        postgres)
+            PACKAGES[postgres]=${POSTGRES_PACKAGES[*]}
+            RECIPE[postgres]=$(recipe_hash postgres "${POSTGRES_PACKAGES[@]}")
+            ;;
+    esac
+done
 for lang in "${WANT[@]}"; do
     if [ "$FORCE" -eq 0 ] && [ "$(image_recipe "${IMAGE[$lang]}")" = "${RECIPE[$lang]}" ]; then
         log "image ${IMAGE[$lang]} is up to date"
@@ -256,7 +502,13 @@ stop_jobs() {
 trap stop_jobs INT TERM
 set -m
 for lang in "${BUILD[@]}"; do
-    build_image "$lang" "${IMAGE[$lang]}" "${RECIPE[$lang]}" </dev/null &
+    case "$lang" in
+        python | node) build_image "$lang" "${IMAGE[$lang]}" "${RECIPE[$lang]}" </dev/null & ;;
+        *)
+            read -ra pkgs <<<"${PACKAGES[$lang]}"
+            build_cluster_image "$lang" "${IMAGE[$lang]}" "${RECIPE[$lang]}" "${pkgs[@]}" </dev/null &
+            ;;
+    esac
     PIDS+=($!)
 done
 FAILED=()
