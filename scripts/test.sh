@@ -4,14 +4,20 @@
 # Same set-up as scripts/up.sh (packages, a Docker engine if none answers,
 # the runtime images, the build), plus Chromium for the browser test; then
 # ctest runs all of it: unit tests, integration tests against the real
-# engine, the browser test.  A test that cannot run fails; nothing is
+# engine, the browser test, the cluster tests (three servers behind one
+# gateway; three servers sharing a throwaway PostgreSQL) and the Swarm
+# deployment (scripts/swarm.sh up --servers 3 ... down, which builds the
+# sce-server, sce-gateway and sce-postgres images and leaves the engine in
+# the swarm state it found).  A test that cannot run fails; nothing is
 # skipped.  Extra arguments go to ctest (e.g. -L unit, -R run_python).
 #
 # Then the gVisor stage: runsc (Debian's gVisor) registered with the engine
 # (scripts/lib/runtime.sh; removed again at the end if this script added
 # it), and the integration and security tests run again against servers on
 # it (SCE_RUNTIME=runsc, which every sce-server they start reads); the
-# fixture's stop fails if a gVisor sandbox outlived its container.  SCE_RUNTIME=runsc
+# fixture's stop fails if a gVisor sandbox outlived its container.  The
+# cluster, PostgreSQL and Swarm tests are about the servers' plumbing, not
+# the sandbox: they run in the first stage only.  SCE_RUNTIME=runsc
 # runs the first stage on gVisor instead (the gVisor stage is then that
 # stage); SCE_TEST_GVISOR=0 leaves the stage out (a quick local run; CI
 # always runs it).
@@ -22,8 +28,10 @@
 # SCE_FUZZ_SECONDS (20) over its seed corpus, and the integration and
 # security tests against the sanitizer-built sce-server, sce-gateway and sce.
 # Left to the first stage: the browser test, the runner test (no code of
-# ours runs in it) and the fault tests (they restart the engine, and measure
-# memory, which ASan inflates).  Every sanitizer report, also one from a
+# ours runs in it), the fault tests (they restart the engine, and measure
+# memory, which ASan inflates), the Swarm test (its images hold the gcc
+# build) and the cluster test (the gateway's backends run under ASan in
+# test_backends, against fake servers).  Every sanitizer report, also one from a
 # daemon running in the background, is written to build-asan/sanitizer-logs/
 # and fails the stage.  SCE_TEST_SANITIZERS=0 leaves the stage out (a quick
 # local run; CI always runs it).  Extra arguments apply to the first stage
@@ -66,7 +74,7 @@ if [ "$runtime" = runc ] && [ "${SCE_TEST_GVISOR:-1}" != 0 ]; then
     # runs the images through `docker run` itself; the fault tests restart
     # the engine.  Everything else that runs a program runs it on gVisor.
     SCE_RUNTIME=runsc ctest --test-dir "$build" --output-on-failure --no-tests=error -j 2 \
-        -L docker -LE 'browser|fault' -E '^runners$'
+        -L docker -LE 'browser|fault|swarm' -E '^(runners|cluster|history_pg)$'
     echo "[sce] gVisor stage passed in $((SECONDS - start)) s"
 fi
 
@@ -96,7 +104,7 @@ status=0
 # tests (their deadlines are real) and the other way round.
 ctest --test-dir "$asan" --output-on-failure --no-tests=error -j 2 -L 'unit|fuzz' || status=$?
 ctest --test-dir "$asan" --output-on-failure --no-tests=error -j 2 -L docker \
-    -LE 'browser|fault' -E '^runners$' || status=$?
+    -LE 'browser|fault|swarm' -E '^(runners|cluster)$' || status=$?
 # Every file with more than the allocator's "failed to allocate" warnings
 # (tests ask for impossible sizes on purpose) is a report; libFuzzer's crash
 # stacks land here too.
