@@ -22,6 +22,11 @@
  *             threads, each beside the same figure for the first server
  *             (runc), measured one server at a time while the other's pool
  *             is full and idle
+ *   cluster   with --cluster-servers and --cluster-gateways, throughput
+ *             through one gateway with 1, 2 and 3 servers behind it, the
+ *             share each served, and the same servers driven directly at
+ *             the same concurrency: the gateway's overhead and balance
+ *             (the servers share this machine's engine: not a multiple)
  *
  * It prints one Markdown table with the ratios and writes it to --out.
  * Timings live here, never in the test suite.
@@ -66,6 +71,9 @@ typedef struct bench_opts {
     int docker_runs;
     int engine_runs;
     int memory_runs;
+    const char *cluster_servers;  /* NULL: no section "Several servers ..." */
+    const char *cluster_gateways; /* gateway i has the first i servers behind it */
+    int cluster_only;             /* --only cluster: that section alone */
 } bench_opts;
 
 static bench_opts opt = {
@@ -284,7 +292,9 @@ static void server_settle(bench_server *s, bench_server *other)
     wait_pool_full(s->full);
 }
 
-static int run_rpc(const char *lang, const char *code, uint64_t memory_bytes, double *ms)
+/* One run of `code` on client c; true when it answered ok with "4\n". */
+static int run_rpc_on(sce_client *c, const char *lang, const char *code, uint64_t memory_bytes,
+                      double *ms)
 {
     sce_run_request rq;
     sce_run_result *r = NULL;
@@ -296,7 +306,7 @@ static int run_rpc(const char *lang, const char *code, uint64_t memory_bytes, do
     rq.language = lang;
     rq.code = code;
     rq.memory_bytes = memory_bytes;
-    rv = sce_client_run(client, &rq, &r, err, sizeof(err));
+    rv = sce_client_run(c, &rq, &r, err, sizeof(err));
     *ms = now_ms() - t0;
     ok = rv == SCE_OK && r->verdict == SCE_VERDICT_OK && strcmp(r->stdout_data, "4\n") == 0;
     if (!ok)
@@ -306,31 +316,57 @@ static int run_rpc(const char *lang, const char *code, uint64_t memory_bytes, do
     return ok;
 }
 
+/* The same on the server measured now. */
+static int run_rpc(const char *lang, const char *code, uint64_t memory_bytes, double *ms)
+{
+    return run_rpc_on(client, lang, code, memory_bytes, ms);
+}
+
+/* An HTTP answer's first bytes (enough for a hello world's verdict). */
+typedef struct http_body {
+    char data[4096];
+    size_t len;
+} http_body;
+
 static size_t sink(char *p, size_t size, size_t n, void *arg)
 {
-    (void)p;
-    (void)arg;
+    http_body *b = arg;
+    size_t room = sizeof(b->data) - 1 - b->len, take = size * n < room ? size * n : room;
+
+    memcpy(b->data + b->len, p, take);
+    b->len += take;
+    b->data[b->len] = '\0';
     return size * n;
 }
 
-static int run_http(CURL *h, const char *lang, const char *code, double *ms)
+/* POST /run of language l's hello world through `gateway`; true when it
+ * answered 200 with status ok and "4\n". */
+static int run_http(CURL *h, const char *gateway, int l, double *ms)
 {
+    static const char *const code[2] = {"print(2+2)\\n", "console.log(2+2)\\n"};
     char body[256], url[512];
+    http_body answer = {.len = 0};
     long status = 0;
     double t0;
     CURLcode rc;
+    int ok;
 
-    snprintf(url, sizeof(url), "%s/run", opt.gateway);
-    snprintf(body, sizeof(body), "{\"language\":\"%s\",\"code\":\"%s\"}", lang,
-             strcmp(lang, "python") == 0 ? "print(2+2)\\n" : "console.log(2+2)\\n");
-    (void)code;
+    snprintf(url, sizeof(url), "%s/run", gateway);
+    snprintf(body, sizeof(body), "{\"language\":\"%s\",\"code\":\"%s\"}", hello[l][0], code[l]);
+    answer.data[0] = '\0';
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
     t0 = now_ms();
     rc = curl_easy_perform(h);
     *ms = now_ms() - t0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    return rc == CURLE_OK && status == 200;
+    ok = rc == CURLE_OK && status == 200 && strstr(answer.data, "\"status\":\"ok\"") != NULL &&
+         strstr(answer.data, "\"output\":\"4\\n\"") != NULL;
+    if (!ok)
+        fprintf(stderr, "  HTTP run failed: %s %ld %.200s\n",
+                rc == CURLE_OK ? "" : curl_easy_strerror(rc), status, answer.data);
+    return ok;
 }
 
 static CURL *http_handle(void)
@@ -875,104 +911,211 @@ static void gvisor_section(bench_server srv[2])
         }
 }
 
-/* ------------------------------------------------------------ main */
+/* ------------------------------------------------------------ several servers */
 
-static void usage(void)
+/* The section "Several servers behind one gateway": --cluster-servers
+ * S1,S2,S3 and --cluster-gateways G1,G2,G3, where Gi has the first i
+ * servers behind it.  For each gateway, hello world (python and node in
+ * turn) at CLUSTER_CONCURRENCY through it, then at the same concurrency
+ * through libsce clients spread evenly over the same servers (each worker
+ * thread keeps to one server): the direct figure the gateway is measured
+ * against.  Each server's share comes from the runs_total its Health
+ * reports.  All servers (and the first and gVisor servers, when they are
+ * not among them) have their pools full and idle before each phase. */
+#define CLUSTER_MAX 3
+#define CLUSTER_CONCURRENCY 6
+
+typedef struct cluster_phase {
+    const char *gateway;   /* NULL: the servers directly */
+    bench_server *servers; /* n of them */
+    int n;
+    pthread_mutex_t lock;
+    int left, errors, next_worker;
+} cluster_phase;
+
+/* The phase cluster_run runs; set before measure_rate(cluster_run, ...). */
+static cluster_phase *cluster_now;
+
+static void *cluster_worker(void *arg)
 {
-    fprintf(stderr,
-            "usage: sce-bench [--server URL] [--gateway URL] [--server-pid PID] [--out FILE]\n"
-            "                 [--runsc-server URL] [--runsc-server-pid PID] [--cli PATH-TO-SCE]\n"
-            "                 [--warm-runs N] [--cold-runs N] [--burst-runs N]\n"
-            "                 [--throughput-runs N] [--docker-runs N] [--engine-runs N]\n"
-            "                 [--memory-runs N] [--python-image IMAGE] [--node-image IMAGE]\n");
-    exit(64);
+    cluster_phase *ph = arg;
+    CURL *h = ph->gateway != NULL ? http_handle() : NULL;
+    sce_client *c;
+
+    pthread_mutex_lock(&ph->lock);
+    c = ph->servers[ph->next_worker++ % ph->n].c;
+    pthread_mutex_unlock(&ph->lock);
+    for (;;) {
+        double ms;
+        int i, ok;
+
+        pthread_mutex_lock(&ph->lock);
+        if (ph->left == 0) {
+            pthread_mutex_unlock(&ph->lock);
+            break;
+        }
+        i = ph->left--;
+        pthread_mutex_unlock(&ph->lock);
+        ok = h != NULL ? run_http(h, ph->gateway, i % 2, &ms)
+                       : run_rpc_on(c, hello[i % 2][0], hello[i % 2][1], 0, &ms);
+        pthread_mutex_lock(&ph->lock);
+        ph->errors += !ok;
+        pthread_mutex_unlock(&ph->lock);
+    }
+    if (h != NULL)
+        curl_easy_cleanup(h);
+    return NULL;
 }
 
-int main(int argc, char **argv)
+/* measure_rate's phase: cluster_now's runs, `concurrency` at once. */
+static double cluster_run(int concurrency, int runs, int lang, int *errors)
 {
-    bench_server srv[2];
-    uint32_t full;
+    cluster_phase *ph = cluster_now;
+    pthread_t t[CLUSTER_CONCURRENCY];
+    double t0 = now_ms(), secs;
+
+    (void)lang;
+    if (concurrency > CLUSTER_CONCURRENCY)
+        concurrency = CLUSTER_CONCURRENCY;
+    pthread_mutex_init(&ph->lock, NULL);
+    ph->left = runs;
+    ph->errors = 0;
+    ph->next_worker = 0;
+    for (int i = 0; i < concurrency; i++)
+        pthread_create(&t[i], NULL, cluster_worker, ph);
+    for (int i = 0; i < concurrency; i++)
+        pthread_join(t[i], NULL);
+    secs = (now_ms() - t0) / 1000.0;
+    pthread_mutex_destroy(&ph->lock);
+    *errors = ph->errors;
+    return (runs - ph->errors) / secs;
+}
+
+/* Splits a comma-separated list into at most CLUSTER_MAX items of `buf`
+ * (a copy); returns their number. */
+static int cluster_split(const char *list, char *buf, size_t buflen, const char *item[])
+{
+    int n = 0;
+
+    snprintf(buf, buflen, "%s", list);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok != NULL && n < CLUSTER_MAX;
+         tok = strtok_r(NULL, ",", &save))
+        item[n++] = tok;
+    return n;
+}
+
+/* Every pool full and the engine idle: the cluster's servers and the
+ * others (srv[0], srv[1]). */
+static void cluster_settle(bench_server *cs, int n, bench_server srv[2])
+{
+    for (int i = 0; i < 2; i++)
+        if (srv[i].c != NULL) {
+            server_use(&srv[i]);
+            wait_pool_full(srv[i].full);
+        }
+    for (int i = 0; i < n; i++) {
+        server_use(&cs[i]);
+        wait_pool_full(cs[i].full);
+    }
+}
+
+static uint64_t runs_total(bench_server *s)
+{
+    sce_health *h = NULL;
+    uint64_t n = 0;
+
+    server_use(s);
+    if (health(&h) == SCE_OK)
+        n = h->runs_total;
+    sce_health_free(h);
+    return n;
+}
+
+static void cluster_section(bench_server srv[2])
+{
+    char sbuf[1024], gbuf[1024];
+    const char *surl[CLUSTER_MAX], *gurl[CLUSTER_MAX];
+    bench_server cs[CLUSTER_MAX];
+    int ns = cluster_split(opt.cluster_servers, sbuf, sizeof(sbuf), surl);
+    int ng = cluster_split(opt.cluster_gateways, gbuf, sizeof(gbuf), gurl);
+    rate eng, via[CLUSTER_MAX], direct[CLUSTER_MAX];
+    double share[CLUSTER_MAX][CLUSTER_MAX]; /* [gateway][server], % of its runs */
+
+    if (ng > ns)
+        die("--cluster-gateways", "gateway i needs i servers in --cluster-servers");
+    memset(cs, 0, sizeof(cs));
+    memset(share, 0, sizeof(share));
+    for (int i = 0; i < ns; i++) {
+        cs[i].url = surl[i];
+        server_open(&cs[i]);
+        cs[i].full = pool_full_size();
+    }
+    cluster_settle(cs, ns, srv);
+    eng = measure_rate(engine_ceiling, CLUSTER_CONCURRENCY, opt.engine_runs, -1);
+    for (int g = 0; g < ng; g++) {
+        cluster_phase ph = {.gateway = gurl[g], .servers = cs, .n = g + 1};
+        uint64_t before[CLUSTER_MAX], served = 0;
+
+        for (int i = 0; i <= g; i++)
+            before[i] = runs_total(&cs[i]);
+        cluster_settle(cs, ns, srv);
+        cluster_now = &ph;
+        via[g] = measure_rate(cluster_run, CLUSTER_CONCURRENCY, opt.throughput_runs, -1);
+        for (int i = 0; i <= g; i++) {
+            before[i] = runs_total(&cs[i]) - before[i];
+            served += before[i];
+        }
+        for (int i = 0; i <= g; i++)
+            share[g][i] = served > 0 ? 100.0 * (double)before[i] / (double)served : 0;
+        ph.gateway = NULL;
+        cluster_settle(cs, ns, srv);
+        direct[g] = measure_rate(cluster_run, CLUSTER_CONCURRENCY, opt.throughput_runs, -1);
+        cluster_now = NULL;
+    }
+
+    out("\n### Several servers behind one gateway\n\n");
+    out("Servers");
+    for (int i = 0; i < ns; i++)
+        out("%s %s (warm pool: %u)", i ? "," : "", cs[i].url, cs[i].full);
+    out(", all on this machine's one engine: the figures show the gateway's overhead and its "
+        "balance, not a multiple of one server. Hello world, python and node in turn, %d at "
+        "once: through one sce-gateway (POST /run, keep-alive, no rate limit) with the first "
+        "1, 2 or 3 servers behind it, and directly (libsce, the %d workers spread evenly over "
+        "the same servers). Engine alone, %d at once: %.2f containers/s (%.0f%% CPU busy).\n\n",
+        CLUSTER_CONCURRENCY, CLUSTER_CONCURRENCY, CLUSTER_CONCURRENCY, eng.per_s, eng.busy_pct);
+    out("| servers | runs | through the gateway, runs/s | errors | directly, runs/s | errors | "
+        "gateway / direct | gateway / engine alone | share each server served | CPU busy | CPU "
+        "ms per run |\n");
+    out("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |\n");
+    for (int g = 0; g < ng; g++) {
+        char shares[128];
+        size_t len = 0;
+
+        shares[0] = '\0';
+        for (int i = 0; i <= g && len < sizeof(shares); i++)
+            len += (size_t)snprintf(shares + len, sizeof(shares) - len, "%s%.0f%%",
+                                    i ? " / " : "", share[g][i]);
+        out("| %d | %d | %.2f | %d | %.2f | %d | %.2f | %.2f | %s | %.0f%% | %.0f |\n", g + 1,
+            via[g].runs, via[g].per_s, via[g].errors, direct[g].per_s, direct[g].errors,
+            direct[g].per_s > 0 ? via[g].per_s / direct[g].per_s : NAN,
+            eng.per_s > 0 ? via[g].per_s / eng.per_s : NAN, shares, via[g].busy_pct,
+            via[g].cpu_ms_per_run);
+    }
+    for (int i = 0; i < ns; i++)
+        server_close(&cs[i]);
+}
+
+/* The service's own figures on the first server (--server) and its gateway:
+ * latency, the baselines, the engine's ceiling and throughput, and the
+ * ratios between them.  `full` is its warm pool's full size. */
+static void service_section(uint32_t full)
+{
     double rpc_p50[2] = {0, 0}, http_p50[2] = {0, 0}, docker_p50 = 0, native_p50[2] = {0, 0};
     double cli_p50[2] = {0, 0}, cli_p90[2] = {0, 0};
     rate tp[2], eng[3], tp_lang[2], eng_lang[2];
     double ceiling = 0; /* the best of eng[], runs/s */
     int best = 0;
-    time_t t = time(NULL);
-    char when[64];
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (v == NULL)
-            usage();
-        if (!strcmp(a, "--server"))
-            opt.server = v;
-        else if (!strcmp(a, "--cli"))
-            opt.cli = v;
-        else if (!strcmp(a, "--gateway"))
-            opt.gateway = v;
-        else if (!strcmp(a, "--out"))
-            opt.out = v;
-        else if (!strcmp(a, "--server-pid"))
-            opt.server_pid = atoi(v);
-        else if (!strcmp(a, "--runsc-server"))
-            opt.runsc_server = v;
-        else if (!strcmp(a, "--runsc-server-pid"))
-            opt.runsc_server_pid = atoi(v);
-        else if (!strcmp(a, "--warm-runs"))
-            opt.warm_runs = atoi(v);
-        else if (!strcmp(a, "--cold-runs"))
-            opt.cold_runs = atoi(v);
-        else if (!strcmp(a, "--burst-runs"))
-            opt.burst_runs = atoi(v);
-        else if (!strcmp(a, "--throughput-runs"))
-            opt.throughput_runs = atoi(v);
-        else if (!strcmp(a, "--docker-runs"))
-            opt.docker_runs = atoi(v);
-        else if (!strcmp(a, "--engine-runs"))
-            opt.engine_runs = atoi(v);
-        else if (!strcmp(a, "--memory-runs"))
-            opt.memory_runs = atoi(v);
-        else if (!strcmp(a, "--python-image"))
-            opt.python_image = v;
-        else if (!strcmp(a, "--node-image"))
-            opt.node_image = v;
-        else
-            usage();
-        i++;
-    }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    memset(srv, 0, sizeof(srv));
-    srv[0].url = opt.server;
-    srv[0].pid = opt.server_pid;
-    srv[1].url = opt.runsc_server;
-    srv[1].pid = opt.runsc_server_pid;
-    server_open(&srv[0]);
-    if (opt.runsc_server != NULL)
-        server_open(&srv[1]);
-    report = fopen(opt.out, "w");
-    if (report == NULL)
-        die(opt.out, strerror(errno));
-
-    /* The gVisor server started last: its pool is full (and stays idle)
-     * before the first server's is sized and measured. */
-    if (srv[1].c != NULL) {
-        server_use(&srv[1]);
-        srv[1].full = pool_full_size();
-    }
-    server_use(&srv[0]);
-    full = srv[0].full = pool_full_size();
-    strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&t));
-    out("## sce-bench, %s\n\n", when);
-    {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        out("Machine: %ld cores. Server %s (warm pool: %u containers in all), gateway %s.", cores,
-            opt.server, full, opt.gateway);
-        if (srv[1].c != NULL)
-            out(" A second server on gVisor, %s (warm pool: %u), idle while the first is "
-                "measured.",
-                opt.runsc_server, srv[1].full);
-        out("\n\n");
-    }
     out("| what | runs | p50 ms | p90 ms | p99 ms | errors | how |\n");
     out("| --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
 
@@ -996,7 +1139,7 @@ int main(int argc, char **argv)
             else
                 rpc.errors++;
             wait_pool_full(full);
-            if (run_http(hh, hello[l][0], hello[l][1], &ms))
+            if (run_http(hh, opt.gateway, l, &ms))
                 web.v[web.n++] = ms;
             else
                 web.errors++;
@@ -1156,12 +1299,121 @@ int main(int argc, char **argv)
         out("| throughput c=4, %s only / engine, %s containers only | %.2f | (the same, per "
             "language) |\n",
             hello[l][0], hello[l][0], tp_lang[l].per_s / eng_lang[l].per_s);
+}
 
-    if (srv[1].c != NULL)
+/* ------------------------------------------------------------ main */
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: sce-bench [--server URL] [--gateway URL] [--server-pid PID] [--out FILE]\n"
+            "                 [--runsc-server URL] [--runsc-server-pid PID] [--cli PATH-TO-SCE]\n"
+            "                 [--warm-runs N] [--cold-runs N] [--burst-runs N]\n"
+            "                 [--throughput-runs N] [--docker-runs N] [--engine-runs N]\n"
+            "                 [--memory-runs N] [--python-image IMAGE] [--node-image IMAGE]\n"
+            "                 [--cluster-servers URL,URL,URL --cluster-gateways URL,URL,URL]\n"
+            "                 [--only cluster]\n");
+    exit(64);
+}
+
+int main(int argc, char **argv)
+{
+    bench_server srv[2];
+    uint32_t full;
+    time_t t = time(NULL);
+    char when[64];
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (v == NULL)
+            usage();
+        if (!strcmp(a, "--server"))
+            opt.server = v;
+        else if (!strcmp(a, "--cli"))
+            opt.cli = v;
+        else if (!strcmp(a, "--gateway"))
+            opt.gateway = v;
+        else if (!strcmp(a, "--out"))
+            opt.out = v;
+        else if (!strcmp(a, "--server-pid"))
+            opt.server_pid = atoi(v);
+        else if (!strcmp(a, "--runsc-server"))
+            opt.runsc_server = v;
+        else if (!strcmp(a, "--runsc-server-pid"))
+            opt.runsc_server_pid = atoi(v);
+        else if (!strcmp(a, "--warm-runs"))
+            opt.warm_runs = atoi(v);
+        else if (!strcmp(a, "--cold-runs"))
+            opt.cold_runs = atoi(v);
+        else if (!strcmp(a, "--burst-runs"))
+            opt.burst_runs = atoi(v);
+        else if (!strcmp(a, "--throughput-runs"))
+            opt.throughput_runs = atoi(v);
+        else if (!strcmp(a, "--docker-runs"))
+            opt.docker_runs = atoi(v);
+        else if (!strcmp(a, "--engine-runs"))
+            opt.engine_runs = atoi(v);
+        else if (!strcmp(a, "--memory-runs"))
+            opt.memory_runs = atoi(v);
+        else if (!strcmp(a, "--python-image"))
+            opt.python_image = v;
+        else if (!strcmp(a, "--node-image"))
+            opt.node_image = v;
+        else if (!strcmp(a, "--cluster-servers"))
+            opt.cluster_servers = v;
+        else if (!strcmp(a, "--cluster-gateways"))
+            opt.cluster_gateways = v;
+        else if (!strcmp(a, "--only") && !strcmp(v, "cluster"))
+            opt.cluster_only = 1;
+        else
+            usage();
+        i++;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    memset(srv, 0, sizeof(srv));
+    srv[0].url = opt.server;
+    srv[0].pid = opt.server_pid;
+    srv[1].url = opt.runsc_server;
+    srv[1].pid = opt.runsc_server_pid;
+    server_open(&srv[0]);
+    if (opt.runsc_server != NULL)
+        server_open(&srv[1]);
+    report = fopen(opt.out, "w");
+    if (report == NULL)
+        die(opt.out, strerror(errno));
+
+    /* The gVisor server started last: its pool is full (and stays idle)
+     * before the first server's is sized and measured. */
+    if (srv[1].c != NULL) {
+        server_use(&srv[1]);
+        srv[1].full = pool_full_size();
+    }
+    server_use(&srv[0]);
+    full = srv[0].full = pool_full_size();
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime(&t));
+    out("## sce-bench, %s\n\n", when);
+    {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        out("Machine: %ld cores. Server %s (warm pool: %u containers in all), gateway %s.", cores,
+            opt.server, full, opt.gateway);
+        if (srv[1].c != NULL)
+            out(" A second server on gVisor, %s (warm pool: %u), idle while the first is "
+                "measured.",
+                opt.runsc_server, srv[1].full);
+        out("\n\n");
+    }
+    if (!opt.cluster_only)
+        service_section(full);
+
+    if (srv[1].c != NULL && !opt.cluster_only)
         gvisor_section(srv);
+    if (opt.cluster_servers != NULL && opt.cluster_gateways != NULL)
+        cluster_section(srv);
+    else if (opt.cluster_only)
+        die("--only cluster", "needs --cluster-servers and --cluster-gateways");
     server_use(&srv[0]);
 
-    if (opt.memory_runs > 0) {
+    if (opt.memory_runs > 0 && !opt.cluster_only) {
         int step = opt.memory_runs / 10 > 0 ? opt.memory_runs / 10 : 1, done = 0, errs = 0;
         out("\n| runs done | server RSS KiB |\n| ---: | ---: |\n");
         out("| 0 | %ld |\n", opt.server_pid ? rss_kib(opt.server_pid) : -1L);
