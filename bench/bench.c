@@ -1093,8 +1093,8 @@ static void cluster_section(bench_server srv[2])
 
         shares[0] = '\0';
         for (int i = 0; i <= g && len < sizeof(shares); i++)
-            len += (size_t)snprintf(shares + len, sizeof(shares) - len, "%s%.0f%%",
-                                    i ? " / " : "", share[g][i]);
+            len += (size_t)snprintf(shares + len, sizeof(shares) - len, "%s%.0f%%", i ? " / " : "",
+                                    share[g][i]);
         out("| %d | %d | %.2f | %d | %.2f | %d | %.2f | %.2f | %s | %.0f%% | %.0f |\n", g + 1,
             via[g].runs, via[g].per_s, via[g].errors, direct[g].per_s, direct[g].errors,
             direct[g].per_s > 0 ? via[g].per_s / direct[g].per_s : NAN,
