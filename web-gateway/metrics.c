@@ -345,7 +345,7 @@ static const struct {
     [V_UP] = {"sce_backend_up", PROM_GAUGE,
               "1 if the backend answers its health polls and gets new runs, else 0."},
     [V_IN_FLIGHT] = {"sce_backend_in_flight", PROM_GAUGE,
-                     "Runs sent to the backend and not yet answered."},
+                     "Calls sent to the backend and not yet answered."},
     [V_RUNS] = {"sce_backend_runs_total", PROM_COUNTER, "Runs the gateway sent to the backend."},
     [V_FAILURES] = {"sce_backend_failures_total", PROM_COUNTER,
                     "Calls to the backend lost to the transport."},

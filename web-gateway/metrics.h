@@ -83,7 +83,7 @@ void gw_metrics_refused(gw_metrics *m, const char *reason);
 typedef struct gw_backend_view {
     const char *url;
     int up;                   /* 1 up, 0 down */
-    uint32_t in_flight;       /* runs sent to it and not yet answered */
+    uint32_t in_flight;       /* calls sent to it and not yet answered */
     uint64_t runs;            /* runs sent to it */
     uint64_t failures;        /* calls to it lost to the transport */
     const sce_health *health; /* its last Health answer, NULL if none yet */
