@@ -35,7 +35,8 @@ static void put(prom_writer *w, const char *s, size_t n)
 
 static void put_str(prom_writer *w, const char *s)
 {
-    put(w, s, strlen(s));
+    if (w->rv == SCE_OK)
+        put(w, s, strlen(s));
 }
 
 /* Writes s with backslash and newline escaped, and also the double quote
@@ -93,8 +94,13 @@ void prom_family(prom_writer *w, const char *name, prom_type type, const char *h
 {
     static const char *const type_names[] = {"counter", "gauge", "histogram"};
 
-    assert(name_ok(name, 1));
-    assert(type != PROM_COUNTER || ends_with(name, "_total"));
+    /* Names come from the program, never from a request: a bad one is a
+     * bug, failed in every build (not only where assert() is on). */
+    if (!name_ok(name, 1) || (type == PROM_COUNTER && !ends_with(name, "_total"))) {
+        if (w->rv == SCE_OK)
+            w->rv = SCE_ERR_INVALID_ARGUMENT;
+        return;
+    }
     w->family = name;
     put_str(w, "# HELP ");
     put_str(w, name);
@@ -129,12 +135,21 @@ char *prom_number(double v, char out[PROM_NUMBER_MAX])
 static void put_series(prom_writer *w, const char *suffix, const prom_label *labels, size_t nlabels,
                        const char *le)
 {
+    if (w->family == NULL) { /* a sample before its family: a bug */
+        if (w->rv == SCE_OK)
+            w->rv = SCE_ERR_INVALID_ARGUMENT;
+        return;
+    }
     put_str(w, w->family);
     put_str(w, suffix);
     if (nlabels > 0 || le != NULL) {
         put_str(w, "{");
         for (size_t i = 0; i < nlabels; i++) {
-            assert(name_ok(labels[i].name, 0) && strncmp(labels[i].name, "__", 2) != 0);
+            if (!name_ok(labels[i].name, 0) || strncmp(labels[i].name, "__", 2) == 0) {
+                if (w->rv == SCE_OK)
+                    w->rv = SCE_ERR_INVALID_ARGUMENT;
+                return;
+            }
             if (i > 0)
                 put_str(w, ",");
             put_str(w, labels[i].name);

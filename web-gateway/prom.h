@@ -73,7 +73,9 @@ void prom_histogram(prom_writer *w, const prom_label *labels, size_t nlabels, co
 /* Hands over the text: SCE_OK with *out malloc'd and NUL-terminated (the
  * caller frees it) and *outlen its length (may be NULL); else
  * SCE_ERR_NO_MEMORY, or SCE_ERR_RESOURCE_EXHAUSTED if it grew past the
- * limit, with *out NULL.  Either way the writer is emptied. */
+ * limit, or SCE_ERR_INVALID_ARGUMENT for a metric or label name the format
+ * does not allow (a counter's must end in "_total"), with *out NULL.  Either way the writer is
+ * emptied. */
 int prom_finish(prom_writer *w, char **out, size_t *outlen);
 
 /* Writes v as the format wants it: "+Inf", "-Inf", "NaN", or the shortest
