@@ -438,9 +438,10 @@ int sce_client_last_call(void)
 
 /* Sends `msg` (consumed, always) and waits for the answer, all within
  * `timeout_ms` (0: no limit).  On SCE_OK *reply is the answer (caller
- * frees). */
-static int client_exchange(sce_client *c, nng_msg *msg, uint32_t timeout_ms, nng_msg **reply,
-                           char *errbuf, size_t errlen)
+ * frees).  `id` is the request's id, for the message of an answer lost
+ * with its connection. */
+static int client_exchange(sce_client *c, nng_msg *msg, const char *id, uint32_t timeout_ms,
+                           nng_msg **reply, char *errbuf, size_t errlen)
 {
     nng_duration tmo = timeout_ms ? (nng_duration)timeout_ms : NNG_DURATION_INFINITE;
     int64_t deadline_ms = timeout_ms ? sce_clock_ms() + timeout_ms : 0;
@@ -521,9 +522,9 @@ static int client_exchange(sce_client *c, nng_msg *msg, uint32_t timeout_ms, nng
     } else if (call_lost(c, &call) || nrv == NNG_ECONNRESET || nrv == NNG_ECONNSHUT ||
                nrv == NNG_ECLOSED) {
         sce_seterr(errbuf, errlen,
-                   "lost the connection to sce-server at %s before it answered "
-                   "(the request may or may not have been carried out)",
-                   c->url);
+                   "lost the connection to sce-server at %s before it answered request %s "
+                   "(it may or may not have been carried out)",
+                   c->url, id);
         rv = SCE_ERR_UNAVAILABLE;
     } else if (nrv == NNG_ETIMEDOUT) {
         sce_seterr(errbuf, errlen, "no answer from %s within %u ms", c->url, timeout_ms);
@@ -643,7 +644,7 @@ static int client_call(sce_client *c, int method, void *body, const char *tenant
         goto out;
     }
     sce__v1__request__pack(req, nng_msg_body(msg));
-    rv = client_exchange(c, msg, req->deadline_ms, &reply, errbuf, errlen);
+    rv = client_exchange(c, msg, id, req->deadline_ms, &reply, errbuf, errlen);
     msg = NULL;
     if (rv != SCE_OK)
         goto out;
@@ -1434,7 +1435,7 @@ int sce_client_call_raw(sce_client *c, const void *req, size_t req_len, void **o
         rv = nng_to_err(nrv, errbuf, errlen, "cannot allocate the request");
         goto out;
     }
-    rv = client_exchange(c, msg, atomic_load(&c->timeout_ms), &reply, errbuf, errlen);
+    rv = client_exchange(c, msg, "(raw)", atomic_load(&c->timeout_ms), &reply, errbuf, errlen);
     msg = NULL;
     if (rv != SCE_OK)
         goto out;
