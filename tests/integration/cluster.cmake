@@ -4,4 +4,4 @@
 # restart; no container left.  Servers and a gateway of its own (instances
 # cluster-PID-a/b/c), so no fixture.
 add_test(NAME cluster COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_cluster.sh ${CMAKE_BINARY_DIR})
-set_tests_properties(cluster PROPERTIES LABELS docker TIMEOUT 600)
+set_tests_properties(cluster PROPERTIES LABELS docker TIMEOUT 600 COST 500) # long: started early
