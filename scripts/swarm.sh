@@ -117,6 +117,10 @@ cmd_up() {
         active) log "the engine is in a swarm already: deploying to it" ;;
         inactive)
             log "making a one-node swarm (scripts/swarm.sh down leaves it again)"
+            # swarm init also makes the bridge docker_gwbridge, which
+            # `swarm leave` keeps: down removes it too if it is new.
+            gwbridge_before=0
+            docker network inspect docker_gwbridge >/dev/null 2>&1 && gwbridge_before=1
             if ! docker swarm init >/dev/null 2>/tmp/sce-swarm-init.err; then
                 # Several addresses and none chosen: a one-node swarm can
                 # advertise loopback.
@@ -124,7 +128,7 @@ cmd_up() {
                 docker swarm init --advertise-addr 127.0.0.1 >/dev/null || die "docker swarm init failed"
             fi
             mkdir -p "$state_dir"
-            docker info -f '{{.Swarm.NodeID}}' >"$state_file"
+            { docker info -f '{{.Swarm.NodeID}}'; echo "gwbridge=$gwbridge_before"; } >"$state_file"
             ;;
         *) die "the engine's swarm state is '$state' (expected inactive or active)" ;;
     esac
@@ -210,9 +214,19 @@ cmd_down() {
     fi
 
     if [ -f "$state_file" ]; then
-        if [ "$(swarm_state)" = active ] && [ "$(docker info -f '{{.Swarm.NodeID}}')" = "$(cat "$state_file")" ]; then
+        if [ "$(swarm_state)" = active ] &&
+            [ "$(docker info -f '{{.Swarm.NodeID}}')" = "$(head -n 1 "$state_file")" ]; then
             log "leaving the one-node swarm scripts/swarm.sh up made"
             docker swarm leave --force >/dev/null
+            if grep -qx 'gwbridge=0' "$state_file"; then
+                for ((i = 0; i < 20; i++)); do
+                    docker network inspect docker_gwbridge >/dev/null 2>&1 || break
+                    docker network rm docker_gwbridge >/dev/null 2>&1 && break
+                    sleep 0.5
+                done
+                ! docker network inspect docker_gwbridge >/dev/null 2>&1 ||
+                    log "warning: could not remove the network docker_gwbridge the swarm made"
+            fi
         fi
         rm -f "$state_file"
     fi

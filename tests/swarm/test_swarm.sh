@@ -33,6 +33,9 @@ fail() { echo "[swarm-test] FAIL: $*" >&2; failed=1; }
 sce_ensure_engine || { echo "[swarm-test] FAIL: no docker engine" >&2; exit 1; }
 before=$(docker info -f '{{.Swarm.LocalNodeState}}')
 say "the engine's swarm state before: $before"
+# Networks too: a swarm's ingress and docker_gwbridge, the stack's overlay.
+networks() { docker network ls --format '{{.Name}}' | sort | tr '\n' ' '; }
+nets_before=$(networks)
 
 leftovers() {
     docker ps -aq --filter label=com.docker.stack.namespace=scetest
@@ -50,6 +53,9 @@ down() {
     local after left
     after=$(docker info -f '{{.Swarm.LocalNodeState}}')
     [ "$after" = "$before" ] || fail "the engine's swarm state is '$after', it was '$before'"
+    local nets_after
+    nets_after=$(networks)
+    [ "$nets_after" = "$nets_before" ] || fail "networks after down: $nets_after; before: $nets_before"
     left=$(leftovers)
     [ -z "$left" ] || fail "containers left after down: $(echo "$left" | tr '\n' ' ')"
 }
