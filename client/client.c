@@ -155,6 +155,8 @@ const char *sce_verdict_name(int verdict)
         return "rejected";
     case SCE_VERDICT_INTERNAL_ERROR:
         return "internal_error";
+    case SCE_VERDICT_CANCELLED:
+        return "cancelled";
     default:
         return "unspecified";
     }

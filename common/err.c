@@ -22,6 +22,7 @@ static const struct {
     [SCE_ERR_NOT_FOUND] = {"not found", "NOT_FOUND"},
     [SCE_ERR_PERMISSION_DENIED] = {"permission denied", "PERMISSION_DENIED"},
     [SCE_ERR_RESOURCE_EXHAUSTED] = {"resource exhausted", "RESOURCE_EXHAUSTED"},
+    [SCE_ERR_FAILED_PRECONDITION] = {"failed precondition", "FAILED_PRECONDITION"},
     [SCE_ERR_UNIMPLEMENTED] = {"unimplemented", "UNIMPLEMENTED"},
     [SCE_ERR_INTERNAL] = {"internal error", "INTERNAL"},
     [SCE_ERR_UNAVAILABLE] = {"unavailable", "UNAVAILABLE"},

@@ -314,7 +314,7 @@ void service_history(history *h, const char *tenant, const Sce__V1__HistoryReque
         sce_seterr(a->message, sizeof(a->message), "id: %lld is not a run's id", (long long)q.id);
         return;
     }
-    if (q.verdict < 0 || q.verdict > SCE__V1__VERDICT__VERDICT_INTERNAL_ERROR) {
+    if (q.verdict < 0 || q.verdict > SCE__V1__VERDICT__VERDICT_CANCELLED) {
         a->status = SCE_ERR_INVALID_ARGUMENT;
         sce_seterr(a->message, sizeof(a->message), "verdict: %d is not a verdict", q.verdict);
         return;

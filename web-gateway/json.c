@@ -433,13 +433,13 @@ int gw_json_history_query(const char *limit, const char *offset, const char *ver
     if ((rv = query_uint(offset, "offset", 0, UINT32_MAX, &q->offset, err, errlen)) != SCE_OK)
         return rv;
     if (verdict != NULL && verdict[0] != '\0') {
-        for (int v = SCE_VERDICT_OK; v <= SCE_VERDICT_INTERNAL_ERROR; v++)
+        for (int v = SCE_VERDICT_OK; v <= SCE_VERDICT_LAST; v++)
             if (strcmp(verdict, sce_verdict_name(v)) == 0)
                 q->verdict = (sce_verdict)v;
         if (q->verdict == SCE_VERDICT_UNSPECIFIED) {
             sce_seterr(err, errlen,
                        "verdict: expected one of ok, runtime_error, timeout, memory_limit, "
-                       "output_limit, rejected, internal_error");
+                       "output_limit, rejected, internal_error, cancelled");
             return SCE_ERR_INVALID_ARGUMENT;
         }
     }
@@ -572,6 +572,8 @@ unsigned gw_json_http_status(int err)
         return 403;
     case SCE_ERR_NOT_FOUND:
         return 404;
+    case SCE_ERR_FAILED_PRECONDITION:
+        return 409;
     case SCE_ERR_RESOURCE_EXHAUSTED:
         return 429;
     case SCE_ERR_UNIMPLEMENTED:

@@ -49,9 +49,9 @@ static const char *const reasons[] = {"rate_limit", "busy", "connections", "unau
 #define NMETHODS (sizeof(methods) / sizeof(methods[0]))
 #define NREASONS (sizeof(reasons) / sizeof(reasons[0]))
 
-/* Verdicts: sce_verdict_name() of 0..SCE_VERDICT_INTERNAL_ERROR, then
+/* Verdicts: sce_verdict_name() of 0..SCE_VERDICT_LAST, then
  * "error" (no verdict came) and "other". */
-#define NVERDICT_NAMED (SCE_VERDICT_INTERNAL_ERROR + 1)
+#define NVERDICT_NAMED (SCE_VERDICT_LAST + 1)
 #define VERDICT_ERROR NVERDICT_NAMED
 #define NVERDICTS (NVERDICT_NAMED + 2)
 

@@ -375,6 +375,8 @@ static const char *verdict_fallback(const sce_run_result *r, char *buf, size_t l
         return "refused before running";
     case SCE_VERDICT_INTERNAL_ERROR:
         return "the sandbox failed";
+    case SCE_VERDICT_CANCELLED:
+        return "cancelled";
     default:
         return "the server gave no verdict";
     }
@@ -861,7 +863,7 @@ static int parse_verdict(const char *s, sce_verdict *out)
         return -1;
     for (size_t i = 0; i <= n; i++)
         norm[i] = s[i] == '-' ? '_' : (char)tolower((unsigned char)s[i]);
-    for (int v = SCE_VERDICT_OK; v <= SCE_VERDICT_INTERNAL_ERROR; v++) {
+    for (int v = SCE_VERDICT_OK; v <= SCE_VERDICT_LAST; v++) {
         if (strcmp(norm, sce_verdict_name(v)) == 0) {
             *out = (sce_verdict)v;
             return 0;

@@ -49,10 +49,12 @@ typedef enum sce_verdict {
     SCE_VERDICT_OUTPUT_LIMIT = 5,
     SCE_VERDICT_REJECTED = 6,
     SCE_VERDICT_INTERNAL_ERROR = 7,
+    SCE_VERDICT_CANCELLED = 8, /* a followed run cancelled (sce_client_run_cancel, or its reader left) */
 } sce_verdict;
+#define SCE_VERDICT_LAST SCE_VERDICT_CANCELLED /* the highest verdict */
 
 /* "ok", "runtime_error", "timeout", "memory_limit", "output_limit",
- * "rejected", "internal_error", "unspecified". Static, never NULL. */
+ * "rejected", "internal_error", "cancelled", "unspecified". Static, never NULL. */
 const char *sce_verdict_name(int verdict);
 
 /* One file of a code bundle; `data` need not be NUL-terminated. */
@@ -219,6 +221,93 @@ typedef struct sce_batch_result {
 int sce_client_run_batch(sce_client *c, const sce_run_request *tasks, size_t ntasks,
                          sce_batch_result **out, char *errbuf, size_t errlen);
 void sce_batch_result_free(sce_batch_result *b);
+
+/* ------------------------------------------------------------ followed runs */
+
+/* A run whose output is read while it runs and whose stdin stays open
+ * (proto/sce.proto, "Followed runs"):
+ *
+ *   sce_client_run_start     queue the run, get its id at once
+ *   sce_client_run_poll      the output after a sequence number; waits up
+ *                            to wait_ms for news; repeat with next_seq
+ *                            until done (then the result is there)
+ *   sce_client_run_stdin     write to its stdin; close it
+ *   sce_client_run_cancel    kill it
+ *
+ * Every limit of a plain run holds.  A run that nobody polls for
+ * SCE_RUN_READER_GONE_MS is cancelled, so poll at least that often (a
+ * poll that waits counts from its arrival).  Follow-ups name the run's
+ * id and the same tenant as the start (NULL or "": none); a run of another
+ * tenant, an unknown id or one forgotten since (SCE_RUN_KEPT_MS after
+ * its end) is SCE_ERR_NOT_FOUND.  The id is only known to the server that
+ * started the run. */
+#define SCE_RUN_ID_MAX 64               /* run ids are 32 hex digits */
+#define SCE_RUN_POLL_WAIT_MAX_MS 10000  /* a longer wait is cut to this */
+#define SCE_RUN_READER_GONE_MS 5000
+#define SCE_RUN_KEPT_MS 60000
+
+typedef enum sce_stream {
+    SCE_STREAM_STDOUT = 1,
+    SCE_STREAM_STDERR = 2,
+} sce_stream;
+
+/* What sce_client_run_start answers: the run's id and what it runs with. */
+typedef struct sce_run_started {
+    char *run_id;
+    char *language;
+    char *language_version;
+    uint32_t timeout_ms;     /* the limits that apply */
+    uint64_t memory_bytes;
+    uint32_t output_limit_bytes;
+    char *request_id;        /* the start call's */
+} sce_run_started;
+
+/* One piece of output, as the program wrote it (not NUL-terminated text:
+ * use len; data[len] is a NUL for convenience). */
+typedef struct sce_output_chunk {
+    uint64_t seq;            /* 1, 2, 3, ... */
+    sce_stream stream;
+    char *data;
+    size_t len;
+} sce_output_chunk;
+
+/* One poll's news. */
+typedef struct sce_run_events {
+    sce_output_chunk *chunks;
+    size_t nchunks;
+    uint64_t next_seq;       /* after_seq of the next poll */
+    int done;                /* the run ended and these are its last chunks */
+    sce_run_result *result;  /* when done: as sce_client_run answers it */
+    int running;             /* it has started (not queued any more) */
+    int stdin_open;
+} sce_run_events;
+
+/* Checks req as sce_client_run does (INVALID_ARGUMENT at once for a bad
+ * one), queues the run and answers its id; RESOURCE_EXHAUSTED when the
+ * server is busy, as for a plain run.  req->stdin_data is written first;
+ * the stdin then stays open.  req->code, or req->files + req->entry. */
+int sce_client_run_start(sce_client *c, const sce_run_request *req, sce_run_started **out,
+                         char *errbuf, size_t errlen);
+void sce_run_started_free(sce_run_started *s);
+
+/* The output after chunk `after_seq` (0: from the start), waiting up to
+ * wait_ms (capped at SCE_RUN_POLL_WAIT_MAX_MS) when there is none yet.
+ * The client's timeout must be longer than the wait. */
+int sce_client_run_poll(sce_client *c, const char *run_id, const char *tenant, uint64_t after_seq,
+                        uint32_t wait_ms, sce_run_events **out, char *errbuf, size_t errlen);
+void sce_run_events_free(sce_run_events *e);
+
+/* Appends len bytes to the run's stdin (len may be 0), and closes it when
+ * `close` is set.  FAILED_PRECONDITION once its stdin is closed or the run
+ * has ended; RESOURCE_EXHAUSTED when more than the server buffers (64 KiB)
+ * waits unread: retry later. */
+int sce_client_run_stdin(sce_client *c, const char *run_id, const char *tenant, const void *data,
+                         size_t len, int close, char *errbuf, size_t errlen);
+
+/* Kills the run (its verdict becomes SCE_VERDICT_CANCELLED unless it had
+ * already ended).  Idempotent. */
+int sce_client_run_cancel(sce_client *c, const char *run_id, const char *tenant, char *errbuf,
+                          size_t errlen);
 
 /* ------------------------------------------------------------ history */
 

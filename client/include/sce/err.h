@@ -23,6 +23,7 @@ typedef enum sce_err {
     SCE_ERR_NOT_FOUND = 5,
     SCE_ERR_PERMISSION_DENIED = 7, /* the gateway: a Host or Origin it does not serve */
     SCE_ERR_RESOURCE_EXHAUSTED = 8,
+    SCE_ERR_FAILED_PRECONDITION = 9, /* a followed run's stdin written after it closed or the run ended */
     SCE_ERR_UNIMPLEMENTED = 12,
     SCE_ERR_INTERNAL = 13,
     SCE_ERR_UNAVAILABLE = 14,
