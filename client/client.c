@@ -564,6 +564,14 @@ static const char *method_name(int method)
         return "batch";
     case SCE__V1__METHOD__METHOD_HISTORY:
         return "history";
+    case SCE__V1__METHOD__METHOD_RUN_START:
+        return "run_start";
+    case SCE__V1__METHOD__METHOD_RUN_POLL:
+        return "run_poll";
+    case SCE__V1__METHOD__METHOD_RUN_STDIN:
+        return "run_stdin";
+    case SCE__V1__METHOD__METHOD_RUN_CANCEL:
+        return "run_cancel";
     default:
         return "unknown";
     }
@@ -584,7 +592,8 @@ static int call_args_check(const sce_client *c, const void *out, char *errbuf, s
 
 /* The one request/answer exchange of every method: sends `method` with its
  * `body` (a Sce__V1__RunRequest for RUN and RUN_PROJECT, a BatchRequest,
- * LanguagesRequest, HealthRequest or HistoryRequest; borrowed) for `tenant`
+ * LanguagesRequest, HealthRequest, HistoryRequest, or a followed run's
+ * RunRequest, RunPollRequest, RunStdinRequest, RunCancelRequest; borrowed) for `tenant`
  * (NULL: none), and returns the server's Response when its status is OK and
  * it carries the body the method calls for.  *resp_out is freed with
  * sce__v1__response__free_unpacked(r, NULL); `id` receives the request id
@@ -629,6 +638,26 @@ static int client_call(sce_client *c, int method, void *body, const char *tenant
         request.body_case = SCE__V1__REQUEST__BODY_HEALTH;
         request.health = body;
         answer = SCE__V1__RESPONSE__BODY_HEALTH;
+        break;
+    case SCE__V1__METHOD__METHOD_RUN_START:
+        request.body_case = SCE__V1__REQUEST__BODY_RUN_START;
+        request.run_start = body;
+        answer = SCE__V1__RESPONSE__BODY_RUN_STARTED;
+        break;
+    case SCE__V1__METHOD__METHOD_RUN_POLL:
+        request.body_case = SCE__V1__REQUEST__BODY_RUN_POLL;
+        request.run_poll = body;
+        answer = SCE__V1__RESPONSE__BODY_RUN_EVENTS;
+        break;
+    case SCE__V1__METHOD__METHOD_RUN_STDIN:
+        request.body_case = SCE__V1__REQUEST__BODY_RUN_STDIN;
+        request.run_stdin = body;
+        answer = SCE__V1__RESPONSE__BODY__NOT_SET; /* a status only */
+        break;
+    case SCE__V1__METHOD__METHOD_RUN_CANCEL:
+        request.body_case = SCE__V1__REQUEST__BODY_RUN_CANCEL;
+        request.run_cancel = body;
+        answer = SCE__V1__RESPONSE__BODY__NOT_SET;
         break;
     default:
         request.body_case = SCE__V1__REQUEST__BODY_HISTORY;
@@ -1269,6 +1298,199 @@ void sce_batch_result_free(sce_batch_result *b)
     free(b->items);
     free(b->request_id);
     free(b);
+}
+
+/* ------------------------------------------------------------ followed runs */
+
+int sce_client_run_start(sce_client *c, const sce_run_request *req, sce_run_started **out,
+                         char *errbuf, size_t errlen)
+{
+    Sce__V1__Response *resp = NULL;
+    sce_run_started *s = NULL;
+    const Sce__V1__RunStarted *rs;
+    packed_run pr;
+    char id[17];
+    int rv;
+
+    if ((rv = call_args_check(c, out, errbuf, errlen)) != SCE_OK ||
+        (rv = run_request_check(req, errbuf, errlen)) != SCE_OK)
+        return rv;
+    if ((rv = packed_run_init(&pr, req)) != SCE_OK) {
+        sce_seterr(errbuf, errlen, "out of memory");
+        goto out;
+    }
+    rv = client_call(c, SCE__V1__METHOD__METHOD_RUN_START, &pr.run, req->tenant, &resp, id, errbuf,
+                     errlen);
+    if (rv != SCE_OK)
+        goto out;
+    rs = resp->run_started;
+    rv = SCE_ERR_NO_MEMORY;
+    if ((s = calloc(1, sizeof(*s))) == NULL || (s->run_id = dup_str(rs->run_id)) == NULL ||
+        (s->language = dup_str(rs->language)) == NULL ||
+        (s->language_version = dup_str(rs->language_version)) == NULL ||
+        (s->request_id =
+             dup_str(resp->request_id != NULL && resp->request_id[0] != '\0' ? resp->request_id
+                                                                             : id)) == NULL) {
+        sce_seterr(errbuf, errlen, "out of memory");
+        goto out;
+    }
+    if (rs->limits != NULL) {
+        s->timeout_ms = rs->limits->timeout_ms;
+        s->memory_bytes = rs->limits->memory_bytes;
+        s->output_limit_bytes = rs->limits->output_limit_bytes;
+    }
+    if (s->run_id[0] == '\0') {
+        sce_seterr(errbuf, errlen, "sce-server at %s started a run without an id", c->url);
+        rv = SCE_ERR_INTERNAL;
+        goto out;
+    }
+    *out = s;
+    s = NULL;
+    rv = SCE_OK;
+out:
+    sce_run_started_free(s);
+    if (resp != NULL)
+        sce__v1__response__free_unpacked(resp, NULL);
+    packed_run_free(&pr);
+    return rv;
+}
+
+void sce_run_started_free(sce_run_started *s)
+{
+    if (s == NULL)
+        return;
+    free(s->run_id);
+    free(s->language);
+    free(s->language_version);
+    free(s->request_id);
+    free(s);
+}
+
+/* A run id as the caller gave it: present, and short enough to send. */
+static int run_id_check(const char *run_id, char *errbuf, size_t errlen)
+{
+    if (run_id == NULL || run_id[0] == '\0' || strlen(run_id) > SCE_RUN_ID_MAX) {
+        sce_seterr(errbuf, errlen, "run id: expected 1 to %d characters", SCE_RUN_ID_MAX);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    return SCE_OK;
+}
+
+static int run_events_copy(const Sce__V1__RunEvents *pb, const char *request_id,
+                           sce_run_events **out)
+{
+    sce_run_events *e = calloc(1, sizeof(*e));
+    int rv = SCE_ERR_NO_MEMORY;
+
+    if (e == NULL)
+        goto out;
+    e->next_seq = pb->next_seq;
+    e->done = pb->done && pb->result != NULL;
+    e->running = pb->running ? 1 : 0;
+    e->stdin_open = pb->stdin_open ? 1 : 0;
+    if (pb->n_chunks > 0 && (e->chunks = calloc(pb->n_chunks, sizeof(*e->chunks))) == NULL)
+        goto out;
+    for (size_t i = 0; i < pb->n_chunks; i++) {
+        const Sce__V1__OutputChunk *ch = pb->chunks[i];
+        sce_output_chunk *o = &e->chunks[i];
+
+        o->seq = ch->seq;
+        o->stream =
+            ch->stream == SCE__V1__STREAM__STREAM_STDERR ? SCE_STREAM_STDERR : SCE_STREAM_STDOUT;
+        o->len = ch->data.len;
+        if ((o->data = dup_bytes(ch->data.data, ch->data.len)) == NULL)
+            goto out;
+        e->nchunks++;
+    }
+    if (e->done && run_result_copy(pb->result, request_id, &e->result) != SCE_OK)
+        goto out;
+    *out = e;
+    e = NULL;
+    rv = SCE_OK;
+out:
+    sce_run_events_free(e);
+    return rv;
+}
+
+int sce_client_run_poll(sce_client *c, const char *run_id, const char *tenant, uint64_t after_seq,
+                        uint32_t wait_ms, sce_run_events **out, char *errbuf, size_t errlen)
+{
+    Sce__V1__RunPollRequest body = SCE__V1__RUN_POLL_REQUEST__INIT;
+    Sce__V1__Response *resp = NULL;
+    char id[17];
+    int rv;
+
+    if ((rv = call_args_check(c, out, errbuf, errlen)) != SCE_OK ||
+        (rv = run_id_check(run_id, errbuf, errlen)) != SCE_OK)
+        return rv;
+    body.run_id = (char *)run_id;
+    body.after_seq = after_seq;
+    body.wait_ms = wait_ms < SCE_RUN_POLL_WAIT_MAX_MS ? wait_ms : SCE_RUN_POLL_WAIT_MAX_MS;
+    rv = client_call(c, SCE__V1__METHOD__METHOD_RUN_POLL, &body, tenant, &resp, id, errbuf, errlen);
+    if (rv != SCE_OK)
+        goto out;
+    if ((rv = run_events_copy(resp->run_events, id, out)) != SCE_OK)
+        sce_seterr(errbuf, errlen, "out of memory");
+out:
+    if (resp != NULL)
+        sce__v1__response__free_unpacked(resp, NULL);
+    return rv;
+}
+
+void sce_run_events_free(sce_run_events *e)
+{
+    if (e == NULL)
+        return;
+    for (size_t i = 0; i < e->nchunks; i++)
+        free(e->chunks[i].data);
+    free(e->chunks);
+    sce_run_result_free(e->result);
+    free(e);
+}
+
+int sce_client_run_stdin(sce_client *c, const char *run_id, const char *tenant, const void *data,
+                         size_t len, int close, char *errbuf, size_t errlen)
+{
+    Sce__V1__RunStdinRequest body = SCE__V1__RUN_STDIN_REQUEST__INIT;
+    Sce__V1__Response *resp = NULL;
+    char id[17];
+    int rv;
+
+    if ((rv = call_args_check(c, &body, errbuf, errlen)) != SCE_OK ||
+        (rv = run_id_check(run_id, errbuf, errlen)) != SCE_OK)
+        return rv;
+    if (len > 0 && data == NULL) {
+        sce_seterr(errbuf, errlen, "len is %zu but data is NULL", len);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    body.run_id = (char *)run_id;
+    body.data.data = (uint8_t *)data;
+    body.data.len = len;
+    body.close = close != 0;
+    rv =
+        client_call(c, SCE__V1__METHOD__METHOD_RUN_STDIN, &body, tenant, &resp, id, errbuf, errlen);
+    if (resp != NULL)
+        sce__v1__response__free_unpacked(resp, NULL);
+    return rv;
+}
+
+int sce_client_run_cancel(sce_client *c, const char *run_id, const char *tenant, char *errbuf,
+                          size_t errlen)
+{
+    Sce__V1__RunCancelRequest body = SCE__V1__RUN_CANCEL_REQUEST__INIT;
+    Sce__V1__Response *resp = NULL;
+    char id[17];
+    int rv;
+
+    if ((rv = call_args_check(c, &body, errbuf, errlen)) != SCE_OK ||
+        (rv = run_id_check(run_id, errbuf, errlen)) != SCE_OK)
+        return rv;
+    body.run_id = (char *)run_id;
+    rv = client_call(c, SCE__V1__METHOD__METHOD_RUN_CANCEL, &body, tenant, &resp, id, errbuf,
+                     errlen);
+    if (resp != NULL)
+        sce__v1__response__free_unpacked(resp, NULL);
+    return rv;
 }
 
 /* ------------------------------------------------------------ history */
