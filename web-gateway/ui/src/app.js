@@ -1,11 +1,17 @@
 // sce web page: edit a snippet, POST it to /run, show the verdict. Also:
 // run a ZIP project (POST /run-zip), the examples as one batch
 // (POST /run-batch), and the server's history of runs (GET /history).
+// Runs are streamed (`Accept: text/event-stream`, read by sse.js): the
+// output appears as the program writes it, and while it runs an input
+// line writes to its stdin (POST /runs/{id}/stdin), "Close input" ends
+// its stdin and "Stop" cancels it (POST /runs/{id}/cancel). A browser
+// that cannot read a body as it arrives gets the plain answer.
 // Everything the server or the program sends is put on the page with
 // textContent only, never parsed as HTML.
 
 import { createEditor } from "./editor.js";
 import { EXAMPLES, findExample } from "./examples.js";
+import { canStream, readSse } from "./sse.js";
 
 const CODE_LIMIT = 5000; // the server's default; it has the final word
 const FETCH_TIMEOUT_MS = 120_000;
@@ -33,6 +39,12 @@ const el = {
   ranWith: $("ran-with"),
   limits: $("limits"),
   output: $("output"),
+  live: $("live"),
+  liveInputRow: $("live-input-row"),
+  liveInput: $("live-input"),
+  liveClose: $("live-close"),
+  liveStop: $("live-stop"),
+  liveStatus: $("live-status"),
   outputNote: $("output-note"),
   errors: $("errors"),
   errorsNote: $("errors-note"),
@@ -66,6 +78,7 @@ const VERDICTS = {
   memory_limit: "Memory limit",
   output_limit: "Output limit",
   internal_error: "Internal error",
+  cancelled: "Cancelled",
   rejected: "Rejected",
   busy: "Server busy",
   unavailable: "Server down",
@@ -186,12 +199,19 @@ function clearResult() {
   el.requestId.textContent = "–";
 }
 
-function showAnswer(data) {
+// A run's answer (a plain /run answer, or a stream's `result` event).
+// `streamed` is the live run whose output is already on the page: when it
+// is the answer's, it stays, with the input echoed into it.
+function showAnswer(data, streamed = null) {
   const status = typeof data.status === "string" && VERDICTS[data.status] ? data.status : "error";
   setVerdict(status);
 
   const stdout = typeof data.stdout === "string" ? data.stdout : (data.output || "");
-  setPanel(el.output, el.outputNote, stdout, data.stdout_truncated === true);
+  if (streamed && streamed.stdout === stdout) {
+    el.outputNote.textContent = data.stdout_truncated === true ? "truncated at the output limit" : "";
+  } else {
+    setPanel(el.output, el.outputNote, stdout, data.stdout_truncated === true);
+  }
   setPanel(el.errors, el.errorsNote, typeof data.stderr === "string" ? data.stderr : "",
     data.stderr_truncated === true);
 
@@ -216,16 +236,19 @@ function showAnswer(data) {
     case "output_limit": summary = `the program wrote more than ${fmtBytes(l.output_limit_bytes)}.`; break;
     case "runtime_error": summary = hasExit ? `exit code ${data.exit_code}.` : "the program failed."; break;
     case "internal_error": summary = "the server could not run the program."; break;
+    case "cancelled": summary = "stopped before it ended."; break;
     default: summary = "unexpected answer from the server.";
   }
   if (status !== "ok") summary = `${VERDICTS[status]}: ${detail || summary}`;
   el.summary.textContent = summary;
 }
 
-// A non-2xx answer, or no answer at all.
-function showFailure(kind, message, requestId) {
+// A non-2xx answer, or no answer at all. `keepOutput`: a stream that
+// failed after the start leaves what the program wrote on the page.
+function showFailure(kind, message, requestId, keepOutput = false) {
   setVerdict(kind);
-  clearResult();
+  if (keepOutput) el.meta.hidden = true;
+  else clearResult();
   el.summary.textContent = message;
   if (requestId) el.requestId.textContent = requestId;
 }
@@ -248,12 +271,17 @@ async function run() {
     args: parseArgs(el.args.value),
   };
   if (el.timeout.value) body.timeout_ms = Number(el.timeout.value);
-  await submit("/run", { "Content-Type": "application/json" }, JSON.stringify(body), el.run);
+  // Input typed in the stdin box is all the program gets; without any,
+  // the input line under the output writes to it while it runs.
+  await submit("/run", { "Content-Type": "application/json" }, JSON.stringify(body), el.run,
+    { closeStdin: body.stdin !== "" });
 }
 
 // Sends one run (a snippet, or a ZIP project) and shows its answer in the
-// result pane. `button` shows that it is busy.
-async function submit(url, headers, body, button) {
+// result pane. `button` shows that it is busy. Streamed when the browser
+// can read the answer as it arrives; `closeStdin`: the request carries
+// all the program's stdin (the stdin box), so it is closed at the start.
+async function submit(url, headers, body, button, { closeStdin = false } = {}) {
   if (running) return;
   running = true;
   button.setAttribute("aria-disabled", "true");
@@ -262,14 +290,21 @@ async function submit(url, headers, body, button) {
   setVerdict("running");
   el.summary.textContent = "Running…";
 
+  const streamed = canStream();
   const ctrl = new AbortController();
-  const timer = setTimeout(() => ctrl.abort(), FETCH_TIMEOUT_MS);
+  // The limit is on silence: a stream's bytes (keep-alives included) rearm it.
+  let timer = 0;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => ctrl.abort(), FETCH_TIMEOUT_MS);
+  };
+  arm();
   try {
     let res;
     try {
       res = await fetch(url, {
         method: "POST",
-        headers: { ...headers, Accept: "application/json" },
+        headers: { ...headers, Accept: streamed ? "text/event-stream" : "application/json" },
         body,
         cache: "no-store",
         signal: ctrl.signal,
@@ -283,12 +318,19 @@ async function submit(url, headers, body, button) {
       }
       return;
     }
+    // Errors before the start are JSON, as is the whole answer of a
+    // gateway that does not stream.
+    if (res.ok && /^text\/event-stream/i.test(res.headers.get("Content-Type") || "")) {
+      await followRun(res, ctrl, arm, closeStdin);
+      return;
+    }
     let data = null;
     try { data = await res.json(); } catch { /* not JSON: handled below */ }
     handleResponse(res, data);
     if (res.ok) loadHistory(0);
   } finally {
     clearTimeout(timer);
+    endLive();
     running = false;
     button.removeAttribute("aria-disabled");
     button.classList.remove("is-running");
@@ -297,29 +339,224 @@ async function submit(url, headers, body, button) {
 }
 
 function handleResponse(res, data) {
-  const msg = data && typeof data.error === "string" ? data.error : "";
-  const rid = data && data.request_id;
   if (res.ok && data && typeof data === "object") {
     showAnswer(data);
     setServerState("up", "Server ready");
     return;
   }
-  if (res.status === 429) {
-    const after = Number(res.headers.get("Retry-After"));
+  showError(res.status, data, res.headers.get("Retry-After"));
+}
+
+// An error answer: its HTTP status (a stream's `event: error` has the
+// status its code maps to), the JSON error object, Retry-After.
+function showError(status, data, retryAfter, keepOutput = false) {
+  const msg = data && typeof data.error === "string" ? data.error : "";
+  const rid = data && data.request_id;
+  if (status === 429) {
+    const after = Number(retryAfter);
     const wait = Number.isFinite(after) && after > 0 ? `in ${after} s` : "in a moment";
-    showFailure("busy", `The server is busy with other runs. Try again ${wait}.${msg ? ` (${msg})` : ""}`, rid);
+    showFailure("busy", `The server is busy with other runs. Try again ${wait}.${msg ? ` (${msg})` : ""}`, rid, keepOutput);
     setServerState("busy", "Server busy");
-  } else if (res.status === 503) {
-    showFailure("unavailable", `The server is down or not reachable from the gateway. Try again shortly.${msg ? ` (${msg})` : ""}`, rid);
+  } else if (status === 503) {
+    showFailure("unavailable", `The server is down or not reachable from the gateway. Try again shortly.${msg ? ` (${msg})` : ""}`, rid, keepOutput);
     setServerState("down", "Server down");
-  } else if (res.status === 504) {
-    showFailure("deadline", `The server did not answer in time. Try again.${msg ? ` (${msg})` : ""}`, rid);
-  } else if (res.status >= 400 && res.status < 500) {
-    showFailure("rejected", `Rejected: ${msg || `HTTP ${res.status}`}`, rid);
+  } else if (status === 504) {
+    showFailure("deadline", `The server did not answer in time. Try again.${msg ? ` (${msg})` : ""}`, rid, keepOutput);
+  } else if (status >= 400 && status < 500) {
+    showFailure("rejected", `Rejected: ${msg || `HTTP ${status}`}`, rid, keepOutput);
   } else {
-    showFailure("error", `The gateway answered HTTP ${res.status}.${msg ? ` ${msg}` : ""}`, rid);
+    showFailure("error", `The gateway answered HTTP ${status}.${msg ? ` ${msg}` : ""}`, rid, keepOutput);
   }
 }
+
+// The HTTP status the gateway gives each error code (web-gateway/json.c).
+const CODE_STATUS = {
+  INVALID_ARGUMENT: 400, UNAUTHENTICATED: 401, PERMISSION_DENIED: 403, NOT_FOUND: 404,
+  FAILED_PRECONDITION: 409, RESOURCE_EXHAUSTED: 429, UNIMPLEMENTED: 501, UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+};
+
+// ---------- a live run: its event stream, its stdin, Stop ----------
+
+// The run being followed, while its stream is read: {id, ctrl, queue,
+// closed, stopping, stopAborted, stdout, ended}; else null.
+let live = null;
+
+const runUrl = (run, what) => `/runs/${encodeURIComponent(run.id)}/${what}`;
+
+// Appends text to an output panel, following it down when it was at its end.
+function appendText(pre, text, className = "") {
+  if (!text) return;
+  const atEnd = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 4;
+  if (className) pre.append(span(className, text));
+  else if (pre.lastChild && pre.lastChild.nodeType === Node.TEXT_NODE) pre.lastChild.appendData(text);
+  else pre.append(document.createTextNode(text));
+  if (atEnd) pre.scrollTop = pre.scrollHeight;
+}
+
+// Reads a run's event stream (200, text/event-stream) to its end.
+async function followRun(res, ctrl, arm, closeStdin) {
+  const run = {
+    id: "", ctrl, queue: Promise.resolve(), closed: false, stopping: false, stopAborted: false,
+    stdout: "", ended: false,
+  };
+  live = run;
+  clearResult();
+  const onEvent = (ev) => {
+    if (run.ended) return;
+    let d = null;
+    try { d = JSON.parse(ev.data); } catch { /* not JSON: ignored */ }
+    if (!d || typeof d !== "object") return;
+    switch (ev.event) {
+      case "start":
+        if (typeof d.id !== "string" || !d.id) break;
+        run.id = d.id;
+        showLive(run);
+        if (closeStdin) closeInput();
+        break;
+      case "stdout":
+        if (typeof d.data !== "string") break;
+        run.stdout += d.data;
+        appendText(el.output, d.data);
+        break;
+      case "stderr":
+        if (typeof d.data === "string") appendText(el.errors, d.data);
+        break;
+      case "result":
+        run.ended = true;
+        endLive();
+        showAnswer(d, run);
+        setServerState("up", "Server ready");
+        loadHistory(0);
+        break;
+      case "error":
+        run.ended = true;
+        endLive();
+        showError(CODE_STATUS[d.code] || 500, d, null, true);
+        break;
+      default:
+        break;
+    }
+  };
+  try {
+    await readSse(res, onEvent, arm);
+  } catch {
+    if (run.ended) return;
+    run.ended = true;
+    if (run.stopAborted) {
+      showFailure("cancelled", "Cancelled: the run was stopped (its connection closed).", "", true);
+    } else if (ctrl.signal.aborted) {
+      showFailure("deadline", `Nothing from the gateway in ${FETCH_TIMEOUT_MS / 1000} s; the run was dropped.`, "", true);
+    } else {
+      showFailure("unavailable", "The connection to the gateway was lost before the run ended. Try again.", "", true);
+    }
+    return;
+  }
+  if (!run.ended) {
+    run.ended = true;
+    showFailure("error", "The gateway ended the stream without the run's result. Try again.", "", true);
+  }
+}
+
+// Shows the input line, Close input and Stop for a started run.
+function showLive(run) {
+  el.liveInput.value = "";
+  el.liveStatus.textContent = "";
+  el.liveStop.removeAttribute("aria-disabled");
+  el.liveInputRow.hidden = run.closed;
+  el.liveClose.hidden = run.closed;
+  el.live.hidden = false;
+}
+
+// Hides them once the run has ended; focus inside goes to the output.
+function endLive() {
+  if (!live && el.live.hidden) return;
+  const hadFocus = el.live.contains(document.activeElement);
+  live = null;
+  el.live.hidden = true;
+  el.liveInput.value = "";
+  if (hadFocus) el.output.focus();
+}
+
+// One line of what a failed stdin or cancel request says.
+function liveFailureText(res, data) {
+  if (res.status === 409) return "The program's input is closed: it has ended, or its input was closed.";
+  if (res.status === 429) return "Too much input waits unread; send more once the program has read it.";
+  if (res.status === 404) return "The gateway no longer knows this run.";
+  return failureText(res, data);
+}
+
+// Writes to the run's stdin, in the order asked (each waits for the last).
+function writeStdin(run, body, close) {
+  run.queue = run.queue.then(async () => {
+    if (run.ended) return;
+    try {
+      const { res, data } = await requestJson(runUrl(run, "stdin") + (close ? "?close=1" : ""), {
+        method: "POST",
+        headers: { "Content-Type": "application/octet-stream" },
+        body,
+      });
+      if (!res.ok && !run.ended) el.liveStatus.textContent = liveFailureText(res, data);
+    } catch {
+      if (!run.ended) el.liveStatus.textContent = "Cannot reach the gateway to send the input.";
+    }
+  });
+}
+
+// Enter in the input line: the line and a newline go to the program, and
+// are echoed into the output as a terminal would.
+function sendLine() {
+  const run = live;
+  if (!run || run.closed || run.ended) return;
+  const line = el.liveInput.value;
+  el.liveInput.value = "";
+  appendText(el.output, `${line}\n`, "stdin-echo");
+  writeStdin(run, new TextEncoder().encode(`${line}\n`), false);
+}
+
+// "Close input": end of file on the program's stdin.
+function closeInput() {
+  const run = live;
+  if (!run || run.closed || run.ended) return;
+  run.closed = true;
+  const hadFocus = el.liveInputRow.contains(document.activeElement) || document.activeElement === el.liveClose;
+  el.liveInputRow.hidden = true;
+  el.liveClose.hidden = true;
+  if (hadFocus) el.liveStop.focus();
+  writeStdin(run, "", true);
+}
+
+// "Stop": cancels the run; its result (verdict cancelled) ends the stream.
+// When the gateway cannot be asked, dropping the stream cancels it too.
+async function stopRun() {
+  const run = live;
+  if (!run || run.stopping || run.ended) return;
+  run.stopping = true;
+  el.liveStop.setAttribute("aria-disabled", "true");
+  el.liveStatus.textContent = "Stopping…";
+  let ok = false;
+  try {
+    const { res } = await requestJson(runUrl(run, "cancel"), { method: "POST" });
+    ok = res.ok;
+  } catch { /* below */ }
+  if (!ok && !run.ended) {
+    run.stopAborted = true;
+    run.ctrl.abort();
+  }
+}
+
+el.liveInput.addEventListener("keydown", (e) => {
+  if (e.isComposing) return;
+  if (e.key === "Enter" && !e.ctrlKey && !e.metaKey && !e.altKey) {
+    e.preventDefault();
+    sendLine();
+  } else if ((e.key === "d" || e.key === "D") && e.ctrlKey && !e.altKey && !e.metaKey && el.liveInput.value === "") {
+    e.preventDefault(); // Ctrl+D on an empty line: end of file, as in a terminal
+    closeInput();
+  }
+});
+el.liveClose.addEventListener("click", () => closeInput());
+el.liveStop.addEventListener("click", () => stopRun());
 
 // Language versions for the selector, and whether the server is up.
 async function checkServer() {
