@@ -106,6 +106,29 @@ export const EXAMPLES = [
     ].join("\n"),
   },
   {
+    id: "ask",
+    title: "Ask for input (interactive)",
+    python: [
+      "# Type the answers into the input line under the output while it runs.",
+      'name = input("What is your name? ")',
+      'age = int(input("How old are you? "))',
+      'print(f"Hello, {name}! Next year you will be {age + 1}.")',
+      "",
+    ].join("\n"),
+    node: [
+      "// Type the answers into the input line under the output while it runs.",
+      'const readline = require("readline");',
+      "const rl = readline.createInterface({ input: process.stdin, output: process.stdout });",
+      'rl.question("What is your name? ", (name) => {',
+      '  rl.question("How old are you? ", (age) => {',
+      "    console.log(`Hello, ${name}! Next year you will be ${Number(age) + 1}.`);",
+      "    rl.close();",
+      "  });",
+      "});",
+      "",
+    ].join("\n"),
+  },
+  {
     id: "network",
     title: "Network call",
     python: [
