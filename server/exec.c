@@ -24,6 +24,7 @@
 
 #include "activity.h"
 #include "docker_stream.h"
+#include "live.h"
 #include "marker.h"
 #include "oci_runtime.h"
 #include "runner_input.h"
@@ -48,6 +49,8 @@ typedef struct collector {
     size_t limit;         /* output cap per stream */
     int exceeded;
     int oom;
+    live_run *live; /* a followed run: what is within the cap is published */
+    size_t published[2];
 } collector;
 
 /* Where a possibly incomplete marker starts at the end of b (b->len if
@@ -92,6 +95,22 @@ static int collect_cb(void *arg, int stream, const void *p, size_t n)
     find_marker(c, st, old);
     if (st->buf->truncated || visible_len(c, st->buf) > c->limit)
         c->exceeded = 1;
+    if (c->live != NULL) {
+        /* Readers get the output as it comes, never a byte past the cap
+         * nor of a marker that may be forming. */
+        size_t shown = st->ended ? st->buf->len : visible_len(c, st->buf);
+        size_t *pub = &c->published[stream - 1];
+
+        if (shown > c->limit)
+            shown = c->limit;
+        if (shown > *pub) {
+            if (live_output(c->live, stream, st->buf->data + *pub, shown - *pub) != SCE_OK) {
+                c->oom = 1;
+                return 1;
+            }
+            *pub = shown;
+        }
+    }
     return 0;
 }
 
@@ -149,6 +168,12 @@ typedef struct io_state {
     size_t in_len;
     size_t sent;
     int write_open;
+    /* A followed run: after `in`, what its client writes (live.h). */
+    live_run *live;
+    char *more; /* SCE_LIVE_WRITE_CHUNK bytes */
+    size_t more_len, more_sent;
+    int more_waiting; /* nothing to write until the wake fd says so */
+    int cancelled;    /* live_cancelled's reason: 1 client, 2 reader gone */
     int eof;
     int timed_out;
     int killed;
@@ -199,6 +224,56 @@ static int ended(const collector *c)
     return c->s[0].ended && c->s[1].ended;
 }
 
+/* Writes what the program's stdin gets next, as much as the stream takes
+ * now: the bundle and the request's stdin, then, for a followed run, what
+ * its client writes; the write side is closed once all of it is sent (a
+ * followed run's when its client closes it). */
+static void feed(docker_attach *a, io_state *io)
+{
+    char serr[256];
+
+    for (;;) {
+        const char *p;
+        size_t n, got = 0;
+        int closed = 0;
+
+        if (io->sent < io->in_len) {
+            p = io->in + io->sent;
+            n = io->in_len - io->sent;
+        } else if (io->live != NULL && io->more_sent < io->more_len) {
+            p = io->more + io->more_sent;
+            n = io->more_len - io->more_sent;
+        } else if (io->live != NULL) {
+            io->more_len = live_stdin_take(io->live, io->more, SCE_LIVE_WRITE_CHUNK, &closed);
+            io->more_sent = 0;
+            if (io->more_len > 0)
+                continue;
+            if (!closed) {
+                io->more_waiting = 1;
+                return;
+            }
+            docker_attach_close_write(a, serr, sizeof(serr));
+            io->write_open = 0;
+            return;
+        } else {
+            docker_attach_close_write(a, serr, sizeof(serr));
+            io->write_open = 0;
+            return;
+        }
+        if (docker_attach_send(a, p, n, &got, serr, sizeof(serr)) != SCE_OK) {
+            /* The program closed its stdin or ended: stop writing. */
+            io->write_open = 0;
+            return;
+        }
+        if (io->sent < io->in_len)
+            io->sent += got;
+        else
+            io->more_sent += got;
+        if (got < n)
+            return;
+    }
+}
+
 /* The poll loop: returns SCE_OK when the runner's markers or the stream's
  * end arrived, or the container was killed and drained; an error when the
  * connection failed. */
@@ -217,9 +292,16 @@ static int pump(const exec_env *env, const run_spec *spec, const char *id, const
     deadline = io->t0 + spec->timeout_ms;
     while (!io->eof && !ended(col)) {
         int64_t now = sce_clock_ms();
-        struct pollfd pfd;
+        struct pollfd pfd[2];
+        nfds_t npfd = 1;
         int64_t wait;
 
+        if (!io->killed && io->live != NULL && (io->cancelled = live_cancelled(io->live)) != 0) {
+            io->t_end = now;
+            io->killed = 1;
+            kill_container_async(env, &io->kill, id, rid);
+            drain_until = sce_clock_ms() + SCE_KILL_DRAIN_MS;
+        }
         if (!io->killed && (now >= deadline || col->exceeded)) {
             io->timed_out = !col->exceeded;
             io->t_end = now;
@@ -230,33 +312,30 @@ static int pump(const exec_env *env, const run_spec *spec, const char *id, const
         if (io->killed && now >= drain_until)
             break;
         wait = (io->killed ? drain_until : deadline) - now;
-        pfd.fd = docker_attach_fd(a);
-        pfd.events = POLLIN;
-        if (io->write_open)
-            pfd.events |= POLLOUT;
-        pfd.revents = 0;
-        if (poll(&pfd, 1, (int)(wait > 0 ? wait : 0)) < 0 && errno != EINTR) {
+        pfd[0].fd = docker_attach_fd(a);
+        pfd[0].events = POLLIN;
+        if (io->write_open && !io->more_waiting)
+            pfd[0].events |= POLLOUT;
+        pfd[0].revents = 0;
+        if (io->live != NULL && !io->killed) {
+            /* stdin, its close, or a cancel from the run's client */
+            pfd[1].fd = live_wake_fd(io->live);
+            pfd[1].events = POLLIN;
+            pfd[1].revents = 0;
+            npfd = 2;
+        }
+        if (poll(pfd, npfd, (int)(wait > 0 ? wait : 0)) < 0 && errno != EINTR) {
             sce_seterr(err, errlen, "poll: %s", strerror(errno));
             rv = SCE_ERR_INTERNAL;
             break;
         }
-        if (io->write_open && (pfd.revents & (POLLOUT | POLLERR | POLLHUP))) {
-            size_t n = 0;
-            char serr[256];
-
-            if (docker_attach_send(a, io->in + io->sent, io->in_len - io->sent, &n, serr,
-                                   sizeof(serr)) != SCE_OK) {
-                /* The program closed its stdin or ended: stop writing. */
-                io->write_open = 0;
-            } else {
-                io->sent += n;
-                if (io->sent == io->in_len) {
-                    docker_attach_close_write(a, serr, sizeof(serr));
-                    io->write_open = 0;
-                }
-            }
+        if (npfd == 2 && pfd[1].revents != 0) {
+            live_wake_clear(io->live);
+            io->more_waiting = 0;
         }
-        if (pfd.revents & (POLLIN | POLLERR | POLLHUP)) {
+        if (io->write_open && (pfd[0].revents & (POLLOUT | POLLERR | POLLHUP)))
+            feed(a, io);
+        if (pfd[0].revents & (POLLIN | POLLERR | POLLHUP)) {
             for (;;) {
                 size_t got = 0;
                 int eof = 0;
@@ -379,6 +458,8 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
                                           nonce);
 
     rv = runner_input_build(&spec, &input, &input_len);
+    if (rv == SCE_OK && spec.live != NULL && (io.more = malloc(SCE_LIVE_WRITE_CHUNK)) == NULL)
+        rv = SCE_ERR_NO_MEMORY;
     if (rv != SCE_OK) {
         sce_seterr(err, errlen, "out of memory building the bundle");
         goto out;
@@ -395,6 +476,8 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
     io.in = input;
     io.in_len = input_len;
     io.write_open = 1;
+    io.live = spec.live;
+    col.live = spec.live;
     activity_run_begin();
     rv = pump(env, &spec, w.id, rid, w.attach, &io, &col, detail, sizeof(detail));
     activity_run_end();
@@ -486,7 +569,8 @@ int exec_run(const exec_env *env, const run_spec *spec_in, const char *rid, exec
     oc.exit_code = status;
     oc.oom_killed = oom_killed;
     oc.timed_out = io.timed_out;
-    oc.output_exceeded = io.killed && !io.timed_out;
+    oc.cancelled = io.cancelled;
+    oc.output_exceeded = io.killed && !io.timed_out && !io.cancelled;
     oc.stderr_data = res->err.data;
     oc.stderr_len = res->err.len;
     oc.timeout_ms = spec.timeout_ms;
@@ -503,6 +587,7 @@ out:
     if (w.id[0] != '\0' && res->tail.id[0] == '\0')
         reaper_release(env->r, w.id);
     free(input);
+    free(io.more);
     return rv;
 }
 

@@ -36,6 +36,7 @@ typedef struct run_spec {
     int64_t output_limit_bytes;
     const char *nonce;      /* set by exec: the runner's end-marker secret */
     int linger_ms;          /* set by exec: the runner waits this long after its marker */
+    struct live_run *live;  /* set by service: a followed run (live.h), else NULL */
 } run_spec;
 
 /* Checks rq against the options.  On SCE_OK *spec is filled (free with

@@ -10,17 +10,26 @@
  * history readers (reader_enqueue says why apart).  Workers and readers pop
  * them, call the method's body in service.c, and send the answer on the
  * slot's context.
+ *
+ * Followed runs (live.h): RunStart is checked and answered on nng's
+ * thread; the run itself goes to the workers' queue in a slot of its own
+ * that has no context (a "job"), so the start's context is free at once.
+ * RunStdin and RunCancel are answered at once.  A RunPoll with nothing to
+ * report parks its slot on the run; whoever brings news (a worker's output
+ * or end, the registry's timer when the wait has passed) answers it.
  */
 #include "rpc.h"
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "languages.h"
+#include "live.h"
 #include "oci_runtime.h"
 #include "listen_guard.h"
 #include "request.h"
@@ -32,6 +41,7 @@
 #include "common/nng_close.h"
 #include "common/random.h"
 #include "common/seterr.h"
+#include "sce/client.h" /* the followed runs' client-visible constants */
 #include "sce/err.h"
 
 typedef struct slot slot;
@@ -56,6 +66,12 @@ struct slot {
     char rid[40];
     int64_t received_ms;
     slot *next;                 /* queue link */
+    /* Followed runs: a job slot (no context) carries a run to a worker;
+     * a parked poll waits on `live` with `waiter`. */
+    int job;
+    live_run *live;
+    live_waiter waiter;
+    uint64_t after_seq;
 };
 
 struct rpc_server {
@@ -77,6 +93,8 @@ struct rpc_server {
     int serving;                /* every slot was armed once */
     uint64_t runs_total;
     int64_t started_ms;
+
+    live_registry *live; /* followed runs */
 
     /* History reads: a queue and threads of their own (see
      * reader_enqueue). */
@@ -263,9 +281,9 @@ static void handle_run(slot *s)
     service_run_answer a;
 
     if (method == SCE__V1__METHOD__METHOD_RUN_PROJECT)
-        service_run(srv->env, srv->hist, s->req->run_project, 1, s->rid, s->req->tenant, &a);
+        service_run(srv->env, srv->hist, s->req->run_project, 1, s->rid, s->req->tenant, NULL, &a);
     else
-        service_run(srv->env, srv->hist, s->req->run, 0, s->rid, s->req->tenant, &a);
+        service_run(srv->env, srv->hist, s->req->run, 0, s->rid, s->req->tenant, NULL, &a);
     resp.body_case = SCE__V1__RESPONSE__BODY_RUN;
     resp.run = &a.result;
     reply_answer(s, method, a.status, a.message, &resp);
@@ -298,6 +316,203 @@ static void handle_history(slot *s)
     resp.history = &a.result;
     reply_answer(s, SCE__V1__METHOD__METHOD_HISTORY, a.status, a.message, &resp);
     service_history_answer_free(&a);
+}
+
+/* ------------------------------------------------------------ followed runs */
+
+static int queue_push(rpc_server *srv, slot_queue *q, slot *s);
+
+/* The run a follow-up names, or its answer NOT_FOUND (then NULL). */
+static live_run *follow_find(slot *s, int method, const char *run_id)
+{
+    live_run *lr = live_find(s->srv->live, run_id, s->req->tenant);
+    char err[160];
+
+    if (lr == NULL) {
+        sce_seterr(err, sizeof(err),
+                   "no followed run %.40s on this server (ended runs are kept "
+                   "%d s)",
+                   run_id != NULL ? run_id : "", SCE_RUN_KEPT_MS / 1000);
+        reply_status(s, method, SCE_ERR_NOT_FOUND, err);
+    }
+    return lr;
+}
+
+/* RunStart: checked here, queued as a job, answered with the run's id. */
+static void handle_run_start(slot *s)
+{
+    rpc_server *srv = s->srv;
+    const int method = SCE__V1__METHOD__METHOD_RUN_START;
+    Sce__V1__Response resp = SCE__V1__RESPONSE__INIT;
+    Sce__V1__RunStarted started = SCE__V1__RUN_STARTED__INIT;
+    Sce__V1__Limits limits = SCE__V1__LIMITS__INIT;
+    char err[1024];
+    run_spec spec;
+    lang_status ls;
+    live_run *lr = NULL;
+    slot *job = NULL;
+    int rv;
+
+    rv = request_check_run(srv->env->opt, s->req->run_start, &spec, err, sizeof(err));
+    if (rv != SCE_OK) {
+        reply_status(s, method, rv, err);
+        return;
+    }
+    languages_status_get(spec.lang, &ls);
+    limits.timeout_ms = (uint32_t)spec.timeout_ms;
+    limits.memory_bytes = (uint64_t)spec.memory_bytes;
+    limits.output_limit_bytes = (uint32_t)spec.output_limit_bytes;
+    started.language = (char *)spec.lang->name;
+    started.language_version = ls.version;
+    started.limits = &limits;
+    rv = live_run_create(srv->live, s->req->tenant, (uint64_t)spec.output_limit_bytes, &lr, err,
+                         sizeof(err));
+    request_spec_free(&spec);
+    if (rv != SCE_OK) {
+        reply_status(s, method, rv, err);
+        return;
+    }
+    if ((job = calloc(1, sizeof(*job))) == NULL) {
+        rv = SCE_ERR_NO_MEMORY;
+        sce_seterr(err, sizeof(err), "out of memory");
+        goto fail;
+    }
+    job->srv = srv;
+    job->job = 1;
+    job->live = lr;
+    job->req = s->req; /* the job owns the request now */
+    job->received_ms = s->received_ms;
+    snprintf(job->rid, sizeof(job->rid), "%s", s->rid);
+    if ((rv = queue_push(srv, &srv->runs, job)) != SCE_OK) {
+        job->req = NULL;
+        if (rv == SCE_ERR_UNAVAILABLE)
+            sce_seterr(err, sizeof(err), "the server is shutting down; retry on another");
+        else
+            sce_seterr(err, sizeof(err),
+                       "the server is busy: %zu runs in progress and the queue is full; retry "
+                       "later",
+                       srv->nworkers);
+        goto fail;
+    }
+    s->req = NULL;
+    SCE_LOG(SCE_LOG_INFO, s->rid, "followed run %s queued", live_run_id(lr));
+    started.run_id = (char *)live_run_id(lr);
+    resp.body_case = SCE__V1__RESPONSE__BODY_RUN_STARTED;
+    resp.run_started = &started;
+    reply_answer(s, method, SCE_OK, NULL, &resp); /* packs before the job can end the run */
+    return;
+fail:
+    free(job);
+    live_run_finish(lr, rv, err, NULL);
+    live_run_release(lr);
+    reply_status(s, method, rv, err);
+}
+
+/* Answers a poll with what the run has after s->after_seq, then lets the
+ * run go. */
+static void poll_answer(slot *s)
+{
+    const int method = SCE__V1__METHOD__METHOD_RUN_POLL;
+    Sce__V1__Response resp = SCE__V1__RESPONSE__INIT;
+    live_run *lr = s->live;
+    live_events ev;
+
+    s->live = NULL;
+    if (live_events_take(lr, s->after_seq, &ev) != SCE_OK) {
+        reply_status(s, method, SCE_ERR_NO_MEMORY, "out of memory reading the run's output");
+    } else if (ev.msg.done && ev.status != SCE_OK) {
+        /* The run could not run (no engine, ...): its own status. */
+        reply_status(s, method, ev.status, ev.message);
+    } else {
+        ev.msg.run_id = (char *)live_run_id(lr);
+        resp.body_case = SCE__V1__RESPONSE__BODY_RUN_EVENTS;
+        resp.run_events = &ev.msg;
+        reply_answer(s, method, SCE_OK, NULL, &resp);
+    }
+    live_events_free(&ev);
+    live_run_release(lr);
+}
+
+static void poll_fire(live_waiter *w)
+{
+    slot *s = (slot *)((char *)w - offsetof(slot, waiter));
+
+    poll_answer(s);
+}
+
+static void handle_run_poll(slot *s)
+{
+    const Sce__V1__RunPollRequest *rq = s->req->run_poll;
+    uint32_t wait = rq->wait_ms < SCE_RUN_POLL_WAIT_MAX_MS ? rq->wait_ms : SCE_RUN_POLL_WAIT_MAX_MS;
+    live_run *lr = follow_find(s, SCE__V1__METHOD__METHOD_RUN_POLL, rq->run_id);
+
+    if (lr == NULL)
+        return;
+    s->live = lr;
+    s->after_seq = rq->after_seq;
+    s->waiter.fire = poll_fire;
+    if (wait > 0 && live_poll_wait(lr, &s->waiter, rq->after_seq, sce_clock_ms() + wait))
+        return; /* parked: poll_fire answers */
+    poll_answer(s);
+}
+
+static void handle_run_stdin(slot *s)
+{
+    const int method = SCE__V1__METHOD__METHOD_RUN_STDIN;
+    const Sce__V1__RunStdinRequest *rq = s->req->run_stdin;
+    live_run *lr = follow_find(s, method, rq->run_id);
+    char err[256];
+    int rv;
+
+    if (lr == NULL)
+        return;
+    rv = live_stdin_write(lr, rq->data.data, rq->data.len, rq->close, err, sizeof(err));
+    live_run_release(lr);
+    if (rv != SCE_OK) {
+        reply_status(s, method, rv, err);
+        return;
+    }
+    reply_status(s, method, SCE_OK, "");
+}
+
+static void handle_run_cancel(slot *s)
+{
+    const int method = SCE__V1__METHOD__METHOD_RUN_CANCEL;
+    live_run *lr = follow_find(s, method, s->req->run_cancel->run_id);
+
+    if (lr == NULL)
+        return;
+    SCE_LOG(SCE_LOG_INFO, s->rid, "followed run %s: cancel", live_run_id(lr));
+    live_cancel(lr);
+    live_run_release(lr);
+    reply_status(s, method, SCE_OK, "");
+}
+
+/* A worker runs a followed run's job: the run, its end published for
+ * the polls, then the settle; the job and its request are freed. */
+static void run_job(slot *job)
+{
+    rpc_server *srv = job->srv;
+    live_run *lr = job->live;
+    service_run_answer a;
+
+    if (!live_run_begin(lr)) {
+        Sce__V1__RunResult rr = SCE__V1__RUN_RESULT__INIT;
+
+        rr.verdict = SCE__V1__VERDICT__VERDICT_CANCELLED;
+        rr.message = "Cancelled before it started";
+        rr.language = job->req->run_start->language;
+        SCE_LOG(SCE_LOG_INFO, job->rid, "followed run %s: cancelled while queued", live_run_id(lr));
+        live_run_finish(lr, SCE_OK, NULL, &rr);
+    } else {
+        service_run(srv->env, srv->hist, job->req->run_start, 0, job->rid, job->req->tenant, lr,
+                    &a);
+        live_run_finish(lr, a.status, a.message, a.status == SCE_OK ? &a.result : NULL);
+        service_run_answer_free(&a); /* the settle: after the end is published */
+    }
+    live_run_release(lr);
+    sce__v1__request__free_unpacked(job->req, NULL);
+    free(job);
 }
 
 /* ------------------------------------------------------------ queues */
@@ -420,6 +635,11 @@ static void *worker_main(void *arg)
     slot *s;
 
     while ((s = queue_pop(srv, &srv->runs)) != NULL) {
+        if (s->job) {
+            run_job(s); /* frees s */
+            queue_done(srv, &srv->runs, 1);
+            continue;
+        }
         /* Read before the answer frees the request. */
         uint64_t runs = s->req->method == SCE__V1__METHOD__METHOD_RUN_BATCH && s->req->batch != NULL
                             ? s->req->batch->n_tasks
@@ -453,6 +673,14 @@ static Sce__V1__Request__BodyCase body_for(int method)
         return SCE__V1__REQUEST__BODY_RUN_PROJECT;
     case SCE__V1__METHOD__METHOD_RUN_BATCH:
         return SCE__V1__REQUEST__BODY_BATCH;
+    case SCE__V1__METHOD__METHOD_RUN_START:
+        return SCE__V1__REQUEST__BODY_RUN_START;
+    case SCE__V1__METHOD__METHOD_RUN_POLL:
+        return SCE__V1__REQUEST__BODY_RUN_POLL;
+    case SCE__V1__METHOD__METHOD_RUN_STDIN:
+        return SCE__V1__REQUEST__BODY_RUN_STDIN;
+    case SCE__V1__METHOD__METHOD_RUN_CANCEL:
+        return SCE__V1__REQUEST__BODY_RUN_CANCEL;
     default:
         return SCE__V1__REQUEST__BODY_HISTORY;
     }
@@ -467,6 +695,14 @@ static const char *method_label(int method)
         return "RUN_PROJECT";
     case SCE__V1__METHOD__METHOD_RUN_BATCH:
         return "RUN_BATCH";
+    case SCE__V1__METHOD__METHOD_RUN_START:
+        return "RUN_START";
+    case SCE__V1__METHOD__METHOD_RUN_POLL:
+        return "RUN_POLL";
+    case SCE__V1__METHOD__METHOD_RUN_STDIN:
+        return "RUN_STDIN";
+    case SCE__V1__METHOD__METHOD_RUN_CANCEL:
+        return "RUN_CANCEL";
     default:
         return "HISTORY";
     }
@@ -481,6 +717,14 @@ static const char *body_label(int method)
         return "run_project";
     case SCE__V1__METHOD__METHOD_RUN_BATCH:
         return "batch";
+    case SCE__V1__METHOD__METHOD_RUN_START:
+        return "run_start";
+    case SCE__V1__METHOD__METHOD_RUN_POLL:
+        return "run_poll";
+    case SCE__V1__METHOD__METHOD_RUN_STDIN:
+        return "run_stdin";
+    case SCE__V1__METHOD__METHOD_RUN_CANCEL:
+        return "run_cancel";
     default:
         return "history";
     }
@@ -541,6 +785,24 @@ static void on_request(slot *s, nng_msg *msg)
     case SCE__V1__METHOD__METHOD_HISTORY:
         reader_submit(s); /* its own queue and threads: see reader_enqueue */
         break;
+    case SCE__V1__METHOD__METHOD_RUN_START:
+    case SCE__V1__METHOD__METHOD_RUN_POLL:
+    case SCE__V1__METHOD__METHOD_RUN_STDIN:
+    case SCE__V1__METHOD__METHOD_RUN_CANCEL:
+        if (req->body_case != body_for(req->method)) {
+            sce_seterr(err, sizeof(err), "method %s needs a %s body", method_label(req->method),
+                       body_label(req->method));
+            reply_status(s, req->method, SCE_ERR_INVALID_ARGUMENT, err);
+        } else if (req->method == SCE__V1__METHOD__METHOD_RUN_START) {
+            handle_run_start(s);
+        } else if (req->method == SCE__V1__METHOD__METHOD_RUN_POLL) {
+            handle_run_poll(s);
+        } else if (req->method == SCE__V1__METHOD__METHOD_RUN_STDIN) {
+            handle_run_stdin(s);
+        } else {
+            handle_run_cancel(s);
+        }
+        break;
     case SCE__V1__METHOD__METHOD_LANGUAGES:
         handle_languages(s);
         break;
@@ -590,7 +852,10 @@ int rpc_start(const exec_env *env, history *hist, rpc_server **out, char *err, s
     srv->hist = hist;
     srv->started_ms = sce_clock_ms();
     srv->nworkers = (size_t)o->workers;
-    srv->nslots = srv->nworkers + (size_t)o->queue_depth + SCE_RPC_SPARE_SLOTS +
+    /* Contexts: the runs', the spare ones, the history reads', and one per
+     * followed run that may be under way for its parked poll (plus spares:
+     * polls beyond them answer at once instead of parking). */
+    srv->nslots = 2 * (srv->nworkers + (size_t)o->queue_depth + SCE_RPC_SPARE_SLOTS) +
                   SCE_HISTORY_READERS + SCE_HISTORY_READ_QUEUE;
     srv->runs.capacity = srv->nworkers + (size_t)o->queue_depth;
     srv->reads.capacity = SCE_HISTORY_READERS + SCE_HISTORY_READ_QUEUE;
@@ -599,6 +864,10 @@ int rpc_start(const exec_env *env, history *hist, rpc_server **out, char *err, s
     sce_cond_init(&srv->quiet); /* waited on with a deadline (rpc_stop) */
     pthread_cond_init(&srv->reads.work, NULL);
 
+    if (live_registry_new(srv->nworkers + (size_t)o->queue_depth + SCE_LIVE_EXTRA_RUNS,
+                          srv->nworkers + (size_t)o->queue_depth, &srv->live, err,
+                          errlen) != SCE_OK)
+        goto fail;
     rv = nng_rep0_open(&srv->sock);
     if (rv != 0) {
         sce_seterr(err, errlen, "cannot open the REP socket: %s", nng_strerror(rv));
@@ -671,6 +940,8 @@ void rpc_stop(rpc_server *srv)
     if (srv->guard == NULL && nng_listener_id(srv->listener) > 0)
         nng_listener_close(srv->listener);
 
+    /* Parked polls answer now, and no poll parks from here on. */
+    live_registry_quiesce(srv->live);
     /* Cancel pending receives until every slot has gone idle; slots holding a
      * request go idle after their answer is sent. */
     if (srv->serving) {
@@ -694,6 +965,7 @@ void rpc_stop(rpc_server *srv)
         pthread_join(srv->workers[i], NULL);
     for (size_t i = 0; i < srv->nreaders; i++)
         pthread_join(srv->readers[i], NULL);
+    live_registry_quiesce(srv->live); /* polls that came while the runs ended */
     listen_guard_stop(srv->guard);
     /* Every aio stopped and every context closed before the socket, as
      * nng's documentation advises. */
@@ -721,6 +993,7 @@ void rpc_stop(rpc_server *srv)
     }
     free(srv->slots);
     free(srv->workers);
+    live_registry_free(srv->live);
     pthread_cond_destroy(&srv->quiet);
     pthread_cond_destroy(&srv->runs.work);
     pthread_cond_destroy(&srv->reads.work);

@@ -117,6 +117,14 @@
 #define SCE_SOCKET_CLOSE_WAIT_MS 3000      /* nng_close's bound at shutdown (common/nng_close.h) */
 #define SCE_STOP_CANCEL_MS 100             /* at shutdown, pending receives are cancelled this often */
 
+/* ---- followed runs (live.c; the client-visible ones are in sce/client.h) ---- */
+#define SCE_LIVE_RUN_ID_BYTES 16          /* a followed run's id: 32 hex digits */
+#define SCE_LIVE_STDIN_MAX_BYTES 65536    /* stdin written but not yet read by the program */
+#define SCE_LIVE_POLL_MAX_BYTES (1 << 20) /* output in one poll's answer (at least one chunk) */
+#define SCE_LIVE_TICK_MS 100              /* the timer: waits that pass, readers gone, forgetting */
+#define SCE_LIVE_EXTRA_RUNS 64            /* room for ended runs kept, beyond workers + queue */
+#define SCE_LIVE_WRITE_CHUNK 16384        /* stdin handed to the attach stream at a time */
+
 /* ---- background engine work yields to runs (activity.c) ---- */
 #define SCE_QUIET_OVERLAP_RUNS 2           /* from this many runs at once, no waiting for quiet */
 #define SCE_POOL_QUIET_WAIT_MS 1000        /* longest a pool refill yields to runs in progress */

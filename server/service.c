@@ -70,7 +70,7 @@ static void record_run(history *h, const Sce__V1__RunRequest *rq, const service_
 }
 
 void service_run(const exec_env *env, history *h, const Sce__V1__RunRequest *rq, int project,
-                 const char *rid, const char *tenant, service_run_answer *a)
+                 const char *rid, const char *tenant, struct live_run *live, service_run_answer *a)
 {
     Sce__V1__RunResult *rr = &a->result;
     int64_t started_ms = sce_wall_ms(); /* a date: the history's timestamp */
@@ -101,6 +101,7 @@ void service_run(const exec_env *env, history *h, const Sce__V1__RunRequest *rq,
         return;
     }
     a->ran = 1;
+    a->spec.live = live;
     rv = exec_run(env, &a->spec, rid, &a->res, a->message, sizeof(a->message));
     if (rv != SCE_OK) {
         SCE_LOG(SCE_LOG_WARN, rid, "run failed: %s", a->message);
@@ -174,7 +175,7 @@ static void *batch_task_main(void *arg)
 {
     batch_task *t = arg;
 
-    service_run(t->env, t->h, t->rq, 0, t->rid, t->tenant, t->answer);
+    service_run(t->env, t->h, t->rq, 0, t->rid, t->tenant, NULL, t->answer);
     pthread_mutex_lock(&t->sync->lock);
     t->sync->done++;
     pthread_cond_signal(&t->sync->cond);

@@ -59,9 +59,11 @@ typedef struct service_history_answer {
 /* One run.  `project` is set for METHOD_RUN_PROJECT, which requires files
  * (and no code).  `rid` labels the container, the log lines and the history
  * record; `tenant` (the envelope's, NULL or "" for none) goes into the
- * record.  h may be NULL (history off). */
+ * record.  h may be NULL (history off).  `live` (NULL for a plain run) is
+ * a followed run's (live.h): its output is published as it comes and its
+ * stdin stays open for its client. */
 void service_run(const exec_env *env, history *h, const Sce__V1__RunRequest *rq, int project,
-                 const char *rid, const char *tenant, service_run_answer *a);
+                 const char *rid, const char *tenant, struct live_run *live, service_run_answer *a);
 /* Frees the answer and settles its container (exec_settle): call it after
  * the answer is sent; it may block until the container has stopped. */
 void service_run_answer_free(service_run_answer *a);

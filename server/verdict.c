@@ -111,6 +111,11 @@ void verdict_decide(const run_outcome *o, run_verdict *v)
         const char *nl = memchr(o->stderr_data, '\n', o->stderr_len);
         copy_line(o->stderr_data, nl ? (size_t)(nl - o->stderr_data) : o->stderr_len, v->message,
                   sizeof(v->message));
+    } else if (o->cancelled) {
+        v->verdict = SCE__V1__VERDICT__VERDICT_CANCELLED;
+        snprintf(v->message, sizeof(v->message), "%s",
+                 o->cancelled == 2 ? "Cancelled: nobody was reading the run's output any more"
+                                   : "Cancelled by the client");
     } else if (o->timed_out) {
         v->verdict = SCE__V1__VERDICT__VERDICT_TIMEOUT;
         request_format_ms(o->timeout_ms, amount, sizeof(amount));

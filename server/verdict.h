@@ -15,6 +15,7 @@ typedef struct run_outcome {
     int oom_killed;           /* the engine's State.OOMKilled */
     int timed_out;            /* we killed it at the time limit */
     int output_exceeded;      /* we killed it past the output cap */
+    int cancelled;            /* a followed run we killed: 1 its client asked, 2 its reader left */
     const char *stderr_data;  /* the kept head of stderr */
     size_t stderr_len;
     int64_t timeout_ms;

@@ -18,6 +18,16 @@ foreach(lang python node)
                        ENVIRONMENT SCE_TEST_STACK_ENV=${SCE_STACK_ENV})
 endforeach()
 
+# Followed runs (RUN_START, RUN_POLL, RUN_STDIN, RUN_CANCEL) on the same
+# stack: output as it comes, stdin, cancel, a reader gone, the output cap.
+add_executable(test_follow integration/test_follow.c)
+target_link_libraries(test_follow PRIVATE PkgConfig::CMOCKA sce PkgConfig::CURL)
+foreach(lang python node)
+  add_test(NAME follow_${lang} COMMAND test_follow ${lang})
+  set_tests_properties(follow_${lang} PROPERTIES FIXTURES_REQUIRED stack LABELS docker TIMEOUT 300
+                       ENVIRONMENT SCE_TEST_STACK_ENV=${SCE_STACK_ENV})
+endforeach()
+
 # The sce command line against the same stack, and the server's answers
 # when the engine or an image is missing (servers of their own).
 add_test(NAME cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_cli.sh ${CMAKE_BINARY_DIR})
