@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/seterr.h"
+#include "common/utf8.h"
 #include "gateway_limits.h"
 #include "metrics.h"
 
@@ -70,6 +71,8 @@ struct gw_backends {
     pthread_t resolver;
     int resolver_started;
     int stopping; /* guarded by mtx */
+
+    struct owned_run *owned; /* GW_RUNS_OWNED_MAX entries, guarded by mtx */
 };
 
 /* ------------------------------------------------------------ health boxes */
@@ -400,6 +403,81 @@ static void refresh_source(gw_backends *bs, size_t si)
     free(l.urls);
 }
 
+/* ------------------------------------------------------------ run owners */
+
+/* Which backend started a followed run.  `b` is NULL once that backend
+ * has been freed (its url stays, for the 503). */
+typedef struct owned_run {
+    char id[SCE_RUN_ID_MAX + 1]; /* "" : a free slot */
+    backend *b;
+    char url[80];
+    char language[16]; /* as started, for the metrics; "" when found by asking */
+    int counted;       /* its verdict has been counted */
+    int64_t used_ms;   /* its last follow-up */
+    int64_t expires_ms; /* 0: not yet; else dropped after this */
+} owned_run;
+
+/* Drops the entries whose time is up (under mtx). */
+static void owned_expire(gw_backends *bs, int64_t now)
+{
+    for (size_t i = 0; i < GW_RUNS_OWNED_MAX; i++) {
+        owned_run *o = &bs->owned[i];
+
+        if (o->id[0] != '\0' && ((o->expires_ms != 0 && now >= o->expires_ms) ||
+                                 now - o->used_ms >= GW_RUNS_OWNED_IDLE_MS))
+            o->id[0] = '\0';
+    }
+}
+
+static owned_run *owned_find(gw_backends *bs, const char *id)
+{
+    for (size_t i = 0; i < GW_RUNS_OWNED_MAX; i++)
+        if (bs->owned[i].id[0] != '\0' && strcmp(bs->owned[i].id, id) == 0)
+            return &bs->owned[i];
+    return NULL;
+}
+
+/* Records b as the owner of run `id` (under mtx): a free slot, or the
+ * least recently used one when the table is full. */
+static void owned_add(gw_backends *bs, backend *b, const char *id, const char *language)
+{
+    int64_t now = sce_clock_ms();
+    owned_run *o = owned_find(bs, id), *lru = NULL;
+
+    if (strlen(id) > SCE_RUN_ID_MAX)
+        return;
+    owned_expire(bs, now);
+    for (size_t i = 0; o == NULL && i < GW_RUNS_OWNED_MAX; i++) {
+        if (bs->owned[i].id[0] == '\0')
+            o = &bs->owned[i];
+        else if (lru == NULL || bs->owned[i].used_ms < lru->used_ms)
+            lru = &bs->owned[i];
+    }
+    if (o == NULL)
+        o = lru;
+    snprintf(o->id, sizeof(o->id), "%s", id);
+    snprintf(o->url, sizeof(o->url), "%s", b->url);
+    snprintf(o->language, sizeof(o->language), "%s", language != NULL ? language : "");
+    o->counted = 0;
+    o->b = b;
+    o->used_ms = now;
+    o->expires_ms = 0;
+}
+
+/* b is about to be freed (under mtx): its runs are lost. */
+static void owned_orphan(gw_backends *bs, backend *b)
+{
+    for (size_t i = 0; i < GW_RUNS_OWNED_MAX; i++) {
+        owned_run *o = &bs->owned[i];
+
+        if (o->id[0] != '\0' && o->b == b) {
+            o->b = NULL;
+            if (o->expires_ms == 0)
+                o->expires_ms = sce_clock_ms() + SCE_RUN_KEPT_MS;
+        }
+    }
+}
+
 /* Unlinks and frees the gone backends with nothing in flight. */
 static void reap_gone(gw_backends *bs)
 {
@@ -412,6 +490,7 @@ static void reap_gone(gw_backends *bs)
                 victim = *pp;
                 *pp = victim->next;
                 bs->count--;
+                owned_orphan(bs, victim);
                 break;
             }
         }
@@ -548,6 +627,11 @@ int gw_backends_start(const char *spec, uint32_t rpc_timeout_ms, struct gw_metri
     sce_cond_init(&bs->cv);
     bs->rpc_timeout_ms = rpc_timeout_ms;
     bs->metrics = metrics;
+    if ((bs->owned = calloc(GW_RUNS_OWNED_MAX, sizeof(*bs->owned))) == NULL) {
+        sce_seterr(err, errlen, "out of memory");
+        rv = SCE_ERR_NO_MEMORY;
+        goto fail;
+    }
     if ((rv = parse_spec(bs, spec != NULL ? spec : "", err, errlen)) != SCE_OK)
         goto fail;
     for (size_t i = 0; i < bs->nsources; i++)
@@ -586,6 +670,7 @@ void gw_backends_stop(gw_backends *bs)
     for (size_t i = 0; i < bs->nsources; i++)
         free(bs->sources[i].name);
     free(bs->sources);
+    free(bs->owned);
     pthread_cond_destroy(&bs->cv);
     pthread_mutex_destroy(&bs->mtx);
     free(bs);
@@ -599,6 +684,9 @@ typedef int (*call_fn)(sce_client *c, void *arg, char *err, size_t errlen);
 typedef struct call_kind {
     const char *method; /* for the metrics: "run", "history", ... */
     size_t runs;        /* runs it carries; 0: a read, safe to repeat */
+    /* Called with mtx held when the call succeeded on b, before b may be
+     * freed (a run's start records its owner); NULL: nothing. */
+    void (*answered)(gw_backends *bs, backend *b, void *arg);
 } call_kind;
 
 /* The backend for the next try: the up one with the fewest calls in
@@ -673,6 +761,11 @@ static int backends_call(gw_backends *bs, const call_kind *k, call_fn fn, void *
             gw_metrics_rpc(bs->metrics, b->url, k->method,
                            stage != SCE_CALL_ANSWERED && rv != SCE_OK,
                            (double)(sce_clock_ms() - t0) / 1000.0);
+        if (rv == SCE_OK && k->answered != NULL) {
+            pthread_mutex_lock(&bs->mtx);
+            k->answered(bs, b, arg);
+            pthread_mutex_unlock(&bs->mtx);
+        }
         settle(bs, b, k, rv, stage, err);
         if (rv == SCE_OK)
             return SCE_OK;
@@ -729,7 +822,7 @@ static void count_run(gw_backends *bs, const char *language, int rv, const sce_r
 int gw_backends_run(gw_backends *bs, const sce_run_request *req, sce_run_result **out, char *err,
                     size_t errlen)
 {
-    static const call_kind k = {"run", 1};
+    static const call_kind k = {"run", 1, NULL};
     run_call r = {req, out};
     int rv = backends_call(bs, &k, call_run, &r, err, errlen);
 
@@ -740,7 +833,7 @@ int gw_backends_run(gw_backends *bs, const sce_run_request *req, sce_run_result 
 int gw_backends_run_project(gw_backends *bs, const sce_run_request *req, sce_run_result **out,
                             char *err, size_t errlen)
 {
-    static const call_kind k = {"run_project", 1};
+    static const call_kind k = {"run_project", 1, NULL};
     run_call r = {req, out};
     int rv = backends_call(bs, &k, call_run_project, &r, err, errlen);
 
@@ -764,7 +857,7 @@ static int call_run_batch(sce_client *c, void *arg, char *err, size_t errlen)
 int gw_backends_run_batch(gw_backends *bs, const sce_run_request *tasks, size_t ntasks,
                           sce_batch_result **out, char *err, size_t errlen)
 {
-    call_kind k = {"run_batch", ntasks > 0 ? ntasks : 1};
+    call_kind k = {"run_batch", ntasks > 0 ? ntasks : 1, NULL};
     batch_call r = {tasks, ntasks, out};
     int rv = backends_call(bs, &k, call_run_batch, &r, err, errlen);
 
@@ -802,7 +895,7 @@ static int call_history_get(sce_client *c, void *arg, char *err, size_t errlen)
 int gw_backends_history(gw_backends *bs, const sce_history_query *q, sce_history_page **out,
                         char *err, size_t errlen)
 {
-    static const call_kind k = {"history", 0};
+    static const call_kind k = {"history", 0, NULL};
     history_call r = {.q = q, .out = out};
 
     return backends_call(bs, &k, call_history, &r, err, errlen);
@@ -811,7 +904,7 @@ int gw_backends_history(gw_backends *bs, const sce_history_query *q, sce_history
 int gw_backends_history_get(gw_backends *bs, int64_t id, const char *tenant,
                             sce_history_entry **out, char *err, size_t errlen)
 {
-    static const call_kind k = {"history", 0};
+    static const call_kind k = {"history", 0, NULL};
     history_call r = {.id = id, .tenant = tenant, .entry = out};
 
     return backends_call(bs, &k, call_history_get, &r, err, errlen);
@@ -824,9 +917,194 @@ static int call_languages(sce_client *c, void *arg, char *err, size_t errlen)
 
 int gw_backends_languages(gw_backends *bs, sce_language_list **out, char *err, size_t errlen)
 {
-    static const call_kind k = {"languages", 0};
+    static const call_kind k = {"languages", 0, NULL};
 
     return backends_call(bs, &k, call_languages, out, err, errlen);
+}
+
+/* ------------------------------------------------------------ followed runs */
+
+typedef struct start_call {
+    const sce_run_request *req;
+    sce_run_started **out;
+} start_call;
+
+static int call_run_start(sce_client *c, void *arg, char *err, size_t errlen)
+{
+    start_call *r = arg;
+
+    return sce_client_run_start(c, r->req, r->out, err, errlen);
+}
+
+static void start_answered(gw_backends *bs, backend *b, void *arg)
+{
+    start_call *r = arg;
+
+    owned_add(bs, b, (*r->out)->run_id, r->req->language);
+}
+
+int gw_backends_run_start(gw_backends *bs, const sce_run_request *req, sce_run_started **out,
+                          char *err, size_t errlen)
+{
+    static const call_kind k = {"run_start", 1, start_answered};
+    start_call r = {req, out};
+    int rv = backends_call(bs, &k, call_run_start, &r, err, errlen);
+
+    if (rv != SCE_OK) /* a run that ended before it began, as gw_backends_run counts it */
+        count_run(bs, req->language, rv, NULL);
+    return rv;
+}
+
+/* One follow-up: which call, and its arguments. */
+typedef struct follow_call {
+    const char *method; /* "run_poll", "run_stdin", "run_cancel" */
+    const char *run_id;
+    const char *tenant;
+    uint64_t after_seq;
+    uint32_t wait_ms;
+    sce_run_events **events;
+    const void *data;
+    size_t len;
+    int close;
+} follow_call;
+
+static int follow_send(sce_client *c, const follow_call *f, uint32_t wait_ms, char *err,
+                       size_t errlen)
+{
+    if (f->events != NULL)
+        return sce_client_run_poll(c, f->run_id, f->tenant, f->after_seq, wait_ms, f->events, err,
+                                   errlen);
+    if (f->data != NULL || f->close)
+        return sce_client_run_stdin(c, f->run_id, f->tenant, f->data, f->len, f->close, err,
+                                    errlen);
+    return sce_client_run_cancel(c, f->run_id, f->tenant, err, errlen);
+}
+
+/* The follow-up on backend b (counted in flight by the caller).  Returns
+ * rv; *knows says whether b answered anything but NOT_FOUND, and then b is
+ * recorded as the run's owner when `record` is set. */
+static int follow_on(gw_backends *bs, backend *b, const follow_call *f, uint32_t wait_ms,
+                     int record, int *knows, char *err, size_t errlen)
+{
+    static const call_kind k = {"follow", 0, NULL};
+    int64_t t0 = sce_clock_ms();
+    int rv = follow_send(b->client, f, wait_ms, err, errlen);
+    int stage = sce_client_last_call();
+
+    *knows = stage == SCE_CALL_ANSWERED && rv != SCE_ERR_NOT_FOUND;
+    if (bs->metrics != NULL)
+        gw_metrics_rpc(bs->metrics, b->url, f->method, stage != SCE_CALL_ANSWERED && rv != SCE_OK,
+                       (double)(sce_clock_ms() - t0) / 1000.0);
+    if (*knows && record) {
+        pthread_mutex_lock(&bs->mtx);
+        owned_add(bs, b, f->run_id, NULL);
+        pthread_mutex_unlock(&bs->mtx);
+    }
+    settle(bs, b, &k, rv, stage, err);
+    return rv;
+}
+
+/* Sends f to the run's owner; an id it does not know is asked of each up
+ * backend (a poll without waiting), and the one that knows it becomes
+ * its owner. */
+static int follow(gw_backends *bs, const follow_call *f, char *err, size_t errlen)
+{
+    backend *tried[GW_BACKENDS_MAX], *b = NULL;
+    size_t ntried = 0;
+    char lost_url[80] = "";
+    int64_t now = sce_clock_ms();
+    uint32_t wait_ms = f->wait_ms;
+    int rv, knows = 0, asked = 0;
+    owned_run *o;
+
+    /* The call must be answered within the client's timeout. */
+    if (wait_ms > bs->rpc_timeout_ms / 2)
+        wait_ms = bs->rpc_timeout_ms / 2;
+    pthread_mutex_lock(&bs->mtx);
+    owned_expire(bs, now);
+    if ((o = owned_find(bs, f->run_id)) != NULL) {
+        o->used_ms = now;
+        if (o->b != NULL && !o->b->gone) {
+            b = o->b;
+            b->in_flight++;
+        } else {
+            snprintf(lost_url, sizeof(lost_url), "%s", o->url);
+            if (o->expires_ms == 0)
+                o->expires_ms = now + SCE_RUN_KEPT_MS;
+        }
+    }
+    pthread_mutex_unlock(&bs->mtx);
+    if (lost_url[0] != '\0') {
+        sce_seterr(err, errlen,
+                   "lost the connection to sce-server at %s, which ran this run: its output and "
+                   "result are gone",
+                   lost_url);
+        return SCE_ERR_UNAVAILABLE;
+    }
+    if (b != NULL)
+        return follow_on(bs, b, f, wait_ms, 0, &knows, err, errlen);
+    for (;;) {
+        if ((b = pick(bs, tried, ntried)) == NULL)
+            break;
+        tried[ntried++] = b;
+        rv = follow_on(bs, b, f, 0, 1, &knows, err, errlen);
+        if (knows)
+            return rv;
+        asked += rv == SCE_ERR_NOT_FOUND;
+        if (ntried == GW_BACKENDS_MAX)
+            break;
+    }
+    if (ntried > 0 && asked == 0)
+        return SCE_ERR_UNAVAILABLE; /* no backend could be asked: err says why */
+    sce_seterr(err, errlen, "no such run: '%s' (unknown, another tenant's, or forgotten)",
+               sce_utf8_quote(f->run_id).text);
+    return SCE_ERR_NOT_FOUND;
+}
+
+int gw_backends_run_poll(gw_backends *bs, const char *run_id, const char *tenant,
+                         uint64_t after_seq, uint32_t wait_ms, sce_run_events **out, char *err,
+                         size_t errlen)
+{
+    follow_call f = {"run_poll", run_id, tenant, after_seq, wait_ms, out, NULL, 0, 0};
+    int rv = follow(bs, &f, err, errlen);
+    const sce_run_result *res = rv == SCE_OK && (*out)->done ? (*out)->result : NULL;
+    char language[16] = "";
+    int count = 0;
+    owned_run *o;
+
+    if (res == NULL)
+        return rv;
+    /* Seen done: kept as long as the server keeps it; counted once. */
+    pthread_mutex_lock(&bs->mtx);
+    if ((o = owned_find(bs, run_id)) != NULL) {
+        if (o->expires_ms == 0)
+            o->expires_ms = sce_clock_ms() + SCE_RUN_KEPT_MS;
+        count = !o->counted;
+        o->counted = 1;
+        snprintf(language, sizeof(language), "%s", o->language);
+    }
+    pthread_mutex_unlock(&bs->mtx);
+    if (count)
+        count_run(bs, language, SCE_OK, res);
+    return rv;
+}
+
+int gw_backends_run_stdin(gw_backends *bs, const char *run_id, const char *tenant,
+                          const void *data, size_t len, int close, char *err, size_t errlen)
+{
+    static const char empty[1] = "";
+    follow_call f = {"run_stdin", run_id, tenant, 0, 0, NULL, data != NULL ? data : empty, len,
+                     close};
+
+    return follow(bs, &f, err, errlen);
+}
+
+int gw_backends_run_cancel(gw_backends *bs, const char *run_id, const char *tenant, char *err,
+                           size_t errlen)
+{
+    follow_call f = {"run_cancel", run_id, tenant, 0, 0, NULL, NULL, 0, 0};
+
+    return follow(bs, &f, err, errlen);
 }
 
 /* ------------------------------------------------------------ snapshots */

@@ -81,6 +81,37 @@ int gw_backends_history_get(gw_backends *bs, int64_t id, const char *tenant,
                             sce_history_entry **out, char *err, size_t errlen);
 int gw_backends_languages(gw_backends *bs, sce_language_list **out, char *err, size_t errlen);
 
+/* Followed runs (sce/client.h, "followed runs"): same arguments, results
+ * and errors as sce_client_run_start/poll/stdin/cancel.
+ *
+ * The start picks a backend as a run does, at most once (a start lost
+ * after it was sent is not sent elsewhere), and records which backend owns
+ * the run's id.  The follow-ups go to that owner.  An id the gateway does
+ * not know (another gateway started it, or its entry was dropped) is asked
+ * of each up backend (a poll without waiting; stdin and cancel are sent as
+ * they are, since a server that does not know the id changes nothing):
+ * the one that knows it becomes its owner; NOT_FOUND when none does.  A
+ * run whose backend has gone (dropped from dns://) is UNAVAILABLE "lost the
+ * connection to sce-server at URL ...".  The table of owners holds
+ * GW_RUNS_OWNED_MAX entries: one is dropped SCE_RUN_KEPT_MS after its run
+ * was seen done or its backend went, after GW_RUNS_OWNED_IDLE_MS unused,
+ * or (the least recently used) when the table is full.
+ *
+ * A poll waits at most wait_ms, cut to half of rpc_timeout so that its
+ * answer comes within the call's timeout.  The verdict of a run whose
+ * poll answered done is counted in the metrics once, like a plain run's;
+ * a start that fails counts as "error".  Every call may be made from any
+ * thread. */
+int gw_backends_run_start(gw_backends *bs, const sce_run_request *req, sce_run_started **out,
+                          char *err, size_t errlen);
+int gw_backends_run_poll(gw_backends *bs, const char *run_id, const char *tenant,
+                         uint64_t after_seq, uint32_t wait_ms, sce_run_events **out, char *err,
+                         size_t errlen);
+int gw_backends_run_stdin(gw_backends *bs, const char *run_id, const char *tenant,
+                          const void *data, size_t len, int close, char *err, size_t errlen);
+int gw_backends_run_cancel(gw_backends *bs, const char *run_id, const char *tenant, char *err,
+                           size_t errlen);
+
 /* One backend as a snapshot sees it. */
 typedef struct gw_backend_state {
     char *url;

@@ -23,6 +23,11 @@
 #define GW_DEF_MAX_CONNECTIONS_PER_IP "32" /* open connections from one address; 0: no cap */
 #define GW_DEF_RATE_LIMIT "2"              /* POST /run per second per client; 0: off */
 #define GW_DEF_RATE_BURST "20"             /* runs a client may make at once after a pause */
+/* Live runs (SSE streams, WebSockets; live.h): each holds one connection
+ * thread for its run's length, so the gateway-wide cap stays below
+ * max_connections (options_check) and plain requests always have threads. */
+#define GW_DEF_MAX_LIVE_RUNS "32"
+#define GW_DEF_MAX_LIVE_RUNS_PER_CLIENT "4"
 
 /* ---- fixed caps ---- */
 #define GW_DRAIN_MARGIN_MS 5000 /* shutdown waits rpc_timeout + this for requests */
@@ -44,6 +49,20 @@
 #define GW_BACKENDS_POLL_TIMEOUT_MS 2000  /* ... answered within this, or it is down */
 #define GW_BACKENDS_DNS_REFRESH_MS 2000   /* a dns:// name is resolved again */
 #define GW_HEALTHZ_FRESH_WAIT_MS 2500     /* /healthz waits this long for fresh polls */   /* ... and at most (it travels in a header) */
+/* Followed runs: which backend owns which run id (backends.c).  An entry
+ * is dropped SCE_RUN_KEPT_MS after its run was seen done or its backend
+ * went away, or when unused for GW_RUNS_OWNED_IDLE_MS (by then its server
+ * has cancelled it for want of a reader and forgotten it); when the table
+ * is full the least recently used entry goes (its follow-ups then ask
+ * every backend again). */
+#define GW_RUNS_OWNED_MAX 4096
+#define GW_RUNS_OWNED_IDLE_MS (SCE_RUN_READER_GONE_MS + SCE_RUN_KEPT_MS + 10000)
+
+/* ---- streamed runs (sse.c) ---- */
+#define GW_SSE_POLL_WAIT_MS 1500   /* each poll's wait: below SCE_RUN_READER_GONE_MS */
+#define GW_SSE_KEEPALIVE_MS 2000   /* ": keep-alive" after this much silence */
+#define GW_SSE_HANGUP_CHECK_MS 250 /* how often a silent stream looks for a gone client */
+#define GW_STDIN_BODY_MAX_BYTES (64 << 10) /* POST /runs/{id}/stdin, as the server buffers */
 
 /* ---- Host, Origin and connection caps (guard.c) ---- */
 #define GW_ALLOWED_HOSTS_MAX 64 /* names in allowed_hosts */

@@ -61,11 +61,13 @@
 #include "gateway_limits.h"
 #include "guard.h"
 #include "json.h"
+#include "live.h"
 #include "metrics.h"
 #include "rate_limit.h"
 #include "routes.h"
 #include "routes_project.h"
 #include "sce/err.h"
+#include "sse.h"
 #include "static.h"
 #include "tenants.h"
 #include "watchdog.h"
@@ -104,6 +106,7 @@ struct http_server {
     char *client_ip_header;    /* NULL: the client is the TCP peer */
     gw_guard *guard;           /* Host, Origin, connections per client (guard.c) */
     gw_watchdog *watchdog;     /* slow clients (watchdog.c) */
+    gw_live *live;             /* the live-run caps (live.c) */
 };
 
 /* One HTTP request, from its headers to completed_cb(). */
@@ -117,11 +120,12 @@ typedef struct http_request {
     gw_multipart *upload;           /* a POST /run-zip form, else NULL */
     size_t body_bytes;              /* received, kept or not */
     unsigned long long announced;   /* Content-Length, 0 if none */
-    int wants_body;                 /* a JSON POST (/run, /run-batch): the body is kept */
+    int wants_body;                 /* a JSON POST (/run, /run-batch) or a raw one (stdin): kept */
     int body_oom;
     gw_watch *watch;         /* its connection's entry; NULL if none */
     const gw_tenant *tenant; /* whose token it carries; NULL without tokens */
     gw_answer refusal;       /* decided from the headers, sent by on_request(); status 0: none */
+    gw_sse *stream;          /* a streamed run's answer (sse.h): the request's reference */
     unsigned status;         /* what was answered, 0 if nothing */
     char request_id[40];     /* the server's, when known */
     char note[160];          /* why an error was answered, for the log; printable */
@@ -263,6 +267,14 @@ static enum MHD_Result send_answer(http_request *rq, struct MHD_Connection *c, g
             text[len] = '\0';
         }
     }
+    if (status == MHD_HTTP_NO_CONTENT && text != NULL) {
+        free(text); /* a 204 has no body */
+        resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        if (resp == NULL)
+            return MHD_NO;
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        return send_response(rq, c, status, resp, 0);
+    }
     if (text == NULL) {
         status = MHD_HTTP_INTERNAL_SERVER_ERROR;
         hname = NULL;
@@ -280,6 +292,33 @@ static enum MHD_Result send_answer(http_request *rq, struct MHD_Connection *c, g
     if (hname != NULL)
         MHD_add_response_header(resp, hname, a->header_value);
     return send_response(rq, c, status, resp, 0);
+}
+
+/* A streamed run's answer (sse.h): events as the run goes, pulled by
+ * libmicrohttpd from gw_sse_read_cb() on this connection's thread.  The
+ * connection's idle timeout is turned off for it (a quiet program sends a
+ * keep-alive every GW_SSE_KEEPALIVE_MS, and the stream itself notices a
+ * client gone), and the connection closes after it, so that no kept-alive
+ * connection lives on without a timeout.  The watchdog's deadline is
+ * already off: the request is in. */
+static enum MHD_Result send_stream(http_request *rq, struct MHD_Connection *c, gw_answer *a)
+{
+    struct MHD_Response *resp;
+
+    snprintf(rq->request_id, sizeof(rq->request_id), "%s", a->request_id);
+    gw_answer_clear(a);
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, gw_sse_read_cb, rq->stream,
+                                             gw_sse_free_cb);
+    if (resp == NULL) {
+        gw_sse_free_cb(rq->stream); /* the response's reference; completed_cb drops ours */
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no"); /* nginx: pass events on at once */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+    return send_response(rq, c, MHD_HTTP_OK, resp, 0);
 }
 
 /* An error answer of the gateway's own (gw_answer_error()), sent. */
@@ -440,6 +479,14 @@ static enum MHD_Result on_headers(http_request *rq, struct MHD_Connection *c, co
 
         return rv == SCE_OK ? MHD_YES : send_error(rq, c, status, rv, msg);
     }
+    if (rq->route->raw_body) {
+        /* Any Content-Type: the bytes go to a program's stdin as they are. */
+        rq->wants_body = 1;
+        if (rq->announced > s->body_limit &&
+            gw_answer_before_body(c, rq->announced, s->body_limit + GW_BODY_DISCARD_MAX_BYTES))
+            return send_too_large(rq, c);
+        return MHD_YES;
+    }
     if (!rq->route->json_body)
         return MHD_YES;
     rq->wants_body = 1;
@@ -491,7 +538,7 @@ static enum MHD_Result on_request(http_request *rq, struct MHD_Connection *c, co
         return send_static(rq, c, url);
     if (rq->route->id == GW_ROUTE_METRICS)
         return send_metrics(rq, c);
-    if (rq->route->json_body) {
+    if (rq->route->json_body || rq->route->raw_body) {
         if (rq->body_oom)
             return send_error(rq, c, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL,
                               "out of memory reading the body");
@@ -508,7 +555,11 @@ static enum MHD_Result on_request(http_request *rq, struct MHD_Connection *c, co
     x.tenant = rq->tenant;
     x.rate = s->rate;
     x.client_ip_header = s->client_ip_header;
+    x.live = s->live;
+    x.stream = &rq->stream;
     gw_routes_answer(rq->route, &x, &a);
+    if (rq->stream != NULL)
+        return send_stream(rq, c, &a);
     return send_answer(rq, c, &a);
 }
 
@@ -575,6 +626,16 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
     (void)c;
     if (rq == NULL)
         return;
+    if (rq->stream != NULL) {
+        /* A stream cut short (a client gone, an error, the gateway
+         * stopping) cancels its run now; the response's free callback
+         * may come later. */
+        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+            gw_sse_abandon(rq->stream);
+        gw_sse_note(rq->stream, rq->note, sizeof(rq->note));
+        gw_sse_release(rq->stream);
+        rq->stream = NULL;
+    }
     if (gw_watchdog_request_done(s->watchdog, rq->watch))
         how = " (cut off: the request did not arrive within read_timeout)";
     else if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
@@ -715,6 +776,13 @@ int http_start(const http_config *cfg, gw_backends *backends, gw_metrics *metric
         flags |= MHD_USE_IPv6;
     if ((rv = gw_watchdog_start(cfg->read_timeout_ms, &s->watchdog, err, errlen)) != SCE_OK)
         goto out;
+    if ((s->live = gw_live_new(cfg->max_live_runs > 0 ? cfg->max_live_runs : 1,
+                               cfg->max_live_runs_per_client > 0 ? cfg->max_live_runs_per_client : 1,
+                               metrics)) == NULL) {
+        sce_seterr(err, errlen, "out of memory");
+        rv = SCE_ERR_NO_MEMORY;
+        goto out;
+    }
     s->starting = 1;
     /* The port is taken from the address; passing it too only makes
      * libmicrohttpd's messages name it.  The logger comes first so that it
@@ -740,9 +808,10 @@ int http_start(const http_config *cfg, gw_backends *backends, gw_metrics *metric
     }
     SCE_LOG(SCE_LOG_INFO, NULL,
             "serving HTTP on %s (body limit %zu bytes, header limit %zu bytes, %u connections, "
-            "%u per address, read timeout %lld ms, CORS %s)",
+            "%u per address, %u live runs, %u per client, read timeout %lld ms, CORS %s)",
             cfg->listen, s->body_limit, cfg->header_limit_bytes, cfg->max_connections,
-            cfg->max_connections_per_ip, (long long)cfg->read_timeout_ms,
+            cfg->max_connections_per_ip, cfg->max_live_runs, cfg->max_live_runs_per_client,
+            (long long)cfg->read_timeout_ms,
             s->cors_origin ? s->cors_origin : "off");
     if (s->rate != NULL)
         SCE_LOG(SCE_LOG_INFO, NULL, "rate limit: %g runs a second, bursts of %g, per client (%s)",
@@ -812,6 +881,7 @@ void http_stop(http_server *s)
     if (s->listen_fd != MHD_INVALID_SOCKET)
         close(s->listen_fd);
     gw_watchdog_free(s->watchdog);
+    gw_live_free(s->live);
     free(s->client_ip_header);
     gw_rate_free(s->rate);
     gw_guard_free(s->guard);

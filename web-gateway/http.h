@@ -5,7 +5,8 @@
  *
  * Threading: one thread per connection (libmicrohttpd's
  * MHD_USE_THREAD_PER_CONNECTION), so a run that blocks in sce_client_run()
- * holds up only its own connection.  The number of connections is capped,
+ * holds up only its own connection.  A streamed run (sse.h) holds its
+ * connection's thread for the run's length; live.h caps how many.  The number of connections is capped,
  * in all and per client address (guard.h), idle ones time out, and the
  * slow-client watchdog (watchdog.h, a thread of its own) cuts off a
  * connection whose request does not arrive within read_timeout however
@@ -47,6 +48,8 @@ typedef struct http_config {
     unsigned rate_burst;             /* bucket size */
     const char *client_ip_header;    /* "" or NULL: the client is the TCP peer */
     const char *allowed_hosts; /* Host names besides localhost's and listen's (guard.h) */
+    unsigned max_live_runs;    /* streamed runs and WebSockets at once (live.h) */
+    unsigned max_live_runs_per_client;
 } http_config;
 
 typedef struct http_server http_server;

@@ -91,6 +91,8 @@ int main(int argc, char **argv)
     hc.rate_burst = (unsigned)opt.rate_burst;
     hc.client_ip_header = opt.client_ip_header;
     hc.allowed_hosts = opt.allowed_hosts;
+    hc.max_live_runs = (unsigned)opt.max_live_runs;
+    hc.max_live_runs_per_client = (unsigned)opt.max_live_runs_per_client;
     rv = http_start(&hc, backends, metrics, &srv, err, sizeof(err));
     if (rv != SCE_OK) {
         fprintf(stderr, "sce-gateway: %s\n", err);

@@ -38,12 +38,13 @@ static const double latency_bounds_s[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 /* The label sets; the last of each is "other", for anything else. */
 static const char *const routes[] = {"/run",          "/run-zip",   "/run-batch", "/history",
                                      "/history/{id}", "/languages", "/healthz",   "/metrics",
-                                     "page",          "asset",      "other"};
+                                     "/runs/{id}",    "page",       "asset",      "other"};
 static const char *const languages[] = {"python", "node", "other"};
 static const char *const methods[] = {"run",       "run_project", "run_batch", "history",
-                                      "languages", "health",      "other"};
-static const char *const reasons[] = {"rate_limit", "busy", "connections", "unauthenticated",
-                                      "other"};
+                                      "languages", "health",      "run_start", "run_poll",
+                                      "run_stdin", "run_cancel",  "other"};
+static const char *const reasons[] = {"rate_limit",      "busy",      "connections",
+                                      "unauthenticated", "live_runs", "other"};
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 #define NLANGUAGES (sizeof(languages) / sizeof(languages[0]))
 #define NMETHODS (sizeof(methods) / sizeof(methods[0]))
@@ -76,6 +77,7 @@ struct gw_metrics {
     histogram http[NROUTES];
     counter http_codes[NROUTES][NCODES];
     counter refused[NREASONS];
+    _Atomic int64_t live; /* live runs held now (gauge) */
     pthread_mutex_t lock;     /* serialises adding to backends */
     _Atomic size_t nbackends; /* slots of backends in use */
     backend_slot *backends[GW_METRICS_MAX_BACKENDS];
@@ -218,6 +220,12 @@ void gw_metrics_refused(gw_metrics *m, const char *reason)
         add(&m->refused[lookup(reasons, NREASONS, reason)]);
 }
 
+void gw_metrics_live(gw_metrics *m, int delta)
+{
+    if (m != NULL)
+        atomic_fetch_add_explicit(&m->live, delta, memory_order_relaxed);
+}
+
 /* ------------------------------------------------------------ render */
 
 /* Writes one series of a histogram; nothing if it has no observations
@@ -280,6 +288,11 @@ static void put_counts(prom_writer *w, gw_metrics *m)
         l[0] = (prom_label){"reason", reasons[i]};
         prom_u64(w, l, 1, m != NULL ? get(&m->refused[i]) : 0);
     }
+
+    prom_family(w, "sce_live_runs", PROM_GAUGE,
+                "Live runs (SSE streams and WebSockets) the gateway holds open now.");
+    prom_double(w, NULL, 0,
+                m != NULL ? (double)atomic_load_explicit(&m->live, memory_order_relaxed) : 0);
 }
 
 static void put_rpc(prom_writer *w, gw_metrics *m)

@@ -61,12 +61,13 @@ void gw_metrics_run(gw_metrics *m, const char *language, const char *verdict);
 
 /* One HTTP request answered: its route, one of "/run", "/run-zip",
  * "/run-batch", "/history", "/history/{id}", "/languages", "/healthz",
- * "/metrics", "page", "asset", "other" (anything else is "other"), its
+ * "/metrics", "/runs/{id}", "page", "asset", "other" (anything else is "other"), its
  * status code, and the seconds from its arrival to its answer. */
 void gw_metrics_http(gw_metrics *m, const char *route, unsigned status, double seconds);
 
 /* One RPC to a backend: its URL, the method ("run", "run_project",
- * "run_batch", "history", "languages", "health"; else "other"), whether it
+ * "run_batch", "history", "languages", "health", "run_start", "run_poll",
+ * "run_stdin", "run_cancel"; else "other"), whether it
  * failed in transport (!= 0: no answer came) or got an answer (0, whatever
  * the answer said), and its seconds.  Failed calls are in the latency
  * histogram too. */
@@ -75,8 +76,13 @@ void gw_metrics_rpc(gw_metrics *m, const char *backend, const char *method, int 
 
 /* A request refused before it ran: "rate_limit" (429), "busy" (every
  * backend busy, or the server's queue full), "connections" (a connection
- * cap), "unauthenticated" (no or a wrong token); else "other". */
+ * cap), "unauthenticated" (no or a wrong token), "live_runs" (a live-run
+ * cap, live.h); else "other". */
 void gw_metrics_refused(gw_metrics *m, const char *reason);
+
+/* The gauge of live runs held now (live.h): +1 when one is taken, -1 when
+ * it is given back. */
+void gw_metrics_live(gw_metrics *m, int delta);
 
 /* What the caller knows of one backend at the time of the scrape.  Only
  * read during gw_metrics_render(). */

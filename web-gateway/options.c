@@ -42,6 +42,13 @@ static const sce_option gateway_opts[] = {
         gateway_options, "max_connections_per_ip", "SCE_GATEWAY_MAX_CONNECTIONS_PER_IP",
         SCE_OPT_INT, max_connections_per_ip, GW_DEF_MAX_CONNECTIONS_PER_IP, 0, 4096,
         "open HTTP connections from one client (an IPv6 /64); more are answered 503 (0: no cap)"),
+    SCE_OPTION(gateway_options, "max_live_runs", "SCE_GATEWAY_MAX_LIVE_RUNS", SCE_OPT_INT,
+               max_live_runs, GW_DEF_MAX_LIVE_RUNS, 1, 4095,
+               "live runs (SSE streams, WebSockets) held at once, each a connection's thread; "
+               "more: 429 (below max_connections)"),
+    SCE_OPTION(gateway_options, "max_live_runs_per_client", "SCE_GATEWAY_MAX_LIVE_RUNS_PER_CLIENT",
+               SCE_OPT_INT, max_live_runs_per_client, GW_DEF_MAX_LIVE_RUNS_PER_CLIENT, 1, 4095,
+               "live runs one client (an IPv6 /64) holds at once; more: 429"),
     SCE_OPTION(gateway_options, "connection_timeout", "SCE_GATEWAY_CONNECTION_TIMEOUT", SCE_OPT_MS,
                connection_timeout_ms, GW_DEF_CONNECTION_TIMEOUT, 1000, 3600000,
                "an idle or stalled connection is closed after this"),
@@ -137,6 +144,25 @@ int options_check(const gateway_options *o, gw_tenants **tenants, char *err, siz
     if (o->auth_token[0] != '\0' &&
         gw_tenants_single(o->auth_token, tenants, err, errlen) != SCE_OK)
         return -1;
+    if (o->max_live_runs >= o->max_connections) {
+        sce_seterr(err, errlen,
+                   "max_live_runs (%lld) must be below max_connections (%lld): each live run "
+                   "holds a connection's thread, and plain requests need some",
+                   (long long)o->max_live_runs, (long long)o->max_connections);
+        return -1;
+    }
+    if (o->max_live_runs_per_client > o->max_live_runs) {
+        sce_seterr(err, errlen, "max_live_runs_per_client (%lld) is more than max_live_runs (%lld)",
+                   (long long)o->max_live_runs_per_client, (long long)o->max_live_runs);
+        return -1;
+    }
+    if (o->max_connections_per_ip > 0 && o->max_live_runs_per_client >= o->max_connections_per_ip) {
+        sce_seterr(err, errlen,
+                   "max_live_runs_per_client (%lld) must be below max_connections_per_ip (%lld): "
+                   "a client's live runs hold connections, and their stdin needs one more",
+                   (long long)o->max_live_runs_per_client, (long long)o->max_connections_per_ip);
+        return -1;
+    }
     for (const char *p = o->client_ip_header; *p != '\0'; p++) {
         if (*p <= 0x20 || *p >= 0x7f || *p == ':') {
             sce_seterr(err, errlen,

@@ -14,9 +14,11 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client_key.h"
 #include "common/clock.h"
+#include "common/random.h"
 #include "common/utf8.h"
 #include "gateway_limits.h"
 #include "json.h"
@@ -25,16 +27,17 @@
 #include "sce/err.h"
 
 static const gw_route routes[] = {
-    {"/run", GW_ROUTE_RUN, "POST", "POST, OPTIONS", 0, 1, 0},
-    {"/languages", GW_ROUTE_LANGUAGES, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0},
-    {"/healthz", GW_ROUTE_HEALTH, "GET, HEAD", "GET, HEAD, OPTIONS", 1, 0, 0},
-    {"/", GW_ROUTE_PAGE, "GET, HEAD", "GET, HEAD", 1, 0, 1},
-    {"/assets/", GW_ROUTE_ASSET, "GET, HEAD", "GET, HEAD", 1, 0, 1},
-    {"/run-zip", GW_ROUTE_RUN_ZIP, "POST", "POST, OPTIONS", 0, 0, 0},
-    {"/run-batch", GW_ROUTE_RUN_BATCH, "POST", "POST, OPTIONS", 0, 1, 0},
-    {"/history", GW_ROUTE_HISTORY, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0},
-    {"/history/", GW_ROUTE_HISTORY_ENTRY, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0},
-    {"/metrics", GW_ROUTE_METRICS, "GET, HEAD", "GET, HEAD, OPTIONS", 1, 0, 0},
+    {"/run", GW_ROUTE_RUN, "POST", "POST, OPTIONS", 0, 1, 0, 0},
+    {"/languages", GW_ROUTE_LANGUAGES, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0, 0},
+    {"/healthz", GW_ROUTE_HEALTH, "GET, HEAD", "GET, HEAD, OPTIONS", 1, 0, 0, 0},
+    {"/", GW_ROUTE_PAGE, "GET, HEAD", "GET, HEAD", 1, 0, 1, 0},
+    {"/assets/", GW_ROUTE_ASSET, "GET, HEAD", "GET, HEAD", 1, 0, 1, 0},
+    {"/run-zip", GW_ROUTE_RUN_ZIP, "POST", "POST, OPTIONS", 0, 0, 0, 0},
+    {"/run-batch", GW_ROUTE_RUN_BATCH, "POST", "POST, OPTIONS", 0, 1, 0, 0},
+    {"/history", GW_ROUTE_HISTORY, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0, 0},
+    {"/history/", GW_ROUTE_HISTORY_ENTRY, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0, 0},
+    {"/metrics", GW_ROUTE_METRICS, "GET, HEAD", "GET, HEAD, OPTIONS", 1, 0, 0, 0},
+    {"/runs/", GW_ROUTE_RUNS, "POST", "POST, OPTIONS", 0, 0, 0, 1},
 };
 
 const char *gw_routes_label(const gw_route *r)
@@ -48,6 +51,8 @@ const char *gw_routes_label(const gw_route *r)
         return "asset";
     case GW_ROUTE_HISTORY_ENTRY:
         return "/history/{id}";
+    case GW_ROUTE_RUNS:
+        return "/runs/{id}";
     default:
         return r->path;
     }
@@ -137,6 +142,15 @@ static void client_key(const gw_route_ctx *x, unsigned char key[GW_CLIENT_KEY_BY
     gw_client_key_from_sockaddr(ci != NULL ? ci->client_addr : NULL, key);
 }
 
+/* The client's key as text, for the live-run caps (live.h). */
+static void client_key_text(const gw_route_ctx *x, char *out, size_t outlen)
+{
+    unsigned char key[GW_CLIENT_KEY_BYTES];
+
+    client_key(x, key);
+    sce_hex(out, outlen, key, sizeof(key));
+}
+
 /* The rate limit, as routes_project.c asks for it (gw_admit_fn). */
 static int admit_cb(void *arg, size_t runs, unsigned *retry_s, char *msg, size_t msglen)
 {
@@ -197,6 +211,116 @@ static void answer_health(const gw_route_ctx *x, gw_answer *a)
     gw_backends_snapshot_free(snap);
 }
 
+/* ------------------------------------------------------------ streamed runs */
+
+/* 1 when the client asks for Server-Sent Events: text/event-stream, any
+ * case, is among the types of its Accept header. */
+static int wants_stream(const gw_route_ctx *x)
+{
+    static const char type[] = "text/event-stream";
+    const char *accept = MHD_lookup_connection_value(x->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+
+    if (accept == NULL || x->stream == NULL || x->live == NULL)
+        return 0;
+    for (const char *p = accept; *p != '\0'; p++)
+        if (strncasecmp(p, type, sizeof(type) - 1) == 0)
+            return 1;
+    return 0;
+}
+
+/* Starts req as a followed run and makes its stream (*x->stream), or
+ * answers why not: the client's live-run caps (429), its rate limit (429),
+ * the server's refusal. */
+static void start_stream(const gw_route_ctx *x, const sce_run_request *req, gw_answer *a)
+{
+    char key[2 * GW_CLIENT_KEY_BYTES + 1], err[1024];
+    const union MHD_ConnectionInfo *ci;
+    sce_run_started *st = NULL;
+    gw_sse_config cfg;
+    int rv;
+
+    client_key_text(x, key, sizeof(key));
+    if ((rv = gw_live_acquire(x->live, key, err, sizeof(err))) != SCE_OK) {
+        gw_answer_sce_error(a, rv, err);
+        return;
+    }
+    if (!gw_answer_admitted(admit_cb, (void *)x, 1, a))
+        goto fail;
+    if ((rv = gw_backends_run_start(x->backends, req, &st, err, sizeof(err))) != SCE_OK) {
+        gw_answer_sce_error(a, rv, err);
+        goto fail;
+    }
+    ci = MHD_get_connection_info(x->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.backends = x->backends;
+    cfg.live = x->live;
+    cfg.client_key = key;
+    cfg.tenant = req->tenant;
+    cfg.fd = ci != NULL ? ci->connect_fd : -1;
+    if (gw_sse_new(&cfg, st, x->stream) != SCE_OK) {
+        gw_backends_run_cancel(x->backends, st->run_id, req->tenant, err, sizeof(err));
+        sce_run_started_free(st);
+        gw_answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL, "out of memory");
+        goto fail;
+    }
+    gw_answer_ok(a, MHD_HTTP_OK, json_object(), st->request_id, "streamed");
+    return;
+fail:
+    gw_live_release(x->live, key);
+}
+
+/* POST /runs/{id}/stdin and /runs/{id}/cancel: the id and the action from
+ * the path; 0 when it is neither. */
+static int runs_path(const char *rest, char *id, size_t idlen, const char **action)
+{
+    const char *slash = strchr(rest, '/');
+    size_t n = slash != NULL ? (size_t)(slash - rest) : 0;
+
+    if (n == 0 || n >= idlen || strspn(rest, "0123456789abcdefABCDEF") != n)
+        return 0;
+    *action = slash + 1;
+    if (strcmp(*action, "stdin") != 0 && strcmp(*action, "cancel") != 0)
+        return 0;
+    memcpy(id, rest, n);
+    id[n] = '\0';
+    return 1;
+}
+
+/* A followed run's stdin and cancel: auth and tenant as for /run, no rate
+ * limit (they start nothing, and a live run needs its stdin). */
+static void answer_runs(const gw_route *r, const gw_route_ctx *x, gw_answer *a)
+{
+    const char *action = NULL, *close;
+    char id[SCE_RUN_ID_MAX + 1], err[1024], shown[GW_ERROR_PATH_MAX + 4];
+    const char *tenant = caller_of(x).tenant;
+    int rv;
+
+    if (!runs_path(x->url + strlen(r->path), id, sizeof(id), &action)) {
+        gw_answer_error(a, MHD_HTTP_NOT_FOUND, SCE_ERR_NOT_FOUND,
+                        "no such route: POST /runs/{id}/stdin or /runs/{id}/cancel, where {id} is "
+                        "a run id from a streamed run's start event");
+        return;
+    }
+    if (strcmp(action, "cancel") == 0) {
+        rv = gw_backends_run_cancel(x->backends, id, tenant, err, sizeof(err));
+    } else if (x->body->len > GW_STDIN_BODY_MAX_BYTES) {
+        gw_answer_too_large(a, x->body->len, GW_STDIN_BODY_MAX_BYTES);
+        return;
+    } else {
+        close = MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "close");
+        rv = gw_backends_run_stdin(x->backends, id, tenant, x->body->data, x->body->len,
+                                   close != NULL && strcmp(close, "1") == 0, err, sizeof(err));
+    }
+    if (rv != SCE_OK) {
+        gw_answer_sce_error(a, rv, err);
+        return;
+    }
+    snprintf(shown, sizeof(shown), "run %s: %s", id, action);
+    gw_answer_ok(a, MHD_HTTP_NO_CONTENT, json_object(), NULL, shown);
+}
+
+/* ------------------------------------------------------------ plain runs */
+
 static void answer_run(const gw_route_ctx *x, gw_answer *a)
 {
     gw_run_input in;
@@ -212,12 +336,26 @@ static void answer_run(const gw_route_ctx *x, gw_answer *a)
     /* The body is parsed; its bytes are no longer needed while the run
      * takes its time. */
     sce_buf_free(x->body);
-    if (gw_answer_admitted(admit_cb, (void *)x, 1, a)) {
-        in.req.tenant = caller_of(x).tenant;
+    in.req.tenant = caller_of(x).tenant;
+    if (wants_stream(x))
+        start_stream(x, &in.req, a);
+    else if (gw_answer_admitted(admit_cb, (void *)x, 1, a)) {
         rv = gw_backends_run(x->backends, &in.req, &res, err, sizeof(err));
         gw_answer_run(a, rv, res, err);
     }
     gw_run_input_free(&in);
+}
+
+/* POST /run-zip as a stream: the project checked as a plain one is. */
+static void answer_run_zip_stream(const gw_route_ctx *x, gw_answer *a)
+{
+    gw_caller who = caller_of(x);
+    sce_run_request req;
+    sce_bundle *b = NULL;
+
+    if (gw_route_run_zip_request(x->upload, &who, &req, &b, a))
+        start_stream(x, &req, a);
+    sce_bundle_free(b);
 }
 
 void gw_routes_answer(const gw_route *r, const gw_route_ctx *x, gw_answer *a)
@@ -237,6 +375,8 @@ void gw_routes_answer(const gw_route *r, const gw_route_ctx *x, gw_answer *a)
         if (x->upload == NULL)
             gw_answer_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, SCE_ERR_INTERNAL,
                             "the upload was not read");
+        else if (wants_stream(x))
+            answer_run_zip_stream(x, a);
         else
             gw_route_run_zip(x->backends, x->upload, admit_cb, arg, &who, a);
         return;
@@ -258,6 +398,9 @@ void gw_routes_answer(const gw_route *r, const gw_route_ctx *x, gw_answer *a)
         return;
     case GW_ROUTE_HEALTH:
         answer_health(x, a);
+        return;
+    case GW_ROUTE_RUNS:
+        answer_runs(r, x, a);
         return;
     case GW_ROUTE_PAGE:
     case GW_ROUTE_ASSET:

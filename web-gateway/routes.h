@@ -1,6 +1,7 @@
 /*
- * routes.h - sce-gateway's route table and the API's answers: POST /run,
- * GET /languages, GET /healthz here; POST /run-zip, POST /run-batch,
+ * routes.h - sce-gateway's route table and the API's answers: POST /run
+ * (plain or streamed), POST /runs/{id}/stdin and /cancel, GET /languages,
+ * GET /healthz here; POST /run-zip, POST /run-batch,
  * GET /history and GET /history/{id} through routes_project.h.
  *
  * http.c owns the connection: it finds the route (gw_routes_find), applies
@@ -27,9 +28,11 @@
 #include "answer.h"
 #include "backends.h"
 #include "common/buf.h"
+#include "live.h"
 #include "multipart.h"
 #include "rate_limit.h"
 #include "sce/client.h"
+#include "sse.h"
 #include "tenants.h"
 
 typedef enum gw_route_id {
@@ -43,6 +46,7 @@ typedef enum gw_route_id {
     GW_ROUTE_HISTORY,       /* routes_project.c */
     GW_ROUTE_HISTORY_ENTRY, /* GET /history/{id}, routes_project.c */
     GW_ROUTE_METRICS,       /* GET /metrics: text, answered by http.c */
+    GW_ROUTE_RUNS,          /* POST /runs/{id}/stdin and /runs/{id}/cancel; a raw body */
 } gw_route_id;
 
 typedef struct gw_route {
@@ -53,6 +57,7 @@ typedef struct gw_route {
     int anonymous;          /* callable without a token (/healthz, the page) */
     int json_body;          /* a POST with a JSON body, kept up to body_limit */
     int is_static;          /* answered by static.c */
+    int raw_body;           /* a POST whose body is kept as bytes, any Content-Type */
 } gw_route;
 
 /* The route of a URL path, or NULL. */
@@ -93,9 +98,16 @@ typedef struct gw_route_ctx {
     const gw_tenant *tenant;      /* whose token it carries; NULL without tokens */
     gw_rate *rate;                /* NULL: no rate limit */
     const char *client_ip_header; /* NULL: the client is the TCP peer */
+    gw_live *live;                /* the live-run caps (live.h) */
+    gw_sse **stream;              /* out: a streamed run's answer, or left NULL */
 } gw_route_ctx;
 
-/* The answer of an API route (not a static one) whose method is allowed. */
+/* The answer of an API route (not a static one) whose method is allowed.
+ * POST /run and POST /run-zip with "Accept: text/event-stream" start a
+ * followed run instead: on success *x->stream is its stream (sse.h; the
+ * caller sends it and holds the request's reference) and *a a 200 for the
+ * log; any error before the start is the usual answer in *a.  The stream
+ * holds one live run (live.h) of the client, as rate_limit.h keys it. */
 void gw_routes_answer(const gw_route *r, const gw_route_ctx *x, gw_answer *a);
 
 #endif

@@ -117,59 +117,74 @@ static int default_entry(const sce_bundle *b, const char *language, const char *
     return SCE_OK;
 }
 
-void gw_route_run_zip(gw_backends *bs, gw_multipart *m, gw_admit_fn admit, void *admit_arg,
-                      const gw_caller *who, gw_answer *a)
+int gw_route_run_zip_request(gw_multipart *m, const gw_caller *who, sce_run_request *rq,
+                             sce_bundle **bundle, gw_answer *a)
 {
     const char *file, *entry, *language, *picked_entry, *picked_language;
     sce_bundle *b = NULL;
-    sce_run_request rq;
-    sce_run_result *res = NULL;
     char err[1024];
     unsigned status = 0;
     size_t flen = 0;
     int rv;
 
     gw_answer_init(a);
+    *bundle = NULL;
     if ((rv = gw_multipart_end(m, &status, err, sizeof(err))) != SCE_OK) {
         gw_answer_error(a, status, rv, err);
-        return;
+        return 0;
     }
     if ((file = gw_multipart_value(m, "file", &flen)) == NULL) {
         gw_answer_error(a, MHD_HTTP_BAD_REQUEST, SCE_ERR_INVALID_ARGUMENT, "file: missing");
-        return;
+        return 0;
     }
     if ((rv = text_field(m, "entry", &entry, err, sizeof(err))) != SCE_OK ||
         (rv = text_field(m, "language", &language, err, sizeof(err))) != SCE_OK) {
         gw_answer_parse_error(a, rv, err);
-        return;
+        return 0;
     }
     /* Every check of a hostile archive happens here, before anything is
      * sent to the server. */
     if ((rv = sce_bundle_from_zip(file, flen, NULL, &b, err, sizeof(err))) != SCE_OK) {
         gw_answer_parse_error(a, rv, err);
-        return;
+        return 0;
     }
     if (entry == NULL && (rv = default_entry(b, language, &entry, err, sizeof(err))) != SCE_OK) {
         gw_answer_parse_error(a, rv, err);
-        goto out;
+        sce_bundle_free(b);
+        return 0;
     }
     rv = sce_bundle_pick_entry(b, language, entry, &picked_entry, &picked_language, err,
                                sizeof(err));
     if (rv != SCE_OK) {
         gw_answer_parse_error(a, rv, err);
-        goto out;
+        sce_bundle_free(b);
+        return 0;
     }
-    if (!gw_answer_admitted(admit, admit_arg, 1, a))
-        goto out;
-    memset(&rq, 0, sizeof(rq));
-    rq.language = picked_language;
-    rq.files = b->files;
-    rq.nfiles = b->count;
-    rq.entry = picked_entry;
-    rq.tenant = who->tenant;
-    rv = gw_backends_run_project(bs, &rq, &res, err, sizeof(err));
-    gw_answer_run(a, rv, res, err);
-out:
+    memset(rq, 0, sizeof(*rq));
+    rq->language = picked_language;
+    rq->files = b->files;
+    rq->nfiles = b->count;
+    rq->entry = picked_entry;
+    rq->tenant = who->tenant;
+    *bundle = b;
+    return 1;
+}
+
+void gw_route_run_zip(gw_backends *bs, gw_multipart *m, gw_admit_fn admit, void *admit_arg,
+                      const gw_caller *who, gw_answer *a)
+{
+    sce_bundle *b = NULL;
+    sce_run_request rq;
+    sce_run_result *res = NULL;
+    char err[1024];
+    int rv;
+
+    if (!gw_route_run_zip_request(m, who, &rq, &b, a))
+        return;
+    if (gw_answer_admitted(admit, admit_arg, 1, a)) {
+        rv = gw_backends_run_project(bs, &rq, &res, err, sizeof(err));
+        gw_answer_run(a, rv, res, err);
+    }
     sce_bundle_free(b);
 }
 

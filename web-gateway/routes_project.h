@@ -41,6 +41,16 @@ typedef struct gw_caller {
 int gw_route_run_zip_begin(struct MHD_Connection *c, unsigned long long announced,
                            gw_multipart **out, unsigned *status, char *err, size_t errlen);
 
+/* POST /run-zip, when the body is in, up to the run: checks the archive,
+ * picks the entry and language and fills *req for `who` (its strings and
+ * files point into the form and into *bundle, which the caller frees with
+ * sce_bundle_free() once the request is sent).  Returns 1; or 0 with the
+ * error in *a and nothing to free.  Takes nothing from the rate limit:
+ * the caller does, once it knows it will send the request (a plain run,
+ * or a streamed one once its live run is taken). */
+int gw_route_run_zip_request(gw_multipart *m, const gw_caller *who, sce_run_request *req,
+                             sce_bundle **bundle, gw_answer *a);
+
 /* POST /run-zip, when the body is in: checks the archive, picks the entry
  * and language, takes one run from admit and runs the project for `who`. */
 void gw_route_run_zip(gw_backends *bs, gw_multipart *m, gw_admit_fn admit, void *admit_arg,
