@@ -9,6 +9,10 @@ sce_unit_test(test_runner_input unit/server/test_runner_input.c sce_server_core 
 # failures that must not take a run down (corrupt, locked, full queue).
 sce_unit_test(test_history unit/server/test_history.c sce_server_core PkgConfig::SQLITE3)
 
+# Followed runs' registry: chunks, polls, stdin caps, waiters, tenants,
+# room, cancels and a reader gone (threads, no engine).
+sce_unit_test(test_live unit/server/test_live.c sce_server_core)
+
 # SIGTERM while requests keep arriving: every cycle must end the process
 # (a sce-server with no engine and no pool; no Docker needed).
 add_executable(test_shutdown unit/server/test_shutdown.c)
