@@ -23,6 +23,7 @@ SCE_DEPS+=(
     libpq-dev       # the server's PostgreSQL history (--history-url)
     postgresql      # the tests' own PostgreSQL (initdb in a temporary directory)
     python3-prometheus-client # the /metrics test parses the gateway's text with it
+    libwslay-dev nettle-dev # the gateway's WebSocket (GET /api/v2/connect): framing, SHA-1
 )
 
 # Succeeds when package $1 is fully installed.
