@@ -71,6 +71,7 @@
 #include "static.h"
 #include "tenants.h"
 #include "watchdog.h"
+#include "ws.h"
 
 /* The page may load only its own scripts, styles and images and talk only
  * to this gateway; nothing may frame it. */
@@ -524,6 +525,15 @@ static enum MHD_Result on_request(http_request *rq, struct MHD_Connection *c, co
     if (rq->refusal.status != 0)
         return send_answer(rq, c, &rq->refusal);
     gw_answer_init(&a);
+    if (rq->route == NULL && gw_ws_is_connect(url)) { /* GET /api/v2/connect, a WebSocket (ws.h) */
+        gw_route_ctx wx = {.backends = s->backends, .metrics = s->metrics, .c = c, .url = url,
+                           .tenant = rq->tenant, .rate = s->rate, .live = s->live,
+                           .client_ip_header = s->client_ip_header};
+        struct MHD_Response *up = gw_ws_connect(&wx, s->guard, method, &a);
+
+        return up != NULL ? send_response(rq, c, MHD_HTTP_SWITCHING_PROTOCOLS, up, 0)
+                          : send_answer(rq, c, &a);
+    }
     if (rq->route == NULL) {
         gw_routes_not_found(&a, rq->method, url);
         return send_answer(rq, c, &a);
@@ -735,7 +745,7 @@ int http_start(const http_config *cfg, gw_backends *backends, gw_metrics *metric
     http_server *s = calloc(1, sizeof(*s));
     struct sockaddr_storage ss;
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-                     MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+                     MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
     unsigned burst = cfg->rate_burst > 0 ? cfg->rate_burst : 1;
     int family = AF_INET, rv;
     uint16_t port = 0;

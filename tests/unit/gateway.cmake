@@ -30,3 +30,7 @@ set_tests_properties(metrics_parse PROPERTIES LABELS unit TIMEOUT 60)
 # dns://, health polls, the least busy backend, at most once, busy and
 # never-sent runs going on to another backend, a stop that ends its threads.
 sce_unit_test(test_backends unit/gateway/test_backends.c sce_gateway_core sce_test_fake_server)
+# ... and of GET /api/v2/connect's pure parts: Piston's version ranges, its
+# messages read and written, an init made into a run request, the exit of a
+# result, output bytes into text, the WebSocket accept key.
+sce_unit_test(test_piston unit/gateway/test_piston.c sce_gateway_core)
