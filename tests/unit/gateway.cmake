@@ -34,3 +34,6 @@ sce_unit_test(test_backends unit/gateway/test_backends.c sce_gateway_core sce_te
 # messages read and written, an init made into a run request, the exit of a
 # result, output bytes into text, the WebSocket accept key.
 sce_unit_test(test_piston unit/gateway/test_piston.c sce_gateway_core)
+# ... and of the live-run caps (live.c): the gateway's and each client's,
+# the gauge and refusals in the metrics, the counts under threads.
+sce_unit_test(test_live_caps unit/gateway/test_live_caps.c sce_gateway_core)

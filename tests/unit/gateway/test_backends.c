@@ -55,6 +55,14 @@ typedef struct fake {
     atomic_int reads;        /* Languages and History requests received */
     atomic_int healths;      /* Health requests received */
     Sce__V1__HistoryResult history;
+    /* Followed runs: the ids this fake started (its thread's alone) and
+     * the follow-ups (poll, stdin, cancel) it received. */
+    char started[64][33];
+    int nstarted;
+    atomic_int starts;
+    atomic_int follows;
+    Sce__V1__RunStarted run_started;
+    Sce__V1__RunEvents run_events;
 } fake;
 
 /* Shared by every fake of a test, reset by fakes_new. */
@@ -76,6 +84,8 @@ static void id_record(const char *id)
         snprintf(ids[nids++], sizeof(ids[0]), "%s", id);
     pthread_mutex_unlock(&ids_mtx);
 }
+
+static atomic_int next_run_id; /* run ids, unique across the fakes */
 
 static int take(atomic_int *budget)
 {
@@ -154,6 +164,49 @@ static void script_cb(const Sce__V1__Request *req, const void *bytes, size_t len
         r->run.stdout.data = (uint8_t *)f->name;
         r->run.stdout.len = strlen(f->name);
         return;
+    case SCE__V1__METHOD__METHOD_RUN_START:
+        atomic_fetch_add(&f->starts, 1);
+        if (atomic_load(&f->run_mode) == RUN_HANGUP) {
+            r->action = FAKE_HANGUP;
+            return;
+        }
+        assert_true(f->nstarted < 64);
+        snprintf(f->started[f->nstarted], sizeof(f->started[0]), "%032x",
+                 (unsigned)atomic_fetch_add(&next_run_id, 1) + 1);
+        sce__v1__run_started__init(&f->run_started);
+        f->run_started.run_id = f->started[f->nstarted++];
+        f->run_started.language = "python";
+        f->run_started.limits = &r->limits;
+        r->resp.body_case = SCE__V1__RESPONSE__BODY_RUN_STARTED;
+        r->resp.run_started = &f->run_started;
+        return;
+    case SCE__V1__METHOD__METHOD_RUN_POLL:
+    case SCE__V1__METHOD__METHOD_RUN_STDIN:
+    case SCE__V1__METHOD__METHOD_RUN_CANCEL: {
+        const char *id = req->method == SCE__V1__METHOD__METHOD_RUN_POLL    ? req->run_poll->run_id
+                         : req->method == SCE__V1__METHOD__METHOD_RUN_STDIN ? req->run_stdin->run_id
+                                                                            : req->run_cancel->run_id;
+        int known = 0;
+
+        atomic_fetch_add(&f->follows, 1);
+        for (int i = 0; i < f->nstarted && !known; i++)
+            known = strcmp(f->started[i], id) == 0;
+        if (!known) {
+            r->status.code = SCE__V1__STATUS_CODE__STATUS_NOT_FOUND;
+            r->status.message = "no such run (fake)";
+            r->resp.body_case = SCE__V1__RESPONSE__BODY__NOT_SET;
+            return;
+        }
+        if (req->method == SCE__V1__METHOD__METHOD_RUN_POLL) {
+            sce__v1__run_events__init(&f->run_events);
+            f->run_events.run_id = (char *)id;
+            f->run_events.next_seq = req->run_poll->after_seq;
+            f->run_events.running = 1;
+            r->resp.body_case = SCE__V1__RESPONSE__BODY_RUN_EVENTS;
+            r->resp.run_events = &f->run_events;
+        }
+        return;
+    }
     case SCE__V1__METHOD__METHOD_LANGUAGES:
     case SCE__V1__METHOD__METHOD_HISTORY:
         atomic_fetch_add(&f->reads, 1);
@@ -1099,6 +1152,140 @@ static void start_stop_once(fake *const *fs, size_t n, int64_t *stop_ms)
 
 /* Stopping an idle set ends every thread it started (pollers, resolver)
  * and does so promptly. */
+/* ------------------------------------------------------------ followed runs */
+
+/* n fakes behind one set, all up. */
+static gw_backends *start_set(fake **f, int n)
+{
+    char spec[600];
+    gw_backends *bs;
+
+    budgets_reset();
+    for (int i = 0; i < n; i++)
+        f[i] = fake_new(i);
+    spec_of(spec, sizeof(spec), f, (size_t)n);
+    bs = start_ok(spec, RPC_TIMEOUT_MS);
+    wait_all_up(bs, f, (size_t)n);
+    return bs;
+}
+
+static void stop_fakes(fake **f, int n)
+{
+    for (int i = 0; i < n; i++)
+        fake_free(f[i]);
+}
+
+static int follows(fake **f, int n)
+{
+    int total = 0;
+
+    for (int i = 0; i < n; i++)
+        total += atomic_load(&f[i]->follows);
+    return total;
+}
+
+/* The fake that started run `id`, or -1. */
+static int starter(fake **f, int n, const char *id)
+{
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < f[i]->nstarted; k++)
+            if (strcmp(f[i]->started[k], id) == 0)
+                return i;
+    return -1;
+}
+
+/* Runs started through the gateway are followed up at the backend that
+ * started them, never at another. */
+static void test_follow_owner(void **state)
+{
+    fake *f[3];
+    gw_backends *bs = start_set(f, 3);
+    sce_run_request req = {.language = "python", .code = "print(1)"};
+    sce_run_started *st[6];
+    char err[512];
+
+    (void)state;
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(gw_backends_run_start(bs, &req, &st[i], err, sizeof(err)), SCE_OK);
+    for (int i = 0; i < 6; i++) {
+        int owner = starter(f, 3, st[i]->run_id), before;
+        sce_run_events *ev = NULL;
+
+        assert_true(owner >= 0);
+        before = atomic_load(&f[owner]->follows);
+        assert_int_equal(gw_backends_run_poll(bs, st[i]->run_id, NULL, 0, 0, &ev, err, sizeof(err)),
+                         SCE_OK);
+        sce_run_events_free(ev);
+        assert_int_equal(gw_backends_run_stdin(bs, st[i]->run_id, NULL, "x\n", 2, 1, err,
+                                               sizeof(err)),
+                         SCE_OK);
+        assert_int_equal(gw_backends_run_cancel(bs, st[i]->run_id, NULL, err, sizeof(err)),
+                         SCE_OK);
+        assert_int_equal(atomic_load(&f[owner]->follows) - before, 3);
+        sce_run_started_free(st[i]);
+    }
+    assert_int_equal(follows(f, 3), 18); /* nobody else was asked */
+    gw_backends_stop(bs);
+    stop_fakes(f, 3);
+}
+
+/* A run this gateway did not start (another gateway did) is found by
+ * asking each backend; the one that knows it owns the follow-ups after.
+ * An id nobody knows is NOT_FOUND. */
+static void test_follow_unknown_id(void **state)
+{
+    fake *f[3];
+    gw_backends *bs = start_set(f, 3), *other;
+    sce_run_request req = {.language = "python", .code = "print(1)"};
+    sce_run_started *st = NULL;
+    sce_run_events *ev = NULL;
+    char err[512], spec[600];
+    int owner, before;
+
+    (void)state;
+    spec_of(spec, sizeof(spec), f, 3);
+    other = start_ok(spec, RPC_TIMEOUT_MS);
+    wait_all_up(other, f, 3);
+    assert_int_equal(gw_backends_run_start(bs, &req, &st, err, sizeof(err)), SCE_OK);
+    owner = starter(f, 3, st->run_id);
+    assert_true(owner >= 0);
+    assert_int_equal(gw_backends_run_poll(other, st->run_id, NULL, 0, 1000, &ev, err, sizeof(err)),
+                     SCE_OK);
+    sce_run_events_free(ev);
+    /* Now known: the next follow-ups go to the owner alone. */
+    before = follows(f, 3);
+    assert_int_equal(gw_backends_run_cancel(other, st->run_id, NULL, err, sizeof(err)), SCE_OK);
+    assert_int_equal(gw_backends_run_stdin(other, st->run_id, NULL, "", 0, 1, err, sizeof(err)),
+                     SCE_OK);
+    assert_int_equal(follows(f, 3) - before, 2);
+    assert_int_equal(gw_backends_run_cancel(other, "00000000000000000000000000000bad", NULL, err,
+                                            sizeof(err)),
+                     SCE_ERR_NOT_FOUND);
+    assert_non_null(strstr(err, "no such run"));
+    sce_run_started_free(st);
+    gw_backends_stop(other);
+    gw_backends_stop(bs);
+    stop_fakes(f, 3);
+}
+
+/* A start lost after it was sent is not sent to another backend. */
+static void test_follow_start_at_most_once(void **state)
+{
+    fake *f[2];
+    gw_backends *bs = start_set(f, 2);
+    sce_run_request req = {.language = "python", .code = "print(1)"};
+    sce_run_started *st = NULL;
+    char err[512];
+
+    (void)state;
+    atomic_store(&f[0]->run_mode, RUN_HANGUP);
+    atomic_store(&f[1]->run_mode, RUN_HANGUP);
+    assert_int_equal(gw_backends_run_start(bs, &req, &st, err, sizeof(err)), SCE_ERR_UNAVAILABLE);
+    assert_int_equal(atomic_load(&f[0]->starts) + atomic_load(&f[1]->starts), 1);
+    gw_backends_stop(bs);
+    stop_fakes(f, 2);
+}
+
 static void test_stop_no_threads(void **state)
 {
     fake *fs[2] = {fake_new(0), fake_new(1)};
@@ -1139,6 +1326,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_all_down),
         cmocka_unit_test(test_reads_go_on),
         cmocka_unit_test(test_metrics_told),
+        cmocka_unit_test(test_follow_owner),
+        cmocka_unit_test(test_follow_unknown_id),
+        cmocka_unit_test(test_follow_start_at_most_once),
         cmocka_unit_test(test_stop_no_threads),
     };
 
