@@ -61,7 +61,7 @@
 /* ---- streamed runs (sse.c) ---- */
 #define GW_SSE_POLL_WAIT_MS 1500   /* each poll's wait: below SCE_RUN_READER_GONE_MS */
 #define GW_SSE_KEEPALIVE_MS 2000   /* ": keep-alive" after this much silence */
-#define GW_SSE_HANGUP_CHECK_MS 250 /* how often a silent stream looks for a gone client */
+#define GW_SSE_HANGUP_CHECK_MS 250 /* shortest poll wait: between polls it looks for a gone client */
 #define GW_STDIN_BODY_MAX_BYTES (64 << 10) /* POST /runs/{id}/stdin, as the server buffers */
 
 /* ---- Host, Origin and connection caps (guard.c) ---- */

@@ -207,14 +207,22 @@ static int client_gone(int fd)
     return fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
 }
 
-/* Polls the run once and turns the answer into pending events. */
+/* Polls the run once and turns the answer into pending events.  The poll
+ * waits GW_SSE_POLL_WAIT_MS, or less when a keep-alive is due sooner. */
 static void poll_once(gw_sse *s)
 {
     sce_run_events *ev = NULL;
     char err[1024];
-    int rv = gw_backends_run_poll(s->backends, s->started->run_id, s->tenant, s->next_seq,
-                                  GW_SSE_POLL_WAIT_MS, &ev, err, sizeof(err));
-    int bad = 0;
+    int64_t quiet_ms = sce_clock_ms() - s->last_write_ms;
+    int64_t wait_ms = GW_SSE_KEEPALIVE_MS - quiet_ms;
+    int rv, bad = 0;
+
+    if (wait_ms > GW_SSE_POLL_WAIT_MS)
+        wait_ms = GW_SSE_POLL_WAIT_MS;
+    if (wait_ms < GW_SSE_HANGUP_CHECK_MS)
+        wait_ms = GW_SSE_HANGUP_CHECK_MS;
+    rv = gw_backends_run_poll(s->backends, s->started->run_id, s->tenant, s->next_seq,
+                              (uint32_t)wait_ms, &ev, err, sizeof(err));
 
     if (rv != SCE_OK) {
         SCE_LOG(SCE_LOG_WARN, s->started->request_id, "run %s: poll failed: %s",
