@@ -127,7 +127,7 @@ void gw_routes_not_allowed(gw_answer *a, const gw_route *r, const char *method, 
 
 /* A client of the rate limiter is its key (client_key.h): an IPv6 /64 is
  * one client, so hopping between its addresses does not buy more runs. */
-static void client_key(const gw_route_ctx *x, unsigned char key[GW_CLIENT_KEY_BYTES])
+void gw_routes_client_key(const gw_route_ctx *x, unsigned char key[GW_CLIENT_KEY_BYTES])
 {
     const union MHD_ConnectionInfo *ci;
     const char *h;
@@ -147,7 +147,7 @@ static void client_key_text(const gw_route_ctx *x, char *out, size_t outlen)
 {
     unsigned char key[GW_CLIENT_KEY_BYTES];
 
-    client_key(x, key);
+    gw_routes_client_key(x, key);
     sce_hex(out, outlen, key, sizeof(key));
 }
 
@@ -159,7 +159,7 @@ static int admit_cb(void *arg, size_t runs, unsigned *retry_s, char *msg, size_t
 
     if (x->rate == NULL)
         return 1;
-    client_key(x, key);
+    gw_routes_client_key(x, key);
     if (gw_rate_take(x->rate, key, runs, sce_clock_ms(), retry_s, msg, msglen))
         return 1;
     gw_metrics_refused(x->metrics, "rate_limit");

@@ -27,6 +27,7 @@
 
 #include "answer.h"
 #include "backends.h"
+#include "client_key.h"
 #include "common/buf.h"
 #include "live.h"
 #include "multipart.h"
@@ -101,6 +102,11 @@ typedef struct gw_route_ctx {
     gw_live *live;                /* the live-run caps (live.h) */
     gw_sse **stream;              /* out: a streamed run's answer, or left NULL */
 } gw_route_ctx;
+
+/* The request's client as the rate limit and the live-run caps know it
+ * (client_key.h): the last address of client_ip_header behind a proxy,
+ * else the TCP peer. */
+void gw_routes_client_key(const gw_route_ctx *x, unsigned char key[GW_CLIENT_KEY_BYTES]);
 
 /* The answer of an API route (not a static one) whose method is allowed.
  * POST /run and POST /run-zip with "Accept: text/event-stream" start a
