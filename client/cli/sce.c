@@ -8,7 +8,9 @@
  * plus common/result_json.h for --json, which prints the HTTP API's shapes
  * with the gateway's own writers (docs/API.md).  It does not retry, read a config file, or
  * interpret the program's output; the exit status carries the verdict (see
- * exit_for_verdict, exit_for_err and the help text).
+ * exit_for_verdict, exit_for_err and the help text).  `sce run` follows its
+ * run (follow.c: output as it comes, stdin forwarded, Ctrl-C cancels)
+ * unless --no-stream asks for one plain call, or the server is too old.
  */
 #include "sce/client.h"
 
@@ -32,6 +34,8 @@
 #include "common/result_json.h"
 #include "common/config.h"
 #include "common/utf8.h"
+
+#include "follow.h"
 
 #ifndef SCE_VERSION
 #define SCE_VERSION "unknown"
@@ -72,15 +76,23 @@ static const char usage_text[] =
     "run options:\n"
     "  -l, --language LANG    python or node (default: from FILE's extension:\n"
     "                         .py python; .js .cjs .mjs node; required for -)\n"
-    "      --stdin FILE       the program's standard input ('-': sce's own;\n"
-    "                         default: empty)\n"
+    "      --stdin FILE       the program's standard input, read whole first\n"
+    "                         ('-': sce's own; default: sce's own standard\n"
+    "                         input, forwarded while the program runs, so a\n"
+    "                         program that asks can be answered; with\n"
+    "                         --no-stream or code from -: empty)\n"
     "      --timeout S        time limit in seconds, e.g. 2.5\n"
     "      --memory SIZE      memory limit, e.g. 128m, 1g (k, m, g = 1024^n)\n"
     "      --output-limit SIZE  cap on the output kept\n"
     "      --arg A            a program argument (repeatable; these come\n"
     "                         before the ones after --)\n"
     "      --json             print the whole result as one JSON object, as\n"
-    "                         the HTTP API's POST /run answers (status, output...)\n"
+    "                         the HTTP API's POST /run answers (status, output...),\n"
+    "                         at the end (stdin is forwarded as without it)\n"
+    "      --no-stream        one call that answers at the end: the output is\n"
+    "                         printed then, stdin is --stdin's or empty (by\n"
+    "                         default the output is printed as the program\n"
+    "                         writes it, and Ctrl-C cancels the run)\n"
     "      --entry F          the project file to run (default: main.py or\n"
     "                         main.js; the language follows from it)\n"
     "  FILE                   the program; '-' reads it from standard input\n"
@@ -112,6 +124,7 @@ static const char usage_text[] =
     "\n"
     "exit status of run: the program's exit code, or\n"
     "  124 timeout, 137 memory limit, output limit: the program's code or 1,\n"
+    "  130 cancelled by Ctrl-C (a second Ctrl-C quits at once, also 130),\n"
     "  65 rejected or invalid request, 66 unreadable input file, 64 usage,\n"
     "  69 server unreachable or no answer in time, 75 server busy,\n"
     "  70 anything else (sandbox or internal error), 71 out of memory.\n"
@@ -153,6 +166,8 @@ static int exit_for_verdict(const sce_run_result *r)
         return EXIT_KILLED;
     case SCE_VERDICT_REJECTED:
         return EX_DATAERR;
+    case SCE_VERDICT_CANCELLED:
+        return FOLLOW_EXIT_INTERRUPTED;
     default:
         return EX_SOFTWARE;
     }
@@ -193,6 +208,7 @@ enum {
     OPT_OFFSET,
     OPT_VERDICT,
     OPT_TENANT,
+    OPT_NO_STREAM,
 };
 
 /* Starts a getopt_long scan of argv (argv[0]: the command's name). */
@@ -382,17 +398,13 @@ static const char *verdict_fallback(const sce_run_result *r, char *buf, size_t l
     }
 }
 
-/* Program output byte for byte, then sce's own notes on stderr, each on a
- * line of its own (a newline is added first when the program's stderr did
- * not end with one, so the note is never glued to its last line). */
-static void print_run_plain(const sce_run_result *r)
+/* sce's own notes on a run on stderr, each on a line of its own (a newline
+ * is added first when what was written to stderr last did not end with one,
+ * fresh_line 0, so the note is never glued to the program's last line). */
+static void print_run_notes(const sce_run_result *r, int fresh_line)
 {
-    int fresh_line = r->stderr_len == 0 || r->stderr_data[r->stderr_len - 1] == '\n';
     char buf[128];
 
-    fwrite(r->stdout_data, 1, r->stdout_len, stdout);
-    fflush(stdout);
-    fwrite(r->stderr_data, 1, r->stderr_len, stderr);
     if (r->stdout_truncated || r->stderr_truncated || r->verdict != SCE_VERDICT_OK) {
         if (!fresh_line)
             fputc('\n', stderr);
@@ -404,6 +416,15 @@ static void print_run_plain(const sce_run_result *r)
     if (r->verdict != SCE_VERDICT_OK)
         fprintf(stderr, "sce: %s: %s\n", sce_verdict_name(r->verdict),
                 r->message[0] ? r->message : verdict_fallback(r, buf, sizeof(buf)));
+}
+
+/* A plain run's output byte for byte, then the notes. */
+static void print_run_plain(const sce_run_result *r)
+{
+    fwrite(r->stdout_data, 1, r->stdout_len, stdout);
+    fflush(stdout);
+    fwrite(r->stderr_data, 1, r->stderr_len, stderr);
+    print_run_notes(r, r->stderr_len == 0 || r->stderr_data[r->stderr_len - 1] == '\n');
 }
 
 typedef enum run_kind { RUN_FILE, RUN_DIR, RUN_ZIP } run_kind;
@@ -424,6 +445,7 @@ typedef struct run_opts {
     const char **args; /* argc entries allocated */
     size_t nargs;
     int json;
+    int no_stream; /* run: one plain call, as before followed runs */
 } run_opts;
 
 /* A path names a ZIP archive by its extension. */
@@ -467,6 +489,7 @@ static int run_parse(int argc, char **argv, run_opts *o)
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"memory", required_argument, NULL, OPT_MEMORY},
         {"output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT},
+        {"no-stream", no_argument, NULL, OPT_NO_STREAM},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = o->batch ? "batch" : "run";
@@ -498,6 +521,13 @@ static int run_parse(int argc, char **argv, run_opts *o)
                 return EX_USAGE;
             }
             o->entry = v;
+            break;
+        case OPT_NO_STREAM:
+            if (o->batch) {
+                usage_error("unknown option '--no-stream' for batch");
+                return EX_USAGE;
+            }
+            o->no_stream = 1;
             break;
         case OPT_STDIN:
             o->stdin_path = v;
@@ -645,7 +675,7 @@ static int cmd_run(int argc, char **argv, const char *server)
     sce_bundle *bundle = NULL;
     char *code = NULL, *input = NULL, err[512];
     size_t code_len = 0, input_len = 0;
-    int status, rv;
+    int status, rv, streamed = 0, fresh_line = 1;
 
     if ((o.args = calloc((size_t)argc + 1, sizeof(*o.args))) == NULL) {
         fputs("sce: out of memory\n", stderr);
@@ -700,7 +730,20 @@ static int cmd_run(int argc, char **argv, const char *server)
     req.memory_bytes = o.memory_bytes;
     req.output_limit_bytes = o.output_limit_bytes;
 
-    if ((rv = open_for_runs(&o, &c, err, sizeof(err))) == SCE_OK) {
+    if ((rv = open_for_runs(&o, &c, err, sizeof(err))) == SCE_OK && !o.no_stream) {
+        /* sce's own stdin goes to the program unless the code came from it
+         * or --stdin gave the input. */
+        follow_opts fo = {.print_output = !o.json,
+                          .forward_stdin = o.stdin_path == NULL && strcmp(o.file, "-") != 0};
+
+        rv = follow_run(c, &req, &fo, &r, &fresh_line, err, sizeof(err));
+        streamed = rv == SCE_OK;
+        if (follow_unsupported(rv, err)) {
+            o.no_stream = 1; /* an older server: one plain call, as before */
+            rv = SCE_OK;
+        }
+    }
+    if (rv == SCE_OK && o.no_stream) {
         if (bundle != NULL)
             rv = sce_client_run_project(c, &req, &r, err, sizeof(err));
         else
@@ -714,6 +757,8 @@ static int cmd_run(int argc, char **argv, const char *server)
     if (o.json) {
         if (print_run_json(r) != 0)
             status = EX_OSERR;
+    } else if (streamed) {
+        print_run_notes(r, fresh_line); /* the output has been printed */
     } else {
         print_run_plain(r);
     }
