@@ -97,22 +97,6 @@ static int key_ok(const char *key)
     return 1;
 }
 
-/* The client as the live cap and the rate limit know it (client_key.h):
- * client_ip_header's last address behind a proxy, else the TCP peer. */
-static void client_key_of(const gw_route_ctx *x, unsigned char key[GW_CLIENT_KEY_BYTES])
-{
-    const union MHD_ConnectionInfo *ci;
-    const char *h;
-
-    memset(key, 0, GW_CLIENT_KEY_BYTES);
-    if (x->client_ip_header != NULL &&
-        (h = MHD_lookup_connection_value(x->c, MHD_HEADER_KIND, x->client_ip_header)) != NULL &&
-        gw_client_key_from_header(h, key) == 0)
-        return;
-    ci = MHD_get_connection_info(x->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    gw_client_key_from_sockaddr(ci != NULL ? ci->client_addr : NULL, key);
-}
-
 /* What the upgrade handler needs once the 101 is out.  Freed by it. */
 typedef struct ws_upgrade {
     piston_ws_config cfg;
@@ -184,7 +168,7 @@ struct MHD_Response *gw_ws_connect(const gw_route_ctx *x, const gw_guard *guard,
         gw_answer_error(a, status, SCE_ERR_PERMISSION_DENIED, msg);
         goto out;
     }
-    client_key_of(x, ckey);
+    gw_routes_client_key(x, ckey);
     if (x->rate != NULL && !gw_rate_take(x->rate, ckey, 1, sce_clock_ms(), &retry_s, msg, sizeof(msg))) {
         gw_metrics_refused(x->metrics, "rate_limit");
         gw_answer_error_retry(a, MHD_HTTP_TOO_MANY_REQUESTS, SCE_ERR_RESOURCE_EXHAUSTED, msg,
@@ -336,7 +320,10 @@ static int feed(gw_ws *ws)
     pthread_mutex_lock(&ws->mu);
     list = ws->head;
     ws->head = ws->tail = NULL;
-    if (ws->closing && !ws->close_queued) {
+    /* wslay sends control frames ahead of queued messages, and nothing
+     * after its close: the close waits until every message is out. */
+    if (ws->closing && !ws->close_queued && list == NULL &&
+        wslay_event_get_queued_msg_count(ws->ctx) == 0) {
         close_now = 1;
         ws->close_queued = 1;
         code = ws->close_code;
