@@ -74,6 +74,7 @@ typedef struct bench_opts {
     const char *cluster_servers;  /* NULL: no section "Several servers ..." */
     const char *cluster_gateways; /* gateway i has the first i servers behind it */
     int cluster_only;             /* --only cluster: that section alone */
+    int stream_only;              /* --only stream: "Streamed runs" alone */
 } bench_opts;
 
 static bench_opts opt = {
@@ -1301,6 +1302,159 @@ static void service_section(uint32_t full)
             hello[l][0], hello[l][0], tp_lang[l].per_s / eng_lang[l].per_s);
 }
 
+/* ------------------------------------------------------------ streamed runs */
+
+/* A program that prints a line, works for a second, and prints another:
+ * a plain run shows the first line after the second, a streamed one at
+ * once. */
+static const char *const first_then_wait[2] = {
+    "import time\nprint('first', flush=True)\ntime.sleep(1)\nprint('last')\n",
+    "console.log('first');\nsetTimeout(() => console.log('last'), 1000);\n",
+};
+
+/* One followed run over RPC: ms from the start call to the first chunk and
+ * to the result; 1 when it ended ok with both lines. */
+static int stream_rpc(int l, double *first_ms, double *end_ms)
+{
+    sce_run_request rq;
+    sce_run_started *st = NULL;
+    sce_run_events *ev = NULL;
+    uint64_t seq = 0;
+    char err[256];
+    double t0 = now_ms();
+    int ok = 0;
+
+    memset(&rq, 0, sizeof(rq));
+    rq.language = hello[l][0];
+    rq.code = first_then_wait[l];
+    *first_ms = -1;
+    if (sce_client_run_start(client, &rq, &st, err, sizeof(err)) != SCE_OK)
+        goto out;
+    for (;;) {
+        if (sce_client_run_poll(client, st->run_id, NULL, seq, 2000, &ev, err, sizeof(err)) !=
+            SCE_OK)
+            goto out;
+        if (ev->nchunks > 0 && *first_ms < 0)
+            *first_ms = now_ms() - t0;
+        seq = ev->next_seq;
+        if (ev->done) {
+            *end_ms = now_ms() - t0;
+            ok = ev->result->verdict == SCE_VERDICT_OK &&
+                 strcmp(ev->result->stdout_data, "first\nlast\n") == 0 && *first_ms >= 0;
+            break;
+        }
+        sce_run_events_free(ev);
+        ev = NULL;
+    }
+out:
+    if (!ok)
+        fprintf(stderr, "  streamed run failed: %s\n", err);
+    sce_run_events_free(ev);
+    sce_run_started_free(st);
+    return ok;
+}
+
+/* What an SSE client sees: when the first stdout event and the result
+ * arrived. */
+typedef struct sse_watch {
+    double t0, first_ms, end_ms;
+    char tail[64]; /* the last bytes seen, for matches across writes */
+} sse_watch;
+
+static size_t sse_sink(char *p, size_t size, size_t n, void *arg)
+{
+    sse_watch *w = arg;
+    size_t len = size * n, keep = strlen(w->tail);
+    char buf[4096 + 64];
+    size_t take = len < 4096 ? len : 4096;
+
+    memcpy(buf, w->tail, keep);
+    memcpy(buf + keep, p + len - take, take);
+    buf[keep + take] = '\0';
+    if (w->first_ms < 0 && strstr(buf, "event: stdout") != NULL)
+        w->first_ms = now_ms() - w->t0;
+    if (w->end_ms < 0 && strstr(buf, "event: result") != NULL)
+        w->end_ms = now_ms() - w->t0;
+    keep = keep + take < sizeof(w->tail) - 1 ? keep + take : sizeof(w->tail) - 1;
+    memmove(w->tail, buf + strlen(buf) - keep, keep);
+    w->tail[keep] = '\0';
+    return len;
+}
+
+/* One POST /run with Accept: text/event-stream through the gateway. */
+static int stream_http(int l, double *first_ms, double *end_ms)
+{
+    static const char *const code[2] = {
+        "import time\\nprint('first', flush=True)\\ntime.sleep(1)\\nprint('last')\\n",
+        "console.log('first');\\nsetTimeout(() => console.log('last'), 1000);\\n",
+    };
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    CURL *h = curl_easy_init();
+    sse_watch w = {.first_ms = -1, .end_ms = -1};
+    char body[512], url[512];
+    long status = 0;
+    CURLcode rc;
+
+    hdrs = curl_slist_append(hdrs, "Accept: text/event-stream");
+    snprintf(url, sizeof(url), "%s/run", opt.gateway);
+    snprintf(body, sizeof(body), "{\"language\":\"%s\",\"code\":\"%s\"}", hello[l][0], code[l]);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sse_sink);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &w);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+    w.t0 = now_ms();
+    rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdrs);
+    *first_ms = w.first_ms;
+    *end_ms = w.end_ms;
+    if (rc != CURLE_OK || status != 200 || w.first_ms < 0 || w.end_ms < 0) {
+        fprintf(stderr, "  streamed HTTP run failed: %s %ld\n",
+                rc == CURLE_OK ? "" : curl_easy_strerror(rc), status);
+        return 0;
+    }
+    return 1;
+}
+
+static void stream_section(uint32_t full)
+{
+    int n = opt.warm_runs / 4 > 0 ? opt.warm_runs / 4 : 1;
+
+    out("\n### Streamed runs: time to the first output byte\n\n");
+    out("The program prints a line, sleeps 1 s and prints another.  A plain run shows the "
+        "first line with the result, after the second; a streamed one as it is written.  "
+        "Measured from the request to the first stdout chunk (RPC: RUN_START + RUN_POLL "
+        "with a 2 s wait) or `event: stdout` (HTTP: POST /run with Accept: "
+        "text/event-stream), and to the result; c=1, each run sent when the pool is full.\n\n");
+    out("| what | runs | first byte p50 ms | p90 ms | result p50 ms | errors |\n");
+    out("| --- | ---: | ---: | ---: | ---: | ---: |\n");
+    for (int l = 0; l < 2; l++) {
+        for (int http = 0; http < 2; http++) {
+            samples first = samples_new(n), end = samples_new(n);
+
+            for (int i = 0; i < n; i++) {
+                double f, e;
+
+                wait_pool_full(full);
+                if (http ? stream_http(l, &f, &e) : stream_rpc(l, &f, &e)) {
+                    first.v[first.n++] = f;
+                    end.v[end.n++] = e;
+                } else {
+                    first.errors++;
+                }
+            }
+            out("| %s, %s | %d | %.1f | %.1f | %.1f | %d |\n", hello[l][0],
+                http ? "HTTP SSE through sce-gateway" : "RPC (libsce)", first.n, pct(&first, 50),
+                pct(&first, 90), pct(&end, 50), first.errors);
+            free(first.v);
+            free(end.v);
+        }
+    }
+}
+
 /* ------------------------------------------------------------ main */
 
 static void usage(void)
@@ -1312,7 +1466,7 @@ static void usage(void)
             "                 [--throughput-runs N] [--docker-runs N] [--engine-runs N]\n"
             "                 [--memory-runs N] [--python-image IMAGE] [--node-image IMAGE]\n"
             "                 [--cluster-servers URL,URL,URL --cluster-gateways URL,URL,URL]\n"
-            "                 [--only cluster]\n");
+            "                 [--only cluster|stream]\n");
     exit(64);
 }
 
@@ -1365,6 +1519,8 @@ int main(int argc, char **argv)
             opt.cluster_gateways = v;
         else if (!strcmp(a, "--only") && !strcmp(v, "cluster"))
             opt.cluster_only = 1;
+        else if (!strcmp(a, "--only") && !strcmp(v, "stream"))
+            opt.stream_only = 1;
         else
             usage();
         i++;
@@ -1402,10 +1558,12 @@ int main(int argc, char **argv)
                 opt.runsc_server, srv[1].full);
         out("\n\n");
     }
-    if (!opt.cluster_only)
+    if (!opt.cluster_only && !opt.stream_only)
         service_section(full);
+    if (!opt.cluster_only)
+        stream_section(full);
 
-    if (srv[1].c != NULL && !opt.cluster_only)
+    if (srv[1].c != NULL && !opt.cluster_only && !opt.stream_only)
         gvisor_section(srv);
     if (opt.cluster_servers != NULL && opt.cluster_gateways != NULL)
         cluster_section(srv);
@@ -1413,7 +1571,7 @@ int main(int argc, char **argv)
         die("--only cluster", "needs --cluster-servers and --cluster-gateways");
     server_use(&srv[0]);
 
-    if (opt.memory_runs > 0 && !opt.cluster_only) {
+    if (opt.memory_runs > 0 && !opt.cluster_only && !opt.stream_only) {
         int step = opt.memory_runs / 10 > 0 ? opt.memory_runs / 10 : 1, done = 0, errs = 0;
         out("\n| runs done | server RSS KiB |\n| ---: | ---: |\n");
         out("| 0 | %ld |\n", opt.server_pid ? rss_kib(opt.server_pid) : -1L);
