@@ -53,27 +53,27 @@ static const struct {
     const char *name;
     int ends;
 } signals[65] = {
-    [1] = {"SIGHUP", 1},     [2] = {"SIGINT", 1},      [3] = {"SIGQUIT", 1},
-    [4] = {"SIGILL", 1},     [5] = {"SIGTRAP", 1},     [6] = {"SIGABRT", 1},
-    [7] = {"SIGBUS", 1},     [8] = {"SIGFPE", 1},      [9] = {"SIGKILL", 1},
-    [10] = {"SIGUSR1", 1},   [11] = {"SIGSEGV", 1},    [12] = {"SIGUSR2", 1},
-    [13] = {"SIGPIPE", 1},   [14] = {"SIGALRM", 1},    [15] = {"SIGTERM", 1},
-    [16] = {"SIGSTKFLT", 1}, [17] = {"SIGCHLD", 0},    [18] = {"SIGCONT", 0},
-    [19] = {"SIGSTOP", 0},   [20] = {"SIGTSTP", 0},    [21] = {"SIGTTIN", 0},
-    [22] = {"SIGTTOU", 0},   [23] = {"SIGURG", 0},     [24] = {"SIGXCPU", 1},
-    [25] = {"SIGXFSZ", 1},   [26] = {"SIGVTALRM", 1},  [27] = {"SIGPROF", 1},
-    [28] = {"SIGWINCH", 0},  [29] = {"SIGIO", 1},      [30] = {"SIGPWR", 1},
-    [31] = {"SIGSYS", 1},    [34] = {"SIGRTMIN", 1},   [35] = {"SIGRTMIN+1", 1},
-    [36] = {"SIGRTMIN+2", 1}, [37] = {"SIGRTMIN+3", 1}, [38] = {"SIGRTMIN+4", 1},
-    [39] = {"SIGRTMIN+5", 1}, [40] = {"SIGRTMIN+6", 1}, [41] = {"SIGRTMIN+7", 1},
-    [42] = {"SIGRTMIN+8", 1}, [43] = {"SIGRTMIN+9", 1}, [44] = {"SIGRTMIN+10", 1},
+    [1] = {"SIGHUP", 1},       [2] = {"SIGINT", 1},       [3] = {"SIGQUIT", 1},
+    [4] = {"SIGILL", 1},       [5] = {"SIGTRAP", 1},      [6] = {"SIGABRT", 1},
+    [7] = {"SIGBUS", 1},       [8] = {"SIGFPE", 1},       [9] = {"SIGKILL", 1},
+    [10] = {"SIGUSR1", 1},     [11] = {"SIGSEGV", 1},     [12] = {"SIGUSR2", 1},
+    [13] = {"SIGPIPE", 1},     [14] = {"SIGALRM", 1},     [15] = {"SIGTERM", 1},
+    [16] = {"SIGSTKFLT", 1},   [17] = {"SIGCHLD", 0},     [18] = {"SIGCONT", 0},
+    [19] = {"SIGSTOP", 0},     [20] = {"SIGTSTP", 0},     [21] = {"SIGTTIN", 0},
+    [22] = {"SIGTTOU", 0},     [23] = {"SIGURG", 0},      [24] = {"SIGXCPU", 1},
+    [25] = {"SIGXFSZ", 1},     [26] = {"SIGVTALRM", 1},   [27] = {"SIGPROF", 1},
+    [28] = {"SIGWINCH", 0},    [29] = {"SIGIO", 1},       [30] = {"SIGPWR", 1},
+    [31] = {"SIGSYS", 1},      [34] = {"SIGRTMIN", 1},    [35] = {"SIGRTMIN+1", 1},
+    [36] = {"SIGRTMIN+2", 1},  [37] = {"SIGRTMIN+3", 1},  [38] = {"SIGRTMIN+4", 1},
+    [39] = {"SIGRTMIN+5", 1},  [40] = {"SIGRTMIN+6", 1},  [41] = {"SIGRTMIN+7", 1},
+    [42] = {"SIGRTMIN+8", 1},  [43] = {"SIGRTMIN+9", 1},  [44] = {"SIGRTMIN+10", 1},
     [45] = {"SIGRTMIN+11", 1}, [46] = {"SIGRTMIN+12", 1}, [47] = {"SIGRTMIN+13", 1},
     [48] = {"SIGRTMIN+14", 1}, [49] = {"SIGRTMIN+15", 1}, [50] = {"SIGRTMAX-14", 1},
     [51] = {"SIGRTMAX-13", 1}, [52] = {"SIGRTMAX-12", 1}, [53] = {"SIGRTMAX-11", 1},
-    [54] = {"SIGRTMAX-10", 1}, [55] = {"SIGRTMAX-9", 1}, [56] = {"SIGRTMAX-8", 1},
-    [57] = {"SIGRTMAX-7", 1}, [58] = {"SIGRTMAX-6", 1}, [59] = {"SIGRTMAX-5", 1},
-    [60] = {"SIGRTMAX-4", 1}, [61] = {"SIGRTMAX-3", 1}, [62] = {"SIGRTMAX-2", 1},
-    [63] = {"SIGRTMAX-1", 1}, [64] = {"SIGRTMAX", 1},
+    [54] = {"SIGRTMAX-10", 1}, [55] = {"SIGRTMAX-9", 1},  [56] = {"SIGRTMAX-8", 1},
+    [57] = {"SIGRTMAX-7", 1},  [58] = {"SIGRTMAX-6", 1},  [59] = {"SIGRTMAX-5", 1},
+    [60] = {"SIGRTMAX-4", 1},  [61] = {"SIGRTMAX-3", 1},  [62] = {"SIGRTMAX-2", 1},
+    [63] = {"SIGRTMAX-1", 1},  [64] = {"SIGRTMAX", 1},
 };
 
 /* The signal's number, or 0 if Piston does not know the name. */
@@ -149,10 +149,14 @@ static const struct {
     const char *sce;    /* sce's language */
     const char *piston; /* Piston's name of it */
 } languages[] = {
-    {"python", "python", "python"},      {"py", "python", "python"},
-    {"py3", "python", "python"},         {"python3", "python", "python"},
-    {"javascript", "node", "javascript"}, {"js", "node", "javascript"},
-    {"node", "node", "javascript"},      {"node-js", "node", "javascript"},
+    {"python", "python", "python"},
+    {"py", "python", "python"},
+    {"py3", "python", "python"},
+    {"python3", "python", "python"},
+    {"javascript", "node", "javascript"},
+    {"js", "node", "javascript"},
+    {"node", "node", "javascript"},
+    {"node-js", "node", "javascript"},
     {"node-javascript", "node", "javascript"},
 };
 
@@ -419,8 +423,8 @@ void piston_ws_exit_of(const sce_run_result *r, piston_exit *e)
         e->signal = "SIGKILL"; /* as Piston reports the runs it kills */
         break;
     default:
-        e->error = r->message != NULL && r->message[0] != '\0' ? r->message
-                                                              : sce_verdict_name(r->verdict);
+        e->error =
+            r->message != NULL && r->message[0] != '\0' ? r->message : sce_verdict_name(r->verdict);
         break;
     }
 }
@@ -480,8 +484,8 @@ static char *dump(json_t *o)
 
 char *piston_ws_msg_runtime(const char *language, const char *version)
 {
-    return dump(json_pack("{s:s, s:s, s:s}", "type", "runtime", "language", language, "version",
-                          version));
+    return dump(
+        json_pack("{s:s, s:s, s:s}", "type", "runtime", "language", language, "version", version));
 }
 
 char *piston_ws_msg_stage(const char *stage)
@@ -515,13 +519,13 @@ typedef struct session {
     int thread_started;
     int64_t opened_ms;
 
-    pthread_mutex_t mu; /* guards what follows */
-    pthread_cond_t cv;  /* an init came, or the socket ended */
-    json_t *init;       /* the init message, until the run's thread takes it */
-    int initialized;    /* an init was taken (Piston's `job !== null`) */
-    int ended;          /* the socket's conversation is over */
-    int kill;           /* a signal asked for the program's end */
-    sce_buf pending;    /* stdin sent before the run started */
+    pthread_mutex_t mu;          /* guards what follows */
+    pthread_cond_t cv;           /* an init came, or the socket ended */
+    json_t *init;                /* the init message, until the run's thread takes it */
+    int initialized;             /* an init was taken (Piston's `job !== null`) */
+    int ended;                   /* the socket's conversation is over */
+    int kill;                    /* a signal asked for the program's end */
+    sce_buf pending;             /* stdin sent before the run started */
     char run_id[SCE_RUN_ID_MAX]; /* "" until the run started */
 } session;
 
@@ -645,8 +649,7 @@ static int version_ok(session *s, const piston_init *in, char *err, size_t errle
 
 /* Sends one poll answer's output, at most PISTON_DATA_MAX_BYTES (and the
  * output cap) of text per message. */
-static void send_output(session *s, const sce_run_events *ev, piston_text text[2],
-                        size_t piece_max)
+static void send_output(session *s, const sce_run_events *ev, piston_text text[2], size_t piece_max)
 {
     for (size_t i = 0; i <= ev->nchunks; i++) {
         /* After the last chunk of a run, what each stream held back. */
@@ -661,8 +664,8 @@ static void send_output(session *s, const sce_run_events *ev, piston_text text[2
             if (final ? !ev->done || text[k].nheld == 0
                       : (ch->stream == SCE_STREAM_STDERR) != stderr_k)
                 continue;
-            if ((t = piston_text_feed(&text[k], final ? NULL : ch->data, final ? 0 : ch->len,
-                                      final, &n)) == NULL)
+            if ((t = piston_text_feed(&text[k], final ? NULL : ch->data, final ? 0 : ch->len, final,
+                                      &n)) == NULL)
                 continue;
             while (off < n) {
                 size_t cut = piston_text_cut(t + off, n - off, piece_max);
@@ -738,8 +741,7 @@ static void *run_main(void *arg)
     int kill;
 
     pthread_mutex_lock(&s->mu);
-    while (s->init == NULL && !s->ended &&
-           sce_cond_wait_until(&s->cv, &s->mu, deadline_ms) == 0)
+    while (s->init == NULL && !s->ended && sce_cond_wait_until(&s->cv, &s->mu, deadline_ms) == 0)
         ;
     msg = s->init;
     s->init = NULL;

@@ -48,11 +48,12 @@
 #include "live.h"
 #include "sce/client.h"
 
-#define PISTON_INIT_TIMEOUT_MS 1000     /* Piston's: no init by then, 4001 */
-#define PISTON_POLL_WAIT_MS 1000        /* each poll's wait, below SCE_RUN_READER_GONE_MS */
+#define PISTON_INIT_TIMEOUT_MS 1000         /* Piston's: no init by then, 4001 */
+#define PISTON_POLL_WAIT_MS 1000            /* each poll's wait, below SCE_RUN_READER_GONE_MS */
 #define PISTON_STDIN_PENDING_MAX (64 << 10) /* stdin sent before the run started, held */
-#define PISTON_DATA_MAX_BYTES (64 << 10) /* a data message's text, at most (and at most the cap) */
-#define PISTON_STDIN_RETRY_MS 5000      /* a full stdin buffer is retried this long */
+#define PISTON_DATA_MAX_BYTES (64 << 10) /* a data message's text, at most (and at most the cap)   \
+                                          */
+#define PISTON_STDIN_RETRY_MS 5000       /* a full stdin buffer is retried this long */
 
 /* Piston's close codes, with their reasons. */
 enum {
@@ -97,9 +98,9 @@ void piston_ws_read(const char *text, size_t len, int initialized, piston_msg *m
  * struct (and the message, which it holds a reference of). */
 typedef struct piston_init {
     sce_run_request req;
-    const char *language;        /* as the client wrote it */
-    const char *version;         /* the range, as written */
-    const char *runtime_name;    /* Piston's name: "python" or "javascript" */
+    const char *language;     /* as the client wrote it */
+    const char *version;      /* the range, as written */
+    const char *runtime_name; /* Piston's name: "python" or "javascript" */
     json_t *msg;
     sce_file *files;
     void **decoded; /* base64 / hex contents, freed with it */
@@ -125,7 +126,7 @@ void piston_ws_unknown_runtime(const piston_init *in, char *err, size_t errlen);
 
 /* How Piston would report a run's end. */
 typedef struct piston_exit {
-    int has_code;       /* 0: "code": null */
+    int has_code; /* 0: "code": null */
     int code;
     const char *signal; /* NULL: "signal": null; static */
     const char *error;  /* not NULL: no exit, this error (an internal error, a rejected run) */

@@ -124,8 +124,8 @@ static void upgrade_cb(void *cls, struct MHD_Connection *c, void *req_cls, const
     free(u);
 }
 
-struct MHD_Response *gw_ws_connect(const gw_route_ctx *x, const gw_guard *guard,
-                                   const char *method, gw_answer *a)
+struct MHD_Response *gw_ws_connect(const gw_route_ctx *x, const gw_guard *guard, const char *method,
+                                   gw_answer *a)
 {
     struct MHD_Connection *c = x->c;
     const char *upgrade = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade");
@@ -147,8 +147,10 @@ struct MHD_Response *gw_ws_connect(const gw_route_ctx *x, const gw_guard *guard,
         goto out;
     }
     if (!has_token(upgrade, "websocket") || !has_token(connection, "upgrade")) {
-        snprintf(msg, sizeof(msg), "%s is a WebSocket: send Upgrade: websocket and "
-                 "Connection: Upgrade", GW_WS_PATH);
+        snprintf(msg, sizeof(msg),
+                 "%s is a WebSocket: send Upgrade: websocket and "
+                 "Connection: Upgrade",
+                 GW_WS_PATH);
         gw_answer_error(a, MHD_HTTP_BAD_REQUEST, SCE_ERR_INVALID_ARGUMENT, msg);
         goto out;
     }
@@ -164,12 +166,14 @@ struct MHD_Response *gw_ws_connect(const gw_route_ctx *x, const gw_guard *guard,
         goto out;
     }
     /* A WebSocket is never preflighted: its Origin is checked as a POST's. */
-    if ((status = gw_guard_check(guard, MHD_HTTP_METHOD_POST, host, origin, msg, sizeof(msg))) != 0) {
+    if ((status = gw_guard_check(guard, MHD_HTTP_METHOD_POST, host, origin, msg, sizeof(msg))) !=
+        0) {
         gw_answer_error(a, status, SCE_ERR_PERMISSION_DENIED, msg);
         goto out;
     }
     gw_routes_client_key(x, ckey);
-    if (x->rate != NULL && !gw_rate_take(x->rate, ckey, 1, sce_clock_ms(), &retry_s, msg, sizeof(msg))) {
+    if (x->rate != NULL &&
+        !gw_rate_take(x->rate, ckey, 1, sce_clock_ms(), &retry_s, msg, sizeof(msg))) {
         gw_metrics_refused(x->metrics, "rate_limit");
         gw_answer_error_retry(a, MHD_HTTP_TOO_MANY_REQUESTS, SCE_ERR_RESOURCE_EXHAUSTED, msg,
                               retry_s);
@@ -230,12 +234,12 @@ struct gw_ws {
     pthread_mutex_t mu; /* guards what follows */
     pthread_cond_t sent_cv;
     ws_out *head, *tail;
-    int closing;          /* gw_ws_close called or the peer's close came: no more sends */
-    int close_queued;     /* ... and handed to wslay */
+    int closing;      /* gw_ws_close called or the peer's close came: no more sends */
+    int close_queued; /* ... and handed to wslay */
     uint16_t close_code;
     char close_reason[124];
-    int gone;             /* the loop ended */
-    int all_sent;         /* nothing waits in either queue */
+    int gone;     /* the loop ended */
+    int all_sent; /* nothing waits in either queue */
 };
 
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *arg)
@@ -398,8 +402,8 @@ static const char *serve_loop(gw_ws *ws)
         if (timeout_ms < 10)
             timeout_ms = 10;
         p[0].fd = ws->sock;
-        p[0].events = (short)((wslay_event_want_read(ws->ctx) ? POLLIN : 0) |
-                              (want_w ? POLLOUT : 0));
+        p[0].events =
+            (short)((wslay_event_want_read(ws->ctx) ? POLLIN : 0) | (want_w ? POLLOUT : 0));
         p[1].fd = ws->wake[0];
         p[1].events = POLLIN;
         /* Bytes read before the upgrade are there without the socket. */

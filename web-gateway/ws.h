@@ -45,8 +45,8 @@
 #define GW_WS_PATH "/api/v2/connect"
 #define GW_WS_MESSAGE_MAX_BYTES (1 << 20) /* a client's message, as a POST body; then 1009 */
 #define GW_WS_PING_INTERVAL_MS 10000      /* a ping after this much silence from the peer */
-#define GW_WS_PEER_TIMEOUT_MS 20000       /* no frame, or no progress sending, for this long: gone */
-#define GW_WS_CLOSE_WAIT_MS 2000          /* for the peer's close frame after ours */
+#define GW_WS_PEER_TIMEOUT_MS 20000 /* no frame, or no progress sending, for this long: gone */
+#define GW_WS_CLOSE_WAIT_MS 2000    /* for the peer's close frame after ours */
 
 struct gw_guard;
 typedef struct gw_ws gw_ws;
