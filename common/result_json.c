@@ -80,6 +80,7 @@ int sce_json_err_rejected(int err)
     switch (err) {
     case SCE_ERR_INVALID_ARGUMENT:
     case SCE_ERR_NOT_FOUND:
+    case SCE_ERR_FAILED_PRECONDITION:
     case SCE_ERR_RESOURCE_EXHAUSTED:
     case SCE_ERR_PERMISSION_DENIED:
     case SCE_ERR_UNAUTHENTICATED:

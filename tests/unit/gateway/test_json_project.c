@@ -177,9 +177,9 @@ static const query_row query_rows[] = {
     {NULL, "4294967296", NULL, NULL, "offset: expected an integer from 0 to 4294967295", 0, 0, 0},
     {NULL, "x", NULL, NULL, "offset: expected an integer from 0 to 4294967295", 0, 0, 0},
     {NULL, NULL, "OK", NULL, "verdict: expected one of ok, runtime_error, timeout, memory_limit, "
-                              "output_limit, rejected, internal_error", 0, 0, 0},
+                              "output_limit, rejected, internal_error, cancelled", 0, 0, 0},
     {NULL, NULL, "unspecified", NULL, "verdict: expected one of ok, runtime_error, timeout, "
-                                      "memory_limit, output_limit, rejected, internal_error", 0, 0, 0},
+                                      "memory_limit, output_limit, rejected, internal_error, cancelled", 0, 0, 0},
 };
 /* clang-format on */
 
