@@ -118,6 +118,84 @@ check "sce languages --json" 0 $? out '{"languages":[{"name":"python","version":
 check "sce health --json" 0 $? out '{"status":"ok","server":{"reachable":true,"serving":true' \
     out '"engine":{"ok":true,"version":"'
 
+# ---- followed runs: output as it comes, stdin forwarded, Ctrl-C ----------
+
+now() { date +%s.%N; }
+# ge A B: A >= B, for arithmetic on decimal numbers ("$t0 + 1.5").
+ge() { awk "BEGIN { exit !(($1) >= ($2)) }"; }
+# secs A B: A - B with two decimals.
+secs() { awk "BEGIN { printf \"%.2f\", ($1) - ($2) }"; }
+# The first output line's time limit from sce's start (a warm container
+# answers in a few tens of ms; gVisor's start is slower under CI load).
+first_line_max_s=1.5
+[ "${SCE_RUNTIME:-}" = runsc ] && first_line_max_s=3
+
+# A line every 0.5 s, five times: each line is timestamped as it reaches
+# the pipe from sce's stdout.
+printf 'import time\nfor i in range(5):\n    print("tick", i, flush=True)\n    time.sleep(0.5)\n' >ticker.py
+t0=$(now)
+"$sce" run ticker.py 2>err | while IFS= read -r line; do printf '%s %s\n' "$(now)" "$line"; done >stamped
+status=${PIPESTATUS[0]}
+t1=$(now)
+first=$(head -n 1 stamped | cut -d' ' -f1)
+last=$(tail -n 1 stamped | cut -d' ' -f1)
+if [ "$status" = 0 ] && [ "$(cut -d' ' -f2- stamped | tr '\n' ,)" = "tick 0,tick 1,tick 2,tick 3,tick 4," ] &&
+    ge "$t0 + $first_line_max_s" "$first" && ge "$t1 - $t0" 2.5 && ge "$last - $first" 1.5; then
+    pass "sce run streams: first line after $(secs "$first" "$t0") s, the last $(secs "$last" "$first") s later, the run $(secs "$t1" "$t0") s"
+else
+    fail "sce run does not stream: status $status, started $t0, ended $t1"
+    sed 's/^/    | /' stamped err | head -20
+fi
+"$sce" run --no-stream ticker.py >out 2>err
+check "--no-stream: one call, the same output" 0 $? out "tick 4"
+cut -d' ' -f2- stamped | cmp -s - out && pass "--no-stream prints what the streamed run printed" ||
+    fail "--no-stream's output differs from the streamed run's"
+
+# sce's own stdin goes to the program while it runs, closed at its EOF.
+printf 'name = input("name? ")\nprint("hello", name)\n' >ask.py
+printf '%s\n' 'const rl = require("readline").createInterface({ input: process.stdin, output: process.stdout });' \
+    'rl.question("name? ", (n) => { console.log("hello " + n); rl.close(); });' >ask.js
+for f in ask.py ask.js; do
+    printf 'Ada\n' | "$sce" run "$f" >out 2>err
+    check "printf 'Ada\\n' | sce run $f: stdin forwarded" 0 $? out "hello Ada"
+done
+printf 'line one\nline two\n' | "$sce" run shout.py >out 2>err
+check "piped stdin read to its EOF" 3 $? out "LINE ONE" out "LINE TWO"
+printf 'Ada\n' | "$sce" run --json ask.py >out 2>err
+check "--json: stdin forwarded, the result at the end" 0 $? out '"stdout":"name? hello Ada\n"'
+
+# A conversation: each answer is written only once its question has come.
+printf 'a = input("first? ")\nprint("got", a)\nb = input("second? ")\nprint("then", b)\n' >chat.py
+coproc CHAT { exec "$sce" run chat.py 2>"$work/chat.err"; }
+chat_pid=$CHAT_PID
+exec {chat_in}<&"${CHAT[0]}" {chat_out}>&"${CHAT[1]}"
+p1="" l1="" p2="" l2=""
+IFS= read -r -t 20 -d '?' p1 <&"$chat_in" && printf 'one\n' >&"$chat_out" &&
+    IFS= read -r -t 20 l1 <&"$chat_in" && IFS= read -r -t 20 -d '?' p2 <&"$chat_in" &&
+    printf 'two\n' >&"$chat_out" && IFS= read -r -t 20 l2 <&"$chat_in"
+# Our end of its stdin stays open: sce must end with the program anyway.
+hung=0
+for _ in $(seq 1 100); do kill -0 "$chat_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$chat_pid" 2>/dev/null; then
+    hung=1
+    kill -KILL "$chat_pid"
+fi
+wait "$chat_pid" 2>/dev/null
+status=$?
+[ "$hung" = 1 ] && status=hung
+exec {chat_in}<&- {chat_out}>&-
+if [ "$p1|$l1|$p2|$l2|$status" = "first| got one|second| then two|0" ]; then
+    pass "interactive round trip: answers written after each prompt, sce ends with stdin open"
+else
+    fail "interactive round trip: got '$p1|$l1|$p2|$l2', exit $status"
+    sed 's/^/    | /' "$work/chat.err" | head -5
+fi
+
+# Standard input a terminal that nobody types into: sce ends with the
+# program (script(1) gives it a pty; sleep keeps the pty's input open).
+sleep 30 | timeout 20 script -qec "$sce run hello.py" /dev/null >out 2>err
+check "stdin a terminal: sce ends with the program" 0 $? out "Hello from a file"
+
 # ---- projects, batches, history ----------------------------------------
 
 # mkzip OUT NAME CONTENT [NAME CONTENT]... - a stored ZIP, names taken as
@@ -374,6 +452,56 @@ check "missing image: UNAVAILABLE with how to fix it" 69 $? \
     err "image sce-missing:nope is not on the Docker engine: build it with scripts/images.sh"
 "$sce" --server "$noimg" run hello.js >out 2>err
 check "missing image: the other language still runs" 0 $? out "Hello from"
+
+# ids_of INSTANCE: the containers carrying that instance's label.
+ids_of() {
+    curl -fsS --unix-socket "$sock" \
+        "http://localhost/v1.41/containers/json?all=1&filters=%7B%22label%22%3A%5B%22org.sce.instance%3D$1%22%5D%7D" |
+        grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4
+}
+
+# Ctrl-C: on a server without a warm pool, so the instance's one container
+# is the run's.  The first SIGINT cancels the run (exit 130, the verdict
+# "cancelled" noted), its container gone within 5 s; a second one quits at
+# once (the first one's cancel has gone out already; were it lost, the
+# server would cancel the run nobody polls within 5 s).  SIGINT is reset
+# for sce (a shell's background job without job control ignores it).
+iinst="cli-intr-$$"
+intr=ipc://$work/intr.sock
+start_server "$iinst" "$intr" --pool-size 0
+printf 'import time\nprint("started", flush=True)\ntime.sleep(30)\n' >sleep30.py
+for presses in 1 2; do
+    env --default-signal=INT "$sce" --server "$intr" run sleep30.py >out 2>err </dev/null &
+    cli_pid=$!
+    for _ in $(seq 1 100); do grep -q started out && break; sleep 0.1; done
+    had=$(ids_of "$iinst" | grep -c .)
+    kill -INT "$cli_pid"
+    [ "$presses" = 2 ] && sleep 0.1 && kill -INT "$cli_pid"
+    t0=$(now)
+    for _ in $(seq 1 100); do kill -0 "$cli_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$cli_pid" 2>/dev/null && kill -KILL "$cli_pid"
+    wait "$cli_pid"
+    status=$?
+    t_exit=$(now)
+    # Within 5 s of the cancel; a second Ctrl-C leaves it to the server's
+    # 5 s without polls, so 10 s then.
+    limit=$((presses == 1 ? 5 : 10))
+    for _ in $(seq 1 $((limit * 10))); do [ -z "$(ids_of "$iinst")" ] && break; sleep 0.1; done
+    gone=$(secs "$(now)" "$t0")
+    if [ "$presses" = 1 ]; then
+        check "Ctrl-C: the run cancelled, exit 130" 130 "$status" out "started" \
+            err "sce: cancelled"
+    elif ge "$t0 + 1" "$t_exit" && [ "$status" = 130 ]; then
+        pass "a second Ctrl-C quits at once (exit 130)"
+    else
+        fail "a second Ctrl-C: exit $status after $(secs "$t_exit" "$t0") s"
+    fi
+    if [ "$had" -ge 1 ] && [ -z "$(ids_of "$iinst")" ]; then
+        pass "Ctrl-C x$presses: the run's container gone after $gone s"
+    else
+        fail "Ctrl-C x$presses: $had container(s) during the run, $(ids_of "$iinst" | grep -c .) left after $gone s"
+    fi
+done
 
 # A server killed with SIGKILL mid-run leaves its container; the next server
 # of the same instance removes it at start-up.
