@@ -101,7 +101,8 @@ static int in_background(void)
 }
 
 /* Sends len bytes (and the close when `close`), retrying while the server
- * has too much unread.  Returns the last answer's code. */
+ * has too much unread, unless the run ends or Ctrl-C is pressed meanwhile
+ * (the helper must go and cancel).  Returns the last answer's code. */
 static int stdin_send(helper *h, const char *data, size_t len, int close)
 {
     char err[256];
@@ -109,7 +110,7 @@ static int stdin_send(helper *h, const char *data, size_t len, int close)
 
     for (;;) {
         rv = sce_client_run_stdin(h->c, h->run_id, NULL, data, len, close, err, sizeof(err));
-        if (rv != SCE_ERR_RESOURCE_EXHAUSTED || atomic_load(&h->stop))
+        if (rv != SCE_ERR_RESOURCE_EXHAUSTED || atomic_load(&h->stop) || follow_interrupts > 0)
             return rv;
         sce_sleep_ms(FOLLOW_STDIN_RETRY_MS);
     }
