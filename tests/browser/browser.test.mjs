@@ -286,6 +286,145 @@ pageTest("JavaScript: switching the language and running console.log", async () 
   assert.match(await page.locator("#ran-with").textContent(), /Node\.js/);
 });
 
+// ---------- live runs: streamed output, stdin while it runs, Stop ----------
+
+const FIRST_LINE_MS = Number(process.env.SCE_BROWSER_FIRST_LINE_MS) || 1500;
+
+// Waits until the run started from the page has ended (verdict shown, Run free).
+async function waitRunEnd() {
+  await page.waitForFunction(() => document.getElementById("verdict").dataset.status !== "running" &&
+    document.getElementById("run").getAttribute("aria-disabled") !== "true", null, { timeout: RUN_TIMEOUT });
+  return page.locator("#verdict").getAttribute("data-status");
+}
+
+// Clicks Run with `code` in the editor (no stdin box: the input line is live).
+async function startLive(language, code) {
+  await page.locator("#language").selectOption(language);
+  await page.locator("#timeout").selectOption("");
+  await page.locator("#stdin").fill("");
+  await setCode(code);
+  await page.locator("#run").click();
+}
+
+pageTest("live output: each line appears as the program prints it", async () => {
+  await startLive("python", 'import time\nfor i in range(5):\n    print("line", i)\n    time.sleep(0.5)\n');
+  const clicked = Date.now();
+  // The output's text, sampled until the run ends: [ms since the click, text].
+  const samples = [];
+  for (;;) {
+    const [text, status] = await page.evaluate(() =>
+      [document.getElementById("output").textContent, document.getElementById("verdict").dataset.status]);
+    if (!samples.length || samples.at(-1)[1] !== text) samples.push([Date.now() - clicked, text]);
+    if (status !== "running" || Date.now() - clicked > RUN_TIMEOUT) break;
+    await page.waitForTimeout(50);
+  }
+  const shown = samples.map(([ms, t]) => `${ms} ms: ${JSON.stringify(t)}`).join("; ");
+  const first = samples.find(([, t]) => t.includes("line 0"));
+  const last = samples.find(([, t]) => t.includes("line 4"));
+  assert.ok(first && first[0] <= FIRST_LINE_MS, `first line within ${FIRST_LINE_MS} ms of Run: ${shown}`);
+  assert.ok(last && last[0] - first[0] >= 1500, `the last line came about 2 s after the first: ${shown}`);
+  assert.ok(samples.filter(([, t]) => t.startsWith("line 0")).length >= 4, `the text grew line by line: ${shown}`);
+  assert.equal(await waitRunEnd(), "ok");
+  assert.equal(await outputText(), "line 0\nline 1\nline 2\nline 3\nline 4\n");
+  assert.match(await page.locator("#summary").textContent(), /^OK/);
+  assert.equal(await page.locator("#exit-code").textContent(), "0");
+  assert.ok(await page.locator("#live").isHidden(), "the live controls are gone after the run");
+});
+
+// Types "Ada" into the input line once `prompt` is shown, presses Enter,
+// and checks the program's answer and the echoed line. `closeAfter`: the
+// program waits for the end of its input once it has answered (node's
+// readline on a pipe, which stdin is here, keeps it alive until then).
+async function inputRoundTrip(language, code, prompt, answer, closeAfter = false) {
+  await startLive(language, code);
+  const input = page.getByRole("textbox", { name: "Input to the program", exact: true }); // labelled
+  await input.waitFor({ state: "visible", timeout: RUN_TIMEOUT });
+  await page.waitForFunction((p) => document.getElementById("output").textContent.includes(p), prompt,
+    { timeout: RUN_TIMEOUT });
+  await input.focus();
+  await page.keyboard.type("Ada");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction((a) => document.getElementById("output").textContent.includes(a), answer,
+    { timeout: RUN_TIMEOUT });
+  if (closeAfter) {
+    assert.equal(await page.locator("#verdict").getAttribute("data-status"), "running");
+    await page.getByRole("button", { name: "Close input", exact: true }).click();
+  }
+  assert.equal(await waitRunEnd(), "ok", await page.locator("#summary").textContent());
+  assert.equal(await outputText(), `${prompt}Ada\n${answer}\n`);
+  assert.equal(await page.locator("#output .stdin-echo").textContent(), "Ada\n", "the typed line is echoed as input");
+  assert.ok(await page.locator("#live").isHidden());
+}
+
+pageTest("input(): Python reads a line typed while it runs", async () => {
+  await inputRoundTrip("python", 'name = input("name? ")\nprint("hello", name)\n', "name? ", "hello Ada");
+});
+
+pageTest("readline: Node.js reads a line typed while it runs", async () => {
+  await inputRoundTrip("node", [
+    'const readline = require("readline");',
+    "const rl = readline.createInterface({ input: process.stdin, output: process.stdout });",
+    'rl.question("name? ", (name) => { console.log("hello", name); rl.close(); });', "",
+  ].join("\n"), "name? ", "hello Ada", true);
+});
+
+pageTest("Close input ends the program's stdin; the stdin box still feeds it whole", async () => {
+  await startLive("python", 'import sys\nprint("got", repr(sys.stdin.read()))\n');
+  const input = page.getByRole("textbox", { name: "Input to the program", exact: true });
+  await input.waitFor({ state: "visible", timeout: RUN_TIMEOUT });
+  await input.focus();
+  await page.keyboard.type("one");
+  await page.keyboard.press("Enter");
+  // By keyboard: Tab from the input line reaches Close input.
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "live-close");
+  await page.keyboard.press("Enter");
+  assert.equal(await waitRunEnd(), "ok", await page.locator("#summary").textContent());
+  assert.equal(await outputText(), "one\ngot 'one\\n'\n");
+
+  // Input given in the stdin box is all there is: no wait for Close input.
+  await page.locator("#stdin").fill("Ada\nGrace\n");
+  await page.locator("#run").click();
+  assert.equal(await waitRunEnd(), "ok", await page.locator("#summary").textContent());
+  assert.equal(await outputText(), "got 'Ada\\nGrace\\n'\n");
+  await page.locator("#stdin").fill("");
+});
+
+pageTest("Stop cancels a running program", async () => {
+  await startLive("python", "while True:\n    pass\n");
+  const stop = page.getByRole("button", { name: "Stop", exact: true });
+  await stop.waitFor({ state: "visible", timeout: RUN_TIMEOUT });
+  assert.equal(await page.locator("#verdict").getAttribute("data-status"), "running");
+  await stop.focus();
+  await page.keyboard.press("Enter");
+  assert.equal(await waitRunEnd(), "cancelled", await page.locator("#summary").textContent());
+  assert.equal(await page.locator("#verdict").textContent(), "Cancelled");
+  assert.match(await page.locator("#summary").textContent(), /^Cancelled/);
+  assert.ok(await stop.isHidden(), "the Stop button is gone");
+  assert.ok(await page.locator("#live").isHidden());
+});
+
+pageTest("a browser that cannot read a body as it arrives gets the plain answer", async () => {
+  const plain = await page.context().newPage();
+  try {
+    await plain.addInitScript(() => { delete window.ReadableStream; });
+    const accepts = [];
+    plain.on("request", (r) => { if (new URL(r.url()).pathname === "/run") accepts.push(r.headers().accept); });
+    await plain.goto(origin + "/", { waitUntil: "load" });
+    await plain.locator(".cm-content").click();
+    await plain.keyboard.press("ControlOrMeta+a");
+    await plain.keyboard.insertText('print("plain", 1 + 1)\n');
+    await plain.locator("#run").click();
+    await plain.waitForFunction(() => !["running", "idle"].includes(document.getElementById("verdict").dataset.status),
+      null, { timeout: RUN_TIMEOUT });
+    assert.equal(await plain.locator("#verdict").getAttribute("data-status"), "ok");
+    assert.equal(await plain.locator("#output").textContent(), "plain 2\n");
+    assert.deepEqual(accepts, ["application/json"]);
+  } finally {
+    await plain.close();
+  }
+});
+
 pageTest("server down, busy, slow or unreachable: a clear message", async () => {
   // The gateway's error answers, faked in the browser (no other host involved).
   const cases = [

@@ -123,6 +123,7 @@ export const EXAMPLES = [
       '  rl.question("How old are you? ", (age) => {',
       "    console.log(`Hello, ${name}! Next year you will be ${Number(age) + 1}.`);",
       "    rl.close();",
+      "    process.stdin.destroy(); // stdin is a pipe, not a terminal: let go of it to end",
       "  });",
       "});",
       "",
