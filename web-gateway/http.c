@@ -739,6 +739,30 @@ bad:
     return SCE_ERR_INVALID_ARGUMENT;
 }
 
+/* The live-run caps as they apply: a live run holds a connection's thread
+ * for its run's length, so at most max_connections - 1 of them (plain
+ * requests, and the live runs' own stdin and cancel POSTs, keep a thread),
+ * and one client at most max_connections_per_ip - 1 (it keeps a
+ * connection for their stdin).  Lowered ones are logged. */
+static void live_caps(const http_config *cfg, unsigned *total, unsigned *per_client)
+{
+    unsigned t = *total, p = *per_client;
+
+    if (cfg->max_connections > 0 && t >= cfg->max_connections)
+        t = cfg->max_connections - 1;
+    if (cfg->max_connections_per_ip > 0 && p >= cfg->max_connections_per_ip)
+        p = cfg->max_connections_per_ip - 1;
+    if (p > t)
+        p = t;
+    if (t != *total || p != *per_client)
+        SCE_LOG(SCE_LOG_WARN, NULL,
+                "live runs: at most %u at once and %u per client (max_live_runs %u and "
+                "max_live_runs_per_client %u lowered below the connection caps)",
+                t, p, *total, *per_client);
+    *total = t;
+    *per_client = p;
+}
+
 int http_start(const http_config *cfg, gw_backends *backends, gw_metrics *metrics,
                http_server **out, char *err, size_t errlen)
 {
@@ -747,6 +771,7 @@ int http_start(const http_config *cfg, gw_backends *backends, gw_metrics *metric
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
                      MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
     unsigned burst = cfg->rate_burst > 0 ? cfg->rate_burst : 1;
+    unsigned live_total, live_per_client;
     int family = AF_INET, rv;
     uint16_t port = 0;
 
@@ -786,9 +811,10 @@ int http_start(const http_config *cfg, gw_backends *backends, gw_metrics *metric
         flags |= MHD_USE_IPv6;
     if ((rv = gw_watchdog_start(cfg->read_timeout_ms, &s->watchdog, err, errlen)) != SCE_OK)
         goto out;
-    if ((s->live = gw_live_new(cfg->max_live_runs > 0 ? cfg->max_live_runs : 1,
-                               cfg->max_live_runs_per_client > 0 ? cfg->max_live_runs_per_client : 1,
-                               metrics)) == NULL) {
+    live_total = cfg->max_live_runs;
+    live_per_client = cfg->max_live_runs_per_client;
+    live_caps(cfg, &live_total, &live_per_client);
+    if ((s->live = gw_live_new(live_total, live_per_client, metrics)) == NULL) {
         sce_seterr(err, errlen, "out of memory");
         rv = SCE_ERR_NO_MEMORY;
         goto out;
@@ -820,7 +846,7 @@ int http_start(const http_config *cfg, gw_backends *backends, gw_metrics *metric
             "serving HTTP on %s (body limit %zu bytes, header limit %zu bytes, %u connections, "
             "%u per address, %u live runs, %u per client, read timeout %lld ms, CORS %s)",
             cfg->listen, s->body_limit, cfg->header_limit_bytes, cfg->max_connections,
-            cfg->max_connections_per_ip, cfg->max_live_runs, cfg->max_live_runs_per_client,
+            cfg->max_connections_per_ip, live_total, live_per_client,
             (long long)cfg->read_timeout_ms,
             s->cors_origin ? s->cors_origin : "off");
     if (s->rate != NULL)

@@ -38,10 +38,10 @@ gw_live *gw_live_new(unsigned max_live_runs, unsigned max_per_client, struct gw_
 
     if (l == NULL)
         return NULL;
-    l->max_total = max_live_runs > 0 ? max_live_runs : 1;
-    l->max_per_client = max_per_client > 0 ? max_per_client : 1;
+    l->max_total = max_live_runs;
+    l->max_per_client = max_per_client;
     l->metrics = metrics;
-    if ((l->clients = calloc(l->max_total, sizeof(*l->clients))) == NULL) {
+    if ((l->clients = calloc(l->max_total > 0 ? l->max_total : 1, sizeof(*l->clients))) == NULL) {
         free(l);
         return NULL;
     }

@@ -5,7 +5,7 @@
  * A live run holds one of libmicrohttpd's connection threads for as long
  * as its program runs, where a plain run holds one only until its answer.
  * So the gateway holds at most max_live_runs of them at once (default 32;
- * options_check() keeps it below max_connections, so plain requests and a
+ * http_start() keeps it below max_connections, so plain requests and a
  * live run's own stdin POSTs always find a thread), and one client (a key
  * of client_key.h, as the rate limiter sees it) at most
  * max_live_runs_per_client (default 4), so one client cannot take them
@@ -29,7 +29,7 @@ struct gw_metrics;
 
 typedef struct gw_live gw_live; /* counts the live runs (SSE streams and WebSockets) */
 
-/* A set of counts with these caps (each at least 1); `metrics` (may be
+/* A set of counts with these caps (0: every live run refused); `metrics` (may be
  * NULL, borrowed) gets the gauge of live runs and the refusals
  * ("live_runs").  NULL when out of memory. */
 gw_live *gw_live_new(unsigned max_live_runs, unsigned max_per_client, struct gw_metrics *metrics);

@@ -144,25 +144,6 @@ int options_check(const gateway_options *o, gw_tenants **tenants, char *err, siz
     if (o->auth_token[0] != '\0' &&
         gw_tenants_single(o->auth_token, tenants, err, errlen) != SCE_OK)
         return -1;
-    if (o->max_live_runs >= o->max_connections) {
-        sce_seterr(err, errlen,
-                   "max_live_runs (%lld) must be below max_connections (%lld): each live run "
-                   "holds a connection's thread, and plain requests need some",
-                   (long long)o->max_live_runs, (long long)o->max_connections);
-        return -1;
-    }
-    if (o->max_live_runs_per_client > o->max_live_runs) {
-        sce_seterr(err, errlen, "max_live_runs_per_client (%lld) is more than max_live_runs (%lld)",
-                   (long long)o->max_live_runs_per_client, (long long)o->max_live_runs);
-        return -1;
-    }
-    if (o->max_connections_per_ip > 0 && o->max_live_runs_per_client >= o->max_connections_per_ip) {
-        sce_seterr(err, errlen,
-                   "max_live_runs_per_client (%lld) must be below max_connections_per_ip (%lld): "
-                   "a client's live runs hold connections, and their stdin needs one more",
-                   (long long)o->max_live_runs_per_client, (long long)o->max_connections_per_ip);
-        return -1;
-    }
     for (const char *p = o->client_ip_header; *p != '\0'; p++) {
         if (*p <= 0x20 || *p >= 0x7f || *p == ':') {
             sce_seterr(err, errlen,

@@ -49,11 +49,8 @@ extern const sce_config_spec gateway_options_spec;
  * so that what the checks log obeys it),
  * cors_origin is "*" or one origin, server is not empty, at most one of
  * auth_token and auth_token_file is set, client_ip_header is a header
- * name, max_live_runs is below max_connections (a live run holds a
- * connection's thread; plain requests must keep some) and
- * max_live_runs_per_client is at most max_live_runs and below
- * max_connections_per_ip (a client with all its live runs open still has a
- * connection for their stdin and cancel POSTs).  Also builds the set of tokens into *tenants (NULL: no
+ * name.  (The live-run caps are kept below the connection caps by
+ * http_start(), which lowers them and says so.)  Also builds the set of tokens into *tenants (NULL: no
  * authentication; the caller frees it with gw_tenants_free()).  Returns 0,
  * or -1 with one line in err. */
 int options_check(const gateway_options *o, gw_tenants **tenants, char *err, size_t errlen);
