@@ -95,7 +95,9 @@ const tests = {
         await interactive('javascript', '>=18',
                           "const rl = require('readline').createInterface({ input: process.stdin });\n" +
                           "process.stdout.write('name? ');\n" +
-                          "rl.once('line', l => { console.log('hello', l); rl.close(); });\n",
+                          // A pipe's stdin keeps node alive after rl.close() (as
+                          // on Piston): the program lets go of it itself.
+                          "rl.once('line', l => { console.log('hello', l); rl.close(); process.stdin.destroy(); });\n",
                           'javascript');
     },
     async initTimeout() {
