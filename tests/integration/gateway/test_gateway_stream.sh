@@ -149,7 +149,7 @@ for lang in python node; do
     [ "$code_s" = 204 ] || fail "$lang: stdin answered $code_s"
     wait_for "$work/b-$lang" '"exit_code":' 15 || fail "$lang: no result: $(cat "$work/b-$lang")"
     result=$(event_data "$work/b-$lang" result)
-    json_field "$result" stdout | grep -q 'hello Ada' || fail "$lang: $result"
+    [[ "$(json_field "$result" stdout)" == *"hello Ada"* ]] || fail "$lang: $result"
     # d. 409: the run has ended.
     code_s=$(status_of POST "$gw/runs/$id/stdin" --data-binary 'late')
     [ "$code_s" = 409 ] || fail "$lang: stdin after the end answered $code_s"
@@ -195,7 +195,7 @@ id=$(json_field "$(event_data "$work/d" start)" id)
 [ "$(status_of POST "$gw/runs/$id/stdin" --data-binary more)" = 409 ] ||
     fail "stdin after close is not 409"
 wait_for "$work/d" '"exit_code":' 15 || fail "no result after close"
-json_field "$(event_data "$work/d" result)" stdout | grep -qx 3 || fail "stdin: $(event_data "$work/d" result)"
+[ "$(json_field "$(event_data "$work/d" result)" stdout)" = 3 ] || fail "stdin: $(event_data "$work/d" result)"
 [ "$(status_of POST "$gw/runs/$id/cancel")" = 204 ] || fail "cancel after the end is not 204"
 
 # ------------------------------------------------------------ e. a slow reader
