@@ -1448,12 +1448,23 @@ void sce_run_events_free(sce_run_events *e)
     free(e);
 }
 
+/* A follow-up answered with a status only (RUN_STDIN, RUN_CANCEL). */
+static int follow_status_call(sce_client *c, int method, void *body, const char *tenant,
+                              char *errbuf, size_t errlen)
+{
+    Sce__V1__Response *resp = NULL;
+    char id[17];
+    int rv = client_call(c, method, body, tenant, &resp, id, errbuf, errlen);
+
+    if (resp != NULL)
+        sce__v1__response__free_unpacked(resp, NULL);
+    return rv;
+}
+
 int sce_client_run_stdin(sce_client *c, const char *run_id, const char *tenant, const void *data,
                          size_t len, int close, char *errbuf, size_t errlen)
 {
     Sce__V1__RunStdinRequest body = SCE__V1__RUN_STDIN_REQUEST__INIT;
-    Sce__V1__Response *resp = NULL;
-    char id[17];
     int rv;
 
     if ((rv = call_args_check(c, &body, errbuf, errlen)) != SCE_OK ||
@@ -1467,30 +1478,21 @@ int sce_client_run_stdin(sce_client *c, const char *run_id, const char *tenant, 
     body.data.data = (uint8_t *)data;
     body.data.len = len;
     body.close = close != 0;
-    rv =
-        client_call(c, SCE__V1__METHOD__METHOD_RUN_STDIN, &body, tenant, &resp, id, errbuf, errlen);
-    if (resp != NULL)
-        sce__v1__response__free_unpacked(resp, NULL);
-    return rv;
+    return follow_status_call(c, SCE__V1__METHOD__METHOD_RUN_STDIN, &body, tenant, errbuf, errlen);
 }
 
 int sce_client_run_cancel(sce_client *c, const char *run_id, const char *tenant, char *errbuf,
                           size_t errlen)
 {
     Sce__V1__RunCancelRequest body = SCE__V1__RUN_CANCEL_REQUEST__INIT;
-    Sce__V1__Response *resp = NULL;
-    char id[17];
     int rv;
 
     if ((rv = call_args_check(c, &body, errbuf, errlen)) != SCE_OK ||
         (rv = run_id_check(run_id, errbuf, errlen)) != SCE_OK)
         return rv;
     body.run_id = (char *)run_id;
-    rv = client_call(c, SCE__V1__METHOD__METHOD_RUN_CANCEL, &body, tenant, &resp, id, errbuf,
-                     errlen);
-    if (resp != NULL)
-        sce__v1__response__free_unpacked(resp, NULL);
-    return rv;
+    return follow_status_call(c, SCE__V1__METHOD__METHOD_RUN_CANCEL, &body, tenant, errbuf,
+                              errlen);
 }
 
 /* ------------------------------------------------------------ history */
