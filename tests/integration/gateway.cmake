@@ -42,3 +42,17 @@ add_test(NAME gateway_stream
                  $<TARGET_FILE:sce-gateway>)
 set_tests_properties(gateway_stream PROPERTIES FIXTURES_REQUIRED stack LABELS docker TIMEOUT 300
                      ENVIRONMENT SCE_TEST_STACK_ENV=${SCE_STACK_ENV})
+
+# GET /api/v2/connect driven as Piston's own CLI drives Piston (npm's `ws`
+# client, tests/piston): interactive Python and Node.js runs, the close
+# codes 4000/4001/4003, an unknown runtime (error + 4002), the output cap,
+# a cross-site Origin (403), and a client that leaves mid-run (its
+# container gone within 5 s).
+include(${PROJECT_SOURCE_DIR}/cmake/npm.cmake)
+sce_require_node("the Piston WebSocket test")
+sce_npm_ci(${CMAKE_CURRENT_SOURCE_DIR}/piston _piston_stamp "Piston WebSocket test")
+add_custom_target(sce_piston_test_deps ALL DEPENDS ${_piston_stamp})
+add_test(NAME gateway_piston_ws
+         COMMAND ${SCE_NODE_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/piston/piston_ws.test.mjs)
+set_tests_properties(gateway_piston_ws PROPERTIES FIXTURES_REQUIRED stack LABELS docker TIMEOUT 300
+                     ENVIRONMENT SCE_TEST_STACK_ENV=${SCE_STACK_ENV})

@@ -1093,7 +1093,7 @@ static void test_history_pages_and_filters(void **state)
     http(gw_own.url, "GET", "/history?verdict=great", NULL, NULL, 0, &a);
     expect_error(&a, 400, "INVALID_ARGUMENT",
                  "verdict: expected one of ok, runtime_error, timeout, memory_limit, "
-                 "output_limit, rejected, internal_error");
+                 "output_limit, rejected, internal_error, cancelled");
     answer_free(&a);
     http(gw_own.url, "GET", "/history?language=ruby", NULL, NULL, 0, &a);
     expect_error(&a, 400, "INVALID_ARGUMENT", "unknown language 'ruby': use one of python, node");
