@@ -3,8 +3,10 @@
  * RUN_CANCEL) against the real server and the real Docker Engine, through
  * libsce, for one language (argv[1]: python or node).
  *
- * The server is the ctest fixture `stack`'s (stack.sh).  The programs print
- * their container's id first where a test must see the container go.
+ * The server is the ctest fixture `stack`'s (stack.sh).  Where a test must
+ * see a run's container go, it reads the container's id from the line the
+ * server logs at the run's end ("[<request id>] python run <id> ..."), in
+ * the stack's server.log: that works on runc and gVisor alike.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +26,7 @@
 #include "stack_env.h"
 
 static char server_url[512];
+static char stack_dir[512];
 static const char *lang;
 static int is_py;
 static sce_client *client;
@@ -162,14 +165,34 @@ static int container_exists(const char *id)
     return code == 200;
 }
 
-/* The container id the program printed on its first line. */
-static void first_line(const seen *s, char *out, size_t outlen)
+/* The id (12 hex digits) of the container that ran the run started with
+ * request id `rid`, from the line the server logs at its end. */
+static void run_container(const char *rid, char *out, size_t outlen)
 {
-    size_t n = strcspn(s->out, "\n");
+    char path[600], line[1024], tag[80];
+    int64_t until = now_ms() + 5000;
 
-    assert_true(n > 0 && n < outlen);
-    memcpy(out, s->out, n);
-    out[n] = '\0';
+    snprintf(path, sizeof(path), "%s/server.log", stack_dir);
+    snprintf(tag, sizeof(tag), "[%s] %s run ", rid, lang);
+    for (;;) {
+        FILE *f = fopen(path, "r");
+
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f) != NULL) {
+            const char *p = strstr(line, tag);
+
+            if (p != NULL && strlen(p + strlen(tag)) > 12 && outlen > 12) {
+                memcpy(out, p + strlen(tag), 12);
+                out[12] = '\0';
+                fclose(f);
+                return;
+            }
+        }
+        fclose(f);
+        if (now_ms() > until)
+            fail_msg("no line \"%s\" in %s", tag, path);
+        usleep(100 * 1000);
+    }
 }
 
 static void assert_gone_within(const char *container, int64_t ms)
@@ -183,15 +206,8 @@ static void assert_gone_within(const char *container, int64_t ms)
     }
 }
 
-/* The program's first line: its container's id, from the source of the
- * engine's bind mounts (/etc/hosts and the like). */
-#define HOSTNAME_PY                                                                                \
-    "import re, time\n"                                                                            \
-    "print(re.search(r'/containers/([0-9a-f]{64})/', open('/proc/self/mountinfo').read())"         \
-    ".group(1), flush=True)\n"
-#define HOSTNAME_JS                                                                                \
-    "console.log(/\\/containers\\/([0-9a-f]{64})\\//.exec("                                        \
-    "require('fs').readFileSync('/proc/self/mountinfo', 'utf8'))[1]);\n"
+#define STARTED_PY "import time\nprint('started', flush=True)\n"
+#define STARTED_JS "console.log('started');\n"
 
 /* ------------------------------------------------------------ tests */
 
@@ -260,17 +276,15 @@ static void test_input_round_trip(void **state)
 /* Cancel: the verdict says so and the container goes. */
 static void test_cancel(void **state)
 {
-    const char *py = HOSTNAME_PY "while True:\n    time.sleep(0.1)\n";
-    const char *js = HOSTNAME_JS "setInterval(() => {}, 100);\n";
+    const char *py = STARTED_PY "while True:\n    time.sleep(0.1)\n";
+    const char *js = STARTED_JS "setInterval(() => {}, 100);\n";
     seen *s = calloc(1, sizeof(*s));
     sce_run_started *st = start(is_py ? py : js, NULL, 0, NULL);
     char host[80], err[256];
     int64_t t;
 
     (void)state;
-    assert_true(poll_until(st->run_id, s, "\n", 10000));
-    first_line(s, host, sizeof(host));
-    assert_true(container_exists(host));
+    assert_true(poll_until(st->run_id, s, "started\n", 10000));
     t = now_ms();
     assert_int_equal(sce_client_run_cancel(client, st->run_id, NULL, err, sizeof(err)), SCE_OK);
     poll_to_end(st->run_id, NULL, s);
@@ -281,6 +295,7 @@ static void test_cancel(void **state)
     assert_int_equal(sce_client_run_cancel(client, st->run_id, NULL, err, sizeof(err)), SCE_OK);
     assert_int_equal(sce_client_run_stdin(client, st->run_id, NULL, "x", 1, 0, err, sizeof(err)),
                      SCE_ERR_FAILED_PRECONDITION);
+    run_container(st->request_id, host, sizeof(host));
     assert_gone_within(host, bound_ms(5000));
     sce_run_result_free(s->result);
     sce_run_started_free(st);
@@ -292,18 +307,18 @@ static void test_cancel(void **state)
  * all of the output and the end. */
 static void test_reader_gone(void **state)
 {
-    const char *py = HOSTNAME_PY "time.sleep(30)\n";
-    const char *js = HOSTNAME_JS "setTimeout(() => {}, 30000);\n";
+    const char *py = STARTED_PY "time.sleep(30)\n";
+    const char *js = STARTED_JS "setTimeout(() => {}, 30000);\n";
     seen *s = calloc(1, sizeof(*s)), *late = calloc(1, sizeof(*late));
     sce_run_started *st = start(is_py ? py : js, NULL, 0, NULL);
     char host[80];
 
     (void)state;
-    assert_true(poll_until(st->run_id, s, "\n", 10000));
-    first_line(s, host, sizeof(host));
+    assert_true(poll_until(st->run_id, s, "started\n", 10000));
     sleep(SCE_RUN_READER_GONE_MS / 1000 + 3);
-    assert_gone_within(host, bound_ms(5000));
     poll_to_end(st->run_id, NULL, late);
+    run_container(st->request_id, host, sizeof(host));
+    assert_gone_within(host, bound_ms(5000));
     assert_int_equal(late->result->verdict, SCE_VERDICT_CANCELLED);
     assert_true(strstr(late->result->message, "reading") != NULL);
     assert_string_equal(late->out, s->out);
@@ -418,7 +433,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_time_limit),
         cmocka_unit_test(test_not_found_and_invalid),
     };
-    stack_value v[] = {{"SCE_SERVER", server_url, sizeof(server_url), 1}};
+    stack_value v[] = {{"SCE_SERVER", server_url, sizeof(server_url), 1},
+                       {"SCE_TEST_DIR", stack_dir, sizeof(stack_dir), 1}};
     char err[256];
     int rv;
 
@@ -428,7 +444,7 @@ int main(int argc, char **argv)
     }
     lang = argv[1];
     is_py = strcmp(lang, "python") == 0;
-    stack_env_load(v, 1);
+    stack_env_load(v, 2);
     if (sce_client_open(server_url, &client, err, sizeof(err)) != SCE_OK) {
         fprintf(stderr, "%s\n", err);
         return 1;
