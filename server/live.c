@@ -44,6 +44,10 @@ struct live_run {
     uint64_t nchunks;
     uint64_t delivered; /* the highest chunk a poll has returned */
     size_t last_off;    /* offset of the last record */
+    /* Where the record after chunk scan_seq starts: records never move
+     * (only the last one grows), so a poll starts its search there. */
+    uint64_t scan_seq;
+    size_t scan_off;
 
     uint8_t *in; /* stdin not yet taken by the worker */
     size_t in_len;
@@ -157,12 +161,16 @@ static void unlink_run(live_registry *r, live_run *lr)
     r->count--;
 }
 
-/* Forgets the oldest ended run nobody holds (under the lock); 1 if one
- * was forgotten.  *freed gets it when it can be freed now. */
+/* Forgets the oldest run that ended at least SCE_LIVE_KEPT_MIN_MS ago and
+ * has no parked poll (under the lock); 1 if one was forgotten.  *freed
+ * gets it when it can be freed now. */
 static int forget_oldest_done(live_registry *r, live_run **freed)
 {
+    int64_t now = sce_clock_ms();
+
     for (live_run *lr = r->head; lr != NULL; lr = lr->next) {
-        if (lr->state == RUN_DONE && lr->waiters == NULL) {
+        if (lr->state == RUN_DONE && lr->waiters == NULL &&
+            now - lr->done_ms >= SCE_LIVE_KEPT_MIN_MS) {
             unlink_run(r, lr);
             *freed = --lr->refs == 0 ? lr : NULL;
             return 1;
@@ -607,11 +615,19 @@ int live_events_take(live_run *lr, uint64_t after_seq, live_events *ev)
     pthread_mutex_lock(&r->lock);
     lr->last_poll_ms = sce_clock_ms();
     /* The first record after after_seq, then as many as fit. */
+    if (after_seq >= lr->scan_seq) {
+        seq = lr->scan_seq;
+        off = lr->scan_off;
+    }
     while (off < lr->log_len && seq < after_seq) {
         off += REC_HEADER + rec_len(lr->log + off);
         seq++;
     }
     first = off;
+    if (seq > lr->scan_seq) {
+        lr->scan_seq = seq;
+        lr->scan_off = first;
+    }
     while (off < lr->log_len &&
            (n == 0 || bytes + rec_len(lr->log + off) <= SCE_LIVE_POLL_MAX_BYTES)) {
         bytes += rec_len(lr->log + off);

@@ -346,7 +346,7 @@ static void handle_run_start(slot *s)
     Sce__V1__Response resp = SCE__V1__RESPONSE__INIT;
     Sce__V1__RunStarted started = SCE__V1__RUN_STARTED__INIT;
     Sce__V1__Limits limits = SCE__V1__LIMITS__INIT;
-    char err[1024];
+    char err[1024], id[2 * SCE_LIVE_RUN_ID_BYTES + 1];
     run_spec spec;
     lang_status ls;
     live_run *lr = NULL;
@@ -377,6 +377,9 @@ static void handle_run_start(slot *s)
         sce_seterr(err, sizeof(err), "out of memory");
         goto fail;
     }
+    /* Once queued, the run is the job's: it may end and be forgotten
+     * before this answer is packed, so the answer keeps its own id. */
+    snprintf(id, sizeof(id), "%s", live_run_id(lr));
     job->srv = srv;
     job->job = 1;
     job->live = lr;
@@ -395,8 +398,8 @@ static void handle_run_start(slot *s)
         goto fail;
     }
     s->req = NULL;
-    SCE_LOG(SCE_LOG_INFO, s->rid, "followed run %s queued", live_run_id(lr));
-    started.run_id = (char *)live_run_id(lr);
+    SCE_LOG(SCE_LOG_INFO, s->rid, "followed run %s queued", id);
+    started.run_id = id;
     resp.body_case = SCE__V1__RESPONSE__BODY_RUN_STARTED;
     resp.run_started = &started;
     reply_answer(s, method, SCE_OK, NULL, &resp); /* packs before the job can end the run */
@@ -420,10 +423,13 @@ static void poll_answer(slot *s)
     s->live = NULL;
     if (live_events_take(lr, s->after_seq, &ev) != SCE_OK) {
         reply_status(s, method, SCE_ERR_NO_MEMORY, "out of memory reading the run's output");
-    } else if (ev.msg.done && ev.status != SCE_OK) {
-        /* The run could not run (no engine, ...): its own status. */
+    } else if (ev.msg.done && ev.status != SCE_OK && ev.msg.n_chunks == 0) {
+        /* The run could not run (no engine, ...): its own status, once
+         * every chunk it wrote has been read. */
         reply_status(s, method, ev.status, ev.message);
     } else {
+        if (ev.status != SCE_OK)
+            ev.msg.done = 0; /* the chunks first; the next poll gets the status */
         ev.msg.run_id = (char *)live_run_id(lr);
         resp.body_case = SCE__V1__RESPONSE__BODY_RUN_EVENTS;
         resp.run_events = &ev.msg;

@@ -123,6 +123,7 @@
 #define SCE_LIVE_POLL_MAX_BYTES (1 << 20) /* output in one poll's answer (at least one chunk) */
 #define SCE_LIVE_TICK_MS 100              /* the timer: waits that pass, readers gone, forgetting */
 #define SCE_LIVE_EXTRA_RUNS 64            /* room for ended runs kept, beyond workers + queue */
+#define SCE_LIVE_KEPT_MIN_MS 10000 /* an ended run is kept this long even when room is short */
 #define SCE_LIVE_WRITE_CHUNK 16384        /* stdin handed to the attach stream at a time */
 
 /* ---- background engine work yields to runs (activity.c) ---- */

@@ -688,6 +688,7 @@ static void follow(session *s, const sce_run_started *st, const piston_init *in)
     piston_text text[2];
     size_t piece_max = PISTON_DATA_MAX_BYTES;
     uint64_t after = 0;
+    int64_t give_up_ms;
     char err[256];
 
     memset(text, 0, sizeof(text));
@@ -723,8 +724,19 @@ static void follow(session *s, const sce_run_started *st, const piston_init *in)
             return;
         }
         sce_run_events_free(ev);
-        /* One poll answer at a time: the next waits until this one is out. */
-        gw_ws_wait_sent(s->ws, sce_clock_ms() + GW_WS_PEER_TIMEOUT_MS);
+        /* One poll answer at a time: the next waits until this one is out.
+         * Meanwhile a poll past every chunk (it answers none) tells the
+         * server the reader is still there, so a slow peer's run is not
+         * taken for abandoned (SCE_RUN_READER_GONE_MS). */
+        give_up_ms = sce_clock_ms() + GW_WS_PEER_TIMEOUT_MS;
+        while (!gw_ws_wait_sent(s->ws, sce_clock_ms() + 2 * PISTON_POLL_WAIT_MS) &&
+               !gw_ws_gone(s->ws) && sce_clock_ms() < give_up_ms) {
+            sce_run_events *alive = NULL;
+
+            if (gw_backends_run_poll(s->cfg->backends, st->run_id, tenant_of(s), UINT64_MAX, 0,
+                                     &alive, err, sizeof(err)) == SCE_OK)
+                sce_run_events_free(alive);
+        }
     }
     /* The socket went first: the run goes with it. */
     gw_backends_run_cancel(s->cfg->backends, st->run_id, tenant_of(s), NULL, 0);
