@@ -7,7 +7,7 @@
 #             answers, found in the servers' logs; /healthz backends[].runs)
 #   health    /healthz lists the three backends up; /metrics has sce_
 #             series for each backend
-#   kill      kill -9 of one server once 6 slow runs (6 s each) have all
+#   kill      kill -9 of one server once 6 slow runs (15 s each) have all
 #             started: its runs are answered within seconds with a 502/503
 #             JSON error naming it and saying the run may or may not have
 #             been carried out, the others succeed, nothing starts again
@@ -90,7 +90,7 @@ start_server() {
     local n=$1 url
     url="tcp://127.0.0.1:${port[$n]}"
     "$server_bin" --listen "$url" --instance "${inst[$n]}" --history-path "$work/$n.db" \
-        --pool-size 1 --log-level debug >>"$work/$n.log" 2>&1 </dev/null &
+        --pool-size 1 --timeout 30s --log-level debug >>"$work/$n.log" 2>&1 </dev/null &
     pid[$n]=$!
     alive_and_ready() { ! gone "${pid[$n]}" && ready "$url"; }
     wait_for 60 alive_and_ready
@@ -318,7 +318,7 @@ slow_pids=()
 for i in 1 2 3 4 5 6; do
     lang=python
     [ $((i % 2)) -eq 0 ] && lang=node
-    post "slow-$i" "$(body_for "$lang" "slow-$$-$i" 6)" &
+    post "slow-$i" "$(body_for "$lang" "slow-$$-$i" 15)" &
     slow_pids+=($!)
 done
 six_in_flight() { [ "$(in_flight_total)" -eq 6 ]; }
@@ -328,7 +328,8 @@ else
     fail "kill: /healthz never showed the 6 runs in flight ($(backends | tr '\n' ';'))"
 fi
 # Killed once every run has started (its server's log says so; each sleeps
-# 6 s), or 3 s after the first started (a loaded engine may take longer to
+# 15 s, within the servers' 30 s limit, so that a loaded machine's slow
+# greps cannot outlast them), or 3 s after the first started (a loaded engine may take longer to
 # start the last than the first takes to end): the victim is the server
 # with the most runs under way.
 t_first=""
