@@ -194,3 +194,39 @@ void sce_ascii_shown(char *out, size_t outlen, const char *s, size_t max)
     }
     out[i] = '\0';
 }
+
+/* Bytes at the end of s[0..len) that may be the start of a character
+ * whose rest is still to come (0-3). */
+static size_t incomplete_tail(const unsigned char *s, size_t len)
+{
+    for (size_t k = 1; k <= 3 && k <= len; k++) {
+        const unsigned char *t = s + len - k;
+
+        if (t[0] >= 0xC2 && t[0] <= 0xF4 && sce_utf8_seq(t, k) == 0 && sce_utf8_bad(t, k) == k)
+            return k;
+    }
+    return 0;
+}
+
+char *sce_utf8_pieces_feed(sce_utf8_pieces *t, const char *data, size_t len, int final,
+                           size_t *outlen)
+{
+    unsigned char *all = malloc(t->nheld + len + 1);
+    size_t n, keep;
+    char *text;
+
+    if (all == NULL)
+        return NULL;
+    memcpy(all, t->held, t->nheld);
+    if (len > 0)
+        memcpy(all + t->nheld, data, len);
+    n = t->nheld + len;
+    keep = final ? 0 : incomplete_tail(all, n);
+    text = sce_utf8_lossy((const char *)all, n - keep, outlen, NULL);
+    if (text != NULL) {
+        memcpy(t->held, all + n - keep, keep);
+        t->nheld = keep;
+    }
+    free(all);
+    return text;
+}

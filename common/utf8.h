@@ -25,6 +25,21 @@ size_t sce_utf8_seq(const unsigned char *s, size_t len);
  * same bytes give the same text in history, over HTTP and in the CLI. */
 size_t sce_utf8_bad(const unsigned char *s, size_t len);
 
+/* A byte stream's text as it arrives in pieces (a program's output, read
+ * while it runs): an incomplete character at a piece's end is held back
+ * for the next piece (or, at the end, replaced), and invalid bytes become
+ * U+FFFD as in sce_utf8_lossy.  Zero-initialise one per stream. */
+typedef struct sce_utf8_pieces {
+    unsigned char held[4];
+    size_t nheld;
+} sce_utf8_pieces;
+
+/* The text of len more bytes (final: the stream's last), malloc'd and
+ * NUL-terminated, its length in *outlen; NULL when out of memory (then
+ * nothing is held back anew). */
+char *sce_utf8_pieces_feed(sce_utf8_pieces *t, const char *data, size_t len, int final,
+                           size_t *outlen);
+
 /* A malloc'd copy of s[0..len) as valid UTF-8: each maximal ill-formed
  * subpart becomes U+FFFD, everything else (NUL and control characters
  * included) is kept.  NUL-terminated; *outlen (may be NULL) gets its length

@@ -429,41 +429,6 @@ void piston_ws_exit_of(const sce_run_result *r, piston_exit *e)
     }
 }
 
-/* Bytes at the end of s[0..len) that may be the start of a character
- * whose rest is still to come (0-3). */
-static size_t incomplete_tail(const unsigned char *s, size_t len)
-{
-    for (size_t k = 1; k <= 3 && k <= len; k++) {
-        const unsigned char *t = s + len - k;
-
-        if (t[0] >= 0xC2 && t[0] <= 0xF4 && sce_utf8_seq(t, k) == 0 && sce_utf8_bad(t, k) == k)
-            return k;
-    }
-    return 0;
-}
-
-char *piston_text_feed(piston_text *t, const char *data, size_t len, int final, size_t *outlen)
-{
-    unsigned char *all = malloc(t->nheld + len + 1);
-    size_t n, keep;
-    char *text;
-
-    if (all == NULL)
-        return NULL;
-    memcpy(all, t->held, t->nheld);
-    if (len > 0)
-        memcpy(all + t->nheld, data, len);
-    n = t->nheld + len;
-    keep = final ? 0 : incomplete_tail(all, n);
-    text = sce_utf8_lossy((const char *)all, n - keep, outlen, NULL);
-    if (text != NULL) {
-        memcpy(t->held, all + n - keep, keep);
-        t->nheld = keep;
-    }
-    free(all);
-    return text;
-}
-
 size_t piston_text_cut(const char *text, size_t len, size_t max)
 {
     size_t n = len <= max ? len : max;
@@ -649,7 +614,8 @@ static int version_ok(session *s, const piston_init *in, char *err, size_t errle
 
 /* Sends one poll answer's output, at most PISTON_DATA_MAX_BYTES (and the
  * output cap) of text per message. */
-static void send_output(session *s, const sce_run_events *ev, piston_text text[2], size_t piece_max)
+static void send_output(session *s, const sce_run_events *ev, sce_utf8_pieces text[2],
+                        size_t piece_max)
 {
     for (size_t i = 0; i <= ev->nchunks; i++) {
         /* After the last chunk of a run, what each stream held back. */
@@ -664,8 +630,8 @@ static void send_output(session *s, const sce_run_events *ev, piston_text text[2
             if (final ? !ev->done || text[k].nheld == 0
                       : (ch->stream == SCE_STREAM_STDERR) != stderr_k)
                 continue;
-            if ((t = piston_text_feed(&text[k], final ? NULL : ch->data, final ? 0 : ch->len, final,
-                                      &n)) == NULL)
+            if ((t = sce_utf8_pieces_feed(&text[k], final ? NULL : ch->data, final ? 0 : ch->len,
+                                          final, &n)) == NULL)
                 continue;
             while (off < n) {
                 size_t cut = piston_text_cut(t + off, n - off, piece_max);
@@ -685,7 +651,7 @@ static void send_output(session *s, const sce_run_events *ev, piston_text text[2
 /* Follows a started run to its end or the socket's. */
 static void follow(session *s, const sce_run_started *st, const piston_init *in)
 {
-    piston_text text[2];
+    sce_utf8_pieces text[2];
     size_t piece_max = PISTON_DATA_MAX_BYTES;
     uint64_t after = 0;
     int64_t give_up_ms;

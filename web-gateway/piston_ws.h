@@ -138,18 +138,6 @@ typedef struct piston_exit {
  * error points into r. */
 void piston_ws_exit_of(const sce_run_result *r, piston_exit *e);
 
-/* A stream's bytes as text: an incomplete UTF-8 character at the end is
- * held back for the stream's next piece (or, at the end, replaced), and
- * invalid bytes become U+FFFD. */
-typedef struct piston_text {
-    unsigned char held[4];
-    size_t nheld;
-} piston_text;
-
-/* The text of len more bytes (final: the stream's last), malloc'd and
- * NUL-terminated, its length in *outlen; NULL when out of memory. */
-char *piston_text_feed(piston_text *t, const char *data, size_t len, int final, size_t *outlen);
-
 /* The length of the longest prefix of text[0..len) that is at most max
  * bytes and ends on a character boundary (text is valid UTF-8). */
 size_t piston_text_cut(const char *text, size_t len, size_t max);

@@ -45,8 +45,7 @@ struct gw_sse {
     int finished; /* the last event is in pending */
     uint64_t next_seq;
     int64_t last_write_ms;
-    unsigned char held[2][4]; /* per stream: an incomplete character's first bytes */
-    size_t held_len[2];
+    sce_utf8_pieces text[2]; /* stdout's and stderr's text so far */
     char note[96];
 };
 
@@ -100,54 +99,21 @@ static int put_start(gw_sse *s)
                                (json_int_t)st->output_limit_bytes));
 }
 
-/* Bytes at the end of p[0..len) that begin a character still to be
- * completed (a valid prefix of a longer sequence): 0 to 3. */
-static size_t incomplete_tail(const unsigned char *p, size_t len)
-{
-    for (size_t k = 1; k <= 3 && k <= len; k++) {
-        unsigned char c = p[len - k];
-        size_t need;
-
-        if ((c & 0xC0) == 0x80)
-            continue; /* a continuation byte: its lead is further back */
-        if (c < 0xC2 || c > 0xF4)
-            return 0; /* ASCII, or a byte no character starts with */
-        need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-        return need > k && sce_utf8_bad(p + len - k, k) == k ? k : 0;
-    }
-    return 0;
-}
-
-/* {"data": text} of bytes as valid UTF-8. */
-static json_t *data_object(const char *bytes, size_t len)
+/* A stream's next text as a stdout or stderr event (none when it is
+ * empty); the chunk's bytes, or with ch NULL what stream i still holds. */
+static int put_text(gw_sse *s, int i, const sce_output_chunk *ch)
 {
     size_t n = 0;
-    char *text = sce_utf8_lossy(bytes, len, &n, NULL);
-    json_t *o = text != NULL ? json_pack("{s:s%}", "data", text, n) : NULL;
-
-    free(text);
-    return o;
-}
-
-/* One chunk of output: what its stream held back, then its bytes, less a
- * character they end in the middle of. */
-static int put_chunk(gw_sse *s, const sce_output_chunk *ch)
-{
-    int i = ch->stream == SCE_STREAM_STDERR ? 1 : 0;
-    size_t len = s->held_len[i] + ch->len, tail;
-    unsigned char *all = malloc(len > 0 ? len : 1);
+    char *text = sce_utf8_pieces_feed(&s->text[i], ch != NULL ? ch->data : NULL,
+                                      ch != NULL ? ch->len : 0, ch == NULL, &n);
     int rv = 0;
 
-    if (all == NULL)
+    if (text == NULL)
         return -1;
-    memcpy(all, s->held[i], s->held_len[i]);
-    memcpy(all + s->held_len[i], ch->data, ch->len);
-    tail = incomplete_tail(all, len);
-    memcpy(s->held[i], all + len - tail, tail);
-    s->held_len[i] = tail;
-    if (len > tail)
-        rv = put_event(s, ch->seq, i ? "stderr" : "stdout", data_object((char *)all, len - tail));
-    free(all);
+    if (n > 0)
+        rv = put_event(s, ch != NULL ? ch->seq : 0, i ? "stderr" : "stdout",
+                       json_pack("{s:s%}", "data", text, n));
+    free(text);
     return rv;
 }
 
@@ -155,13 +121,9 @@ static int put_chunk(gw_sse *s, const sce_output_chunk *ch)
  * the result. */
 static int put_result(gw_sse *s, const sce_run_result *res)
 {
-    for (int i = 0; i < 2; i++) {
-        if (s->held_len[i] > 0 &&
-            put_event(s, 0, i ? "stderr" : "stdout",
-                      data_object((char *)s->held[i], s->held_len[i])) != 0)
+    for (int i = 0; i < 2; i++)
+        if (put_text(s, i, NULL) != 0)
             return -1;
-        s->held_len[i] = 0;
-    }
     snprintf(s->note, sizeof(s->note), "streamed: %s", sce_verdict_name(res->verdict));
     return put_event(s, 0, "result", sce_json_run_result(res));
 }
@@ -232,7 +194,7 @@ static void poll_once(gw_sse *s)
         goto out;
     }
     for (size_t i = 0; i < ev->nchunks && !bad; i++)
-        bad = put_chunk(s, &ev->chunks[i]);
+        bad = put_text(s, ev->chunks[i].stream == SCE_STREAM_STDERR, &ev->chunks[i]);
     if (ev->next_seq > s->next_seq)
         s->next_seq = ev->next_seq;
     if (!bad && ev->done && ev->result != NULL) {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "piston_version.h"
 #include "piston_ws.h"
 #include "ws.h"
@@ -338,30 +339,30 @@ static void test_messages_written(void **state)
 
 static void test_text(void **state)
 {
-    piston_text t = {{0}, 0};
+    sce_utf8_pieces t = {{0}, 0};
     size_t n;
     char *s;
 
     (void)state;
     /* "é" (C3 A9) split over two chunks; then a 4-byte one over three. */
-    s = piston_text_feed(&t, "ab\xC3", 3, 0, &n);
+    s = sce_utf8_pieces_feed(&t, "ab\xC3", 3, 0, &n);
     assert_int_equal(n, 2);
     assert_string_equal(s, "ab");
     free(s);
-    s = piston_text_feed(&t, "\xA9\xF0\x9F", 3, 0, &n);
+    s = sce_utf8_pieces_feed(&t, "\xA9\xF0\x9F", 3, 0, &n);
     assert_string_equal(s, "\xC3\xA9");
     free(s);
-    s = piston_text_feed(&t, "\x98", 1, 0, &n);
+    s = sce_utf8_pieces_feed(&t, "\x98", 1, 0, &n);
     assert_string_equal(s, "");
     free(s);
-    s = piston_text_feed(&t, "\x80!", 2, 0, &n);
+    s = sce_utf8_pieces_feed(&t, "\x80!", 2, 0, &n);
     assert_string_equal(s, "\xF0\x9F\x98\x80!");
     free(s);
     /* Invalid bytes are U+FFFD at once; an incomplete end, at the end. */
-    s = piston_text_feed(&t, "\x80x\xE2\x82", 4, 0, &n);
+    s = sce_utf8_pieces_feed(&t, "\x80x\xE2\x82", 4, 0, &n);
     assert_string_equal(s, "\xEF\xBF\xBDx");
     free(s);
-    s = piston_text_feed(&t, NULL, 0, 1, &n);
+    s = sce_utf8_pieces_feed(&t, NULL, 0, 1, &n);
     assert_string_equal(s, "\xEF\xBF\xBD");
     free(s);
     assert_int_equal(t.nheld, 0);
