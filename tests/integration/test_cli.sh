@@ -126,9 +126,12 @@ ge() { awk "BEGIN { exit !(($1) >= ($2)) }"; }
 # secs A B: A - B with two decimals.
 secs() { awk "BEGIN { printf \"%.2f\", ($1) - ($2) }"; }
 # The first output line's time limit from sce's start (a warm container
-# answers in a few tens of ms; gVisor's start is slower under CI load).
+# answers in a few tens of ms).  On gVisor under CI load a sandbox's start
+# has taken 6 s: there the lines' spread (the last >= 1.5 s after the
+# first) is what shows the streaming, and the start's cost is the
+# benchmark's business.
 first_line_max_s=1.5
-[ "${SCE_RUNTIME:-}" = runsc ] && first_line_max_s=3
+[ "${SCE_RUNTIME:-}" = runsc ] && first_line_max_s=10
 
 # A line every 0.5 s, five times: each line is timestamped as it reaches
 # the pipe from sce's stdout.

@@ -229,7 +229,9 @@ static void test_lines_as_they_come(void **state)
     first_at = s->first_ms - t0;
     print_message("first chunk %lld ms after the start; run %u ms\n", (long long)first_at,
                   s->result->wall_ms);
-    assert_true(first_at < bound_ms(1500));
+    /* On gVisor under CI load a sandbox's start has taken over 3 s: there
+     * the spread below is what shows the streaming. */
+    assert_true(first_at < (gvisor ? 10000 : 1500));
     assert_true(now_ms() - s->first_ms >= 1500); /* the rest came later */
     assert_string_equal(s->out, "line 0\nline 1\nline 2\nline 3\nline 4\n");
     assert_int_equal(s->result->verdict, SCE_VERDICT_OK);
