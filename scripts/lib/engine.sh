@@ -7,11 +7,28 @@
 # (log: /var/log/sce-dockerd.log, pid: /run/sce-dockerd.pid) and we wait
 # up to SCE_ENGINE_TIMEOUT (60) seconds for it to answer.
 
+# Succeeds when process $1 exists and is not a zombie.  kill -0 would
+# also succeed for a zombie: a killed daemon stays one until its parent
+# (or a slow init) reaps it, and must count as gone.
+sce__alive() {
+    local st
+    [ -n "$1" ] || return 1
+    st=$(cat /proc/"$1"/stat 2>/dev/null) || return 1
+    st=${st##*) }
+    case ${st%% *} in
+        Z | X | x) return 1 ;;
+    esac
+    return 0
+}
+
 # Succeeds when some process named dockerd is alive (works without procps).
 sce__dockerd_running() {
-    local f
+    local f p
     for f in /proc/[0-9]*/comm; do
-        [ "$(cat "$f" 2>/dev/null)" = dockerd ] && return 0
+        if [ "$(cat "$f" 2>/dev/null)" = dockerd ]; then
+            p=${f#/proc/}
+            sce__alive "${p%/comm}" && return 0
+        fi
     done
     return 1
 }
@@ -34,6 +51,44 @@ sce__close_fds() {
     done
 }
 
+# dockerd runs its own containerd and records it in
+# /var/run/docker/containerd/containerd.pid.  When dockerd was killed
+# without its containerd (a machine's processes ended one by one), a new
+# dockerd finds that pid alive, takes it for a containerd to reuse and
+# waits for its socket until "timeout waiting for containerd to start".
+# Called only when no dockerd is alive: a containerd of that pid file is
+# then an orphan, given 5 s to end by itself, then TERM and KILL; a pid
+# that now names another process is only a stale file.
+sce__end_orphan_containerd() {
+    local pidfile=/var/run/docker/containerd/containerd.pid cpid comm i
+    [ -f "$pidfile" ] || return 0
+    cpid=$(cat "$pidfile" 2>/dev/null || true)
+    comm=$(cat /proc/"$cpid"/comm 2>/dev/null || true)
+    if ! sce__alive "$cpid" || [ "$comm" != containerd ]; then
+        echo "[sce] removing stale $pidfile"
+        rm -f "$pidfile"
+        return 0
+    fi
+    for ((i = 0; i < 20; i++)); do
+        if ! sce__alive "$cpid"; then
+            rm -f "$pidfile"
+            return 0
+        fi
+        sleep 0.25
+    done
+    echo "[sce] ending containerd $cpid left by a dockerd that is gone"
+    kill -TERM "$cpid" 2>/dev/null || true
+    for ((i = 0; i < 40; i++)); do
+        sce__alive "$cpid" || break
+        sleep 0.25
+    done
+    if sce__alive "$cpid"; then
+        kill -KILL "$cpid" 2>/dev/null || true
+        sleep 0.5
+    fi
+    rm -f "$pidfile"
+}
+
 sce_ensure_engine() {
     local sock="${SCE_DOCKER_SOCKET:-/var/run/docker.sock}"
     local timeout="${SCE_ENGINE_TIMEOUT:-60}"
@@ -54,7 +109,7 @@ sce_ensure_engine() {
     pid=""
     if [ -f "$pidfile" ]; then
         pid=$(cat "$pidfile" 2>/dev/null || true)
-        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        if sce__alive "$pid"; then
             echo "[sce] dockerd (pid $pid) already started, waiting for it"
         else
             pid=""
@@ -68,7 +123,7 @@ sce_ensure_engine() {
         local dpid
         if [ -f /var/run/docker.pid ]; then
             dpid=$(cat /var/run/docker.pid 2>/dev/null || true)
-            if [ -z "$dpid" ] || ! kill -0 "$dpid" 2>/dev/null; then
+            if ! sce__alive "$dpid"; then
                 echo "[sce] removing stale /var/run/docker.pid"
                 rm -f /var/run/docker.pid
             fi
@@ -76,6 +131,9 @@ sce_ensure_engine() {
         if [ -S "$sock" ] && ! sce__dockerd_running; then
             echo "[sce] removing stale socket $sock"
             rm -f "$sock"
+        fi
+        if ! sce__dockerd_running; then
+            sce__end_orphan_containerd
         fi
 
         echo "[sce] starting dockerd (log: $log)"
@@ -96,7 +154,7 @@ sce_ensure_engine() {
             echo "[sce] docker engine is up (pid $pid, $((SECONDS - start))s)"
             return 0
         fi
-        if ! kill -0 "$pid" 2>/dev/null; then
+        if ! sce__alive "$pid"; then
             echo "[sce] error: dockerd exited during start-up; last lines of $log:" >&2
             tail -n 15 "$log" >&2 || true
             rm -f "$pidfile"
