@@ -492,7 +492,7 @@ static enum MHD_Result on_headers(http_request *rq, struct MHD_Connection *c, co
         return MHD_YES;
     rq->wants_body = 1;
     ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (!gw_json_content_type_ok(ct)) {
+    if (!rq->route->json_any_type && !gw_json_content_type_ok(ct)) {
         if (ct == NULL) {
             snprintf(msg, sizeof(msg), "Content-Type: missing; expected application/json");
         } else {
@@ -526,8 +526,14 @@ static enum MHD_Result on_request(http_request *rq, struct MHD_Connection *c, co
         return send_answer(rq, c, &rq->refusal);
     gw_answer_init(&a);
     if (rq->route == NULL && gw_ws_is_connect(url)) { /* GET /api/v2/connect, a WebSocket (ws.h) */
-        gw_route_ctx wx = {.backends = s->backends, .metrics = s->metrics, .c = c, .url = url,
-                           .tenant = rq->tenant, .rate = s->rate, .live = s->live,
+        gw_route_ctx wx = {.backends = s->backends,
+                           .metrics = s->metrics,
+                           .c = c,
+                           .url = url,
+                           .method = method,
+                           .tenant = rq->tenant,
+                           .rate = s->rate,
+                           .live = s->live,
                            .client_ip_header = s->client_ip_header};
         struct MHD_Response *up = gw_ws_connect(&wx, s->guard, method, &a);
 
@@ -560,6 +566,7 @@ static enum MHD_Result on_request(http_request *rq, struct MHD_Connection *c, co
     x.metrics = s->metrics;
     x.c = c;
     x.url = url;
+    x.method = method;
     x.body = &rq->body;
     x.upload = rq->upload;
     x.tenant = rq->tenant;

@@ -36,9 +36,14 @@ static const double latency_bounds_s[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 #define NBOUNDS (sizeof(latency_bounds_s) / sizeof(latency_bounds_s[0]))
 
 /* The label sets; the last of each is "other", for anything else. */
-static const char *const routes[] = {"/run",          "/run-zip",   "/run-batch", "/history",
-                                     "/history/{id}", "/languages", "/healthz",   "/metrics",
-                                     "/runs/{id}",    "page",       "asset",      "other"};
+static const char *const routes[] = {"/run", "/run-zip", "/run-batch", "/history", "/history/{id}",
+                                     "/sce/languages", "/healthz", "/metrics", "/runs/{id}",
+                                     /* Piston v2 (also under /api/v2/piston/) */
+                                     "/api/v2/runtimes", "/api/v2/execute",
+                                     /* Judge0 CE */
+                                     "/languages", "/languages/{id}", "/statuses", "/about",
+                                     "/config_info", "/submissions", "/submissions/{token}", "page",
+                                     "asset", "other"};
 static const char *const languages[] = {"python", "node", "other"};
 static const char *const methods[] = {"run",       "run_project", "run_batch", "history",
                                       "languages", "health",      "run_start", "run_poll",

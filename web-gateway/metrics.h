@@ -60,8 +60,11 @@ void gw_metrics_free(gw_metrics *m);
 void gw_metrics_run(gw_metrics *m, const char *language, const char *verdict);
 
 /* One HTTP request answered: its route, one of "/run", "/run-zip",
- * "/run-batch", "/history", "/history/{id}", "/languages", "/healthz",
- * "/metrics", "/runs/{id}", "page", "asset", "other" (anything else is "other"), its
+ * "/run-batch", "/history", "/history/{id}", "/sce/languages", "/healthz",
+ * "/metrics", "/runs/{id}", Piston's "/api/v2/runtimes" and "/api/v2/execute",
+ * Judge0's "/languages", "/languages/{id}", "/statuses", "/about",
+ * "/config_info", "/submissions" and "/submissions/{token}", "page", "asset",
+ * "other" (anything else is "other"), its
  * status code, and the seconds from its arrival to its answer. */
 void gw_metrics_http(gw_metrics *m, const char *route, unsigned status, double seconds);
 

@@ -1,6 +1,6 @@
 /*
  * routes.c - the route table of routes.h and the answers of POST /run,
- * GET /languages and GET /healthz; the project routes are passed on to
+ * GET /sce/languages and GET /healthz; the project routes are passed on to
  * routes_project.c with the rate limit and the caller.
  *
  * This file decides what each API route answers; what the JSON says is up
@@ -23,21 +23,40 @@
 #include "gateway_limits.h"
 #include "json.h"
 #include "metrics.h"
+#include "routes_judge0.h"
+#include "routes_piston.h"
 #include "routes_project.h"
 #include "sce/err.h"
 
 static const gw_route routes[] = {
-    {"/run", GW_ROUTE_RUN, "POST", "POST, OPTIONS", 0, 1, 0, 0},
-    {"/languages", GW_ROUTE_LANGUAGES, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0, 0},
-    {"/healthz", GW_ROUTE_HEALTH, "GET, HEAD", "GET, HEAD, OPTIONS", 1, 0, 0, 0},
-    {"/", GW_ROUTE_PAGE, "GET, HEAD", "GET, HEAD", 1, 0, 1, 0},
-    {"/assets/", GW_ROUTE_ASSET, "GET, HEAD", "GET, HEAD", 1, 0, 1, 0},
-    {"/run-zip", GW_ROUTE_RUN_ZIP, "POST", "POST, OPTIONS", 0, 0, 0, 0},
-    {"/run-batch", GW_ROUTE_RUN_BATCH, "POST", "POST, OPTIONS", 0, 1, 0, 0},
-    {"/history", GW_ROUTE_HISTORY, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0, 0},
-    {"/history/", GW_ROUTE_HISTORY_ENTRY, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0, 0},
-    {"/metrics", GW_ROUTE_METRICS, "GET, HEAD", "GET, HEAD, OPTIONS", 1, 0, 0, 0},
-    {"/runs/", GW_ROUTE_RUNS, "POST", "POST, OPTIONS", 0, 0, 0, 1},
+    {"/run", GW_ROUTE_RUN, "POST", "POST, OPTIONS", 0, 1, 0, 0, 0},
+    {"/sce/languages", GW_ROUTE_LANGUAGES, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0, 0, 0},
+    {"/healthz", GW_ROUTE_HEALTH, "GET, HEAD", "GET, HEAD, OPTIONS", 1, 0, 0, 0, 0},
+    {"/", GW_ROUTE_PAGE, "GET, HEAD", "GET, HEAD", 1, 0, 1, 0, 0},
+    {"/assets/", GW_ROUTE_ASSET, "GET, HEAD", "GET, HEAD", 1, 0, 1, 0, 0},
+    {"/run-zip", GW_ROUTE_RUN_ZIP, "POST", "POST, OPTIONS", 0, 0, 0, 0, 0},
+    {"/run-batch", GW_ROUTE_RUN_BATCH, "POST", "POST, OPTIONS", 0, 1, 0, 0, 0},
+    {"/history", GW_ROUTE_HISTORY, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0, 0, 0},
+    {"/history/", GW_ROUTE_HISTORY_ENTRY, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0, 0, 0},
+    {"/metrics", GW_ROUTE_METRICS, "GET, HEAD", "GET, HEAD, OPTIONS", 1, 0, 0, 0, 0},
+    {"/runs/", GW_ROUTE_RUNS, "POST", "POST, OPTIONS", 0, 0, 0, 1, 0},
+    /* Piston v2, at its own paths and under the public instance's prefix. */
+    {"/api/v2/runtimes", GW_ROUTE_PISTON_RUNTIMES, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0, 0,
+     0},
+    {"/api/v2/piston/runtimes", GW_ROUTE_PISTON_RUNTIMES, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0,
+     0, 0, 0},
+    {"/api/v2/execute", GW_ROUTE_PISTON_EXECUTE, "POST", "POST, OPTIONS", 0, 1, 0, 0, 1},
+    {"/api/v2/piston/execute", GW_ROUTE_PISTON_EXECUTE, "POST", "POST, OPTIONS", 0, 1, 0, 0, 1},
+    /* Judge0 CE. */
+    {"/languages", GW_ROUTE_J0_LANGUAGES, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0, 0, 0},
+    {"/languages/", GW_ROUTE_J0_LANGUAGES, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0, 0, 0},
+    {"/statuses", GW_ROUTE_J0_STATUSES, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0, 0, 0},
+    {"/about", GW_ROUTE_J0_INFO, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0, 0, 0},
+    {"/config_info", GW_ROUTE_J0_INFO, "GET, HEAD", "GET, HEAD, OPTIONS", 0, 0, 0, 0, 0},
+    {"/submissions", GW_ROUTE_J0_SUBMISSIONS, "GET, HEAD, POST", "GET, HEAD, POST, OPTIONS", 0, 1,
+     0, 0, 1},
+    {"/submissions/", GW_ROUTE_J0_SUBMISSIONS, "GET, HEAD, POST", "GET, HEAD, POST, OPTIONS", 0, 1,
+     0, 0, 1},
 };
 
 const char *gw_routes_label(const gw_route *r)
@@ -53,6 +72,14 @@ const char *gw_routes_label(const gw_route *r)
         return "/history/{id}";
     case GW_ROUTE_RUNS:
         return "/runs/{id}";
+    case GW_ROUTE_PISTON_RUNTIMES:
+        return "/api/v2/runtimes";
+    case GW_ROUTE_PISTON_EXECUTE:
+        return "/api/v2/execute";
+    case GW_ROUTE_J0_LANGUAGES:
+        return strcmp(r->path, "/languages/") == 0 ? "/languages/{id}" : r->path;
+    case GW_ROUTE_J0_SUBMISSIONS:
+        return strcmp(r->path, "/submissions/") == 0 ? "/submissions/{token}" : r->path;
     default:
         return r->path;
     }
@@ -74,9 +101,14 @@ const gw_route *gw_routes_find(const char *url)
 
 int gw_routes_method_allowed(const gw_route *r, const char *method)
 {
-    if (strcmp(r->allow, "POST") == 0) /* /run, /run-zip, /run-batch */
-        return strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-    return strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    size_t n = strlen(method);
+
+    /* r->allow is a list like "GET, HEAD, POST". */
+    for (const char *p = r->allow; (p = strstr(p, method)) != NULL; p += n) {
+        if ((p == r->allow || p[-1] == ' ') && (p[n] == '\0' || p[n] == ','))
+            return 1;
+    }
+    return 0;
 }
 
 const char *gw_routes_allow(const gw_route *r, int cors_on)
@@ -168,7 +200,7 @@ static int admit_cb(void *arg, size_t runs, unsigned *retry_s, char *msg, size_t
 
 /* The caller as the routes see it: without tokens, or with the single
  * token of before tenants, no tenant and the whole history. */
-static gw_caller caller_of(const gw_route_ctx *x)
+gw_caller gw_routes_caller(const gw_route_ctx *x)
 {
     gw_caller who = {NULL, 1};
 
@@ -177,6 +209,11 @@ static gw_caller caller_of(const gw_route_ctx *x)
         who.sees_all = x->tenant->admin;
     }
     return who;
+}
+
+int gw_routes_admit(const gw_route_ctx *x, size_t runs, gw_answer *a)
+{
+    return gw_answer_admitted(admit_cb, (void *)x, runs, a);
 }
 
 /* ------------------------------------------------------------ API */
@@ -292,7 +329,7 @@ static void answer_runs(const gw_route *r, const gw_route_ctx *x, gw_answer *a)
 {
     const char *action = NULL, *close;
     char id[SCE_RUN_ID_MAX + 1], err[1024], shown[GW_ERROR_PATH_MAX + 4];
-    const char *tenant = caller_of(x).tenant;
+    const char *tenant = gw_routes_caller(x).tenant;
     int rv;
 
     if (!runs_path(x->url + strlen(r->path), id, sizeof(id), &action)) {
@@ -336,7 +373,7 @@ static void answer_run(const gw_route_ctx *x, gw_answer *a)
     /* The body is parsed; its bytes are no longer needed while the run
      * takes its time. */
     sce_buf_free(x->body);
-    in.req.tenant = caller_of(x).tenant;
+    in.req.tenant = gw_routes_caller(x).tenant;
     if (wants_stream(x))
         start_stream(x, &in.req, a);
     else if (gw_answer_admitted(admit_cb, (void *)x, 1, a)) {
@@ -349,7 +386,7 @@ static void answer_run(const gw_route_ctx *x, gw_answer *a)
 /* POST /run-zip as a stream: the project checked as a plain one is. */
 static void answer_run_zip_stream(const gw_route_ctx *x, gw_answer *a)
 {
-    gw_caller who = caller_of(x);
+    gw_caller who = gw_routes_caller(x);
     sce_run_request req;
     sce_bundle *b = NULL;
 
@@ -360,7 +397,7 @@ static void answer_run_zip_stream(const gw_route_ctx *x, gw_answer *a)
 
 void gw_routes_answer(const gw_route *r, const gw_route_ctx *x, gw_answer *a)
 {
-    gw_caller who = caller_of(x);
+    gw_caller who = gw_routes_caller(x);
     void *arg = (void *)x;
 
     gw_answer_init(a);
@@ -401,6 +438,16 @@ void gw_routes_answer(const gw_route *r, const gw_route_ctx *x, gw_answer *a)
         return;
     case GW_ROUTE_RUNS:
         answer_runs(r, x, a);
+        return;
+    case GW_ROUTE_PISTON_RUNTIMES:
+    case GW_ROUTE_PISTON_EXECUTE:
+        gw_route_piston(r, x, a);
+        return;
+    case GW_ROUTE_J0_LANGUAGES:
+    case GW_ROUTE_J0_STATUSES:
+    case GW_ROUTE_J0_INFO:
+    case GW_ROUTE_J0_SUBMISSIONS:
+        gw_route_judge0(r, x, a);
         return;
     case GW_ROUTE_PAGE:
     case GW_ROUTE_ASSET:

@@ -1,6 +1,6 @@
 /*
  * routes.h - sce-gateway's route table and the API's answers: POST /run
- * (plain or streamed), POST /runs/{id}/stdin and /cancel, GET /languages,
+ * (plain or streamed), POST /runs/{id}/stdin and /cancel, GET /sce/languages,
  * GET /healthz here; POST /run-zip, POST /run-batch,
  * GET /history and GET /history/{id} through routes_project.h.
  *
@@ -32,6 +32,7 @@
 #include "live.h"
 #include "multipart.h"
 #include "rate_limit.h"
+#include "routes_project.h"
 #include "sce/client.h"
 #include "sse.h"
 #include "tenants.h"
@@ -48,6 +49,14 @@ typedef enum gw_route_id {
     GW_ROUTE_HISTORY_ENTRY, /* GET /history/{id}, routes_project.c */
     GW_ROUTE_METRICS,       /* GET /metrics: text, answered by http.c */
     GW_ROUTE_RUNS,          /* POST /runs/{id}/stdin and /runs/{id}/cancel; a raw body */
+    /* Piston v2 (routes_piston.h), also under /api/v2/piston/. */
+    GW_ROUTE_PISTON_RUNTIMES, /* GET /api/v2/runtimes */
+    GW_ROUTE_PISTON_EXECUTE,  /* POST /api/v2/execute; JSON whatever its Content-Type */
+    /* Judge0 CE (routes_judge0.h). */
+    GW_ROUTE_J0_LANGUAGES,   /* GET /languages, /languages/{id}, /languages/all */
+    GW_ROUTE_J0_STATUSES,    /* GET /statuses */
+    GW_ROUTE_J0_INFO,        /* GET /about, /config_info */
+    GW_ROUTE_J0_SUBMISSIONS, /* POST and GET /submissions, /submissions/{token}, .../batch */
 } gw_route_id;
 
 typedef struct gw_route {
@@ -59,6 +68,8 @@ typedef struct gw_route {
     int json_body;          /* a POST with a JSON body, kept up to body_limit */
     int is_static;          /* answered by static.c */
     int raw_body;           /* a POST whose body is kept as bytes, any Content-Type */
+    int json_any_type;      /* with json_body: the body is JSON whatever its Content-Type
+                             * (Piston's clients send none, or text/plain) */
 } gw_route;
 
 /* The route of a URL path, or NULL. */
@@ -94,6 +105,7 @@ typedef struct gw_route_ctx {
     struct gw_metrics *metrics; /* counts refusals; never NULL */
     struct MHD_Connection *c; /* for query parameters and the client's address */
     const char *url;
+    const char *method;           /* "GET", "HEAD", "POST" */
     sce_buf *body;                /* a JSON body (json_body routes); freed once parsed */
     gw_multipart *upload;         /* POST /run-zip's form, else NULL */
     const gw_tenant *tenant;      /* whose token it carries; NULL without tokens */
@@ -107,6 +119,14 @@ typedef struct gw_route_ctx {
  * (client_key.h): the last address of client_ip_header behind a proxy,
  * else the TCP peer. */
 void gw_routes_client_key(const gw_route_ctx *x, unsigned char key[GW_CLIENT_KEY_BYTES]);
+
+/* The caller as its token says (gw_caller, routes_project.h). */
+gw_caller gw_routes_caller(const gw_route_ctx *x);
+
+/* The rate limit, for `runs` runs of the request's client: 1 to go ahead,
+ * else 0 with the 429 and its Retry-After in *a.  Ask only once the
+ * request is known to be sent to the server. */
+int gw_routes_admit(const gw_route_ctx *x, size_t runs, gw_answer *a);
 
 /* The answer of an API route (not a static one) whose method is allowed.
  * POST /run and POST /run-zip with "Accept: text/event-stream" start a

@@ -67,7 +67,7 @@ static const char usage_text[] =
     "  batch [OPTIONS] FILE...           run programs at once, print each result\n"
     "  history [OPTIONS]                 list the server's recent runs\n"
     "  languages [--json]                list the server's languages (--json: as\n"
-    "                                    GET /languages answers)\n"
+    "                                    GET /sce/languages answers)\n"
     "  health [--json]                   show the server's health (--json: as\n"
     "                                    GET /healthz answers, without \"gateway\")\n"
     "  help, --help                      show this help\n"
@@ -1137,7 +1137,7 @@ static int info_parse(const char *cmd, int argc, char **argv, const char **serve
     return 0;
 }
 
-/* GET /languages' answer: {"languages": [...]}. */
+/* GET /sce/languages' answer: {"languages": [...]}. */
 static int print_languages_json(const sce_language_list *l)
 {
     return json_print(sce_json_languages(l));

@@ -110,7 +110,7 @@ check "sce languages" 0 $? out "python" out "node" out "3.11"
 "$sce" health >out 2>err
 check "sce health" 0 $? out "serving"
 
-# --json: GET /languages' and GET /healthz's shapes (the latter without the
+# --json: GET /sce/languages' and GET /healthz's shapes (the latter without the
 # gateway's part).
 "$sce" languages --json >out 2>err
 check "sce languages --json" 0 $? out '{"languages":[{"name":"python","version":"3.11'

@@ -705,7 +705,7 @@ static void bridge_gateway(char out[64])
     free(body);
 }
 
-/* Whether the stack runs python on gVisor: GET /languages names each
+/* Whether the stack runs python on gVisor: GET /sce/languages names each
  * language's runtime. */
 static int stack_on_gvisor(void)
 {
@@ -714,7 +714,7 @@ static int stack_on_gvisor(void)
     size_t i;
     int on = -1;
 
-    http("GET", "/languages", NULL, NULL, 0, NULL, 10000, &r);
+    http("GET", "/sce/languages", NULL, NULL, 0, NULL, 10000, &r);
     langs = json_object_get(r.json, "languages");
     for (i = 0; i < json_array_size(langs); i++) {
         json_t *l = json_array_get(langs, i);
@@ -725,7 +725,7 @@ static int stack_on_gvisor(void)
             on = strcmp(rt, "runsc") == 0;
     }
     if (on < 0) {
-        fprintf(stderr, "GET /languages named no python runtime: HTTP %ld %s\n", r.status,
+        fprintf(stderr, "GET /sce/languages named no python runtime: HTTP %ld %s\n", r.status,
                 r.body ? r.body : "");
         exit(1);
     }

@@ -511,7 +511,7 @@ static int wait_busy_ready(void)
         char url[160];
 
         memset(&a, 0, sizeof(a));
-        snprintf(url, sizeof(url), "%s/languages", gw_busy.url);
+        snprintf(url, sizeof(url), "%s/sce/languages", gw_busy.url);
         curl_easy_setopt(c, CURLOPT_URL, url);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
@@ -883,7 +883,7 @@ static void test_404(void **state)
 static void test_405(void **state)
 {
     request r = {.method = "POST",
-                 .path = "/languages",
+                 .path = "/sce/languages",
                  .content_type = "application/json",
                  .body = "{}",
                  .len = 2};
@@ -957,7 +957,7 @@ static void test_503_server_unreachable(void **state)
     expect_error(&a, 503, "UNAVAILABLE", NULL);
     assert_true(a.seconds < 5);
     answer_free(&a);
-    get(gw_nobody.url, "/languages", &a);
+    get(gw_nobody.url, "/sce/languages", &a);
     expect_error(&a, 503, "UNAVAILABLE", NULL);
     answer_free(&a);
     get(gw_nobody.url, "/healthz", &a);
@@ -1009,7 +1009,7 @@ static void test_languages(void **state)
     int py = 0, node = 0;
 
     (void)state;
-    get(stack_gateway, "/languages", &a);
+    get(stack_gateway, "/sce/languages", &a);
     assert_int_equal(a.status, 200);
     expect_security_headers(&a);
     arr = json_object_get(a.json, "languages");
@@ -1132,7 +1132,7 @@ static void test_security_headers_everywhere(void **state)
     static const struct {
         const char *method, *path;
     } rows[] = {
-        {"GET", "/healthz"}, {"GET", "/languages"}, {"GET", "/nope"},
+        {"GET", "/healthz"}, {"GET", "/sce/languages"}, {"GET", "/nope"},
         {"GET", "/run"},     {"PUT", "/"},          {"HEAD", "/"},
     };
 
@@ -1161,7 +1161,7 @@ static void test_cors_off_by_default(void **state)
     expect_no_header(&a, "Access-Control-Allow-Methods");
     answer_free(&a);
     pre.method = "GET";
-    pre.path = "/languages";
+    pre.path = "/sce/languages";
     http(stack_gateway, &pre, &a);
     assert_int_equal(a.status, 200);
     expect_no_header(&a, "Access-Control-Allow-Origin");
@@ -1211,7 +1211,7 @@ static void expect_401(const answer *a, const char *www)
 static void test_401_auth(void **state)
 {
     const char *body = "{\"code\": \"print(6*7)\"}";
-    request r = {.method = "GET", .path = "/languages"};
+    request r = {.method = "GET", .path = "/sce/languages"};
     answer a;
 
     (void)state;
@@ -1270,7 +1270,7 @@ static void test_401_auth(void **state)
     answer_free(&a);
 
     /* The token opens every route; the scheme's case does not matter. */
-    r = (request){.method = "GET", .path = "/languages", .extra = {"Authorization: Bearer " TOKEN}};
+    r = (request){.method = "GET", .path = "/sce/languages", .extra = {"Authorization: Bearer " TOKEN}};
     http(gw_auth.url, &r, &a);
     assert_int_equal(a.status, 200);
     answer_free(&a);
@@ -1330,7 +1330,7 @@ static void test_auth_token_file(void **state)
     proc gw = {"gateway with a token file", 0, "", ""};
     char path[400], bad[400];
     const char *const extra[] = {"--auth-token-file", path, NULL};
-    request r = {.method = "GET", .path = "/languages", .extra = {"Authorization: Bearer " TOKEN}};
+    request r = {.method = "GET", .path = "/sce/languages", .extra = {"Authorization: Bearer " TOKEN}};
     answer a;
 
     (void)state;
@@ -1434,7 +1434,7 @@ static void test_429_rate_limit(void **state)
     post_run(gw_rate.url, "{\"code\": 5}", &a);
     expect_error(&a, 400, "INVALID_ARGUMENT", "code: expected a string");
     answer_free(&a);
-    get(gw_rate.url, "/languages", &a);
+    get(gw_rate.url, "/sce/languages", &a);
     assert_int_equal(a.status, 200);
     answer_free(&a);
 
@@ -1820,7 +1820,7 @@ static void test_parallel_over_total_cap(void **state)
  * /healthz; the gateway's own names pass, with or without the port. */
 static void test_host_checked(void **state)
 {
-    static const char *const refused_paths[] = {"/languages", "/history", "/", "/nope"};
+    static const char *const refused_paths[] = {"/sce/languages", "/history", "/", "/nope"};
     char port_host[64], localhost_host[64];
     const char *port = strrchr(stack_gateway, ':') + 1;
     answer a;
@@ -1861,7 +1861,7 @@ static void test_host_checked(void **state)
                                   "Host: app.localhost"};
 
         for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-            request r = {.method = "GET", .path = "/languages", .extra = {ok[i]}};
+            request r = {.method = "GET", .path = "/sce/languages", .extra = {ok[i]}};
 
             http(stack_gateway, &r, &a);
             if (a.status != 200)
@@ -1892,7 +1892,7 @@ static void test_allowed_hosts(void **state)
     (void)state;
     assert_int_equal(start_gateway(&gw, stack_server, extra), 0);
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        request r = {.method = "GET", .path = "/languages", .extra = {rows[i].host}};
+        request r = {.method = "GET", .path = "/sce/languages", .extra = {rows[i].host}};
 
         http(gw.url, &r, &a);
         got[i] = a.status;
@@ -1971,7 +1971,7 @@ static void test_origin_checked(void **state)
     answer_free(&a);
     /* A read with any Origin is CORS's business, not refused. */
     {
-        request r = {.method = "GET", .path = "/languages", .origin = "https://evil.example"};
+        request r = {.method = "GET", .path = "/sce/languages", .origin = "https://evil.example"};
 
         http(stack_gateway, &r, &a);
         assert_int_equal(a.status, 200);

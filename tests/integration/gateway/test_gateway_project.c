@@ -614,7 +614,7 @@ static int group_setup(void **state)
         start_gateway(&gw_rate, rate) != 0)
         return -1;
     /* Ready once both images have been probed and found. */
-    return wait_for(&own_server, gw_own.url, "/languages", ready, not_yet);
+    return wait_for(&own_server, gw_own.url, "/sce/languages", ready, not_yet);
 }
 
 static int group_teardown(void **state)

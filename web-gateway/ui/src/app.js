@@ -562,7 +562,7 @@ el.liveStop.addEventListener("click", () => stopRun());
 async function checkServer() {
   let res, data;
   try {
-    res = await fetch("/languages", { headers: { Accept: "application/json" }, cache: "no-store" });
+    res = await fetch("/sce/languages", { headers: { Accept: "application/json" }, cache: "no-store" });
     data = await res.json();
   } catch {
     if (!res) { setServerState("unreachable", "Gateway unreachable"); return; }
