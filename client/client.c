@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h> /* strcasecmp */
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -840,6 +841,15 @@ static int run_request_sane(const sce_run_request *req, const char *what, char *
                    req->stdin_len);
         return SCE_ERR_INVALID_ARGUMENT;
     }
+    if (req->meta_len > 0 && req->meta == NULL) {
+        sce_seterr(errbuf, errlen, "%smeta_len is %zu but meta is NULL", what, req->meta_len);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    if (req->meta_len > SCE_RUN_META_MAX_BYTES) {
+        sce_seterr(errbuf, errlen, "%smeta is %zu bytes; the limit is %d", what, req->meta_len,
+                   SCE_RUN_META_MAX_BYTES);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
     if (req->nargs > 0 && req->args == NULL) {
         sce_seterr(errbuf, errlen, "%snargs is %zu but args is NULL", what, req->nargs);
         return SCE_ERR_INVALID_ARGUMENT;
@@ -935,6 +945,9 @@ static int packed_run_init(packed_run *p, const sce_run_request *req)
     p->run.entry = (char *)(req->entry != NULL ? req->entry : "");
     p->run.stdin.data = (uint8_t *)req->stdin_data;
     p->run.stdin.len = req->stdin_len;
+    p->run.meta.data = (uint8_t *)req->meta;
+    p->run.meta.len = req->meta_len;
+    p->run.detached = req->detached != 0;
     p->run.n_args = req->nargs;
     p->run.args = (char **)req->args;
     p->limits.timeout_ms = req->timeout_ms;
@@ -1404,6 +1417,11 @@ static int run_events_copy(const Sce__V1__RunEvents *pb, const char *request_id,
     }
     if (e->done && run_result_copy(pb->result, request_id, &e->result) != SCE_OK)
         goto out;
+    if (pb->meta.len > 0) {
+        if ((e->meta = dup_bytes(pb->meta.data, pb->meta.len)) == NULL)
+            goto out;
+        e->meta_len = pb->meta.len;
+    }
     *out = e;
     e = NULL;
     rv = SCE_OK;
@@ -1445,6 +1463,7 @@ void sce_run_events_free(sce_run_events *e)
         free(e->chunks[i].data);
     free(e->chunks);
     sce_run_result_free(e->result);
+    free(e->meta);
     free(e);
 }
 
@@ -1509,7 +1528,15 @@ static int history_entry_copy(const Sce__V1__HistoryEntry *pb, sce_history_entry
     e->stderr_truncated = pb->stderr_truncated ? 1 : 0;
     e->wall_ms = pb->wall_ms;
     e->truncated = pb->truncated ? 1 : 0;
-    if ((e->tenant = dup_str(pb->tenant)) == NULL ||
+    e->signal = pb->signal;
+    e->cpu_ms = pb->cpu_ms;
+    e->peak_memory_bytes = pb->peak_memory_bytes;
+    if (pb->meta.len > 0) {
+        if ((e->meta = dup_bytes(pb->meta.data, pb->meta.len)) == NULL)
+            return SCE_ERR_NO_MEMORY;
+        e->meta_len = pb->meta.len;
+    }
+    if ((e->run_id = dup_str(pb->run_id)) == NULL || (e->tenant = dup_str(pb->tenant)) == NULL ||
         (e->language = dup_str(pb->language)) == NULL || (e->code = dup_str(pb->code)) == NULL ||
         (e->entry = dup_str(pb->entry)) == NULL || (e->output = dup_str(pb->output)) == NULL ||
         (e->stderr_text = dup_str(pb->stderr)) == NULL ||
@@ -1579,6 +1606,8 @@ static void history_entry_clear(sce_history_entry *e)
     free(e->message);
     free(e->request_id);
     free(e->tenant);
+    free(e->run_id);
+    free(e->meta);
 }
 
 void sce_history_page_free(sce_history_page *p)
@@ -1591,33 +1620,30 @@ void sce_history_page_free(sce_history_page *p)
     free(p);
 }
 
-int sce_client_history_get(sce_client *c, int64_t id, const char *tenant, sce_history_entry **out,
-                           char *errbuf, size_t errlen)
+/* The one entry a History call with body.id or body.run_id answers: its
+ * copy in *out, or NOT_FOUND `missing` (also for a server that keeps no
+ * history: it answers an empty page). */
+static int history_get_one(sce_client *c, Sce__V1__HistoryRequest *body, const char *tenant,
+                           const char *missing, sce_history_entry **out, char *errbuf,
+                           size_t errlen)
 {
-    Sce__V1__HistoryRequest body = SCE__V1__HISTORY_REQUEST__INIT;
     Sce__V1__Response *resp = NULL;
+    const Sce__V1__HistoryEntry *pb;
     sce_history_entry *e = NULL;
     char rid[17];
     int rv;
 
-    if ((rv = call_args_check(c, out, errbuf, errlen)) != SCE_OK)
-        return rv;
-    if (id < 1) {
-        sce_seterr(errbuf, errlen, "id: %lld is not a run's id", (long long)id);
-        return SCE_ERR_INVALID_ARGUMENT;
-    }
-    body.id = id;
-    rv = client_call(c, SCE__V1__METHOD__METHOD_HISTORY, &body, tenant, &resp, rid, errbuf, errlen);
+    rv = client_call(c, SCE__V1__METHOD__METHOD_HISTORY, body, tenant, &resp, rid, errbuf, errlen);
     if (rv != SCE_OK)
         goto out;
-    /* A server that keeps no history answers an empty page. */
-    if (resp->history->n_entries == 0 || resp->history->entries[0]->id != id) {
-        sce_seterr(errbuf, errlen, "no run %lld in the history", (long long)id);
+    pb = resp->history->n_entries > 0 ? resp->history->entries[0] : NULL;
+    if (pb == NULL || (body->id != 0 && pb->id != body->id) ||
+        (body->run_id[0] != '\0' && strcasecmp(pb->run_id, body->run_id) != 0)) {
+        sce_seterr(errbuf, errlen, "%s", missing);
         rv = SCE_ERR_NOT_FOUND;
         goto out;
     }
-    if ((e = calloc(1, sizeof(*e))) == NULL ||
-        history_entry_copy(resp->history->entries[0], e) != SCE_OK) {
+    if ((e = calloc(1, sizeof(*e))) == NULL || history_entry_copy(pb, e) != SCE_OK) {
         sce_seterr(errbuf, errlen, "out of memory");
         rv = SCE_ERR_NO_MEMORY;
         goto out;
@@ -1630,6 +1656,39 @@ out:
     if (resp != NULL)
         sce__v1__response__free_unpacked(resp, NULL);
     return rv;
+}
+
+int sce_client_history_get(sce_client *c, int64_t id, const char *tenant, sce_history_entry **out,
+                           char *errbuf, size_t errlen)
+{
+    Sce__V1__HistoryRequest body = SCE__V1__HISTORY_REQUEST__INIT;
+    char missing[64];
+    int rv;
+
+    if ((rv = call_args_check(c, out, errbuf, errlen)) != SCE_OK)
+        return rv;
+    if (id < 1) {
+        sce_seterr(errbuf, errlen, "id: %lld is not a run's id", (long long)id);
+        return SCE_ERR_INVALID_ARGUMENT;
+    }
+    body.id = id;
+    snprintf(missing, sizeof(missing), "no run %lld in the history", (long long)id);
+    return history_get_one(c, &body, tenant, missing, out, errbuf, errlen);
+}
+
+int sce_client_history_get_run(sce_client *c, const char *run_id, const char *tenant,
+                               sce_history_entry **out, char *errbuf, size_t errlen)
+{
+    Sce__V1__HistoryRequest body = SCE__V1__HISTORY_REQUEST__INIT;
+    char missing[128];
+    int rv;
+
+    if ((rv = call_args_check(c, out, errbuf, errlen)) != SCE_OK ||
+        (rv = run_id_check(run_id, errbuf, errlen)) != SCE_OK)
+        return rv;
+    body.run_id = (char *)run_id;
+    snprintf(missing, sizeof(missing), "no run %s in the history", run_id);
+    return history_get_one(c, &body, tenant, missing, out, errbuf, errlen);
 }
 
 void sce_history_entry_free(sce_history_entry *e)

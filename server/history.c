@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "common/seterr.h"
 #include "common/utf8.h"
+#include "sce/client.h" /* SCE_RUN_META_MAX_BYTES */
 #include "sce/err.h"
 
 struct history {
@@ -145,9 +146,11 @@ static void entry_free(history_entry *p)
     free(p->message);
     free(p->request_id);
     free(p->tenant);
+    free(p->run_id);
     free(p->code);
     free(p->output);
     free(p->err);
+    free(p->meta);
     free(p);
 }
 
@@ -206,7 +209,22 @@ static history_entry *entry_make(const history_record *r)
     p->exit_code = r->exit_code;
     p->output_cut = r->output_truncated != 0;
     p->err_cut = r->stderr_truncated != 0;
-    if ((p->language = copy_str(r->language, 64)) == NULL ||
+    p->signal = r->signal;
+    p->cpu_ms = r->cpu_ms;
+    p->peak_memory_bytes = r->peak_memory_bytes;
+    /* Whole: the request check bounds it, and the one-run fetch answers it
+     * as given. */
+    p->meta_len = r->meta != NULL && r->meta_len > 0 ? r->meta_len : 0;
+    if (p->meta_len > SCE_RUN_META_MAX_BYTES)
+        p->meta_len = SCE_RUN_META_MAX_BYTES;
+    if (p->meta_len > 0 && (p->meta = malloc(p->meta_len)) == NULL) {
+        entry_free(p);
+        return NULL;
+    }
+    if (p->meta_len > 0)
+        memcpy(p->meta, r->meta, p->meta_len);
+    if ((p->run_id = copy_str(r->run_id, 64)) == NULL ||
+        (p->language = copy_str(r->language, 64)) == NULL ||
         (p->entry = copy_str(r->entry, 1024)) == NULL ||
         (p->message = copy_str(r->message, 2048)) == NULL ||
         (p->request_id = copy_str(r->request_id, 128)) == NULL ||
@@ -218,7 +236,7 @@ static history_entry *entry_make(const history_record *r)
         entry_free(p);
         return NULL;
     }
-    p->bytes = sizeof(*p) + p->code_len + p->output_len + p->err_len + 4096;
+    p->bytes = sizeof(*p) + p->code_len + p->output_len + p->err_len + p->meta_len + 4096;
     return p;
 }
 
@@ -265,7 +283,8 @@ int history_entry_clean(history_entry *e)
         clean_text(&e->output, &e->output_len, &e->output_cut) != 0 ||
         clean_text(&e->err, &e->err_len, &e->err_cut) != 0 || clean_line(&e->language) != 0 ||
         clean_line(&e->entry) != 0 || clean_line(&e->message) != 0 ||
-        clean_line(&e->request_id) != 0 || clean_line(&e->tenant) != 0)
+        clean_line(&e->request_id) != 0 || clean_line(&e->tenant) != 0 ||
+        clean_line(&e->run_id) != 0)
         return -1;
     e->cleaned = 1;
     return 0;
@@ -509,6 +528,7 @@ void history_where(const history_query *q, char mark, char *out, size_t outlen,
         {has_text(q->language), "language", {1, 0, q->language}},
         {has_text(q->tenant), "tenant", {1, 0, q->tenant}},
         {q->id != 0, "id", {0, q->id, NULL}},
+        {has_text(q->run_id), "run_id", {1, 0, q->run_id}},
     };
     size_t n = 0;
     int col = 0;
@@ -526,11 +546,16 @@ void history_where(const history_query *q, char mark, char *out, size_t outlen,
 
 void history_row_budget(history_row *r)
 {
-    char *fields[] = {r->language,    r->code,    r->entry,      r->output,
-                      r->stderr_text, r->message, r->request_id, r->tenant};
+    char *fields[] = {r->language, r->code,       r->entry,  r->output, r->stderr_text,
+                      r->message,  r->request_id, r->tenant, r->run_id};
 
     r->truncated =
         history_budget_cut(fields, sizeof(fields) / sizeof(fields[0]), HISTORY_LIST_ENTRY_COST);
+}
+
+int history_query_single(const history_query *q)
+{
+    return q->id != 0 || has_text(q->run_id);
 }
 
 history_page *history_page_new(size_t cap)
@@ -576,6 +601,8 @@ void history_page_free(history_page *p)
         free(r->message);
         free(r->request_id);
         free(r->tenant);
+        free(r->run_id);
+        free(r->meta);
     }
     free(p->rows);
     free(p);

@@ -72,8 +72,9 @@ typedef struct history_options {
 /* One run as it is handed over.  The byte fields (code, output, stderr)
  * need be neither NUL-terminated nor valid UTF-8: the store keeps at most
  * SCE_HISTORY_TEXT_MAX_BYTES bytes of each and replaces invalid UTF-8 and NULs with
- * U+FFFD.  Strings may be NULL (stored as "").  Everything is borrowed for
- * the call only. */
+ * U+FFFD.  meta is kept as it is, whole, up to SCE_RUN_META_MAX_BYTES
+ * (RunRequest.meta: the request check bounds it; more is cut).  Strings may
+ * be NULL (stored as "").  Everything is borrowed for the call only. */
 typedef struct history_record {
     int64_t time_ms; /* unix time of the run in ms; 0: now */
     const char *language;
@@ -93,6 +94,12 @@ typedef struct history_record {
     uint32_t wall_ms;
     const char *request_id;
     const char *tenant; /* who ran it (sce-gateway's tenant); NULL or "": none */
+    const char *run_id; /* a followed run's id (RUN_START); NULL or "": none */
+    int signal;
+    uint32_t cpu_ms;
+    uint64_t peak_memory_bytes;
+    const void *meta; /* opaque bytes (RunRequest.meta) */
+    size_t meta_len;
 } history_record;
 
 /* One stored run.  Every string is valid UTF-8, NUL-terminated, and owned
@@ -116,6 +123,14 @@ typedef struct history_row {
     char *request_id;
     char *tenant;  /* "" when the run had none */
     int truncated; /* a listing cut text fields to the page budget (history_budget.h) */
+    char *run_id;  /* "" when the run was not a followed one */
+    int signal;
+    uint32_t cpu_ms;
+    uint64_t peak_memory_bytes;
+    /* Only in the answer to a query for one run (id or run_id); a listing
+     * leaves it out (NULL, 0).  meta[meta_len] is a NUL. */
+    unsigned char *meta;
+    size_t meta_len;
 } history_row;
 
 typedef struct history_query {
@@ -125,6 +140,7 @@ typedef struct history_query {
     const char *language; /* NULL or "": any */
     const char *tenant;   /* NULL or "": every tenant's runs; else only this one's */
     int64_t id;           /* non-zero: only this run, its text whole (limit is ignored) */
+    const char *run_id;   /* non-empty: only the followed run of this id, likewise */
 } history_query;
 
 typedef struct history_page {
@@ -180,8 +196,9 @@ int history_flush(history *h, int timeout_ms);
  * history_page_free); SCE_ERR_UNAVAILABLE with err "history is unavailable:
  * <reason>" when the store is unavailable or the database fails.  A listing
  * (q->id 0) keeps each entry within HISTORY_LIST_ENTRY_COST (rows cut to it
- * have `truncated` set); with q->id the one run comes as stored, in a page
- * of one row, or of none when no run of q->tenant has that id. */
+ * have `truncated` set, and no meta); with q->id or q->run_id the one run
+ * comes as stored, meta included, in a page of one row, or of none when no
+ * run of q->tenant has that id. */
 int history_fetch(history *h, const history_query *q, history_page **out, char *err, size_t errlen);
 void history_page_free(history_page *p);
 

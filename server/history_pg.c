@@ -41,7 +41,7 @@
 #include "common/utf8.h"
 #include "sce/err.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define SCHEMA_LOCK_KEY "7262651" /* pg_advisory_xact_lock's key while creating the schema */
 
 static const char schema_sql[] =
@@ -68,11 +68,24 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS runs_language ON runs(language, time_ms, id);"
     "CREATE INDEX IF NOT EXISTS runs_tenant ON runs(tenant, time_ms, id);";
 
+/* Version 3 (issue 14), on a new database and on one of version 2 alike,
+ * in place: a followed run's id (looked up by it: an index), the signal,
+ * CPU time, peak memory and the request's opaque meta.  Older rows read
+ * "", 0 and empty. */
+static const char schema_v3_sql[] =
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS run_id TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS signal INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS cpu_ms BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS peak_memory_bytes BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS meta BYTEA NOT NULL DEFAULT ''::bytea;"
+    "CREATE INDEX IF NOT EXISTS runs_run_id ON runs(run_id);";
+
 static const char insert_sql[] =
     "INSERT INTO runs (time_ms, language, code, code_truncated, entry, files, verdict,"
     " exit_code, output, output_truncated, stderr, stderr_truncated, message, wall_ms,"
-    " request_id, tenant)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+    " request_id, tenant, run_id, signal, cpu_ms, peak_memory_bytes, meta)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
+    " $19, $20, $21)";
 
 /* The newest max_entries rows (by time, then id) stay; no row at that
  * offset (fewer rows) compares as NULL and deletes nothing. */
@@ -249,6 +262,7 @@ static int ensure_schema(pg_store *s, PGconn *c, char *why, size_t whylen)
     snprintf(sql, sizeof(sql), "INSERT INTO sce_history_schema VALUES (%d)", SCHEMA_VERSION);
     if (version < SCHEMA_VERSION &&
         (run_sql(s, c, schema_sql, why, whylen) != 0 ||
+         run_sql(s, c, schema_v3_sql, why, whylen) != 0 ||
          run_sql(s, c, "DELETE FROM sce_history_schema", why, whylen) != 0 ||
          run_sql(s, c, sql, why, whylen) != 0))
         goto out;
@@ -393,14 +407,15 @@ fail:
 
 /* ------------------------------------------------------------ writing */
 
-/* Runs a statement of text parameters; the result (the caller clears it),
- * NULL with why on failure and *down set when it is the database's state
- * rather than the statement's fault. */
+/* Runs a statement of parameters (text, or binary where formats says 1:
+ * then lens gives their length; formats NULL: all text); the result (the
+ * caller clears it), NULL with why on failure and *down set when it is the
+ * database's state rather than the statement's fault. */
 static PGresult *exec_params(pg_store *s, PGconn *c, const char *sql, int n,
-                             const char *const *vals, const int *lens, ExecStatusType want,
-                             char *why, size_t whylen, int *down)
+                             const char *const *vals, const int *lens, const int *formats,
+                             ExecStatusType want, char *why, size_t whylen, int *down)
 {
-    PGresult *res = PQexecParams(c, sql, n, NULL, vals, lens, NULL, 0);
+    PGresult *res = PQexecParams(c, sql, n, NULL, vals, lens, formats, 0);
 
     if (res != NULL && PQresultStatus(res) == want)
         return res;
@@ -413,9 +428,9 @@ static PGresult *exec_params(pg_store *s, PGconn *c, const char *sql, int n,
 
 static int insert_one(pg_store *s, const history_entry *p, char *why, size_t whylen, int *down)
 {
-    char num[8][24];
-    const char *vals[16];
-    int lens[16] = {0};
+    char num[11][24];
+    const char *vals[21];
+    int lens[21] = {0}, formats[21] = {0};
     PGresult *res;
 
     snprintf(num[0], sizeof(num[0]), "%lld", (long long)p->time_ms);
@@ -426,6 +441,11 @@ static int insert_one(pg_store *s, const history_entry *p, char *why, size_t why
     snprintf(num[5], sizeof(num[5]), "%d", p->output_cut);
     snprintf(num[6], sizeof(num[6]), "%d", p->err_cut);
     snprintf(num[7], sizeof(num[7]), "%u", p->wall_ms);
+    snprintf(num[8], sizeof(num[8]), "%d", p->signal);
+    snprintf(num[9], sizeof(num[9]), "%u", p->cpu_ms);
+    /* BIGINT is signed: a figure past its range (none is) would fail the batch. */
+    snprintf(num[10], sizeof(num[10]), "%lld",
+             (long long)(p->peak_memory_bytes > INT64_MAX ? INT64_MAX : p->peak_memory_bytes));
     vals[0] = num[0];
     vals[1] = p->language;
     vals[2] = p->code;
@@ -442,7 +462,16 @@ static int insert_one(pg_store *s, const history_entry *p, char *why, size_t why
     vals[13] = num[7];
     vals[14] = p->request_id;
     vals[15] = p->tenant;
-    res = exec_params(s, s->w, insert_sql, 16, vals, lens, PGRES_COMMAND_OK, why, whylen, down);
+    vals[16] = p->run_id;
+    vals[17] = num[8];
+    vals[18] = num[9];
+    vals[19] = num[10];
+    /* The meta's bytes as they are (binary: no escaping of 256 KiB). */
+    vals[20] = p->meta != NULL ? (const char *)p->meta : "";
+    lens[20] = (int)p->meta_len;
+    formats[20] = 1;
+    res = exec_params(s, s->w, insert_sql, 21, vals, lens, formats, PGRES_COMMAND_OK, why, whylen,
+                      down);
     PQclear(res);
     return res != NULL ? 0 : -1;
 }
@@ -456,8 +485,8 @@ static int prune_on(pg_store *s, PGconn *c, uint64_t *removed, char *why, size_t
 
     if (s->opt.max_entries > 0) {
         snprintf(num, sizeof(num), "%lld", (long long)s->opt.max_entries);
-        res =
-            exec_params(s, c, prune_count_sql, 1, vals, NULL, PGRES_COMMAND_OK, why, whylen, down);
+        res = exec_params(s, c, prune_count_sql, 1, vals, NULL, NULL, PGRES_COMMAND_OK, why, whylen,
+                          down);
         if (res == NULL)
             return -1;
         *removed += strtoull(PQcmdTuples(res), NULL, 10);
@@ -465,7 +494,8 @@ static int prune_on(pg_store *s, PGconn *c, uint64_t *removed, char *why, size_t
     }
     if (s->opt.max_age_ms > 0) {
         snprintf(num, sizeof(num), "%lld", (long long)(sce_wall_ms() - s->opt.max_age_ms));
-        res = exec_params(s, c, prune_age_sql, 1, vals, NULL, PGRES_COMMAND_OK, why, whylen, down);
+        res = exec_params(s, c, prune_age_sql, 1, vals, NULL, NULL, PGRES_COMMAND_OK, why, whylen,
+                          down);
         if (res == NULL)
             return -1;
         *removed += strtoull(PQcmdTuples(res), NULL, 10);
@@ -520,11 +550,11 @@ static int pg_retain(history_store *base, uint64_t *removed, char *why, size_t w
 
 /* ------------------------------------------------------------ reading */
 
-static int row_fill(PGresult *res, int i, history_row *r)
+static int row_fill(PGresult *res, int i, history_row *r, int with_meta)
 {
-    char **texts[] = {&r->language,    &r->code,    &r->entry,      &r->output,
-                      &r->stderr_text, &r->message, &r->request_id, &r->tenant};
-    static const int text_cols[] = {2, 3, 5, 9, 11, 13, 15, 16};
+    char **texts[] = {&r->language, &r->code,       &r->entry,  &r->output, &r->stderr_text,
+                      &r->message,  &r->request_id, &r->tenant, &r->run_id};
+    static const int text_cols[] = {2, 3, 5, 9, 11, 13, 15, 16, 17};
 
     r->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
     r->time_ms = strtoll(PQgetvalue(res, i, 1), NULL, 10);
@@ -535,6 +565,25 @@ static int row_fill(PGresult *res, int i, history_row *r)
     r->output_truncated = atoi(PQgetvalue(res, i, 10));
     r->stderr_truncated = atoi(PQgetvalue(res, i, 12));
     r->wall_ms = (uint32_t)strtoul(PQgetvalue(res, i, 14), NULL, 10);
+    r->signal = atoi(PQgetvalue(res, i, 18));
+    r->cpu_ms = (uint32_t)strtoul(PQgetvalue(res, i, 19), NULL, 10);
+    r->peak_memory_bytes = strtoull(PQgetvalue(res, i, 20), NULL, 10);
+    if (with_meta) {
+        /* bytea comes as text ("\\x..."): libpq decodes it. */
+        size_t n = 0;
+        unsigned char *b =
+            PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, HISTORY_COLUMN_META), &n);
+
+        if (b == NULL || (r->meta = malloc(n + 1)) == NULL) {
+            PQfreemem(b);
+            return -1;
+        }
+        if (n > 0)
+            memcpy(r->meta, b, n);
+        r->meta[n] = '\0';
+        r->meta_len = n;
+        PQfreemem(b);
+    }
     for (size_t k = 0; k < sizeof(text_cols) / sizeof(text_cols[0]); k++)
         if ((*texts[k] = strdup(PQgetvalue(res, i, text_cols[k]))) == NULL)
             return -1;
@@ -563,7 +612,8 @@ static int fetch_once(pg_store *s, const history_query *q, history_page **out, c
     history_page *page = NULL;
     PGconn *c;
     int nparams, down = 0, rv = SCE_ERR_UNAVAILABLE;
-    size_t cap = q->id != 0 ? 1 : q->limit;
+    int single = history_query_single(q);
+    size_t cap = single ? 1 : q->limit;
 
     if ((c = reader(s, why, whylen)) == NULL)
         return SCE_ERR_UNAVAILABLE;
@@ -573,7 +623,7 @@ static int fetch_once(pg_store *s, const history_query *q, history_page **out, c
         vals[i] = params[i].is_text ? params[i].text : nums[i];
     }
     snprintf(nums[nparams], sizeof(nums[0]), "%zu", cap);
-    snprintf(nums[nparams + 1], sizeof(nums[0]), "%u", q->id != 0 ? 0 : q->offset);
+    snprintf(nums[nparams + 1], sizeof(nums[0]), "%u", single ? 0 : q->offset);
     vals[nparams] = nums[nparams];
     vals[nparams + 1] = nums[nparams + 1];
 
@@ -581,8 +631,8 @@ static int fetch_once(pg_store *s, const history_query *q, history_page **out, c
     if (run_sql(s, c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", why, whylen) != 0)
         goto out;
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM runs%s", where);
-    if ((res = exec_params(s, c, sql, nparams, vals, NULL, PGRES_TUPLES_OK, why, whylen, &down)) ==
-        NULL)
+    if ((res = exec_params(s, c, sql, nparams, vals, NULL, NULL, PGRES_TUPLES_OK, why, whylen,
+                           &down)) == NULL)
         goto out;
     if ((page = history_page_new(cap)) == NULL)
         goto oom;
@@ -590,18 +640,18 @@ static int fetch_once(pg_store *s, const history_query *q, history_page **out, c
     PQclear(res);
 
     snprintf(sql, sizeof(sql),
-             "SELECT %s FROM runs%s ORDER BY time_ms DESC, id DESC LIMIT $%d OFFSET $%d",
-             HISTORY_COLUMNS, where, nparams + 1, nparams + 2);
-    if ((res = exec_params(s, c, sql, nparams + 2, vals, NULL, PGRES_TUPLES_OK, why, whylen,
+             "SELECT %s%s FROM runs%s ORDER BY time_ms DESC, id DESC LIMIT $%d OFFSET $%d",
+             HISTORY_COLUMNS, single ? ", meta" : "", where, nparams + 1, nparams + 2);
+    if ((res = exec_params(s, c, sql, nparams + 2, vals, NULL, NULL, PGRES_TUPLES_OK, why, whylen,
                            &down)) == NULL)
         goto out;
     for (int i = 0; i < PQntuples(res) && page->count < cap; i++) {
         page->count++;
-        if (row_fill(res, i, &page->rows[page->count - 1]) != 0)
+        if (row_fill(res, i, &page->rows[page->count - 1], single) != 0)
             goto oom;
         /* A listing stays within its budget; one run asked for by id comes
          * whole. */
-        if (q->id == 0)
+        if (!single)
             history_row_budget(&page->rows[page->count - 1]);
     }
     *out = page;

@@ -24,7 +24,7 @@
 #include "common/seterr.h"
 #include "sce/err.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS runs ("
                                  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -52,11 +52,23 @@ static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS runs ("
 static const char schema_v2_sql[] = "ALTER TABLE runs ADD COLUMN tenant TEXT NOT NULL DEFAULT '';"
                                     "CREATE INDEX IF NOT EXISTS runs_tenant ON runs(tenant, id);";
 
+/* Version 3: what the compatibility APIs read back (issue 14): a followed
+ * run's id (looked up by it: an index), the signal, CPU time, peak memory
+ * and the request's opaque meta.  Older rows read "", 0 and empty. */
+static const char schema_v3_sql[] =
+    "ALTER TABLE runs ADD COLUMN run_id TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE runs ADD COLUMN signal INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE runs ADD COLUMN cpu_ms INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE runs ADD COLUMN peak_memory_bytes INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE runs ADD COLUMN meta BLOB NOT NULL DEFAULT x'';"
+    "CREATE INDEX IF NOT EXISTS runs_run_id ON runs(run_id);";
+
 static const char insert_sql[] =
     "INSERT INTO runs (time_ms, language, code, code_truncated, entry, files, verdict,"
     " exit_code, output, output_truncated, stderr, stderr_truncated, message, wall_ms,"
-    " request_id, tenant)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+    " request_id, tenant, run_id, signal, cpu_ms, peak_memory_bytes, meta)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+    " ?19, ?20, ?21)";
 
 /* The newest max_entries rows stay; a NULL subquery (fewer rows) deletes
  * nothing. */
@@ -171,13 +183,15 @@ static int init_schema(sqlite3 *db, char *err, size_t errlen)
         return -1;
     if (version < SCHEMA_VERSION) {
         /* Each step in order, all in one transaction: a file of version 1
-         * (a server before tenants) gains the tenant column, a new file
-         * gets version 1 and then 2.  A later version adds its step here. */
+         * (a server before tenants) gains the tenant column, one of
+         * version 2 the columns of version 3, a new file gets version 1,
+         * then 2, then 3.  A later version adds its step here. */
         if (exec_sql(db, "BEGIN IMMEDIATE", err, errlen) != 0)
             return -1;
         if ((version < 1 && exec_sql(db, schema_sql, err, errlen) != 0) ||
             (version < 2 && exec_sql(db, schema_v2_sql, err, errlen) != 0) ||
-            exec_sql(db, "PRAGMA user_version=2", err, errlen) != 0 ||
+            (version < 3 && exec_sql(db, schema_v3_sql, err, errlen) != 0) ||
+            exec_sql(db, "PRAGMA user_version=3", err, errlen) != 0 ||
             exec_sql(db, "COMMIT", err, errlen) != 0) {
             exec_sql(db, "ROLLBACK", ignored_err, sizeof(ignored_err));
             return -1;
@@ -297,8 +311,9 @@ static int insert_one(sqlite_store *s, const history_entry *p)
                  {p->err, p->err_len},
                  {p->message, strlen(p->message)},
                  {p->request_id, strlen(p->request_id)},
-                 {p->tenant, strlen(p->tenant)}};
-    static const int text_cols[] = {2, 3, 5, 9, 11, 13, 15, 16};
+                 {p->tenant, strlen(p->tenant)},
+                 {p->run_id, strlen(p->run_id)}};
+    static const int text_cols[] = {2, 3, 5, 9, 11, 13, 15, 16, 17};
     sqlite3_stmt *st = s->insert;
     int rc = SQLITE_OK;
 
@@ -313,7 +328,13 @@ static int insert_one(sqlite_store *s, const history_entry *p)
         (rc = sqlite3_bind_int(st, 8, p->exit_code)) != SQLITE_OK ||
         (rc = sqlite3_bind_int(st, 10, p->output_cut)) != SQLITE_OK ||
         (rc = sqlite3_bind_int(st, 12, p->err_cut)) != SQLITE_OK ||
-        (rc = sqlite3_bind_int64(st, 14, p->wall_ms)) != SQLITE_OK)
+        (rc = sqlite3_bind_int64(st, 14, p->wall_ms)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int(st, 18, p->signal)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 19, p->cpu_ms)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 20, (sqlite3_int64)p->peak_memory_bytes)) != SQLITE_OK ||
+        /* A NULL pointer would bind SQL NULL: an empty blob is "". */
+        (rc = sqlite3_bind_blob(st, 21, p->meta != NULL ? (const void *)p->meta : "",
+                                (int)p->meta_len, SQLITE_STATIC)) != SQLITE_OK)
         return rc;
     rc = sqlite3_step(st);
     sqlite3_reset(st);
@@ -393,7 +414,7 @@ static char *col_text(sqlite3_stmt *st, int col)
     return strdup(t != NULL ? (const char *)t : "");
 }
 
-static int row_fill(sqlite3_stmt *st, history_row *r)
+static int row_fill(sqlite3_stmt *st, history_row *r, int with_meta)
 {
     r->id = sqlite3_column_int64(st, 0);
     r->time_ms = sqlite3_column_int64(st, 1);
@@ -404,10 +425,25 @@ static int row_fill(sqlite3_stmt *st, history_row *r)
     r->output_truncated = sqlite3_column_int(st, 10);
     r->stderr_truncated = sqlite3_column_int(st, 12);
     r->wall_ms = (uint32_t)sqlite3_column_int64(st, 14);
-    if ((r->language = col_text(st, 2)) == NULL || (r->code = col_text(st, 3)) == NULL ||
-        (r->entry = col_text(st, 5)) == NULL || (r->output = col_text(st, 9)) == NULL ||
-        (r->stderr_text = col_text(st, 11)) == NULL || (r->message = col_text(st, 13)) == NULL ||
-        (r->request_id = col_text(st, 15)) == NULL || (r->tenant = col_text(st, 16)) == NULL)
+    r->signal = sqlite3_column_int(st, 18);
+    r->cpu_ms = (uint32_t)sqlite3_column_int64(st, 19);
+    r->peak_memory_bytes = (uint64_t)sqlite3_column_int64(st, 20);
+    if (with_meta) {
+        const void *b = sqlite3_column_blob(st, HISTORY_COLUMN_META);
+        size_t n = (size_t)sqlite3_column_bytes(st, HISTORY_COLUMN_META);
+
+        if ((r->meta = malloc(n + 1)) == NULL)
+            return -1;
+        if (n > 0)
+            memcpy(r->meta, b, n);
+        r->meta[n] = '\0';
+        r->meta_len = n;
+    }
+    if ((r->run_id = col_text(st, 17)) == NULL || (r->language = col_text(st, 2)) == NULL ||
+        (r->code = col_text(st, 3)) == NULL || (r->entry = col_text(st, 5)) == NULL ||
+        (r->output = col_text(st, 9)) == NULL || (r->stderr_text = col_text(st, 11)) == NULL ||
+        (r->message = col_text(st, 13)) == NULL || (r->request_id = col_text(st, 15)) == NULL ||
+        (r->tenant = col_text(st, 16)) == NULL)
         return -1;
     return 0;
 }
@@ -431,7 +467,8 @@ static int sqlite_fetch(history_store *base, const history_query *q, history_pag
     sqlite3_stmt *count_st = NULL, *rows_st = NULL;
     history_page *page = NULL;
     int rc, nparams, rv = SCE_ERR_UNAVAILABLE;
-    size_t cap = q->id != 0 ? 1 : q->limit;
+    int single = history_query_single(q);
+    size_t cap = single ? 1 : q->limit;
 
     history_where(q, '?', where, sizeof(where), params, &nparams);
 
@@ -451,21 +488,21 @@ static int sqlite_fetch(history_store *base, const history_query *q, history_pag
         goto oom;
     page->total = (uint64_t)sqlite3_column_int64(count_st, 0);
 
-    snprintf(sql, sizeof(sql), "SELECT %s FROM runs%s ORDER BY id DESC LIMIT ?%d OFFSET ?%d",
-             HISTORY_COLUMNS, where, nparams + 1, nparams + 2);
+    snprintf(sql, sizeof(sql), "SELECT %s%s FROM runs%s ORDER BY id DESC LIMIT ?%d OFFSET ?%d",
+             HISTORY_COLUMNS, single ? ", meta" : "", where, nparams + 1, nparams + 2);
     rc = sqlite3_prepare_v2(s->rdb, sql, -1, &rows_st, NULL);
     if (rc != SQLITE_OK)
         goto dberr;
     bind_params(rows_st, params, nparams);
     sqlite3_bind_int64(rows_st, nparams + 1, (sqlite3_int64)cap);
-    sqlite3_bind_int64(rows_st, nparams + 2, q->id != 0 ? 0 : q->offset);
+    sqlite3_bind_int64(rows_st, nparams + 2, single ? 0 : q->offset);
     while ((rc = sqlite3_step(rows_st)) == SQLITE_ROW && page->count < cap) {
         page->count++;
-        if (row_fill(rows_st, &page->rows[page->count - 1]) != 0)
+        if (row_fill(rows_st, &page->rows[page->count - 1], single) != 0)
             goto oom;
         /* A listing stays within its budget; one run asked for by id comes
          * whole. */
-        if (q->id == 0)
+        if (!single)
             history_row_budget(&page->rows[page->count - 1]);
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)

@@ -30,12 +30,15 @@ typedef struct history_entry {
     struct history_entry *next;
     uint64_t seq; /* its ticket: the front's count of records queued */
     int64_t time_ms;
-    char *language, *entry, *message, *request_id, *tenant;
+    char *language, *entry, *message, *request_id, *tenant, *run_id;
     char *code, *output, *err;
     size_t code_len, output_len, err_len;
     int code_cut, output_cut, err_cut;
-    uint32_t files, wall_ms;
-    int verdict, exit_code;
+    uint32_t files, wall_ms, cpu_ms;
+    int verdict, exit_code, signal;
+    uint64_t peak_memory_bytes;
+    unsigned char *meta; /* opaque, never cleaned; NULL when meta_len is 0 */
+    size_t meta_len;
     size_t bytes; /* what it counts against the queue's cap */
     int cleaned;
 } history_entry;
@@ -99,7 +102,7 @@ typedef struct history_param {
     const char *text;
 } history_param;
 
-#define HISTORY_PARAMS_MAX 4
+#define HISTORY_PARAMS_MAX 5
 
 /* The WHERE clause of q (" WHERE verdict = ?1 AND ..." or ""), with
  * placeholders written as mark followed by their number ('?' for SQLite,
@@ -107,10 +110,17 @@ typedef struct history_param {
 void history_where(const history_query *q, char mark, char *out, size_t outlen,
                    history_param params[HISTORY_PARAMS_MAX], int *nparams);
 
-/* The columns every query reads, in history_row's order. */
+/* The columns every query reads, in history_row's order; a query for one
+ * run (history_query_single) reads HISTORY_COLUMN_META after them. */
 #define HISTORY_COLUMNS                                                                            \
     "id, time_ms, language, code, code_truncated, entry, files, verdict, exit_code, output,"       \
-    " output_truncated, stderr, stderr_truncated, message, wall_ms, request_id, tenant"
+    " output_truncated, stderr, stderr_truncated, message, wall_ms, request_id, tenant, run_id,"   \
+    " signal, cpu_ms, peak_memory_bytes"
+#define HISTORY_COLUMN_META 21 /* its index in a single run's row */
+
+/* Whether q asks for one run (by id or run_id): it then comes whole, with
+ * its meta, in a page of at most one row. */
+int history_query_single(const history_query *q);
 
 /* Cuts a listed row's text to the page budget (history_budget.h). */
 void history_row_budget(history_row *r);

@@ -37,6 +37,9 @@ struct live_run {
     int linked; /* still in the registry's list */
     int state;
     int cancel;  /* 0, 1 by the client, 2 reader gone */
+    int detached;  /* never cancelled for want of a reader */
+    uint8_t *meta; /* the start's meta, immutable */
+    size_t meta_len;
     int wake[2]; /* pipe: stdin, close or cancel for the worker */
 
     uint8_t *log; /* the records */
@@ -106,6 +109,7 @@ static void run_free(live_run *lr)
     free(lr->log);
     free(lr->in);
     free(lr->result);
+    free(lr->meta);
     free(lr);
 }
 
@@ -194,7 +198,7 @@ static void *timer_main(void *arg)
         for (live_run *lr = r->head; lr != NULL; lr = next) {
             next = lr->next;
             fire = detach_waiters(lr, now, fire);
-            if (lr->state != RUN_DONE && lr->waiters == NULL && lr->cancel == 0 &&
+            if (lr->state != RUN_DONE && !lr->detached && lr->waiters == NULL && lr->cancel == 0 &&
                 now - lr->last_poll_ms > SCE_RUN_READER_GONE_MS) {
                 lr->cancel = 2;
                 wake(lr);
@@ -297,7 +301,8 @@ void live_registry_counts(live_registry *r, size_t *active, size_t *parked)
 }
 
 int live_run_create(live_registry *r, const char *tenant, uint64_t output_limit_bytes,
-                    live_run **out, char *err, size_t errlen)
+                    const void *meta, size_t meta_len, int detached, live_run **out, char *err,
+                    size_t errlen)
 {
     live_run *lr = calloc(1, sizeof(*lr)), *freed = NULL;
     int rv = SCE_OK;
@@ -309,6 +314,16 @@ int live_run_create(live_registry *r, const char *tenant, uint64_t output_limit_
         return SCE_ERR_NO_MEMORY;
     }
     lr->wake[0] = lr->wake[1] = -1;
+    lr->detached = detached != 0;
+    if (meta_len > 0) {
+        if ((lr->meta = malloc(meta_len)) == NULL) {
+            run_free(lr);
+            sce_seterr(err, errlen, "out of memory");
+            return SCE_ERR_NO_MEMORY;
+        }
+        memcpy(lr->meta, meta, meta_len);
+        lr->meta_len = meta_len;
+    }
     if (pipe2(lr->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
         sce_seterr(err, errlen, "cannot make a pipe: %s", strerror(errno));
         run_free(lr);
@@ -664,6 +679,15 @@ int live_events_take(live_run *lr, uint64_t after_seq, live_events *ev)
             lr->delivered = seq + n;
     }
     ev->msg.next_seq = n > 0 ? seq + n : (after_seq < lr->nchunks ? after_seq : lr->nchunks);
+    if (after_seq == 0 && lr->meta_len > 0) {
+        if ((ev->meta = malloc(lr->meta_len)) == NULL) {
+            rv = SCE_ERR_NO_MEMORY;
+            goto out;
+        }
+        memcpy(ev->meta, lr->meta, lr->meta_len);
+        ev->msg.meta.data = ev->meta;
+        ev->msg.meta.len = lr->meta_len;
+    }
     ev->msg.running = lr->state != RUN_QUEUED;
     ev->msg.stdin_open = lr->state != RUN_DONE && !lr->in_closed && lr->cancel == 0;
     if (lr->state == RUN_DONE && seq + n >= lr->nchunks) {
@@ -691,6 +715,7 @@ void live_events_free(live_events *ev)
     free(ev->chunks);
     free(ev->chunk_ptrs);
     free(ev->data);
+    free(ev->meta);
     if (ev->result != NULL)
         sce__v1__run_result__free_unpacked(ev->result, NULL);
     memset(ev, 0, sizeof(*ev));

@@ -22,7 +22,11 @@
  *
  * Readers gone: while a run is queued or running and no poll is parked on
  * it, a run whose last poll ended SCE_RUN_READER_GONE_MS ago is cancelled
- * by the timer thread.
+ * by the timer thread, unless it is detached (RunRequest.detached: it runs
+ * to its end whoever reads it; it still takes its room in the registry).
+ *
+ * Meta: the start's RunRequest.meta (at most SCE_RUN_META_MAX_BYTES) is
+ * copied into the run and answered by every poll after chunk 0.
  *
  * Threads: one timer thread per registry (waits that pass, readers gone,
  * forgetting ended runs).  Every function is thread-safe.
@@ -58,11 +62,13 @@ void live_registry_quiesce(live_registry *r);
 /* Runs queued or running, and parked polls. */
 void live_registry_counts(live_registry *r, size_t *active, size_t *parked);
 
-/* A new run for `tenant` ("" for none) with an output cap per stream.
- * SCE_ERR_RESOURCE_EXHAUSTED when the registry is full of runs that have
- * not ended. */
+/* A new run for `tenant` ("" for none) with an output cap per stream,
+ * keeping a copy of meta[0..meta_len) (NULL/0: none), never cancelled for
+ * want of a reader when `detached`.  SCE_ERR_RESOURCE_EXHAUSTED when the
+ * registry is full of runs that have not ended. */
 int live_run_create(live_registry *r, const char *tenant, uint64_t output_limit_bytes,
-                    live_run **out, char *err, size_t errlen);
+                    const void *meta, size_t meta_len, int detached, live_run **out, char *err,
+                    size_t errlen);
 /* The run with this id, if `tenant` may see it ("" sees every tenant's);
  * NULL otherwise. */
 live_run *live_find(live_registry *r, const char *id, const char *tenant);
@@ -119,15 +125,16 @@ struct live_waiter {
 int live_poll_wait(live_run *lr, live_waiter *w, uint64_t after_seq, int64_t deadline_ms);
 
 /* One poll's answer: the chunks after after_seq (at most
- * SCE_LIVE_POLL_MAX_BYTES of data, at least one chunk), and the end when
- * they are the last.  ev points into its own storage: free it with
- * live_events_free once packed. */
+ * SCE_LIVE_POLL_MAX_BYTES of data, at least one chunk), the end when they
+ * are the last, and the run's meta when after_seq is 0.  ev points into its own storage: free it
+ * with live_events_free once packed. */
 typedef struct live_events {
     Sce__V1__RunEvents msg;
     Sce__V1__OutputChunk *chunks;
     Sce__V1__OutputChunk **chunk_ptrs;
     uint8_t *data;              /* the chunks' bytes */
     Sce__V1__RunResult *result; /* unpacked copy of the stored result */
+    uint8_t *meta;              /* copy of the run's meta (after_seq 0) */
     int status;                 /* the run's own failure, when done without a result */
     char message[512];
 } live_events;

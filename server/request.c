@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/path.h"
+#include "sce/client.h" /* SCE_RUN_META_MAX_BYTES */
 #include "sce/err.h"
 #include "sce_limits.h"
 #include "common/utf8.h"
@@ -221,6 +222,14 @@ int request_check_run(const server_options *o, const Sce__V1__RunRequest *rq, ru
     }
     spec->stdin_data = rq->stdin.data;
     spec->stdin_len = rq->stdin.len;
+
+    /* Opaque to the server, but kept with a followed run and in its
+     * history entry: bounded like any text it keeps. */
+    if (rq->meta.len > SCE_RUN_META_MAX_BYTES) {
+        sce_seterr(err, errlen, "meta is %zu bytes; the limit is %d", rq->meta.len,
+                   SCE_RUN_META_MAX_BYTES);
+        goto out;
+    }
 
     if (rq->n_args > (size_t)o->args_limit) {
         sce_seterr(err, errlen, "args: %zu arguments; the limit is %lld", rq->n_args,

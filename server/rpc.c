@@ -365,8 +365,9 @@ static void handle_run_start(slot *s)
     started.language = (char *)spec.lang->name;
     started.language_version = ls.version;
     started.limits = &limits;
-    rv = live_run_create(srv->live, s->req->tenant, (uint64_t)spec.output_limit_bytes, &lr, err,
-                         sizeof(err));
+    rv = live_run_create(srv->live, s->req->tenant, (uint64_t)spec.output_limit_bytes,
+                         s->req->run_start->meta.data, s->req->run_start->meta.len,
+                         s->req->run_start->detached, &lr, err, sizeof(err));
     request_spec_free(&spec);
     if (rv != SCE_OK) {
         reply_status(s, method, rv, err);
@@ -398,7 +399,8 @@ static void handle_run_start(slot *s)
         goto fail;
     }
     s->req = NULL;
-    SCE_LOG(SCE_LOG_INFO, s->rid, "followed run %s queued", id);
+    SCE_LOG(SCE_LOG_INFO, s->rid, "followed run %s queued%s", id,
+            job->req->run_start->detached ? " (detached)" : "");
     started.run_id = id;
     resp.body_case = SCE__V1__RESPONSE__BODY_RUN_STARTED;
     resp.run_started = &started;

@@ -8,16 +8,19 @@
  */
 #include "service.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "live.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "sce/err.h"
 #include "sce_limits.h"
 #include "common/seterr.h"
+#include "common/utf8.h"
 
 /* ------------------------------------------------------------ one run */
 
@@ -47,6 +50,9 @@ static void record_run(history *h, const Sce__V1__RunRequest *rq, const service_
     rec.files = (uint32_t)a->spec.nfiles;
     rec.request_id = rid;
     rec.tenant = tenant;
+    rec.run_id = a->spec.live != NULL ? live_run_id(a->spec.live) : "";
+    rec.meta = rq->meta.data;
+    rec.meta_len = rq->meta.len;
     if (a->status == SCE_OK) {
         rec.verdict = (int)a->result.verdict;
         rec.exit_code = a->result.exit_code;
@@ -58,6 +64,9 @@ static void record_run(history *h, const Sce__V1__RunRequest *rq, const service_
         rec.stderr_truncated = a->result.stderr_truncated;
         rec.message = a->result.message;
         rec.wall_ms = a->result.wall_ms;
+        rec.signal = a->result.signal;
+        rec.cpu_ms = a->result.cpu_ms;
+        rec.peak_memory_bytes = a->result.peak_memory_bytes;
     } else {
         /* The engine or the sandbox failed: the run is recorded all the
          * same, with the reason. */
@@ -290,9 +299,23 @@ void service_batch_answer_free(service_batch_answer *a)
 
 /* ------------------------------------------------------------ history */
 
+/* A followed run's id as the registry writes it (lower-case hex) into out
+ * (2 * SCE_LIVE_RUN_ID_BYTES + 1 bytes): 1, or 0 when s is not one. */
+static int run_id_lower(const char *s, char *out)
+{
+    size_t n = strlen(s);
+
+    if (n != 2 * SCE_LIVE_RUN_ID_BYTES || strspn(s, "0123456789abcdefABCDEF") != n)
+        return 0;
+    for (size_t i = 0; i <= n; i++)
+        out[i] = (char)tolower((unsigned char)s[i]);
+    return 1;
+}
+
 void service_history(history *h, const char *tenant, const Sce__V1__HistoryRequest *rq,
                      service_history_answer *a)
 {
+    char run_id[2 * SCE_LIVE_RUN_ID_BYTES + 1];
     history_query q;
     const char *lang = rq != NULL ? rq->language : NULL;
     int rv;
@@ -306,6 +329,7 @@ void service_history(history *h, const char *tenant, const Sce__V1__HistoryReque
     q.language = lang;
     q.tenant = tenant;
     q.id = rq != NULL ? rq->id : 0;
+    q.run_id = rq != NULL && rq->run_id != NULL && rq->run_id[0] != '\0' ? run_id : NULL;
     if (q.limit == 0)
         q.limit = SCE_HISTORY_PAGE_DEFAULT;
     if (q.limit > SCE_HISTORY_PAGE_MAX)
@@ -313,6 +337,17 @@ void service_history(history *h, const char *tenant, const Sce__V1__HistoryReque
     if (q.id < 0) {
         a->status = SCE_ERR_INVALID_ARGUMENT;
         sce_seterr(a->message, sizeof(a->message), "id: %lld is not a run's id", (long long)q.id);
+        return;
+    }
+    if (q.run_id != NULL && !run_id_lower(rq->run_id, run_id)) {
+        a->status = SCE_ERR_INVALID_ARGUMENT;
+        sce_seterr(a->message, sizeof(a->message), "run_id: '%s' is not a run's id (%d hex digits)",
+                   sce_utf8_quote(rq->run_id).text, 2 * SCE_LIVE_RUN_ID_BYTES);
+        return;
+    }
+    if (q.run_id != NULL && q.id != 0) {
+        a->status = SCE_ERR_INVALID_ARGUMENT;
+        sce_seterr(a->message, sizeof(a->message), "give id or run_id, not both");
         return;
     }
     if (q.verdict < 0 || q.verdict > SCE__V1__VERDICT__VERDICT_CANCELLED) {
@@ -339,6 +374,11 @@ void service_history(history *h, const char *tenant, const Sce__V1__HistoryReque
     if (q.id != 0 && a->page->count == 0) {
         a->status = SCE_ERR_NOT_FOUND;
         sce_seterr(a->message, sizeof(a->message), "no run %lld in the history", (long long)q.id);
+        return;
+    }
+    if (q.run_id != NULL && a->page->count == 0) {
+        a->status = SCE_ERR_NOT_FOUND;
+        sce_seterr(a->message, sizeof(a->message), "no run %s in the history", q.run_id);
         return;
     }
     a->result.enabled = 1;
@@ -375,6 +415,12 @@ void service_history(history *h, const char *tenant, const Sce__V1__HistoryReque
         e->stderr_truncated = r->stderr_truncated;
         e->tenant = r->tenant;
         e->truncated = r->truncated;
+        e->run_id = r->run_id;
+        e->signal = r->signal;
+        e->cpu_ms = r->cpu_ms;
+        e->peak_memory_bytes = r->peak_memory_bytes;
+        e->meta.data = r->meta;
+        e->meta.len = r->meta_len;
         a->entry_ptrs[i] = e;
     }
     a->result.n_entries = a->page->count;

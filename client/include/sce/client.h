@@ -74,7 +74,14 @@ typedef struct sce_file {
  *   non-zero value may only lower the server's maximum.
  *   tenant    who the run is for, recorded with it in the server's history
  *             (sce-gateway sets it from the caller's token); NULL or "":
- *             none.  The tasks of one batch must all name the same. */
+ *             none.  The tasks of one batch must all name the same.
+ *   meta/meta_len  opaque bytes kept with the run (at most
+ *             SCE_RUN_META_MAX_BYTES, else INVALID_ARGUMENT): answered by
+ *             the first poll of a followed run (after_seq 0) and in the
+ *             run's history entry (sce_client_history_get[_run]).
+ *   detached  sce_client_run_start only: the run is never cancelled for
+ *             want of a reader (it runs to its end; poll it, or read its
+ *             history entry, later). */
 typedef struct sce_run_request {
     const char *language;
     const char *code;
@@ -89,7 +96,12 @@ typedef struct sce_run_request {
     uint64_t memory_bytes;
     uint32_t output_limit_bytes;
     const char *tenant;
+    const void *meta;
+    size_t meta_len;
+    int detached;
 } sce_run_request;
+
+#define SCE_RUN_META_MAX_BYTES (256 * 1024)
 
 /* The outcome of a run.  stdout_data/stderr_data are NUL-terminated for
  * convenience but may contain NUL bytes: use the _len fields. */
@@ -236,7 +248,8 @@ void sce_batch_result_free(sce_batch_result *b);
  *
  * Every limit of a plain run holds.  A run that nobody polls for
  * SCE_RUN_READER_GONE_MS is cancelled, so poll at least that often (a
- * poll that waits counts from its arrival).  Follow-ups name the run's
+ * poll that waits counts from its arrival), unless it was started with
+ * `detached` set.  Follow-ups name the run's
  * id and the same tenant as the start (NULL or "": none); a run of another
  * tenant, an unknown id or one forgotten since (SCE_RUN_KEPT_MS after
  * its end) is SCE_ERR_NOT_FOUND.  The id is only known to the server that
@@ -280,6 +293,10 @@ typedef struct sce_run_events {
     sce_run_result *result;  /* when done: as sce_client_run answers it */
     int running;             /* it has started (not queued any more) */
     int stdin_open;
+    /* The start's meta (meta[meta_len] is a NUL); NULL/0 unless after_seq
+     * was 0 (or the run has none). */
+    char *meta;
+    size_t meta_len;
 } sce_run_events;
 
 /* Checks req as sce_client_run does (INVALID_ARGUMENT at once for a bad
@@ -346,6 +363,14 @@ typedef struct sce_history_entry {
     char *request_id;
     char *tenant;            /* who ran it; "" when the run had no tenant */
     int truncated;           /* shortened to the page budget (see above) */
+    char *run_id;            /* the followed run's id; "" when not started with run_start */
+    int signal;              /* the signal that ended the program, 0 if none */
+    uint32_t cpu_ms;         /* 0 where not known */
+    uint64_t peak_memory_bytes;
+    /* The run's meta, whole (meta[meta_len] is a NUL); NULL/0 in a page:
+     * only sce_client_history_get[_run] return it. */
+    char *meta;
+    size_t meta_len;
 } sce_history_entry;
 
 typedef struct sce_history_page {
@@ -370,6 +395,13 @@ void sce_history_page_free(sce_history_page *p);
  * sce_history_entry_free. */
 int sce_client_history_get(sce_client *c, int64_t id, const char *tenant, sce_history_entry **out,
                            char *errbuf, size_t errlen);
+/* The same, for the entry of the followed run `run_id` (its
+ * sce_run_started.run_id): NOT_FOUND "no run <run_id> in the history",
+ * INVALID_ARGUMENT when run_id is not 32 hex digits.  The history is
+ * written a moment after the run ends: poll the run first
+ * (after_seq 0, wait 0), and ask here once it is NOT_FOUND there. */
+int sce_client_history_get_run(sce_client *c, const char *run_id, const char *tenant,
+                               sce_history_entry **out, char *errbuf, size_t errlen);
 void sce_history_entry_free(sce_history_entry *e);
 
 /* ------------------------------------------------------------ bundles */

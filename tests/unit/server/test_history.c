@@ -98,7 +98,7 @@ static void record(history *h, int i, int64_t time_ms)
 static history_page *fetch(history *h, uint32_t limit, uint32_t offset, int verdict,
                            const char *language)
 {
-    history_query q = {limit, offset, verdict, language, NULL, 0};
+    history_query q = {limit, offset, verdict, language, NULL, 0, NULL};
     history_page *p = NULL;
     char err[512];
     int rv = history_fetch(h, &q, &p, err, sizeof(err));
@@ -111,7 +111,7 @@ static history_page *fetch(history *h, uint32_t limit, uint32_t offset, int verd
 /* One run by id, as tenant (NULL: any); a page of one row or none. */
 static history_page *fetch_id(history *h, int64_t id, const char *tenant)
 {
-    history_query q = {0, 0, 0, NULL, tenant, id};
+    history_query q = {0, 0, 0, NULL, tenant, id, NULL};
     history_page *p = NULL;
     char err[512];
     int rv = history_fetch(h, &q, &p, err, sizeof(err));
@@ -123,7 +123,7 @@ static history_page *fetch_id(history *h, int64_t id, const char *tenant)
 
 static history_page *fetch_tenant(history *h, uint32_t limit, const char *tenant)
 {
-    history_query q = {limit, 0, 0, NULL, tenant, 0};
+    history_query q = {limit, 0, 0, NULL, tenant, 0, NULL};
     history_page *p = NULL;
     char err[512];
     int rv = history_fetch(h, &q, &p, err, sizeof(err));
@@ -378,7 +378,7 @@ static void test_corrupt_file(void **state)
     history_options o = {db_path, 0, 0, 0, NULL};
     history *h = NULL, *u;
     history_page *p = NULL;
-    history_query q = {10, 0, 0, NULL, NULL, 0};
+    history_query q = {10, 0, 0, NULL, NULL, 0, NULL};
     char err[512], want[512];
     FILE *f;
 
@@ -415,7 +415,7 @@ static void test_damaged_pages(void **state)
 {
     history *h = open_store(0, 0, 0);
     history_options o = {db_path, 0, 0, 0, NULL};
-    history_query q = {10, 0, 0, NULL, NULL, 0};
+    history_query q = {10, 0, 0, NULL, NULL, 0, NULL};
     history_page *p = NULL;
     char err[512];
     struct stat st;
@@ -649,7 +649,7 @@ static void test_migration_from_v1(void **state)
     assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 2);
+    assert_int_equal(sqlite3_column_int(st, 0), 3);
     sqlite3_finalize(st);
     sqlite3_close(db);
     /* And it opens again as it is. */

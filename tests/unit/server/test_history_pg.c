@@ -91,7 +91,7 @@ static void test_transient(void **state)
 
 static void test_where(void **state)
 {
-    history_query q = {10, 0, 2, "python", "team-a", 0};
+    history_query q = {10, 0, 2, "python", "team-a", 0, NULL};
     history_param p[HISTORY_PARAMS_MAX];
     char where[256];
     int n = -1;
@@ -105,13 +105,13 @@ static void test_where(void **state)
     assert_string_equal(p[1].text, "python");
     assert_string_equal(p[2].text, "team-a");
 
-    q = (history_query){0, 0, 0, NULL, "", 42};
+    q = (history_query){0, 0, 0, NULL, "", 42, NULL};
     history_where(&q, '?', where, sizeof(where), p, &n);
     assert_string_equal(where, " WHERE id = ?1");
     assert_int_equal(n, 1);
     assert_int_equal(p[0].num, 42);
 
-    q = (history_query){10, 0, 0, "", NULL, 0};
+    q = (history_query){10, 0, 0, "", NULL, 0, NULL};
     history_where(&q, '?', where, sizeof(where), p, &n);
     assert_string_equal(where, "");
     assert_int_equal(n, 0);
@@ -204,7 +204,7 @@ static uint64_t record(history *h, const char *code, int64_t time_ms, const char
 
 static history_page *fetch(history *h, uint32_t limit, const char *tenant, int64_t id)
 {
-    history_query q = {limit, 0, 0, NULL, tenant, id};
+    history_query q = {limit, 0, 0, NULL, tenant, id, NULL};
     history_page *p = NULL;
     char err[512];
 
@@ -317,7 +317,7 @@ static void test_unreachable(void **state)
     history *h;
     history_stats st;
     history_page *p = NULL;
-    history_query q = {10, 0, 0, NULL, NULL, 0};
+    history_query q = {10, 0, 0, NULL, NULL, 0, NULL};
     char err[512];
     struct timespec t1, t2;
 

@@ -45,7 +45,8 @@ static live_run *new_run(const char *tenant)
     live_run *lr = NULL;
     char err[128];
 
-    assert_int_equal(live_run_create(reg, tenant, 65536, &lr, err, sizeof(err)), SCE_OK);
+    assert_int_equal(live_run_create(reg, tenant, 65536, NULL, 0, 0, &lr, err, sizeof(err)),
+                     SCE_OK);
     assert_int_equal(strlen(live_run_id(lr)), 32);
     return lr;
 }
@@ -235,11 +236,11 @@ static void test_tenants_and_room(void **state)
     assert_null(live_find(reg, "0123456789abcdef0123456789abcdef", ""));
     /* Full of runs under way; one that has just ended is still kept
      * (SCE_LIVE_KEPT_MIN_MS), so its reader can read it to the end. */
-    assert_int_equal(live_run_create(reg, "", 65536, &d, err, sizeof(err)),
+    assert_int_equal(live_run_create(reg, "", 65536, NULL, 0, 0, &d, err, sizeof(err)),
                      SCE_ERR_RESOURCE_EXHAUSTED);
     finish_ok(b);
     live_run_release(b);
-    assert_int_equal(live_run_create(reg, "", 65536, &d, err, sizeof(err)),
+    assert_int_equal(live_run_create(reg, "", 65536, NULL, 0, 0, &d, err, sizeof(err)),
                      SCE_ERR_RESOURCE_EXHAUSTED);
     assert_non_null(strstr(err, "busy"));
     finish_ok(a);
