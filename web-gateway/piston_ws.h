@@ -27,8 +27,10 @@
  * accepted and ignored; closing the socket cancels the run; init's stdin
  * is ignored, as Piston ignores it on this route.
  *
- * The pure parts (reading a message, an init into an sce_run_request, the
- * exit of a result, output bytes into text) are exported for the tests.
+ * The init's fields, the runtime, the exit of a result and the output's
+ * text are piston_request.h's, shared with POST /api/v2/execute.  The
+ * pure parts here (reading a message, writing one, cutting text) are
+ * exported for the tests.
  *
  * Threads: piston_ws_serve runs on the connection's thread (the socket's
  * loop, which also sends stdin and signals on) and starts one thread for
@@ -46,6 +48,7 @@
 
 #include "backends.h"
 #include "live.h"
+#include "piston_request.h"
 #include "sce/client.h"
 
 #define PISTON_INIT_TIMEOUT_MS 1000         /* Piston's: no init by then, 4001 */
@@ -93,50 +96,6 @@ typedef struct piston_msg {
 /* Reads one message (a text or binary frame's bytes) as Piston does, given
  * whether an init was already taken.  Pure. */
 void piston_ws_read(const char *text, size_t len, int initialized, piston_msg *m);
-
-/* An init message made into a run request.  req's pointers point into the
- * struct (and the message, which it holds a reference of). */
-typedef struct piston_init {
-    sce_run_request req;
-    const char *language;     /* as the client wrote it */
-    const char *version;      /* the range, as written */
-    const char *runtime_name; /* Piston's name: "python" or "javascript" */
-    json_t *msg;
-    sce_file *files;
-    void **decoded; /* base64 / hex contents, freed with it */
-    const char **args;
-} piston_init;
-
-/* Checks an init message as Piston does (its messages, in its order:
- * "language is required as a string", "files[0].content is required as a
- * string", "<language>-<version> runtime is unknown", "If specified,
- * run_timeout must be a number", ...) and makes the request: one utf8 file
- * is the code; several are a bundle whose entry is the first utf8 one
- * (unnamed files are file<i>.code, as in Piston); run_timeout (ms) and
- * run_memory_limit (bytes) lower sce's limits; compile_* and *_cpu_time
- * are checked and not used.  The version range is not checked here (the
- * language's version comes from a server).  On SCE_OK *out is the
- * caller's (piston_init_free); INVALID_ARGUMENT with Piston's message in
- * err; NO_MEMORY. */
-int piston_ws_init(json_t *msg, piston_init **out, char *err, size_t errlen);
-void piston_init_free(piston_init *in);
-
-/* "<language>-<version> runtime is unknown", Piston's words. */
-void piston_ws_unknown_runtime(const piston_init *in, char *err, size_t errlen);
-
-/* How Piston would report a run's end. */
-typedef struct piston_exit {
-    int has_code; /* 0: "code": null */
-    int code;
-    const char *signal; /* NULL: "signal": null; static */
-    const char *error;  /* not NULL: no exit, this error (an internal error, a rejected run) */
-} piston_exit;
-
-/* The exit of a result: an exit status as "code"; a signal by its name
- * ("SIGSEGV"); a run killed by sce (timeout, memory, output cap,
- * cancelled) as Piston reports a killed run, "signal": "SIGKILL".  Pure;
- * error points into r. */
-void piston_ws_exit_of(const sce_run_result *r, piston_exit *e);
 
 /* The length of the longest prefix of text[0..len) that is at most max
  * bytes and ends on a character boundary (text is valid UTF-8). */

@@ -34,6 +34,11 @@ sce_unit_test(test_backends unit/gateway/test_backends.c sce_gateway_core sce_te
 # messages read and written, an init made into a run request, the exit of a
 # result, output bytes into text, the WebSocket accept key.
 sce_unit_test(test_piston unit/gateway/test_piston.c sce_gateway_core)
+# ... and of what POST /api/v2/execute shares with that init
+# (piston_request.c): execute's fields, the runtime in a server's language
+# list, GET /api/v2/runtimes, every verdict's status/code/signal/message,
+# the output in the order written.
+sce_unit_test(test_piston_request unit/gateway/test_piston_request.c sce_gateway_core)
 # ... and of the live-run caps (live.c): the gateway's and each client's,
 # the gauge and refusals in the metrics, the counts under threads.
 sce_unit_test(test_live_caps unit/gateway/test_live_caps.c sce_gateway_core)

@@ -153,14 +153,15 @@ static void test_read_messages(void **state)
     assert_string_equal(piston_ws_close_reason(1000), "");
 }
 
-/* piston_ws_init of a JSON text: SCE_OK with *in, or the error in err. */
-static int init_of(const char *text, piston_init **in, char *err, size_t errlen)
+/* piston_request_parse (as the WebSocket's init) of a JSON text: SCE_OK with *in, or the error in
+ * err. */
+static int init_of(const char *text, piston_request **in, char *err, size_t errlen)
 {
     json_t *j = json_loads(text, 0, NULL);
     int rv;
 
     assert_non_null(j);
-    rv = piston_ws_init(j, in, err, errlen);
+    rv = piston_request_parse(j, 0, in, err, errlen);
     json_decref(j);
     return rv;
 }
@@ -185,15 +186,18 @@ static void test_init_refused(void **state)
          "\"5\"}",
          "If specified, run_timeout must be a number"},
         {"{\"language\":\"py\",\"version\":\"*\",\"files\":[{\"content\":\"\"}],"
-         "\"compile_memory_limit\":-1}",
+         "\"compile_memory_limit\":-2}",
          "compile_memory_limit must be non-negative"},
+        {"{\"language\":\"py\",\"version\":\"*\",\"files\":[{\"content\":\"\"}],"
+         "\"run_timeout\":-1}",
+         "run_timeout must be non-negative"},
         {"{\"language\":\"py\",\"version\":\"*\",\"files\":[{\"content\":\"\"}],\"args\":[1]}",
          "args must be an array of strings"},
     };
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        piston_init *in = NULL;
+        piston_request *in = NULL;
         char err[256] = "";
 
         assert_int_equal(init_of(cases[i].json, &in, err, sizeof(err)), SCE_ERR_INVALID_ARGUMENT);
@@ -204,7 +208,7 @@ static void test_init_refused(void **state)
 
 static void test_init_request(void **state)
 {
-    piston_init *in = NULL;
+    piston_request *in = NULL;
     char err[256] = "";
 
     (void)state;
@@ -225,7 +229,7 @@ static void test_init_request(void **state)
     assert_int_equal(in->req.timeout_ms, 2500);
     assert_int_equal(in->req.memory_bytes, 100000000);
     assert_string_equal(in->version, "3.x");
-    piston_init_free(in);
+    piston_request_free(in);
     in = NULL;
 
     /* Several files: a bundle whose entry is the first utf8 one, unnamed
@@ -246,9 +250,7 @@ static void test_init_request(void **state)
     assert_memory_equal(in->req.files[0].data, "hi", 2);
     assert_int_equal(in->req.files[2].len, 2);
     assert_memory_equal(in->req.files[2].data, "hi", 2);
-    piston_ws_unknown_runtime(in, err, sizeof(err));
-    assert_string_equal(err, "js-* runtime is unknown");
-    piston_init_free(in);
+    piston_request_free(in);
 
     for (const char *const *a =
              (const char *const[]){"node", "node-js", "node-javascript", "javascript", NULL};
@@ -260,7 +262,7 @@ static void test_init_request(void **state)
         in = NULL;
         assert_int_equal(init_of(text, &in, err, sizeof(err)), SCE_OK);
         assert_string_equal(in->req.language, "node");
-        piston_init_free(in);
+        piston_request_free(in);
     }
 }
 
@@ -294,7 +296,7 @@ static void test_exit_of(void **state)
         r.exit_code = cases[i].exit_code;
         r.signal = cases[i].signal;
         r.message = (char *)"the engine failed";
-        piston_ws_exit_of(&r, &e);
+        piston_exit_of(&r, &e);
         assert_int_equal(e.has_code, cases[i].has_code);
         if (e.has_code)
             assert_int_equal(e.code, cases[i].code);
@@ -311,7 +313,7 @@ static void test_exit_of(void **state)
 
 static void test_messages_written(void **state)
 {
-    piston_exit e = {1, 0, NULL, NULL};
+    piston_exit e = {.has_code = 1};
     char *s;
 
     (void)state;
@@ -327,7 +329,7 @@ static void test_messages_written(void **state)
     s = piston_ws_msg_exit("run", &e);
     assert_string_equal(s, "{\"type\":\"exit\",\"stage\":\"run\",\"code\":0,\"signal\":null}");
     free(s);
-    e = (piston_exit){0, 0, "SIGKILL", NULL};
+    e = (piston_exit){.signal = "SIGKILL"};
     s = piston_ws_msg_exit("run", &e);
     assert_string_equal(
         s, "{\"type\":\"exit\",\"stage\":\"run\",\"code\":null,\"signal\":\"SIGKILL\"}");
