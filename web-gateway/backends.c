@@ -874,6 +874,7 @@ typedef struct history_call {
     const sce_history_query *q;
     sce_history_page **out;
     int64_t id;
+    const char *run_id; /* non-NULL: the entry of this followed run, not of id */
     const char *tenant;
     sce_history_entry **entry;
 } history_call;
@@ -889,6 +890,8 @@ static int call_history_get(sce_client *c, void *arg, char *err, size_t errlen)
 {
     history_call *r = arg;
 
+    if (r->run_id != NULL)
+        return sce_client_history_get_run(c, r->run_id, r->tenant, r->entry, err, errlen);
     return sce_client_history_get(c, r->id, r->tenant, r->entry, err, errlen);
 }
 
@@ -906,6 +909,15 @@ int gw_backends_history_get(gw_backends *bs, int64_t id, const char *tenant,
 {
     static const call_kind k = {"history", 0, NULL};
     history_call r = {.id = id, .tenant = tenant, .entry = out};
+
+    return backends_call(bs, &k, call_history_get, &r, err, errlen);
+}
+
+int gw_backends_history_get_run(gw_backends *bs, const char *run_id, const char *tenant,
+                                sce_history_entry **out, char *err, size_t errlen)
+{
+    static const call_kind k = {"history", 0, NULL};
+    history_call r = {.run_id = run_id, .tenant = tenant, .entry = out};
 
     return backends_call(bs, &k, call_history_get, &r, err, errlen);
 }

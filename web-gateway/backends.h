@@ -79,6 +79,11 @@ int gw_backends_history(gw_backends *bs, const sce_history_query *q, sce_history
                         char *err, size_t errlen);
 int gw_backends_history_get(gw_backends *bs, int64_t id, const char *tenant,
                             sce_history_entry **out, char *err, size_t errlen);
+/* The entry of a followed run by its id (sce_client_history_get_run): sent
+ * like gw_backends_history_get, to one backend (a cluster shares its
+ * history), whichever server ran it. */
+int gw_backends_history_get_run(gw_backends *bs, const char *run_id, const char *tenant,
+                                sce_history_entry **out, char *err, size_t errlen);
 int gw_backends_languages(gw_backends *bs, sce_language_list **out, char *err, size_t errlen);
 
 /* Followed runs (sce/client.h, "followed runs"): same arguments, results
