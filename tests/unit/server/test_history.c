@@ -4,9 +4,11 @@
  * age, a restart, and the failures that must never take a run down: a
  * corrupt file, a directory that cannot be made, a locked database, a full
  * queue.  Tenants: each run's, a query per tenant, one run by id, and the
- * migration of a file from before tenants.  The page budget: the JSON cost
- * of text, the cuts, and a page of the worst text there is.  Each test
- * works in a fresh temporary directory.
+ * migration of a file from before tenants.  Followed runs: the entry by its
+ * run id with its figures and meta (whole in one run, left out of a page),
+ * meta in the queue's byte cap, the migration of a file of version 2.  The page budget: the JSON
+ * cost of text, the cuts, and a page of the worst text there is.  Each test works in a fresh
+ * temporary directory.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +27,7 @@
 
 #include "history.h"
 #include "history_budget.h"
+#include "sce/client.h" /* SCE_RUN_META_MAX_BYTES */
 #include "sce/err.h"
 #include "sce_limits.h"
 
@@ -660,6 +663,208 @@ static void test_migration_from_v1(void **state)
     history_close(h);
 }
 
+/* ------------------------------------------------------------ followed runs, meta */
+
+#define RUN_A "0123456789abcdef0123456789abcdef"
+
+/* A followed run's record: its id, the figures of its end and its meta. */
+static void record_followed(history *h, const char *tenant, const char *run_id, const void *meta,
+                            size_t meta_len)
+{
+    history_record r;
+
+    memset(&r, 0, sizeof(r));
+    r.language = "python";
+    r.code = "import time";
+    r.code_len = strlen(r.code);
+    r.verdict = 2;
+    r.exit_code = 137;
+    r.request_id = "rid-followed";
+    r.tenant = tenant;
+    r.run_id = run_id;
+    r.signal = 9;
+    r.cpu_ms = 1234;
+    r.peak_memory_bytes = 5ull << 30; /* past 32 bits */
+    r.meta = meta;
+    r.meta_len = meta_len;
+    history_record_run(h, &r);
+}
+
+static history_page *fetch_run(history *h, const char *run_id, const char *tenant)
+{
+    history_query q = {0, 0, 0, NULL, tenant, 0, run_id};
+    history_page *p = NULL;
+    char err[512];
+    int rv = history_fetch(h, &q, &p, err, sizeof(err));
+
+    if (rv != SCE_OK)
+        fail_msg("history_fetch: %s", err);
+    return p;
+}
+
+/* A meta as big as a request may carry, binary (NULs, invalid UTF-8). */
+static unsigned char *big_meta(size_t n)
+{
+    unsigned char *m = malloc(n);
+
+    assert_non_null(m);
+    for (size_t i = 0; i < n; i++)
+        m[i] = (unsigned char)(i * 7 + i / 251);
+    return m;
+}
+
+/* The entry of a followed run: found by its run id with everything it
+ * kept, meta whole past the text cap; the tenant rule as by id; a listing
+ * carries the figures and the run id but not the meta. */
+static void test_followed_entry(void **state)
+{
+    const size_t meta_len = 200 * 1024; /* past SCE_HISTORY_TEXT_MAX_BYTES */
+    unsigned char *meta = big_meta(meta_len);
+    history *h = open_store(0, 0, 0);
+    history_page *p;
+
+    record_followed(h, "alice", RUN_A, meta, meta_len); /* id 1 */
+    record_as(h, "alice", "plain");                     /* id 2 */
+
+    p = fetch_run(h, RUN_A, "alice");
+    assert_int_equal(p->count, 1);
+    assert_int_equal(p->rows[0].id, 1);
+    assert_string_equal(p->rows[0].run_id, RUN_A);
+    assert_int_equal(p->rows[0].signal, 9);
+    assert_int_equal(p->rows[0].cpu_ms, 1234);
+    assert_true(p->rows[0].peak_memory_bytes == 5ull << 30);
+    assert_int_equal(p->rows[0].exit_code, 137);
+    assert_int_equal(p->rows[0].meta_len, meta_len);
+    assert_memory_equal(p->rows[0].meta, meta, meta_len);
+    assert_int_equal(p->rows[0].meta[meta_len], '\0');
+    assert_int_equal(p->rows[0].truncated, 0);
+    history_page_free(p);
+    p = fetch_run(h, RUN_A, NULL); /* every tenant's */
+    assert_int_equal(p->count, 1);
+    history_page_free(p);
+    p = fetch_run(h, RUN_A, "bob");
+    assert_int_equal(p->count, 0);
+    history_page_free(p);
+    p = fetch_run(h, "ffffffffffffffffffffffffffffffff", NULL);
+    assert_int_equal(p->count, 0);
+    history_page_free(p);
+
+    /* By id: the meta too. */
+    p = fetch_id(h, 1, NULL);
+    assert_int_equal(p->count, 1);
+    assert_int_equal(p->rows[0].meta_len, meta_len);
+    history_page_free(p);
+    p = fetch_id(h, 2, NULL);
+    assert_int_equal(p->count, 1);
+    assert_string_equal(p->rows[0].run_id, "");
+    assert_int_equal(p->rows[0].meta_len, 0);
+    assert_non_null(p->rows[0].meta);
+    history_page_free(p);
+
+    /* A listing: no meta, the rest as stored. */
+    p = fetch_tenant(h, 10, "alice");
+    assert_int_equal(p->count, 2);
+    assert_null(p->rows[1].meta);
+    assert_int_equal(p->rows[1].meta_len, 0);
+    assert_string_equal(p->rows[1].run_id, RUN_A);
+    assert_int_equal(p->rows[1].signal, 9);
+    assert_int_equal(p->rows[1].cpu_ms, 1234);
+    history_page_free(p);
+    history_close(h);
+    free(meta);
+}
+
+/* Meta counts against the queue's byte cap: with the writer held, records
+ * of the largest meta fill it long before its count of records. */
+static void test_meta_counts_in_queue(void **state)
+{
+    history *h = open_store(0, 0, 1000);
+    unsigned char *meta = big_meta(SCE_RUN_META_MAX_BYTES);
+    history_stats st;
+    sqlite3 *other = NULL;
+    int n = 2 * (int)(SCE_HISTORY_QUEUE_MAX_BYTES / SCE_RUN_META_MAX_BYTES);
+
+    assert_true(n < SCE_HISTORY_QUEUE_MAX_RECORDS);
+    assert_int_equal(sqlite3_open(db_path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    for (int i = 0; i < n; i++)
+        record_followed(h, "", RUN_A, meta, SCE_RUN_META_MAX_BYTES);
+    assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    assert_int_equal(history_flush(h, 10000), 0);
+    history_get_stats(h, &st);
+    assert_true(st.dropped > 0);
+    assert_int_equal(st.written + st.failed + st.dropped, (uint64_t)n);
+    history_close(h);
+    free(meta);
+}
+
+/* A file of version 2 (tenants, before issue 14) gains the columns in
+ * place: its runs read with no run id, no figures and no meta; new runs
+ * are found by their run id, through an index. */
+static void test_migration_from_v2(void **state)
+{
+    static const char v2[] =
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL,"
+        " language TEXT NOT NULL, code TEXT NOT NULL, code_truncated INTEGER NOT NULL,"
+        " entry TEXT NOT NULL, files INTEGER NOT NULL, verdict INTEGER NOT NULL,"
+        " exit_code INTEGER NOT NULL, output TEXT NOT NULL, output_truncated INTEGER NOT NULL,"
+        " stderr TEXT NOT NULL, stderr_truncated INTEGER NOT NULL, message TEXT NOT NULL,"
+        " wall_ms INTEGER NOT NULL, request_id TEXT NOT NULL,"
+        " tenant TEXT NOT NULL DEFAULT '');"
+        "CREATE INDEX runs_time ON runs(time_ms);"
+        "CREATE INDEX runs_verdict ON runs(verdict, id);"
+        "CREATE INDEX runs_language ON runs(language, id);"
+        "CREATE INDEX runs_tenant ON runs(tenant, id);"
+        "INSERT INTO runs VALUES (NULL, 1700000000000, 'python', 'print(1)', 0, '', 1, 1, 0,"
+        " '1\n', 0, '', 0, '', 12, 'old-run', 'alice');"
+        "PRAGMA user_version=2;";
+    char sub[128];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    history *h;
+    history_page *p;
+
+    snprintf(sub, sizeof(sub), "%s/sub", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v2, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    h = open_store(0, 0, 0);
+    record_followed(h, "alice", RUN_A, "{}", 2);
+    p = fetch_id(h, 1, NULL);
+    assert_int_equal(p->count, 1);
+    assert_string_equal(p->rows[0].request_id, "old-run");
+    assert_string_equal(p->rows[0].run_id, "");
+    assert_int_equal(p->rows[0].signal, 0);
+    assert_int_equal(p->rows[0].cpu_ms, 0);
+    assert_int_equal(p->rows[0].meta_len, 0);
+    history_page_free(p);
+    p = fetch_run(h, RUN_A, "alice");
+    assert_int_equal(p->count, 1);
+    assert_int_equal(p->rows[0].id, 2);
+    assert_int_equal(p->rows[0].meta_len, 2);
+    assert_memory_equal(p->rows[0].meta, "{}", 2);
+    history_page_free(p);
+    history_close(h);
+
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 3);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                        " AND name = 'runs_run_id'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 /* ------------------------------------------------------------ page budget */
 
 /* The cost of text inside a JSON string, table-tested: every escaping an
@@ -790,6 +995,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_queue_drops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tenants, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_followed_entry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_meta_counts_in_queue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v2, setup, teardown),
         cmocka_unit_test(test_json_cost),
         cmocka_unit_test(test_budget_cut),
         cmocka_unit_test_setup_teardown(test_page_worst_case, setup, teardown),

@@ -2,7 +2,8 @@
  * test_live.c - the followed runs' registry (server/live.c) on its own:
  * chunks and their numbers, merging, polls that repeat, the end, stdin and
  * its caps, waiters fired by output, the end, a deadline and a quiesce,
- * tenants, the registry's room, cancels and a reader gone.
+ * tenants, the registry's room, cancels and a reader gone; a detached run
+ * that outlives its reader, and the meta answered at after_seq 0.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -275,6 +276,54 @@ static void test_cancel_and_reader_gone(void **state)
     live_run_release(gone);
 }
 
+/* A detached run outlives its reader: the run beside it, started with it
+ * and not polled either, is cancelled; the detached one runs on.  Its meta
+ * comes with every poll from the start (after_seq 0), and only then. */
+static void test_detached_and_meta(void **state)
+{
+    static const char meta[] = "{\"language_id\":71}\0tail";
+    live_run *det = NULL, *plain = new_run("");
+    live_events ev;
+    char err[128];
+    int64_t until;
+
+    (void)state;
+    assert_int_equal(
+        live_run_create(reg, "t", 65536, meta, sizeof(meta), 1, &det, err, sizeof(err)), SCE_OK);
+    assert_int_equal(live_run_begin(det), 1);
+    assert_int_equal(live_run_begin(plain), 1);
+    live_output(det, SCE__V1__STREAM__STREAM_STDOUT, "x", 1);
+
+    assert_int_equal(live_events_take(det, 0, &ev), SCE_OK);
+    assert_int_equal(ev.msg.meta.len, sizeof(meta));
+    assert_memory_equal(ev.msg.meta.data, meta, sizeof(meta));
+    live_events_free(&ev);
+    assert_int_equal(live_events_take(det, 1, &ev), SCE_OK);
+    assert_int_equal(ev.msg.meta.len, 0);
+    live_events_free(&ev);
+    assert_int_equal(live_events_take(plain, 0, &ev), SCE_OK); /* none given */
+    assert_int_equal(ev.msg.meta.len, 0);
+    live_events_free(&ev);
+
+    until = sce_clock_ms() + SCE_RUN_READER_GONE_MS + 2000;
+    while (live_cancelled(plain) == 0 && sce_clock_ms() < until)
+        sce_sleep_ms(50);
+    assert_int_equal(live_cancelled(plain), 2);
+    sce_sleep_ms(3 * SCE_LIVE_TICK_MS); /* the timer has seen the detached one too */
+    assert_int_equal(live_cancelled(det), 0);
+    finish_ok(plain);
+    live_run_release(plain);
+
+    /* Ended: the end and the meta at after_seq 0. */
+    finish_ok(det);
+    assert_int_equal(live_events_take(det, 0, &ev), SCE_OK);
+    assert_true(ev.msg.done);
+    assert_int_equal(ev.msg.meta.len, sizeof(meta));
+    assert_memory_equal(ev.msg.meta.data, meta, sizeof(meta));
+    live_events_free(&ev);
+    live_run_release(det);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +334,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_quiesce_fires_and_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tenants_and_room, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_and_reader_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_detached_and_meta, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
