@@ -371,6 +371,151 @@ static void test_request_fields(void **state)
     fake_stop(f);
 }
 
+/* ------------------------------------------------------------ followed runs, meta */
+
+#define RUN_A "0123456789abcdef0123456789abcdef"
+
+static const char meta_bytes[] = "{\"k\":1}\0\xff"; /* binary: 9 bytes */
+
+/* Answers RUN_START, RUN_POLL and HISTORY as the server would for a
+ * detached run with meta.  arg: the run id the history entry names. */
+static void h_followed(const Sce__V1__Request *req, const void *b, size_t n, fake_reply *r,
+                       void *arg)
+{
+    static Sce__V1__RunStarted started;
+    static Sce__V1__RunEvents events;
+    static Sce__V1__HistoryResult page;
+    static Sce__V1__HistoryEntry entry, *entries[1];
+
+    if (req == NULL)
+        return;
+    switch (req->method) {
+    case SCE__V1__METHOD__METHOD_RUN_START:
+        sce__v1__run_started__init(&started);
+        started.run_id = RUN_A;
+        r->resp.body_case = SCE__V1__RESPONSE__BODY_RUN_STARTED;
+        r->resp.run_started = &started;
+        break;
+    case SCE__V1__METHOD__METHOD_RUN_POLL:
+        sce__v1__run_events__init(&events);
+        events.run_id = RUN_A;
+        events.running = 1;
+        if (req->run_poll->after_seq == 0) {
+            events.meta.data = (uint8_t *)meta_bytes;
+            events.meta.len = sizeof(meta_bytes) - 1;
+        }
+        r->resp.body_case = SCE__V1__RESPONSE__BODY_RUN_EVENTS;
+        r->resp.run_events = &events;
+        break;
+    case SCE__V1__METHOD__METHOD_HISTORY:
+        sce__v1__history_result__init(&page);
+        sce__v1__history_entry__init(&entry);
+        page.enabled = 1;
+        entry.id = 7;
+        entry.run_id = arg;
+        entry.signal = 9;
+        entry.cpu_ms = 1234;
+        entry.peak_memory_bytes = 5ull << 30;
+        entry.meta.data = (uint8_t *)meta_bytes;
+        entry.meta.len = sizeof(meta_bytes) - 1;
+        entries[0] = &entry;
+        page.n_entries = 1;
+        page.total = 1;
+        page.entries = entries;
+        r->resp.body_case = SCE__V1__RESPONSE__BODY_HISTORY;
+        r->resp.history = &page;
+        break;
+    default:
+        break;
+    }
+}
+
+/* meta and detached on the wire; meta read back from a first poll and
+ * from a run's history entry, with its run id, signal, CPU time and peak
+ * memory; an entry of another run id is NOT_FOUND; a meta over the limit
+ * is refused before anything is sent. */
+static void test_followed_meta(void **state)
+{
+    char url[128], err[256];
+    fake_server *f;
+    sce_client *c;
+    sce_run_started *st = NULL;
+    sce_run_events *ev = NULL;
+    sce_history_entry *e = NULL;
+    const Sce__V1__Request *q;
+    sce_run_request req = {.language = "python",
+                           .code = "print(1)",
+                           .tenant = "alice",
+                           .meta = meta_bytes,
+                           .meta_len = sizeof(meta_bytes) - 1,
+                           .detached = 1};
+    int sent;
+
+    f = fake_start_tcp(h_followed, RUN_A);
+    snprintf(url, sizeof(url), "%s", fake_server_url(f));
+    c = open_client(url, 2000);
+    assert_int_equal(sce_client_run_start(c, &req, &st, err, sizeof(err)), SCE_OK);
+    q = fake_last_request(f);
+    assert_int_equal(q->method, SCE__V1__METHOD__METHOD_RUN_START);
+    assert_int_equal(q->run_start->meta.len, sizeof(meta_bytes) - 1);
+    assert_memory_equal(q->run_start->meta.data, meta_bytes, sizeof(meta_bytes) - 1);
+    assert_true(q->run_start->detached);
+    assert_string_equal(st->run_id, RUN_A);
+    sce_run_started_free(st);
+
+    assert_int_equal(sce_client_run_poll(c, RUN_A, "alice", 0, 0, &ev, err, sizeof(err)), SCE_OK);
+    assert_int_equal(ev->meta_len, sizeof(meta_bytes) - 1);
+    assert_memory_equal(ev->meta, meta_bytes, sizeof(meta_bytes) - 1);
+    assert_int_equal(ev->meta[ev->meta_len], '\0');
+    sce_run_events_free(ev);
+    ev = NULL;
+    assert_int_equal(sce_client_run_poll(c, RUN_A, "alice", 3, 0, &ev, err, sizeof(err)), SCE_OK);
+    assert_null(ev->meta);
+    assert_int_equal(ev->meta_len, 0);
+    sce_run_events_free(ev);
+
+    assert_int_equal(sce_client_history_get_run(c, RUN_A, "alice", &e, err, sizeof(err)), SCE_OK);
+    q = fake_last_request(f);
+    assert_int_equal(q->method, SCE__V1__METHOD__METHOD_HISTORY);
+    assert_string_equal(q->history->run_id, RUN_A);
+    assert_int_equal(q->history->id, 0);
+    assert_string_equal(q->tenant, "alice");
+    assert_int_equal(e->id, 7);
+    assert_string_equal(e->run_id, RUN_A);
+    assert_int_equal(e->signal, 9);
+    assert_int_equal(e->cpu_ms, 1234);
+    assert_true(e->peak_memory_bytes == 5ull << 30);
+    assert_int_equal(e->meta_len, sizeof(meta_bytes) - 1);
+    assert_memory_equal(e->meta, meta_bytes, sizeof(meta_bytes) - 1);
+    sce_history_entry_free(e);
+    e = NULL;
+    /* By id: the same fields come along. */
+    assert_int_equal(sce_client_history_get(c, 7, NULL, &e, err, sizeof(err)), SCE_OK);
+    assert_string_equal(e->run_id, RUN_A);
+    assert_int_equal(e->meta_len, sizeof(meta_bytes) - 1);
+    sce_history_entry_free(e);
+    e = NULL;
+
+    /* The answer names another run: not this one. */
+    assert_int_equal(sce_client_history_get_run(c, "ffffffffffffffffffffffffffffffff", NULL, &e,
+                                                err, sizeof(err)),
+                     SCE_ERR_NOT_FOUND);
+    assert_string_equal(err, "no run ffffffffffffffffffffffffffffffff in the history");
+    assert_null(e);
+
+    sent = fake_requests(f);
+    req.meta_len = SCE_RUN_META_MAX_BYTES + 1;
+    assert_int_equal(sce_client_run_start(c, &req, &st, err, sizeof(err)),
+                     SCE_ERR_INVALID_ARGUMENT);
+    assert_string_equal(err, "meta is 262145 bytes; the limit is 262144");
+    assert_int_equal(fake_requests(f), sent);
+    assert_int_equal(sce_client_history_get_run(c, "", NULL, &e, err, sizeof(err)),
+                     SCE_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fake_requests(f), sent);
+    sce_client_close(c);
+    fake_stop(f);
+}
+
 /* ------------------------------------------------------------ errors */
 
 static void test_status_error(void **state)
@@ -840,6 +985,7 @@ int main(void)
         cmocka_unit_test(test_run_result_mapping),
         cmocka_unit_test(test_run_empty_result),
         cmocka_unit_test(test_request_fields),
+        cmocka_unit_test(test_followed_meta),
         cmocka_unit_test(test_status_error),
         cmocka_unit_test(test_garbage_answer),
         cmocka_unit_test(test_method_mismatch),
