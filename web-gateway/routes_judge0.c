@@ -69,8 +69,9 @@ static void j0_error(gw_answer *a, unsigned status, const char *msg)
 
 static void not_found(gw_answer *a)
 {
-    gw_answer_ok(a, MHD_HTTP_NOT_FOUND, json_pack("{s:s, s:i}", "error", "Not Found", "status", 404),
-                 NULL, "no such submission");
+    gw_answer_ok(a, MHD_HTTP_NOT_FOUND,
+                 json_pack("{s:s, s:i}", "error", "Not Found", "status", 404), NULL,
+                 "no such submission");
 }
 
 /* A server's or libsce's error in Judge0's shape. */
@@ -430,9 +431,8 @@ static void wait_and_answer(const gw_route_ctx *x, const char *run_id, uint32_t 
         gw_answer_ok(a, MHD_HTTP_CREATED, body, NULL, token);
         break;
     case READ_UTF8:
-        gw_answer_ok(a, MHD_HTTP_CREATED, json_pack("{s:s, s:s}", "token", token, "error",
-                                                    J0_UTF8_ERROR),
-                     NULL, token);
+        gw_answer_ok(a, MHD_HTTP_CREATED,
+                     json_pack("{s:s, s:s}", "token", token, "error", J0_UTF8_ERROR), NULL, token);
         break;
     case READ_NOT_FOUND:
         not_found(a);
@@ -564,8 +564,8 @@ static void answer_batch_create(const gw_route_ctx *x, gw_answer *a)
         json_array_set_new(list, i, json_pack("{s:s}", "token", token));
     }
     snprintf(msg, sizeof(msg), "batch of %zu submissions, %zu started", n, started);
-    gw_answer_ok(a, started > 0 ? MHD_HTTP_CREATED : J0_HTTP_UNPROCESSABLE,
-                 json_incref(list), NULL, msg);
+    gw_answer_ok(a, started > 0 ? MHD_HTTP_CREATED : J0_HTTP_UNPROCESSABLE, json_incref(list), NULL,
+                 msg);
     goto out;
 oom:
     j0_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
