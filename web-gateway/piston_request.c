@@ -233,6 +233,8 @@ static int parse_limits(piston_request *p, char *err, size_t errlen)
 static int parse_files(piston_request *p, json_t *files, char *err, size_t errlen)
 {
     size_t n = json_array_size(files), entry = n;
+    const char *first_name = json_string_value(json_object_get(json_array_get(files, 0), "name"));
+    int first_named = first_name != NULL && first_name[0] != '\0';
 
     p->req.nfiles = n;
     if ((p->files = calloc(n ? n : 1, sizeof(*p->files))) == NULL ||
@@ -272,9 +274,11 @@ static int parse_files(piston_request *p, json_t *files, char *err, size_t errle
         sce_seterr(err, errlen, "files must include at least one utf8 encoded file");
         return SCE_ERR_INVALID_ARGUMENT;
     }
-    if (n == 1) { /* a single file is the code, as a plain run's */
+    if (n == 1) { /* a single file is the code, as a plain run's, under its name if it has one */
         p->req.code = p->files[0].data;
         p->req.nfiles = 0;
+        if (first_named)
+            p->req.entry = p->files[0].path;
     } else {
         p->req.files = p->files;
         p->req.entry = p->files[entry].path;

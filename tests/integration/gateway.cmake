@@ -56,3 +56,20 @@ add_test(NAME gateway_piston_ws
          COMMAND ${SCE_NODE_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/piston/piston_ws.test.mjs)
 set_tests_properties(gateway_piston_ws PROPERTIES FIXTURES_REQUIRED stack LABELS docker TIMEOUT 300
                      ENVIRONMENT SCE_TEST_STACK_ENV=${SCE_STACK_ENV})
+
+# Piston v2's REST routes (GET /api/v2/runtimes, POST /api/v2/execute)
+# driven by npm's `piston-client`, unchanged (tests/piston): runtimes, Python
+# and Node.js runs, stdin and args, an unknown language, stdout and stderr
+# interleaved in `output`, a signal, a timeout (TO).
+add_test(NAME gateway_piston_client
+         COMMAND ${SCE_NODE_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/piston/piston_client.test.mjs)
+set_tests_properties(gateway_piston_client PROPERTIES FIXTURES_REQUIRED stack LABELS docker
+                     TIMEOUT 300 ENVIRONMENT SCE_TEST_STACK_ENV=${SCE_STACK_ENV})
+
+# Piston's documented requests and answers (tests/piston/fixtures/*.json,
+# from its readme and docs/api-v2.md) through the gateway: status, shape
+# (keys and types) and the deterministic values.
+add_test(NAME gateway_piston_fixtures
+         COMMAND ${SCE_NODE_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/piston/piston_fixtures.test.mjs)
+set_tests_properties(gateway_piston_fixtures PROPERTIES FIXTURES_REQUIRED stack LABELS docker
+                     TIMEOUT 300 ENVIRONMENT SCE_TEST_STACK_ENV=${SCE_STACK_ENV})

@@ -9,18 +9,9 @@
 //
 //   node tests/piston/piston_ws.test.mjs        (SCE_TEST_STACK_ENV or SCE_GATEWAY set)
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
 import WebSocket from 'ws';
-
-function gatewayUrl() {
-    if (process.env.SCE_GATEWAY) return process.env.SCE_GATEWAY;
-    const file = process.env.SCE_TEST_STACK_ENV;
-    if (!file || !fs.existsSync(file)) throw new Error('no stack: set SCE_TEST_STACK_ENV or SCE_GATEWAY');
-    const m = /^SCE_GATEWAY=(.+)$/m.exec(fs.readFileSync(file, 'utf8'));
-    if (!m) throw new Error(`${file} names no gateway`);
-    return m[1].trim();
-}
+import { gatewayUrl } from './stack_env.mjs';
 
 const URL = gatewayUrl().replace(/^http/, 'ws') + '/api/v2/connect';
 const OUTPUT_CAP = 64 * 1024; // sce-server's default output_limit

@@ -223,6 +223,7 @@ static void test_init_request(void **state)
     assert_string_equal(in->runtime_name, "python");
     assert_string_equal(in->req.code, "print(1)");
     assert_int_equal(in->req.nfiles, 0);
+    assert_string_equal(in->req.entry, "m.py"); /* a single file runs under its name */
     assert_int_equal(in->req.nargs, 2);
     assert_string_equal(in->req.args[1], "b");
     assert_int_equal(in->req.stdin_len, 0);

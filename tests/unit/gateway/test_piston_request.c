@@ -64,6 +64,7 @@ static void test_execute_fields(void **state)
     assert_int_equal(p->req.timeout_ms, 3000);
     assert_int_equal(p->req.memory_bytes, 0); /* the server's default */
     assert_int_equal(p->req.nargs, 3);
+    assert_null(p->req.entry);             /* an unnamed file: the language's default entry */
     assert_int_equal(p->req.stdin_len, 1); /* Piston's newline */
     assert_memory_equal(p->req.stdin_data, "\n", 1);
     piston_request_free(p);
