@@ -423,6 +423,90 @@ static void test_not_found_and_invalid(void **state)
     free(s);
 }
 
+/* A detached run that nobody polls runs to its end (well past the time
+ * a reader may stay away); the first poll after it answers done and the
+ * start's meta; its history entry names the run and keeps the figures of
+ * its end and the meta; another tenant does not find it. */
+static void test_detached_to_history(void **state)
+{
+    static const char meta[] = "{\"language_id\":71,\"echo\":\"\\u0000\"}\0\xff binary";
+    const char *py = "import time\nprint('started', flush=True)\ntime.sleep(6)\nprint('done')\n";
+    const char *js = "console.log('started');\nsetTimeout(() => console.log('done'), 6000);\n";
+    sce_run_request rq;
+    sce_run_started *st = NULL;
+    sce_run_events *ev = NULL;
+    sce_history_entry *e = NULL;
+    seen *s = calloc(1, sizeof(*s));
+    char err[512];
+    int64_t until;
+    int rv;
+
+    (void)state;
+    memset(&rq, 0, sizeof(rq));
+    rq.language = lang;
+    rq.code = is_py ? py : js;
+    rq.tenant = "carol";
+    rq.meta = meta;
+    rq.meta_len = sizeof(meta);
+    rq.detached = 1;
+    rv = sce_client_run_start(client, &rq, &st, err, sizeof(err));
+    if (rv != SCE_OK)
+        fail_msg("run start failed: %s: %s", sce_err_name(rv), err);
+    /* No poll at all for longer than a reader may stay away, and past the
+     * program's 6 s. */
+    sleep(SCE_RUN_READER_GONE_MS / 1000 + 5);
+
+    until = now_ms() + 60000;
+    for (;;) {
+        rv = sce_client_run_poll(client, st->run_id, "carol", 0, 0, &ev, err, sizeof(err));
+        if (rv != SCE_OK)
+            fail_msg("poll failed: %s: %s", sce_err_name(rv), err);
+        assert_int_equal(ev->meta_len, sizeof(meta));
+        assert_memory_equal(ev->meta, meta, sizeof(meta));
+        if (ev->done || now_ms() > until)
+            break;
+        sce_run_events_free(ev);
+        ev = NULL;
+        usleep(500 * 1000);
+    }
+    assert_true(ev->done);
+    assert_int_equal(ev->result->verdict, SCE_VERDICT_OK);
+    assert_string_equal(ev->result->stdout_data, "started\ndone\n");
+    /* Only a poll from the start carries the meta. */
+    poll_to_end(st->run_id, "carol", s);
+    assert_string_equal(s->out, "started\ndone\n");
+
+    /* The history is written a moment after the end. */
+    until = now_ms() + 5000;
+    while ((rv = sce_client_history_get_run(client, st->run_id, "carol", &e, err, sizeof(err))) ==
+               SCE_ERR_NOT_FOUND &&
+           now_ms() < until)
+        usleep(200 * 1000);
+    if (rv != SCE_OK)
+        fail_msg("history_get_run: %s: %s", sce_err_name(rv), err);
+    assert_string_equal(e->run_id, st->run_id);
+    assert_string_equal(e->tenant, "carol");
+    assert_int_equal(e->verdict, SCE_VERDICT_OK);
+    assert_int_equal(e->exit_code, ev->result->exit_code);
+    assert_int_equal(e->signal, ev->result->signal);
+    assert_int_equal(e->cpu_ms, ev->result->cpu_ms);
+    assert_true(e->peak_memory_bytes == ev->result->peak_memory_bytes);
+    assert_string_equal(e->output, "started\ndone\n");
+    assert_int_equal(e->meta_len, sizeof(meta));
+    assert_memory_equal(e->meta, meta, sizeof(meta));
+    sce_history_entry_free(e);
+    e = NULL;
+    assert_int_equal(sce_client_history_get_run(client, st->run_id, "dave", &e, err, sizeof(err)),
+                     SCE_ERR_NOT_FOUND);
+    assert_null(e);
+    assert_non_null(strstr(err, st->run_id));
+
+    sce_run_result_free(s->result);
+    sce_run_events_free(ev);
+    sce_run_started_free(st);
+    free(s);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +518,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_output_cap),
         cmocka_unit_test(test_time_limit),
         cmocka_unit_test(test_not_found_and_invalid),
+        cmocka_unit_test(test_detached_to_history),
     };
     stack_value v[] = {{"SCE_SERVER", server_url, sizeof(server_url), 1},
                        {"SCE_TEST_DIR", stack_dir, sizeof(stack_dir), 1}};
