@@ -9,7 +9,9 @@
  * Against a database, run when SCE_TEST_PG_URL names one (the integration
  * test history_pg starts a throwaway PostgreSQL and runs this program with
  * it): two stores sharing the database see one history in time order with
- * ids unique across them; filters, one run by id, the retention; a store
+ * ids unique across them; filters, one run by id, the retention; a
+ * database of schema 2 migrated in place and a followed run's entry by its
+ * run id (figures, meta whole, not in a page); a store
  * whose database is unreachable queues, does not make answers wait, and
  * loses nothing.
  */
@@ -115,6 +117,16 @@ static void test_where(void **state)
     history_where(&q, '?', where, sizeof(where), p, &n);
     assert_string_equal(where, "");
     assert_int_equal(n, 0);
+
+    q = (history_query){0, 0, 0, NULL, "team-a", 0, "0123456789abcdef0123456789abcdef"};
+    history_where(&q, '$', where, sizeof(where), p, &n);
+    assert_string_equal(where, " WHERE tenant = $1 AND run_id = $2");
+    assert_int_equal(n, 2);
+    assert_true(p[1].is_text);
+    assert_string_equal(p[1].text, "0123456789abcdef0123456789abcdef");
+    assert_true(history_query_single(&q));
+    q.run_id = "";
+    assert_false(history_query_single(&q));
 }
 
 static void test_bad_urls(void **state)
@@ -273,6 +285,120 @@ static void test_two_servers_one_history(void **state)
     history_close(b);
 }
 
+#define RUN_A "0123456789abcdef0123456789abcdef"
+
+/* Runs a statement on a connection of its own. */
+static void pg_exec(const char *sql)
+{
+    PGconn *c = PQconnectdb(pg_url());
+    PGresult *r;
+
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("cannot connect: %s", PQerrorMessage(c));
+    r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+static history_page *fetch_run(history *h, const char *run_id, const char *tenant)
+{
+    history_query q = {0, 0, 0, NULL, tenant, 0, run_id};
+    history_page *p = NULL;
+    char err[512];
+
+    if (history_fetch(h, &q, &p, err, sizeof(err)) != SCE_OK)
+        fail_msg("history_fetch: %s", err);
+    return p;
+}
+
+/* A database of schema version 2 (before issue 14) is migrated in place
+ * by the first server that connects: its runs read with no run id and no
+ * meta.  A followed run's entry, written by one server, is found by its
+ * run id from another, with its figures and its meta whole (binary, past
+ * the text cap); the tenant rule holds; a listing leaves the meta out. */
+static void test_followed_entry(void **state)
+{
+    const size_t meta_len = 200 * 1024;
+    unsigned char *meta = malloc(meta_len);
+    history_record r;
+    history *a, *b;
+    history_page *p;
+
+    (void)state;
+    if (pg_url() == NULL)
+        skip();
+    pg_exec("DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS sce_history_schema;"
+            "CREATE TABLE runs (id BIGSERIAL PRIMARY KEY, time_ms BIGINT NOT NULL,"
+            " language TEXT NOT NULL, code TEXT NOT NULL, code_truncated INTEGER NOT NULL,"
+            " entry TEXT NOT NULL, files BIGINT NOT NULL, verdict INTEGER NOT NULL,"
+            " exit_code INTEGER NOT NULL, output TEXT NOT NULL, output_truncated INTEGER NOT NULL,"
+            " stderr TEXT NOT NULL, stderr_truncated INTEGER NOT NULL, message TEXT NOT NULL,"
+            " wall_ms BIGINT NOT NULL, request_id TEXT NOT NULL, tenant TEXT NOT NULL DEFAULT '');"
+            "INSERT INTO runs (time_ms, language, code, code_truncated, entry, files, verdict,"
+            " exit_code, output, output_truncated, stderr, stderr_truncated, message, wall_ms,"
+            " request_id, tenant) VALUES (1, 'python', 'old', 0, '', 1, 1, 0, '', 0, '', 0, '',"
+            " 1, 'old-run', 'carol');"
+            "CREATE TABLE sce_history_schema (version INTEGER NOT NULL);"
+            "INSERT INTO sce_history_schema VALUES (2);");
+    assert_non_null(meta);
+    for (size_t i = 0; i < meta_len; i++)
+        meta[i] = (unsigned char)(i * 7 + i / 251);
+    a = open_url(pg_url(), 0);
+    b = open_url(pg_url(), 0);
+    memset(&r, 0, sizeof(r));
+    r.time_ms = 1700000000000;
+    r.language = "python";
+    r.code = "import time";
+    r.code_len = strlen(r.code);
+    r.verdict = 2;
+    r.exit_code = 137;
+    r.request_id = "rid-followed";
+    r.tenant = "carol";
+    r.run_id = RUN_A;
+    r.signal = 9;
+    r.cpu_ms = 1234;
+    r.peak_memory_bytes = 5ull << 30;
+    r.meta = meta;
+    r.meta_len = meta_len;
+    history_await(a, history_record_run(a, &r));
+    assert_int_equal(history_flush(a, 5000), 0);
+
+    p = fetch_run(b, RUN_A, "carol");
+    assert_int_equal(p->count, 1);
+    assert_string_equal(p->rows[0].run_id, RUN_A);
+    assert_int_equal(p->rows[0].signal, 9);
+    assert_int_equal(p->rows[0].cpu_ms, 1234);
+    assert_true(p->rows[0].peak_memory_bytes == 5ull << 30);
+    assert_int_equal(p->rows[0].meta_len, meta_len);
+    assert_memory_equal(p->rows[0].meta, meta, meta_len);
+    history_page_free(p);
+    p = fetch_run(b, RUN_A, "dave");
+    assert_int_equal(p->count, 0);
+    history_page_free(p);
+
+    p = fetch(b, 10, "carol", 0);
+    assert_int_equal(p->count, 2);
+    assert_null(p->rows[0].meta);
+    assert_string_equal(p->rows[0].run_id, RUN_A);
+    assert_string_equal(p->rows[1].request_id, "old-run"); /* migrated */
+    assert_string_equal(p->rows[1].run_id, "");
+    assert_int_equal(p->rows[1].signal, 0);
+    history_page_free(p);
+    p = fetch(b, 0, NULL, 1); /* the old run by id: an empty meta */
+    assert_int_equal(p->count, 1);
+    assert_int_equal(p->rows[0].meta_len, 0);
+    history_page_free(p);
+    history_close(a);
+    history_close(b);
+    pg_exec("DO $$ BEGIN IF (SELECT max(version) FROM sce_history_schema) <> 3 THEN"
+            " RAISE EXCEPTION 'schema not migrated'; END IF;"
+            " IF to_regclass('runs_run_id') IS NULL THEN RAISE EXCEPTION 'no index'; END IF;"
+            " END $$");
+    free(meta);
+}
+
 static void test_retention_in_time_order(void **state)
 {
     history *h;
@@ -357,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test_setup(test_two_servers_one_history, setup_pg),
         cmocka_unit_test_setup(test_retention_in_time_order, setup_pg),
+        cmocka_unit_test_setup(test_followed_entry, setup_pg),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
