@@ -553,6 +553,17 @@ void history_row_budget(history_row *r)
         history_budget_cut(fields, sizeof(fields) / sizeof(fields[0]), HISTORY_LIST_ENTRY_COST);
 }
 
+int history_row_set_meta(history_row *r, const void *b, size_t n)
+{
+    if ((r->meta = malloc(n + 1)) == NULL)
+        return -1;
+    if (n > 0)
+        memcpy(r->meta, b, n);
+    r->meta[n] = '\0';
+    r->meta_len = n;
+    return 0;
+}
+
 int history_query_single(const history_query *q)
 {
     return q->id != 0 || has_text(q->run_id);

@@ -573,16 +573,11 @@ static int row_fill(PGresult *res, int i, history_row *r, int with_meta)
         size_t n = 0;
         unsigned char *b =
             PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, HISTORY_COLUMN_META), &n);
+        int rc = b != NULL ? history_row_set_meta(r, b, n) : -1;
 
-        if (b == NULL || (r->meta = malloc(n + 1)) == NULL) {
-            PQfreemem(b);
-            return -1;
-        }
-        if (n > 0)
-            memcpy(r->meta, b, n);
-        r->meta[n] = '\0';
-        r->meta_len = n;
         PQfreemem(b);
+        if (rc != 0)
+            return -1;
     }
     for (size_t k = 0; k < sizeof(text_cols) / sizeof(text_cols[0]); k++)
         if ((*texts[k] = strdup(PQgetvalue(res, i, text_cols[k]))) == NULL)

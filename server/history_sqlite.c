@@ -428,17 +428,10 @@ static int row_fill(sqlite3_stmt *st, history_row *r, int with_meta)
     r->signal = sqlite3_column_int(st, 18);
     r->cpu_ms = (uint32_t)sqlite3_column_int64(st, 19);
     r->peak_memory_bytes = (uint64_t)sqlite3_column_int64(st, 20);
-    if (with_meta) {
-        const void *b = sqlite3_column_blob(st, HISTORY_COLUMN_META);
-        size_t n = (size_t)sqlite3_column_bytes(st, HISTORY_COLUMN_META);
-
-        if ((r->meta = malloc(n + 1)) == NULL)
-            return -1;
-        if (n > 0)
-            memcpy(r->meta, b, n);
-        r->meta[n] = '\0';
-        r->meta_len = n;
-    }
+    if (with_meta &&
+        history_row_set_meta(r, sqlite3_column_blob(st, HISTORY_COLUMN_META),
+                             (size_t)sqlite3_column_bytes(st, HISTORY_COLUMN_META)) != 0)
+        return -1;
     if ((r->run_id = col_text(st, 17)) == NULL || (r->language = col_text(st, 2)) == NULL ||
         (r->code = col_text(st, 3)) == NULL || (r->entry = col_text(st, 5)) == NULL ||
         (r->output = col_text(st, 9)) == NULL || (r->stderr_text = col_text(st, 11)) == NULL ||

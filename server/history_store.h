@@ -125,6 +125,10 @@ int history_query_single(const history_query *q);
 /* Cuts a listed row's text to the page budget (history_budget.h). */
 void history_row_budget(history_row *r);
 
+/* Copies b[0..n) into r->meta, NUL-terminated; 0, or -1 when out of
+ * memory. */
+int history_row_set_meta(history_row *r, const void *b, size_t n);
+
 /* A new page with room for cap rows; NULL when out of memory. */
 history_page *history_page_new(size_t cap);
 
