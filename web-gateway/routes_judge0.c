@@ -372,6 +372,11 @@ static int start(const gw_route_ctx *x, j0_submission *s, char *run_id, size_t i
     snprintf(run_id, idlen, "%s", st->run_id);
     *timeout_ms = st->timeout_ms;
     sce_run_started_free(st);
+    /* A followed run's stdin stays open after stdin_data; a Judge0 program
+     * reads its stdin to its end.  A run that has ended already refuses
+     * the close, which changes nothing. */
+    gw_backends_run_stdin(x->backends, run_id, s->req.tenant, "", 0, 1, err, errlen);
+    err[0] = '\0';
     return SCE_OK;
 }
 
