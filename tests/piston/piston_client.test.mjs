@@ -9,7 +9,7 @@
 //   node tests/piston/piston_client.test.mjs   (SCE_TEST_STACK_ENV or SCE_GATEWAY set)
 import assert from 'node:assert/strict';
 import piston from 'piston-client';
-import { gatewayUrl } from './stack_env.mjs';
+import { gatewayUrl, runTests } from './harness.mjs';
 
 const client = piston({ server: gatewayUrl() });
 
@@ -73,12 +73,15 @@ const tests = {
     },
 
     async interleaved() {
+        // 200 ms apart: writes to the two streams closer than ~100 ms may
+        // reach sce in another order (the engine copies stdout and stderr
+        // separately); the gateway keeps the order the chunks came in.
         const code = 'import sys, time\n' +
             'for i in range(3):\n' +
             '    print("out", i, flush=True)\n' +
-            '    time.sleep(0.05)\n' +
+            '    time.sleep(0.2)\n' +
             '    print("err", i, file=sys.stderr, flush=True)\n' +
-            '    time.sleep(0.05)\n';
+            '    time.sleep(0.2)\n';
         const r = await client.execute('python', code);
         assert.equal(r.run.stdout, 'out 0\nout 1\nout 2\n', JSON.stringify(r));
         assert.equal(r.run.stderr, 'err 0\nerr 1\nerr 2\n');
@@ -103,16 +106,4 @@ const tests = {
     },
 };
 
-let failed = 0;
-for (const [name, fn] of Object.entries(tests)) {
-    const t0 = Date.now();
-    try {
-        await fn();
-        console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-    } catch (e) {
-        failed++;
-        console.log(`FAIL ${name}: ${e.stack || e}`);
-    }
-}
-console.log(failed ? `${failed} failed` : 'all passed');
-process.exit(failed ? 1 : 0);
+await runTests(tests);

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gatewayUrl } from './stack_env.mjs';
+import { gatewayUrl, runTests } from './harness.mjs';
 
 const GATEWAY = gatewayUrl();
 const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -61,11 +61,10 @@ async function send(req) {
     return { status: res.status, body: await res.json() };
 }
 
-let failed = 0;
+const tests = {};
 for (const file of fs.readdirSync(DIR).filter(f => f.endsWith('.json')).sort()) {
     const fx = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
-    const t0 = Date.now();
-    try {
+    tests[file] = async () => {
         const got = await send(fx.request);
         const shown = JSON.stringify(got.body);
         assert.equal(got.status, fx.response.status, `status (body ${shown})`);
@@ -77,11 +76,6 @@ for (const file of fs.readdirSync(DIR).filter(f => f.endsWith('.json')).sort()) 
         for (const [p, re] of Object.entries(fx.matches ?? {}))
             assert.match(at(got.body, p), new RegExp(re), `${p} (body ${shown})`);
         for (const [a, b] of fx.same ?? []) assert.equal(at(got.body, a), at(got.body, b), `${a} = ${b}`);
-        console.log(`ok   ${file} (${Date.now() - t0} ms)`);
-    } catch (e) {
-        failed++;
-        console.log(`FAIL ${file}: ${e.stack || e}`);
-    }
+    };
 }
-console.log(failed ? `${failed} failed` : 'all passed');
-process.exit(failed ? 1 : 0);
+await runTests(tests);

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import WebSocket from 'ws';
-import { gatewayUrl } from './stack_env.mjs';
+import { gatewayUrl, runTests } from './harness.mjs';
 
 const URL = gatewayUrl().replace(/^http/, 'ws') + '/api/v2/connect';
 const OUTPUT_CAP = 64 * 1024; // sce-server's default output_limit
@@ -163,16 +163,4 @@ const tests = {
     },
 };
 
-let failed = 0;
-for (const [name, fn] of Object.entries(tests)) {
-    const t0 = Date.now();
-    try {
-        await fn();
-        console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-    } catch (e) {
-        failed++;
-        console.log(`FAIL ${name}: ${e.stack || e}`);
-    }
-}
-console.log(failed ? `${failed} failed` : 'all passed');
-process.exit(failed ? 1 : 0);
+await runTests(tests);
