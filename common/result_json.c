@@ -243,7 +243,11 @@ json_t *sce_json_history_entry(const sce_history_entry *e)
     bad |= put(item, "stderr_truncated", json_boolean(e->stderr_truncated));
     bad |= put(item, "message", cstring(e->message));
     bad |= put(item, "wall_ms", json_integer(e->wall_ms));
+    bad |= put(item, "cpu_ms", json_integer(e->cpu_ms));
+    bad |= put(item, "peak_memory_bytes", json_integer((json_int_t)e->peak_memory_bytes));
+    bad |= put(item, "signal", json_integer(e->signal));
     bad |= put(item, "request_id", cstring(e->request_id));
+    bad |= put(item, "run_id", cstring(e->run_id));
     bad |= put(item, "tenant", cstring(e->tenant));
     bad |= put(item, "truncated", json_boolean(e->truncated));
     return done(item, bad);

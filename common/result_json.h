@@ -59,7 +59,8 @@ json_t *sce_json_batch_result(const sce_batch_result *b);
 
 /* One history entry: {id, time (ISO 8601, UTC, ms), time_ms, language,
  * status, exit_code, code, code_truncated, entry, files, output,
- * output_truncated, stderr, stderr_truncated, message, wall_ms, request_id,
+ * output_truncated, stderr, stderr_truncated, message, wall_ms, cpu_ms,
+ * peak_memory_bytes, signal, request_id, run_id (a followed run's; ""),
  * tenant, truncated}. */
 json_t *sce_json_history_entry(const sce_history_entry *e);
 
