@@ -72,13 +72,13 @@ if [ "$runtime" = runc ] && [ "${SCE_TEST_GVISOR:-1}" != 0 ]; then
     echo "[sce] gVisor stage: the integration and security tests on runsc"
     # The browser test drives the page, not the sandbox; the runner test
     # runs the images through `docker run` itself; the fault tests restart
-    # the engine.  The cluster, shared-history and streaming-gateway tests
-    # test plumbing the runtime does not change (followed runs on gVisor are
-    # follow_* and cli's).  Everything else that runs a program runs it on
-    # gVisor.
+    # the engine.  The cluster, shared-history, streaming-gateway and
+    # Piston/Judge0 API tests test plumbing the runtime does not change
+    # (followed runs on gVisor are follow_* and cli's).  Everything else
+    # that runs a program runs it on gVisor.
     SCE_RUNTIME=runsc ctest --test-dir "$build" --output-on-failure --no-tests=error -j 2 \
         -L docker -LE 'browser|fault|swarm' \
-        -E '^(runners|cluster|history_pg|gateway_stream|gateway_piston_ws)$'
+        -E '^(runners|cluster|history_pg|gateway_stream|gateway_piston_.*|judge0_.*)$'
     echo "[sce] gVisor stage passed in $((SECONDS - start)) s"
 fi
 
