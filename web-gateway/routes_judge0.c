@@ -67,6 +67,16 @@ static void j0_error(gw_answer *a, unsigned status, const char *msg)
     gw_answer_ok(a, status, json_pack("{s:s}", "error", msg), NULL, msg);
 }
 
+/* Judge0's 400 for a batch over its size (create and get alike). */
+static void batch_too_large(gw_answer *a)
+{
+    char msg[128];
+
+    snprintf(msg, sizeof(msg),
+             "number of submissions in a batch should be less than or equal to %d", J0_BATCH_MAX);
+    j0_error(a, MHD_HTTP_BAD_REQUEST, msg);
+}
+
 static void not_found(gw_answer *a)
 {
     gw_answer_ok(a, MHD_HTTP_NOT_FOUND,
@@ -298,7 +308,7 @@ static void answer_batch_show(const gw_route_ctx *x, gw_answer *a)
 {
     const char *tokens = MHD_lookup_connection_value(x->c, MHD_HEADER_KIND, "tokens");
     json_t *list = NULL, *out;
-    char *copy = NULL, *save = NULL, msg[128], run_id[40];
+    char *copy = NULL, *save = NULL, run_id[40];
     size_t n = 0;
     reader rd;
 
@@ -314,10 +324,7 @@ static void answer_batch_show(const gw_route_ctx *x, gw_answer *a)
         n += *p == ',';
     n = copy[0] != '\0' ? n + 1 : 0;
     if (n > J0_BATCH_MAX) {
-        snprintf(msg, sizeof(msg),
-                 "number of submissions in a batch should be less than or equal to %d",
-                 J0_BATCH_MAX);
-        j0_error(a, MHD_HTTP_BAD_REQUEST, msg);
+        batch_too_large(a);
         goto out;
     }
     for (char *t = strtok_r(copy, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
@@ -519,10 +526,7 @@ static void answer_batch_create(const gw_route_ctx *x, gw_answer *a)
     items = json_object_get(root, "submissions");
     n = json_is_array(items) ? json_array_size(items) : 0;
     if (n > J0_BATCH_MAX) {
-        snprintf(msg, sizeof(msg),
-                 "number of submissions in a batch should be less than or equal to %d",
-                 J0_BATCH_MAX);
-        j0_error(a, MHD_HTTP_BAD_REQUEST, msg);
+        batch_too_large(a);
         goto out;
     }
     if (n == 0) {
