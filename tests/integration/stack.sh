@@ -12,6 +12,19 @@
 # never a skip.
 set -euo pipefail
 
+# Closes every descriptor above 2 of the calling subshell: a daemon must not
+# inherit the caller's lock (flock /tmp/sce-engine.lock ctest ...) or pipes,
+# or it holds them for its whole life, after its test has gone.
+close_fds() {
+    local fd
+    for fd in /proc/"$BASHPID"/fd/*; do
+        fd=${fd##*/}
+        if [ "$fd" -gt 2 ] 2>/dev/null; then
+            eval "exec $fd>&-" 2>/dev/null || true
+        fi
+    done
+}
+
 cmd=${1:?usage: stack.sh start|stop BUILD_DIR ENV_FILE}
 build=${2:?build dir}
 envfile=${3:?env file}
@@ -68,9 +81,9 @@ start)
     for attempt in 1 2 3 4 5; do
         port=$((20000 + RANDOM % 20000))
         server_url="tcp://127.0.0.1:$port"
-        setsid "$build/server/sce-server" --listen "$server_url" --instance "$instance" \
-            --history-path "$dir/history.db" ${SCE_TEST_SERVER_ARGS:-} \
-            >"$dir/server.log" 2>&1 </dev/null &
+        (close_fds && exec setsid "$build/server/sce-server" --listen "$server_url" \
+            --instance "$instance" --history-path "$dir/history.db" ${SCE_TEST_SERVER_ARGS:-} \
+            >"$dir/server.log" 2>&1 </dev/null) &
         echo $! >"$dir/server.pid"
         # Ready when Health answers and both languages have been probed.
         for i in $(seq 1 150); do
@@ -94,8 +107,9 @@ start)
     if [ -x "$build/web-gateway/sce-gateway" ]; then
         for attempt in 1 2 3 4 5; do
             port=$((20000 + RANDOM % 20000))
-            setsid "$build/web-gateway/sce-gateway" --listen "127.0.0.1:$port" --server "$server_url" \
-                ${SCE_TEST_GATEWAY_ARGS:-} >"$dir/gateway.log" 2>&1 </dev/null &
+            (close_fds && exec setsid "$build/web-gateway/sce-gateway" --listen "127.0.0.1:$port" \
+                --server "$server_url" ${SCE_TEST_GATEWAY_ARGS:-} >"$dir/gateway.log" 2>&1 \
+                </dev/null) &
             echo $! >"$dir/gateway.pid"
             for i in $(seq 1 50); do
                 if curl -fsS --max-time 2 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
