@@ -5,6 +5,7 @@
  */
 #include "judge0_result.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -478,12 +479,16 @@ static json_t *meta_text_json(const json_t *meta, const char *key, int base64, i
     return v;
 }
 
-/* Judge0's decimals are strings (Rails' BigDecimal): "5.0", "0.5". */
+/* Judge0's decimals are strings (Rails' BigDecimal): "5.0", "0.5".  A meta
+ * from elsewhere may hold any number: only one well inside long long's
+ * range is cast. */
 static json_t *decimal_json(double v)
 {
     char buf[32];
 
-    if (v == (double)(long long)v)
+    if (!isfinite(v) || fabs(v) >= 1e15)
+        snprintf(buf, sizeof(buf), "%g", v);
+    else if (v == (double)(long long)v)
         snprintf(buf, sizeof(buf), "%.1f", v);
     else
         snprintf(buf, sizeof(buf), "%g", v);

@@ -49,7 +49,7 @@ static int number_of(const json_t *v, double *out)
 
     if (json_is_number(v)) {
         *out = json_number_value(v);
-        return 1;
+        return isfinite(*out);
     }
     if (!json_is_string(v))
         return 0;
@@ -122,10 +122,13 @@ static int text_of(const json_t *obj, const char *key, int base64, json_t *error
     return SCE_OK;
 }
 
-/* A numeric field with Rails' numericality messages; *out keeps its
- * default when not given. */
-static int number_field(const json_t *obj, const char *key, double min, int strict, json_t *errors,
-                        double *out, int *is_given)
+/* A numeric field with Rails' numericality messages, checked against
+ * [min, max] (min excluded when strict) before anything casts it: max is
+ * shown with max_decimals decimals, as /config_info writes it ("10.0" for
+ * seconds, Judge0's floats; "131072" for KB).
+ * *out keeps its default when not given. */
+static int number_field(const json_t *obj, const char *key, double min, int strict, double max,
+                        int max_decimals, json_t *errors, double *out, int *is_given)
 {
     const json_t *v = given(obj, key);
     char msg[96];
@@ -138,6 +141,10 @@ static int number_field(const json_t *obj, const char *key, double min, int stri
         return add_error(errors, key, "is not a number");
     if (strict ? d <= min : d < min) {
         snprintf(msg, sizeof(msg), "must be greater than %s%g", strict ? "" : "or equal to ", min);
+        return add_error(errors, key, msg);
+    }
+    if (d > max) {
+        snprintf(msg, sizeof(msg), "must be less than or equal to %.*f", max_decimals, max);
         return add_error(errors, key, msg);
     }
     *out = d;
@@ -315,20 +322,23 @@ static int check_limits(const json_t *obj, json_t *errors, parsed *p)
     p->wall_s = J0_TIME_LIMIT_S;
     p->extra_s = 0;
     p->memory_kb = J0_MEMORY_LIMIT_KB;
-    if ((rv = number_field(obj, "number_of_runs", 0, 1, errors, &runs, &runs_given)) != SCE_OK)
+    if ((rv = number_field(obj, "number_of_runs", 0, 1, HUGE_VAL, 0, errors, &runs,
+                           &runs_given)) != SCE_OK)
         return rv;
     if (runs_given && runs != 1 &&
         (rv = add_error(errors, "number_of_runs",
                         "sce runs each submission once: only 1 is supported")) != SCE_OK)
         return rv;
-    if ((rv = number_field(obj, "cpu_time_limit", 0, 0, errors, &p->cpu_s, &p->cpu_given)) !=
-            SCE_OK ||
-        (rv = number_field(obj, "cpu_extra_time", 0, 0, errors, &p->extra_s, &p->extra_given)) !=
-            SCE_OK ||
-        (rv = number_field(obj, "wall_time_limit", 1, 0, errors, &p->wall_s, &p->wall_given)) !=
-            SCE_OK ||
-        (rv = number_field(obj, "memory_limit", J0_MEMORY_LIMIT_MIN_KB, 0, errors, &p->memory_kb,
-                           &p->memory_given)) != SCE_OK)
+    /* Judge0's bounds, with the maxima /config_info gives (judge0_catalog.h). */
+    if ((rv = number_field(obj, "cpu_time_limit", 0, 0, J0_TIME_LIMIT_S, 1,
+                           errors, &p->cpu_s, &p->cpu_given)) != SCE_OK ||
+        (rv = number_field(obj, "cpu_extra_time", 0, 0, J0_TIME_LIMIT_S, 1,
+                           errors, &p->extra_s, &p->extra_given)) != SCE_OK ||
+        (rv = number_field(obj, "wall_time_limit", 1, 0, J0_TIME_LIMIT_S, 1,
+                           errors, &p->wall_s, &p->wall_given)) != SCE_OK ||
+        (rv = number_field(obj, "memory_limit", J0_MEMORY_LIMIT_MIN_KB, 0, J0_MEMORY_LIMIT_KB,
+                           0, errors, &p->memory_kb, &p->memory_given)) !=
+            SCE_OK)
         return rv;
     if (p->cpu_given && p->cpu_s == 0)
         p->cpu_given = 0; /* isolate's 0: no limit, so the server's */

@@ -13,8 +13,12 @@
  * the per-process limits and redirect_stderr_to_stdout set, compiler
  * options (Python and Node.js are not compiled), callback_url (sce-gateway
  * makes no requests to URLs its users give) and enable_network (runs have
- * no network).  Limits above the server's maximum are the server's to
- * refuse (its message is put under the field, see j0_submission_field_of).
+ * no network).  The limits are bounded as Judge0 bounds them, with the
+ * maxima /config_info gives (judge0_catalog.h): cpu_time_limit and
+ * cpu_extra_time 0..J0_TIME_LIMIT_S, wall_time_limit 1..J0_TIME_LIMIT_S,
+ * memory_limit J0_MEMORY_LIMIT_MIN_KB..J0_MEMORY_LIMIT_KB ("must be less
+ * than or equal to 10.0"); a server's own refusal (a server configured
+ * lower) is put under the field, see j0_submission_field_of.
  *
  * Limits: cpu_time_limit + cpu_extra_time and wall_time_limit (seconds)
  * become the run's wall-clock timeout, the lower of the two (sce has no

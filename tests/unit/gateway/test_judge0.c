@@ -269,6 +269,21 @@ static void test_serialise(void **state)
     assert_true(json_is_null(json_object_get(j, "exit_signal")));
     json_decref(j);
 
+    /* A meta from elsewhere with a huge limit: written, not cast. */
+    {
+        json_t *meta = json_pack("{s:i, s:i, s:f, s:f}", "judge0", 1, "language_id", 71,
+                                 "cpu_time_limit", 1e300, "wall_time_limit", -1e300);
+        json_t *fields = json_pack("[s, s]", "cpu_time_limit", "wall_time_limit");
+
+        j = j0_submission_json("t", meta, &o, fields, 0, "", &u);
+        assert_non_null(j);
+        assert_string_equal(json_string_value(json_object_get(j, "cpu_time_limit")), "1e+300");
+        assert_string_equal(json_string_value(json_object_get(j, "wall_time_limit")), "-1e+300");
+        json_decref(j);
+        json_decref(fields);
+        json_decref(meta);
+    }
+
     /* Not UTF-8: only with base64. */
     o.stdout_data = "\xfe\n";
     o.stdout_len = 2;
@@ -325,6 +340,23 @@ static void test_submission_refused(void **state)
          "blank\"]}"},
         {"{\"source_code\": \"x\", \"language_id\": 71, \"memory_limit\": 100}",
          "{\"memory_limit\":[\"must be greater than or equal to 2048\"]}"},
+        /* Huge limits: bounded before any cast, with /config_info's maxima. */
+        {"{\"source_code\": \"x\", \"language_id\": 71, \"memory_limit\": 1e300}",
+         "{\"memory_limit\":[\"must be less than or equal to 131072\"]}"},
+        {"{\"source_code\": \"x\", \"language_id\": 71, \"memory_limit\": 18014398509481988}",
+         "{\"memory_limit\":[\"must be less than or equal to 131072\"]}"},
+        {"{\"source_code\": \"x\", \"language_id\": 71, \"memory_limit\": \"1e300\"}",
+         "{\"memory_limit\":[\"must be less than or equal to 131072\"]}"},
+        {"{\"source_code\": \"x\", \"language_id\": 71, \"cpu_time_limit\": 1e300}",
+         "{\"cpu_time_limit\":[\"must be less than or equal to 10.0\"]}"},
+        {"{\"source_code\": \"x\", \"language_id\": 71, \"cpu_extra_time\": 10.5, "
+         "\"wall_time_limit\": 1e300}",
+         "{\"cpu_extra_time\":[\"must be less than or equal to 10.0\"],\"wall_time_limit\":[\"must be "
+         "less than or equal to 10.0\"]}"},
+        {"{\"source_code\": \"x\", \"language_id\": 71, \"cpu_time_limit\": -1e300}",
+         "{\"cpu_time_limit\":[\"must be greater than or equal to 0\"]}"},
+        {"{\"source_code\": \"x\", \"language_id\": 71, \"wall_time_limit\": \"inf\"}",
+         "{\"wall_time_limit\":[\"is not a number\"]}"},
         {"{\"source_code\": \"x\", \"language_id\": 71, \"wall_time_limit\": \"abc\"}",
          "{\"wall_time_limit\":[\"is not a number\"]}"},
         {"{\"source_code\": \"x\", \"language_id\": 71, \"number_of_runs\": 3}",
@@ -407,6 +439,16 @@ static void test_submission_ok(void **state)
     assert_string_equal(j0_submission_field_of(&s, "code is 9000 characters"), "source_code");
     assert_string_equal(j0_submission_field_of(&s, "something else"), "base");
     json_decref(meta);
+    j0_submission_free(&s);
+    json_decref(obj);
+
+    /* The maxima themselves are accepted. */
+    obj = json_pack("{s:s, s:i, s:f, s:f, s:f, s:i}", "source_code", "x", "language_id", 71,
+                    "cpu_time_limit", 10.0, "cpu_extra_time", 10.0, "wall_time_limit", 10.0,
+                    "memory_limit", 131072);
+    assert_int_equal(j0_submission_parse(obj, 0, 1, &s, &errors), SCE_OK);
+    assert_int_equal(s.req.timeout_ms, 10000);
+    assert_int_equal(s.req.memory_bytes, 131072ull * 1024);
     j0_submission_free(&s);
     json_decref(obj);
 
