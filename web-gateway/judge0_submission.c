@@ -322,23 +322,22 @@ static int check_limits(const json_t *obj, json_t *errors, parsed *p)
     p->wall_s = J0_TIME_LIMIT_S;
     p->extra_s = 0;
     p->memory_kb = J0_MEMORY_LIMIT_KB;
-    if ((rv = number_field(obj, "number_of_runs", 0, 1, HUGE_VAL, 0, errors, &runs,
-                           &runs_given)) != SCE_OK)
+    if ((rv = number_field(obj, "number_of_runs", 0, 1, HUGE_VAL, 0, errors, &runs, &runs_given)) !=
+        SCE_OK)
         return rv;
     if (runs_given && runs != 1 &&
         (rv = add_error(errors, "number_of_runs",
                         "sce runs each submission once: only 1 is supported")) != SCE_OK)
         return rv;
     /* Judge0's bounds, with the maxima /config_info gives (judge0_catalog.h). */
-    if ((rv = number_field(obj, "cpu_time_limit", 0, 0, J0_TIME_LIMIT_S, 1,
-                           errors, &p->cpu_s, &p->cpu_given)) != SCE_OK ||
-        (rv = number_field(obj, "cpu_extra_time", 0, 0, J0_TIME_LIMIT_S, 1,
-                           errors, &p->extra_s, &p->extra_given)) != SCE_OK ||
-        (rv = number_field(obj, "wall_time_limit", 1, 0, J0_TIME_LIMIT_S, 1,
-                           errors, &p->wall_s, &p->wall_given)) != SCE_OK ||
-        (rv = number_field(obj, "memory_limit", J0_MEMORY_LIMIT_MIN_KB, 0, J0_MEMORY_LIMIT_KB,
-                           0, errors, &p->memory_kb, &p->memory_given)) !=
-            SCE_OK)
+    if ((rv = number_field(obj, "cpu_time_limit", 0, 0, J0_TIME_LIMIT_S, 1, errors, &p->cpu_s,
+                           &p->cpu_given)) != SCE_OK ||
+        (rv = number_field(obj, "cpu_extra_time", 0, 0, J0_TIME_LIMIT_S, 1, errors, &p->extra_s,
+                           &p->extra_given)) != SCE_OK ||
+        (rv = number_field(obj, "wall_time_limit", 1, 0, J0_TIME_LIMIT_S, 1, errors, &p->wall_s,
+                           &p->wall_given)) != SCE_OK ||
+        (rv = number_field(obj, "memory_limit", J0_MEMORY_LIMIT_MIN_KB, 0, J0_MEMORY_LIMIT_KB, 0,
+                           errors, &p->memory_kb, &p->memory_given)) != SCE_OK)
         return rv;
     if (p->cpu_given && p->cpu_s == 0)
         p->cpu_given = 0; /* isolate's 0: no limit, so the server's */

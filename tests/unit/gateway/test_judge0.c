@@ -351,7 +351,8 @@ static void test_submission_refused(void **state)
          "{\"cpu_time_limit\":[\"must be less than or equal to 10.0\"]}"},
         {"{\"source_code\": \"x\", \"language_id\": 71, \"cpu_extra_time\": 10.5, "
          "\"wall_time_limit\": 1e300}",
-         "{\"cpu_extra_time\":[\"must be less than or equal to 10.0\"],\"wall_time_limit\":[\"must be "
+         "{\"cpu_extra_time\":[\"must be less than or equal to 10.0\"],\"wall_time_limit\":[\"must "
+         "be "
          "less than or equal to 10.0\"]}"},
         {"{\"source_code\": \"x\", \"language_id\": 71, \"cpu_time_limit\": -1e300}",
          "{\"cpu_time_limit\":[\"must be greater than or equal to 0\"]}"},
