@@ -948,6 +948,7 @@ static int packed_run_init(packed_run *p, const sce_run_request *req)
     p->run.meta.data = (uint8_t *)req->meta;
     p->run.meta.len = req->meta_len;
     p->run.detached = req->detached != 0;
+    p->run.stdin_close = req->stdin_close != 0;
     p->run.n_args = req->nargs;
     p->run.args = (char **)req->args;
     p->limits.timeout_ms = req->timeout_ms;

@@ -25,6 +25,10 @@
  * by the timer thread, unless it is detached (RunRequest.detached: it runs
  * to its end whoever reads it; it still takes its room in the registry).
  *
+ * Stdin: what RUN_STDIN writes waits here for the worker, which writes it
+ * after RunRequest.stdin; rpc.c closes it at the start for a
+ * RunRequest.stdin_close, through live_stdin_write like a RUN_STDIN.
+ *
  * Meta: the start's RunRequest.meta (at most SCE_RUN_META_MAX_BYTES) is
  * copied into the run and answered by every poll after chunk 0.
  *

@@ -373,6 +373,11 @@ static void handle_run_start(slot *s)
         reply_status(s, method, rv, err);
         return;
     }
+    /* stdin_close: closed now, as a RUN_STDIN close would; the worker
+     * writes RunRequest.stdin first, then finds it closed. */
+    if (s->req->run_start->stdin_close &&
+        (rv = live_stdin_write(lr, NULL, 0, 1, err, sizeof(err))) != SCE_OK)
+        goto fail;
     if ((job = calloc(1, sizeof(*job))) == NULL) {
         rv = SCE_ERR_NO_MEMORY;
         sce_seterr(err, sizeof(err), "out of memory");

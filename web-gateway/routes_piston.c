@@ -155,6 +155,8 @@ static void answer_execute(const gw_route_ctx *x, gw_answer *a)
         goto out;
     }
     p->req.tenant = gw_routes_caller(x).tenant;
+    /* Piston gives all of stdin at once: the program reads EOF after it. */
+    p->req.stdin_close = 1;
     if (!gw_routes_admit(x, 1, a)) {
         piston_reshape(a);
         goto out;

@@ -275,6 +275,45 @@ static void test_input_round_trip(void **state)
     free(s);
 }
 
+/* stdin_close: the start's stdin, then EOF, with no RUN_STDIN: a program
+ * that reads to EOF ends at once; a later write is refused. */
+static void test_stdin_closed_at_start(void **state)
+{
+    const char *py = "import sys\nprint(len(sys.stdin.read()))\n";
+    const char *js = "console.log(require('fs').readFileSync(0, 'utf8').length);\n";
+    seen *s = calloc(1, sizeof(*s));
+    sce_run_request rq;
+    sce_run_started *st = NULL;
+    sce_run_events *ev = NULL;
+    char err[512];
+    int64_t t0 = now_ms();
+    int rv;
+
+    (void)state;
+    memset(&rq, 0, sizeof(rq));
+    rq.language = lang;
+    rq.code = is_py ? py : js;
+    rq.stdin_data = "abc";
+    rq.stdin_len = 3;
+    rq.stdin_close = 1;
+    rv = sce_client_run_start(client, &rq, &st, err, sizeof(err));
+    if (rv != SCE_OK)
+        fail_msg("run start failed: %s: %s", sce_err_name(rv), err);
+    assert_int_equal(sce_client_run_poll(client, st->run_id, NULL, 0, 0, &ev, err, sizeof(err)),
+                     SCE_OK);
+    assert_false(ev->stdin_open);
+    sce_run_events_free(ev);
+    assert_int_equal(sce_client_run_stdin(client, st->run_id, NULL, "x", 1, 0, err, sizeof(err)),
+                     SCE_ERR_FAILED_PRECONDITION);
+    poll_to_end(st->run_id, NULL, s);
+    assert_int_equal(s->result->verdict, SCE_VERDICT_OK);
+    assert_string_equal(s->out, "3\n");
+    assert_true(now_ms() - t0 < bound_ms(8000));
+    sce_run_result_free(s->result);
+    sce_run_started_free(st);
+    free(s);
+}
+
 /* Cancel: the verdict says so and the container goes. */
 static void test_cancel(void **state)
 {
@@ -512,6 +551,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines_as_they_come),
         cmocka_unit_test(test_input_round_trip),
+        cmocka_unit_test(test_stdin_closed_at_start),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_reader_gone),
         cmocka_unit_test(test_poll_repeats),

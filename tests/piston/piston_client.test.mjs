@@ -2,7 +2,8 @@
 // npm's `piston-client` (unchanged; it sends its JSON with no
 // Content-Type, which node-fetch labels text/plain), against the ctest
 // fixture `stack` (the gateway's URL is in $SCE_TEST_STACK_ENV):
-// runtimes(), a Python run, stdin and args, an unknown language, a Node.js
+// runtimes(), a Python run, stdin and args, stdin read to EOF (Python
+// and Node.js), an unknown language, a Node.js
 // run, stdout and stderr interleaved in `output` in the order written, and
 // a timeout (status TO, SIGKILL).
 //
@@ -47,6 +48,22 @@ const tests = {
         const r = await client.execute('python', code, { stdin: 'Ada', args: ['x', 'y z'] });
         assert.equal(r.run.stdout, "hello Ada\n['x', 'y z']\n", JSON.stringify(r));
         assert.equal(r.run.code, 0);
+    },
+
+    async stdinToEof() {
+        // Piston gives all of stdin at once: a program that reads it to
+        // EOF ends (no TO).
+        let r = await client.execute('python', 'import sys\nprint(len(sys.stdin.read()))\n',
+                                     { stdin: 'abc' });
+        assert.equal(r.run.stdout, '3\n', JSON.stringify(r));
+        assert.equal(r.run.code, 0);
+        assert.equal(r.run.status, null);
+        r = await client.execute('javascript',
+                                 "console.log(require('fs').readFileSync(0, 'utf8').length)",
+                                 { stdin: 'abcd' });
+        assert.equal(r.run.stdout, '4\n', JSON.stringify(r));
+        assert.equal(r.run.code, 0);
+        assert.equal(r.run.status, null);
     },
 
     async unknownLanguage() {

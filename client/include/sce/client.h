@@ -81,7 +81,12 @@ typedef struct sce_file {
  *             run's history entry (sce_client_history_get[_run]).
  *   detached  sce_client_run_start only: the run is never cancelled for
  *             want of a reader (it runs to its end; poll it, or read its
- *             history entry, later). */
+ *             history entry, later).
+ *   stdin_close  sce_client_run_start only: the program's stdin is closed
+ *             once stdin_data is written, as if sce_client_run_stdin had
+ *             closed it at once (the program reads EOF after it; later
+ *             writes are SCE_ERR_FAILED_PRECONDITION).  Without it a
+ *             followed run's stdin stays open until the client closes it. */
 typedef struct sce_run_request {
     const char *language;
     const char *code;
@@ -99,6 +104,7 @@ typedef struct sce_run_request {
     const void *meta;
     size_t meta_len;
     int detached;
+    int stdin_close;
 } sce_run_request;
 
 #define SCE_RUN_META_MAX_BYTES (256 * 1024)

@@ -430,7 +430,7 @@ static void h_followed(const Sce__V1__Request *req, const void *b, size_t n, fak
     }
 }
 
-/* meta and detached on the wire; meta read back from a first poll and
+/* meta, detached and stdin_close on the wire; meta read back from a first poll and
  * from a run's history entry, with its run id, signal, CPU time and peak
  * memory; an entry of another run id is NOT_FOUND; a meta over the limit
  * is refused before anything is sent. */
@@ -448,7 +448,8 @@ static void test_followed_meta(void **state)
                            .tenant = "alice",
                            .meta = meta_bytes,
                            .meta_len = sizeof(meta_bytes) - 1,
-                           .detached = 1};
+                           .detached = 1,
+                           .stdin_close = 1};
     int sent;
 
     f = fake_start_tcp(h_followed, RUN_A);
@@ -460,7 +461,12 @@ static void test_followed_meta(void **state)
     assert_int_equal(q->run_start->meta.len, sizeof(meta_bytes) - 1);
     assert_memory_equal(q->run_start->meta.data, meta_bytes, sizeof(meta_bytes) - 1);
     assert_true(q->run_start->detached);
+    assert_true(q->run_start->stdin_close);
     assert_string_equal(st->run_id, RUN_A);
+    sce_run_started_free(st);
+    req.stdin_close = 0;
+    assert_int_equal(sce_client_run_start(c, &req, &st, err, sizeof(err)), SCE_OK);
+    assert_false(fake_last_request(f)->run_start->stdin_close);
     sce_run_started_free(st);
 
     assert_int_equal(sce_client_run_poll(c, RUN_A, "alice", 0, 0, &ev, err, sizeof(err)), SCE_OK);

@@ -1,9 +1,9 @@
 /*
  * test_live.c - the followed runs' registry (server/live.c) on its own:
  * chunks and their numbers, merging, polls that repeat, the end, stdin and
- * its caps, waiters fired by output, the end, a deadline and a quiesce,
- * tenants, the registry's room, cancels and a reader gone; a detached run
- * that outlives its reader, and the meta answered at after_seq 0.
+ * its caps, a stdin closed at the start, waiters fired by output, the end, a deadline and a
+ * quiesce, tenants, the registry's room, cancels and a reader gone; a detached run that outlives
+ * its reader, and the meta answered at after_seq 0.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -154,6 +154,33 @@ static void test_stdin(void **state)
     assert_memory_equal(buf, "cd", 2);
     assert_int_equal(closed, 1);
     assert_int_equal(live_stdin_write(lr, "e", 1, 0, err, sizeof(err)),
+                     SCE_ERR_FAILED_PRECONDITION);
+    finish_ok(lr);
+    live_run_release(lr);
+}
+
+/* A close with no data before the worker begins (rpc.c does this for a
+ * RUN_START with stdin_close): the worker finds stdin closed at once,
+ * polls say it is closed, and later writes or closes are refused. */
+static void test_stdin_closed_at_start(void **state)
+{
+    live_run *lr = new_run("");
+    live_events ev;
+    char buf[16], err[256];
+    int closed = -1;
+
+    (void)state;
+    assert_int_equal(live_stdin_write(lr, NULL, 0, 1, err, sizeof(err)), SCE_OK);
+    assert_int_equal(live_events_take(lr, 0, &ev), SCE_OK);
+    assert_false(ev.msg.stdin_open);
+    live_events_free(&ev);
+    assert_int_equal(live_run_begin(lr), 1);
+    assert_int_equal(live_stdin_take(lr, buf, sizeof(buf), &closed), 0);
+    assert_int_equal(closed, 1);
+    assert_int_equal(live_stdin_write(lr, "e", 1, 0, err, sizeof(err)),
+                     SCE_ERR_FAILED_PRECONDITION);
+    assert_string_equal(strstr(err, "is closed"), "is closed");
+    assert_int_equal(live_stdin_write(lr, NULL, 0, 1, err, sizeof(err)),
                      SCE_ERR_FAILED_PRECONDITION);
     finish_ok(lr);
     live_run_release(lr);
@@ -330,6 +357,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chunks_merge_until_seen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_run_keeps_its_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stdin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stdin_closed_at_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_waiters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiesce_fires_and_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tenants_and_room, setup, teardown),
