@@ -213,6 +213,12 @@ fail:
 
 /* ------------------------------------------------------------ meta */
 
+/* The meta's worst case fits the server's cap (judge0_submission.h). */
+_Static_assert(2 * BASE64_ENCODE_RAW_LENGTH(J0_ECHO_MAX_BYTES) +
+                       BASE64_ENCODE_RAW_LENGTH(J0_EXPECTED_MAX_BYTES) + J0_META_OTHER_MAX_BYTES <=
+                   SCE_RUN_META_MAX_BYTES,
+               "a Judge0 submission's meta can exceed SCE_RUN_META_MAX_BYTES");
+
 static json_t *b64_json(const char *data, size_t len)
 {
     size_t n = BASE64_ENCODE_RAW_LENGTH(len);

@@ -33,7 +33,7 @@
  * the echoes capped at J0_ECHO_MAX_BYTES; expected_output whole, it is
  * refused above J0_EXPECTED_MAX_BYTES), cpu_time_limit, cpu_extra_time,
  * wall_time_limit, memory_limit (the values that apply), command_line_
- * arguments and created_at_ms.  At most about 200 KiB, under the server's
+ * arguments and created_at_ms.  At most about 240 KiB, under the server's
  * SCE_RUN_META_MAX_BYTES.
  *
  * Ownership: a parsed submission owns everything its request points to,
@@ -50,8 +50,13 @@
 #include "judge0_catalog.h"
 #include "sce/client.h"
 
-#define J0_ECHO_MAX_BYTES (64 << 10)     /* source_code and stdin as GET echoes them */
+/* The meta's texts, base64 in it: the two echoes and expected_output (whole)
+ * with everything else (keys, numbers, command_line_arguments escaped: six
+ * bytes a character at worst) fit in SCE_RUN_META_MAX_BYTES (a static
+ * assert in judge0_submission.c). */
+#define J0_ECHO_MAX_BYTES (56 << 10)     /* source_code and stdin as GET echoes them */
 #define J0_EXPECTED_MAX_BYTES (64 << 10) /* expected_output: sce's output cap per stream */
+#define J0_META_OTHER_MAX_BYTES (6 * J0_ARGS_MAX_CHARS + 1024)
 
 typedef struct j0_submission {
     sce_run_request req; /* language, code or files + entry, stdin, args, limits */

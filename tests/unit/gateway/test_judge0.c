@@ -464,6 +464,45 @@ static void test_submission_ok(void **state)
     json_decref(obj);
 }
 
+/* The meta's worst case (echoes past their caps, expected_output at its
+ * maximum, command_line_arguments of control characters, escaped six bytes
+ * each) fits the server's SCE_RUN_META_MAX_BYTES. */
+static void test_submission_meta_cap(void **state)
+{
+    size_t big = 200 << 10;
+    char *src = malloc(big + 1), *in = malloc(big + 1), *exp = malloc(J0_EXPECTED_MAX_BYTES + 1);
+    char args[J0_ARGS_MAX_CHARS + 1];
+    json_t *obj, *errors = NULL, *meta;
+    j0_submission s;
+
+    (void)state;
+    assert_non_null(src);
+    assert_non_null(in);
+    assert_non_null(exp);
+    memset(src, 'x', big);
+    src[big] = '\0';
+    memset(in, 'y', big);
+    in[big] = '\0';
+    memset(exp, 'z', J0_EXPECTED_MAX_BYTES);
+    exp[J0_EXPECTED_MAX_BYTES] = '\0';
+    memset(args, '\x01', J0_ARGS_MAX_CHARS);
+    args[J0_ARGS_MAX_CHARS] = '\0';
+    obj = json_pack("{s:s, s:i, s:s, s:s, s:s}", "source_code", src, "language_id", 71, "stdin", in,
+                    "expected_output", exp, "command_line_arguments", args);
+    assert_int_equal(j0_submission_parse(obj, 0, 1700000000000, &s, &errors), SCE_OK);
+    assert_true(s.meta_len <= SCE_RUN_META_MAX_BYTES);
+    assert_true(s.meta_len > 2 * 4 * (J0_ECHO_MAX_BYTES / 3)); /* the echoes are there */
+    meta = json_loadb(s.meta, s.meta_len, 0, NULL);
+    assert_int_equal(json_string_length(json_object_get(meta, "stdin")),
+                     4 * ((J0_ECHO_MAX_BYTES + 2) / 3));
+    json_decref(meta);
+    j0_submission_free(&s);
+    json_decref(obj);
+    free(src);
+    free(in);
+    free(exp);
+}
+
 /* A ZIP of one stored file "data.txt" holding "hi\n". */
 static const unsigned char zip_one[] = {
     0x50, 0x4b, 0x03, 0x04, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x21, 0x00, 0x7a,
@@ -550,12 +589,12 @@ static void test_languages(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tokens),        cmocka_unit_test(test_output_matches),
-        cmocka_unit_test(test_statuses),      cmocka_unit_test(test_decide),
-        cmocka_unit_test(test_base64),        cmocka_unit_test(test_fields),
-        cmocka_unit_test(test_serialise),     cmocka_unit_test(test_submission_refused),
-        cmocka_unit_test(test_submission_ok), cmocka_unit_test(test_submission_files),
-        cmocka_unit_test(test_languages),
+        cmocka_unit_test(test_tokens),           cmocka_unit_test(test_output_matches),
+        cmocka_unit_test(test_statuses),         cmocka_unit_test(test_decide),
+        cmocka_unit_test(test_base64),           cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_serialise),        cmocka_unit_test(test_submission_refused),
+        cmocka_unit_test(test_submission_ok),    cmocka_unit_test(test_submission_meta_cap),
+        cmocka_unit_test(test_submission_files), cmocka_unit_test(test_languages),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
