@@ -52,16 +52,17 @@ const tests = {
 
     async stdinToEof() {
         // Piston gives all of stdin at once: a program that reads it to
-        // EOF ends (no TO).
+        // EOF ends (no TO).  Piston adds a newline to a stdin without
+        // one: "abc" is read as 4 characters.
         let r = await client.execute('python', 'import sys\nprint(len(sys.stdin.read()))\n',
                                      { stdin: 'abc' });
-        assert.equal(r.run.stdout, '3\n', JSON.stringify(r));
+        assert.equal(r.run.stdout, '4\n', JSON.stringify(r));
         assert.equal(r.run.code, 0);
         assert.equal(r.run.status, null);
         r = await client.execute('javascript',
                                  "console.log(require('fs').readFileSync(0, 'utf8').length)",
-                                 { stdin: 'abcd' });
-        assert.equal(r.run.stdout, '4\n', JSON.stringify(r));
+                                 { stdin: 'ab\ncd\n' });
+        assert.equal(r.run.stdout, '6\n', JSON.stringify(r));
         assert.equal(r.run.code, 0);
         assert.equal(r.run.status, null);
     },

@@ -1,9 +1,10 @@
 /*
  * test_live.c - the followed runs' registry (server/live.c) on its own:
  * chunks and their numbers, merging, polls that repeat, the end, stdin and
- * its caps, a stdin closed at the start, waiters fired by output, the end, a deadline and a
- * quiesce, tenants, the registry's room, cancels and a reader gone; a detached run that outlives
- * its reader, and the meta answered at after_seq 0.
+ * its caps, a stdin closed at the start, waiters fired by output, the end,
+ * a deadline and a quiesce, tenants, the registry's room, cancels and a
+ * reader gone; a detached run that outlives its reader, and the meta
+ * answered at after_seq 0.
  */
 #include <setjmp.h>
 #include <stdarg.h>
