@@ -541,6 +541,8 @@ void history_where(const history_query *q, char mark, char *out, size_t outlen,
                               col == 0 ? " WHERE " : " AND ", conds[i].column, mark, col + 1);
         params[col++] = conds[i].value;
     }
+    if (has_text(q->run_id)) /* the partial index's condition (history_store.h) */
+        snprintf(out + n, n < outlen ? outlen - n : 0, " AND run_id <> ''");
     *nparams = col;
 }
 

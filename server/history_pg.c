@@ -41,7 +41,14 @@
 #include "common/utf8.h"
 #include "sce/err.h"
 
-#define SCHEMA_VERSION 3
+/* The schema version recorded in sce_history_schema.  The rule
+ * (history_store.h): a change that servers of the recorded version can
+ * live with does not bump it; it is applied at every connect, idempotently
+ * (schema_additive_*).  3 was recorded by builds of issue 14 before the
+ * rule, for the same additive columns: it is read as 2 and written back as
+ * 2, and the next bump is to 4. */
+#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION_READ_AS_2 3
 #define SCHEMA_LOCK_KEY "7262651" /* pg_advisory_xact_lock's key while creating the schema */
 
 static const char schema_sql[] =
@@ -68,17 +75,35 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS runs_language ON runs(language, time_ms, id);"
     "CREATE INDEX IF NOT EXISTS runs_tenant ON runs(tenant, time_ms, id);";
 
-/* Version 3 (issue 14), on a new database and on one of version 2 alike,
- * in place: a followed run's id (looked up by it: an index), the signal,
+/* Additive, at every connect (no bump: a server of version 2 names its
+ * INSERT's columns, so these keep their defaults in its rows): what the
+ * compatibility APIs read back (issue 14): a followed run's id, the signal,
  * CPU time, peak memory and the request's opaque meta.  Older rows read
  * "", 0 and empty. */
-static const char schema_v3_sql[] =
+static const char schema_additive_columns_sql[] =
     "ALTER TABLE runs ADD COLUMN IF NOT EXISTS run_id TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE runs ADD COLUMN IF NOT EXISTS signal INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE runs ADD COLUMN IF NOT EXISTS cpu_ms BIGINT NOT NULL DEFAULT 0;"
     "ALTER TABLE runs ADD COLUMN IF NOT EXISTS peak_memory_bytes BIGINT NOT NULL DEFAULT 0;"
-    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS meta BYTEA NOT NULL DEFAULT ''::bytea;"
-    "CREATE INDEX IF NOT EXISTS runs_run_id ON runs(run_id);";
+    "ALTER TABLE runs ADD COLUMN IF NOT EXISTS meta BYTEA NOT NULL DEFAULT ''::bytea;";
+
+/* A followed run is looked up by its id: a partial index, of the rows that
+ * have one (cheap to build on a big table, and it stays small); the
+ * lookup's WHERE says run_id <> '' so that the planner may use it
+ * (history_where).  A full index of that name (builds before) is replaced. */
+static const char schema_additive_index_sql[] =
+    "DROP INDEX IF EXISTS runs_run_id;"
+    "CREATE INDEX IF NOT EXISTS runs_run_id ON runs(run_id) WHERE run_id <> '';";
+
+/* Whether the columns, and the partial index, are all there: when they
+ * are, no DDL runs (an ALTER TABLE takes the table's strongest lock even
+ * when it changes nothing, and every connection checks). */
+static const char schema_additive_check_sql[] =
+    "SELECT (SELECT count(*) FROM information_schema.columns"
+    "  WHERE table_schema = current_schema() AND table_name = 'runs'"
+    "  AND column_name IN ('run_id', 'signal', 'cpu_ms', 'peak_memory_bytes', 'meta')) = 5,"
+    " EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = current_schema()"
+    "  AND tablename = 'runs' AND indexname = 'runs_run_id' AND indexdef LIKE '% WHERE %')";
 
 static const char insert_sql[] =
     "INSERT INTO runs (time_ms, language, code, code_truncated, entry, files, verdict,"
@@ -234,8 +259,30 @@ static int run_sql(pg_store *s, PGconn *c, const char *sql, char *why, size_t wh
     return ok ? 0 : -1;
 }
 
-/* Creates the schema when missing, or checks its version, in one
- * transaction under an advisory lock. */
+/* The additive changes the database lacks (schema_additive_check_sql);
+ * inside the caller's transaction. */
+static int schema_additive(pg_store *s, PGconn *c, char *why, size_t whylen)
+{
+    PGresult *res = PQexec(c, schema_additive_check_sql);
+    int cols = 0, index = 0, rv = -1;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        scrubbed(s, PQerrorMessage(c), why, whylen);
+        goto out;
+    }
+    cols = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    index = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    if ((!cols && run_sql(s, c, schema_additive_columns_sql, why, whylen) != 0) ||
+        (!index && run_sql(s, c, schema_additive_index_sql, why, whylen) != 0))
+        goto out;
+    rv = 0;
+out:
+    PQclear(res);
+    return rv;
+}
+
+/* Creates the schema when missing, or checks its version, and applies the
+ * additive changes, in one transaction under an advisory lock. */
 static int ensure_schema(pg_store *s, PGconn *c, char *why, size_t whylen)
 {
     PGresult *res = NULL;
@@ -254,17 +301,17 @@ static int ensure_schema(pg_store *s, PGconn *c, char *why, size_t whylen)
         goto out;
     }
     version = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    if (version > SCHEMA_VERSION) {
+    if (version > SCHEMA_VERSION_READ_AS_2) {
         sce_seterr(why, whylen, "schema version %ld is newer than this server's (%d)", version,
                    SCHEMA_VERSION);
         goto out;
     }
     snprintf(sql, sizeof(sql), "INSERT INTO sce_history_schema VALUES (%d)", SCHEMA_VERSION);
-    if (version < SCHEMA_VERSION &&
-        (run_sql(s, c, schema_sql, why, whylen) != 0 ||
-         run_sql(s, c, schema_v3_sql, why, whylen) != 0 ||
-         run_sql(s, c, "DELETE FROM sce_history_schema", why, whylen) != 0 ||
-         run_sql(s, c, sql, why, whylen) != 0))
+    if ((version < SCHEMA_VERSION && run_sql(s, c, schema_sql, why, whylen) != 0) ||
+        schema_additive(s, c, why, whylen) != 0 ||
+        (version != SCHEMA_VERSION &&
+         (run_sql(s, c, "DELETE FROM sce_history_schema", why, whylen) != 0 ||
+          run_sql(s, c, sql, why, whylen) != 0)))
         goto out;
     rv = run_sql(s, c, "COMMIT", why, whylen);
 out:

@@ -24,7 +24,14 @@
 #include "common/seterr.h"
 #include "sce/err.h"
 
-#define SCHEMA_VERSION 3
+/* The schema version recorded in the file (PRAGMA user_version).  The
+ * rule (history_store.h): a change that servers of the recorded version
+ * can live with does not bump it; it is applied at every open, idempotently
+ * (schema_additive).  3 was recorded by builds of issue 14 before the rule,
+ * for the same additive columns: it is read as 2 and written back as 2, and
+ * the next bump is to 4. */
+#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION_READ_AS_2 3
 
 static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS runs ("
                                  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -52,16 +59,32 @@ static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS runs ("
 static const char schema_v2_sql[] = "ALTER TABLE runs ADD COLUMN tenant TEXT NOT NULL DEFAULT '';"
                                     "CREATE INDEX IF NOT EXISTS runs_tenant ON runs(tenant, id);";
 
-/* Version 3: what the compatibility APIs read back (issue 14): a followed
- * run's id (looked up by it: an index), the signal, CPU time, peak memory
- * and the request's opaque meta.  Older rows read "", 0 and empty. */
-static const char schema_v3_sql[] =
-    "ALTER TABLE runs ADD COLUMN run_id TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE runs ADD COLUMN signal INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE runs ADD COLUMN cpu_ms INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE runs ADD COLUMN peak_memory_bytes INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE runs ADD COLUMN meta BLOB NOT NULL DEFAULT x'';"
-    "CREATE INDEX IF NOT EXISTS runs_run_id ON runs(run_id);";
+/* Additive, at every open (no bump: a server of version 2 names its
+ * INSERT's columns, so these keep their defaults in its rows): what the
+ * compatibility APIs read back (issue 14): a followed run's id, the signal,
+ * CPU time, peak memory and the request's opaque meta.  Older rows read
+ * "", 0 and empty.  Each column missing from the table is added. */
+static const struct {
+    const char *name;
+    const char *sql;
+} schema_additive_columns[] = {
+    {"run_id", "ALTER TABLE runs ADD COLUMN run_id TEXT NOT NULL DEFAULT ''"},
+    {"signal", "ALTER TABLE runs ADD COLUMN signal INTEGER NOT NULL DEFAULT 0"},
+    {"cpu_ms", "ALTER TABLE runs ADD COLUMN cpu_ms INTEGER NOT NULL DEFAULT 0"},
+    {"peak_memory_bytes",
+     "ALTER TABLE runs ADD COLUMN peak_memory_bytes INTEGER NOT NULL DEFAULT 0"},
+    {"meta", "ALTER TABLE runs ADD COLUMN meta BLOB NOT NULL DEFAULT x''"},
+};
+
+/* A followed run is looked up by its id: a partial index, of the rows that
+ * have one (cheap to build on a big table, and it stays small); the
+ * lookup's WHERE says run_id <> '' so that the planner may use it
+ * (history_where).  A full index of that name (builds before) is replaced. */
+static const char schema_additive_sql[] =
+    "CREATE INDEX IF NOT EXISTS runs_run_id ON runs(run_id) WHERE run_id <> '';";
+static const char schema_full_run_id_index_sql[] =
+    "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'runs_run_id'"
+    " AND sql NOT LIKE '%WHERE%'";
 
 static const char insert_sql[] =
     "INSERT INTO runs (time_ms, language, code, code_truncated, entry, files, verdict,"
@@ -163,6 +186,41 @@ static int open_conn(const char *path, int busy_ms, sqlite3 **out, char *err, si
     return 0;
 }
 
+/* Adds each additive column the table lacks (PRAGMA table_info), and the
+ * partial run_id index; inside the caller's transaction. */
+static int schema_additive(sqlite3 *db, char *err, size_t errlen)
+{
+    const size_t ncols = sizeof(schema_additive_columns) / sizeof(schema_additive_columns[0]);
+    int have[sizeof(schema_additive_columns) / sizeof(schema_additive_columns[0])] = {0};
+    sqlite3_stmt *st = NULL;
+    int64_t full = 0;
+    int rc;
+
+    if ((rc = sqlite3_prepare_v2(db, "PRAGMA table_info(runs)", -1, &st, NULL)) == SQLITE_OK) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(st, 1);
+
+            for (size_t i = 0; i < ncols; i++)
+                if (name != NULL && strcmp(name, schema_additive_columns[i].name) == 0)
+                    have[i] = 1;
+        }
+        if (rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_OK)
+        sce_seterr(err, errlen, "%s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK)
+        return -1;
+    for (size_t i = 0; i < ncols; i++)
+        if (!have[i] && exec_sql(db, schema_additive_columns[i].sql, err, errlen) != 0)
+            return -1;
+    if (query_int(db, schema_full_run_id_index_sql, &full, err, errlen) != 0 ||
+        (full > 0 && exec_sql(db, "DROP INDEX runs_run_id", err, errlen) != 0))
+        return -1;
+    return exec_sql(db, schema_additive_sql, err, errlen);
+}
+
 /* Creates or checks the schema on the writer's connection. */
 static int init_schema(sqlite3 *db, char *err, size_t errlen)
 {
@@ -173,7 +231,7 @@ static int init_schema(sqlite3 *db, char *err, size_t errlen)
      * shows up here. */
     if (query_int(db, "PRAGMA user_version", &version, err, errlen) != 0)
         return -1;
-    if (version > SCHEMA_VERSION) {
+    if (version > SCHEMA_VERSION_READ_AS_2) {
         sce_seterr(err, errlen, "schema version %lld is newer than this server's (%d)",
                    (long long)version, SCHEMA_VERSION);
         return -1;
@@ -181,21 +239,21 @@ static int init_schema(sqlite3 *db, char *err, size_t errlen)
     if (exec_sql(db, "PRAGMA journal_mode=WAL", err, errlen) != 0 ||
         exec_sql(db, "PRAGMA synchronous=NORMAL", err, errlen) != 0)
         return -1;
-    if (version < SCHEMA_VERSION) {
-        /* Each step in order, all in one transaction: a file of version 1
-         * (a server before tenants) gains the tenant column, one of
-         * version 2 the columns of version 3, a new file gets version 1,
-         * then 2, then 3.  A later version adds its step here. */
-        if (exec_sql(db, "BEGIN IMMEDIATE", err, errlen) != 0)
-            return -1;
-        if ((version < 1 && exec_sql(db, schema_sql, err, errlen) != 0) ||
-            (version < 2 && exec_sql(db, schema_v2_sql, err, errlen) != 0) ||
-            (version < 3 && exec_sql(db, schema_v3_sql, err, errlen) != 0) ||
-            exec_sql(db, "PRAGMA user_version=3", err, errlen) != 0 ||
-            exec_sql(db, "COMMIT", err, errlen) != 0) {
-            exec_sql(db, "ROLLBACK", ignored_err, sizeof(ignored_err));
-            return -1;
-        }
+    /* Each step in order, all in one transaction, the version read again
+     * inside it (another server may have just made the file): a file of
+     * version 1 (a server before tenants) gains the tenant column, a new
+     * file gets version 1, then 2; every file gets the additive columns it
+     * lacks.  A later version that must be bumped adds its step here. */
+    if (exec_sql(db, "BEGIN IMMEDIATE", err, errlen) != 0)
+        return -1;
+    if (query_int(db, "PRAGMA user_version", &version, err, errlen) != 0 ||
+        (version < 1 && exec_sql(db, schema_sql, err, errlen) != 0) ||
+        (version < 2 && exec_sql(db, schema_v2_sql, err, errlen) != 0) ||
+        schema_additive(db, err, errlen) != 0 ||
+        (version != SCHEMA_VERSION && exec_sql(db, "PRAGMA user_version=2", err, errlen) != 0) ||
+        exec_sql(db, "COMMIT", err, errlen) != 0) {
+        exec_sql(db, "ROLLBACK", ignored_err, sizeof(ignored_err));
+        return -1;
     }
     /* A cheap read of the table and its primary key: a damaged root page
      * fails here rather than on the first run. */

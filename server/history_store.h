@@ -12,6 +12,20 @@
  * writer has stopped.
  *
  * What it does not do: queue, count, or log lost runs (the front does).
+ *
+ * Schema versions: each store records one (2 now: tenants).  A change
+ * that servers of the recorded version can live with (a column with a
+ * default, which their INSERTs, naming their columns, never mention; an
+ * index) does NOT bump it: `connect` applies it at every connect,
+ * idempotently (PostgreSQL: ADD COLUMN IF NOT EXISTS under the schema's
+ * advisory lock; SQLite: each column PRAGMA table_info lacks, in the
+ * schema's transaction), so servers of the older build keep working on a
+ * database a newer one has touched (a rolling upgrade of servers sharing
+ * one PostgreSQL).  Only a change older servers would break on bumps the
+ * version; they refuse the database from then on ("schema version N is
+ * newer than this server's").  Version 3 was recorded by builds of issue
+ * 14 before this rule, for additive columns only: it is read as 2 and
+ * written back as 2, so the next bump is to 4.
  */
 #ifndef SCE_HISTORY_STORE_H
 #define SCE_HISTORY_STORE_H
@@ -106,7 +120,10 @@ typedef struct history_param {
 
 /* The WHERE clause of q (" WHERE verdict = ?1 AND ..." or ""), with
  * placeholders written as mark followed by their number ('?' for SQLite,
- * '$' for PostgreSQL), and its parameters in params[0..*nparams). */
+ * '$' for PostgreSQL), and its parameters in params[0..*nparams).  A
+ * run_id condition comes with "AND run_id <> ''": the run_id index is
+ * partial (of the rows that have one), and a planner uses it only when the
+ * query says so. */
 void history_where(const history_query *q, char mark, char *out, size_t outlen,
                    history_param params[HISTORY_PARAMS_MAX], int *nparams);
 

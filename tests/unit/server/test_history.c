@@ -6,7 +6,9 @@
  * queue.  Tenants: each run's, a query per tenant, one run by id, and the
  * migration of a file from before tenants.  Followed runs: the entry by its
  * run id with its figures and meta (whole in one run, left out of a page),
- * meta in the queue's byte cap, the migration of a file of version 2.  The page budget: the JSON
+ * meta in the queue's byte cap, the migration of a file of version 2 (it
+ * stays 2: additive), a file of version 3 read as 2, the partial run_id
+ * index used by the lookup.  The page budget: the JSON
  * cost of text, the cuts, and a page of the worst text there is.  Each test works in a fresh
  * temporary directory.
  */
@@ -27,6 +29,7 @@
 
 #include "history.h"
 #include "history_budget.h"
+#include "history_store.h" /* history_where */
 #include "sce/client.h" /* SCE_RUN_META_MAX_BYTES */
 #include "sce/err.h"
 #include "sce_limits.h"
@@ -652,7 +655,7 @@ static void test_migration_from_v1(void **state)
     assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 3);
+    assert_int_equal(sqlite3_column_int(st, 0), 2);
     sqlite3_finalize(st);
     sqlite3_close(db);
     /* And it opens again as it is. */
@@ -799,9 +802,52 @@ static void test_meta_counts_in_queue(void **state)
     free(meta);
 }
 
+/* The first column of the first row of sql, on the file as it is. */
+static int64_t file_int(const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v;
+
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* The run_id index is partial, and the lookup's WHERE (history_where)
+ * uses it. */
+static void assert_run_id_index(void)
+{
+    char where[256], sql[512];
+    history_param params[HISTORY_PARAMS_MAX];
+    history_query q = {0, 0, 0, NULL, NULL, 0, RUN_A};
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int n = 0, used = 0;
+
+    assert_int_equal(file_int("SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                              " AND name = 'runs_run_id' AND sql LIKE '%WHERE run_id <> %'"),
+                     1);
+    history_where(&q, '?', where, sizeof(where), params, &n);
+    snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN SELECT id FROM runs%s", where);
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        used |= strstr((const char *)sqlite3_column_text(st, 3), "runs_run_id") != NULL;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_true(used);
+}
+
 /* A file of version 2 (tenants, before issue 14) gains the columns in
- * place: its runs read with no run id, no figures and no meta; new runs
- * are found by their run id, through an index. */
+ * place and stays at version 2 (additive: a server of version 2 still
+ * writes to it, naming its columns): its runs read with no run id, no
+ * figures and no meta; new runs are found by their run id, through a
+ * partial index. */
 static void test_migration_from_v2(void **state)
 {
     static const char v2[] =
@@ -821,7 +867,6 @@ static void test_migration_from_v2(void **state)
         "PRAGMA user_version=2;";
     char sub[128];
     sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
     history *h;
     history_page *p;
 
@@ -849,20 +894,73 @@ static void test_migration_from_v2(void **state)
     history_page_free(p);
     history_close(h);
 
+    assert_int_equal(file_int("PRAGMA user_version"), 2);
+    assert_run_id_index();
+    /* A server of version 2 writes as it did (its INSERT names its
+     * columns); opened again, the file is as it was. */
     assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 3);
-    sqlite3_finalize(st);
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-                                        " AND name = 'runs_run_id'",
-                                        -1, &st, NULL),
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO runs (time_ms, language, code, code_truncated,"
+                                  " entry, files, verdict, exit_code, output, output_truncated,"
+                                  " stderr, stderr_truncated, message, wall_ms, request_id,"
+                                  " tenant) VALUES (1, 'python', 'v2', 0, '', 1, 1, 0, '', 0,"
+                                  " '', 0, '', 1, 'v2-server', 'bob')",
+                                  NULL, NULL, NULL),
                      SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 1);
-    sqlite3_finalize(st);
     sqlite3_close(db);
+    h = open_store(0, 0, 0);
+    p = fetch_id(h, 3, NULL);
+    assert_int_equal(p->count, 1);
+    assert_string_equal(p->rows[0].request_id, "v2-server");
+    assert_string_equal(p->rows[0].run_id, "");
+    assert_int_equal(p->rows[0].meta_len, 0);
+    history_page_free(p);
+    history_close(h);
+    assert_int_equal(file_int("PRAGMA user_version"), 2);
+}
+
+/* A file of version 3 (builds of issue 14 before the additive rule: the
+ * same columns, a full run_id index) is read as 2: written back as 2, its
+ * index made partial, its runs kept.  Version 4 is refused. */
+static void test_version_3_read_as_2(void **state)
+{
+    history_options o = {db_path, 0, 0, 0, NULL};
+    char sub[128], err[512];
+    sqlite3 *db = NULL;
+    history *h;
+    history_page *p;
+
+    (void)state;
+    snprintf(sub, sizeof(sub), "%s/sub", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    h = open_store(0, 0, 0);
+    record_followed(h, "alice", RUN_A, "{}", 2);
+    history_close(h);
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP INDEX runs_run_id;"
+                                  "CREATE INDEX runs_run_id ON runs(run_id);"
+                                  "PRAGMA user_version=3;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    h = open_store(0, 0, 0);
+    p = fetch_run(h, RUN_A, "alice");
+    assert_int_equal(p->count, 1);
+    assert_memory_equal(p->rows[0].meta, "{}", 2);
+    history_page_free(p);
+    history_close(h);
+    assert_int_equal(file_int("PRAGMA user_version"), 2);
+    assert_run_id_index();
+
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=4", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    h = NULL;
+    assert_int_not_equal(history_open(&o, &h, err, sizeof(err)), SCE_OK);
+    assert_null(h);
+    assert_non_null(strstr(err, "schema version 4 is newer than this server's (2)"));
 }
 
 /* ------------------------------------------------------------ page budget */
@@ -998,6 +1096,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_followed_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta_counts_in_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_3_read_as_2, setup, teardown),
         cmocka_unit_test(test_json_cost),
         cmocka_unit_test(test_budget_cut),
         cmocka_unit_test_setup_teardown(test_page_worst_case, setup, teardown),

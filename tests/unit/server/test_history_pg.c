@@ -120,7 +120,8 @@ static void test_where(void **state)
 
     q = (history_query){0, 0, 0, NULL, "team-a", 0, "0123456789abcdef0123456789abcdef"};
     history_where(&q, '$', where, sizeof(where), p, &n);
-    assert_string_equal(where, " WHERE tenant = $1 AND run_id = $2");
+    /* The partial run_id index's condition, for the planner. */
+    assert_string_equal(where, " WHERE tenant = $1 AND run_id = $2 AND run_id <> ''");
     assert_int_equal(n, 2);
     assert_true(p[1].is_text);
     assert_string_equal(p[1].text, "0123456789abcdef0123456789abcdef");
@@ -314,10 +315,11 @@ static history_page *fetch_run(history *h, const char *run_id, const char *tenan
 }
 
 /* A database of schema version 2 (before issue 14) is migrated in place
- * by the first server that connects: its runs read with no run id and no
- * meta.  A followed run's entry, written by one server, is found by its
- * run id from another, with its figures and its meta whole (binary, past
- * the text cap); the tenant rule holds; a listing leaves the meta out. */
+ * by the first server that connects, and stays version 2 (the changes are
+ * additive: a server of version 2 still writes to it): its runs read with
+ * no run id and no meta; a database of version 3 is read as 2.  A followed run's entry, written by
+ * one server, is found by its run id from another, with its figures and its meta whole (binary,
+ * past the text cap); the tenant rule holds; a listing leaves the meta out. */
 static void test_followed_entry(void **state)
 {
     const size_t meta_len = 200 * 1024;
@@ -392,9 +394,35 @@ static void test_followed_entry(void **state)
     history_page_free(p);
     history_close(a);
     history_close(b);
-    pg_exec("DO $$ BEGIN IF (SELECT max(version) FROM sce_history_schema) <> 3 THEN"
-            " RAISE EXCEPTION 'schema not migrated'; END IF;"
-            " IF to_regclass('runs_run_id') IS NULL THEN RAISE EXCEPTION 'no index'; END IF;"
+    /* Additive: still version 2, with the partial index; a server of
+     * version 2 writes as it did (its INSERT names its columns). */
+    pg_exec("DO $$ BEGIN IF (SELECT max(version) FROM sce_history_schema) <> 2 THEN"
+            " RAISE EXCEPTION 'schema version bumped'; END IF;"
+            " IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'runs_run_id'"
+            " AND indexdef LIKE '% WHERE %') THEN RAISE EXCEPTION 'no partial index'; END IF;"
+            " END $$;"
+            "INSERT INTO runs (time_ms, language, code, code_truncated, entry, files, verdict,"
+            " exit_code, output, output_truncated, stderr, stderr_truncated, message, wall_ms,"
+            " request_id, tenant) VALUES (1800000000000, 'python', 'v2', 0, '', 1, 1, 0, '', 0, "
+            "'', 0, '',"
+            " 1, 'v2-server', 'carol');");
+    /* A database of version 3 (builds of issue 14 before the additive
+     * rule, a full index) is read as 2: written back as 2, index partial. */
+    pg_exec("DROP INDEX runs_run_id; CREATE INDEX runs_run_id ON runs(run_id);"
+            "UPDATE sce_history_schema SET version = 3;");
+    a = open_url(pg_url(), 0);
+    p = fetch(a, 10, "carol", 0);
+    assert_int_equal(p->count, 3);
+    assert_string_equal(p->rows[0].request_id, "v2-server");
+    history_page_free(p);
+    p = fetch_run(a, RUN_A, "carol");
+    assert_int_equal(p->count, 1);
+    history_page_free(p);
+    history_close(a);
+    pg_exec("DO $$ BEGIN IF (SELECT max(version) FROM sce_history_schema) <> 2 THEN"
+            " RAISE EXCEPTION 'version 3 not read as 2'; END IF;"
+            " IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'runs_run_id'"
+            " AND indexdef LIKE '% WHERE %') THEN RAISE EXCEPTION 'no partial index'; END IF;"
             " END $$");
     free(meta);
 }
