@@ -13,6 +13,7 @@
 
 #include <nettle/base64.h>
 
+#include "common/utf8.h"
 #include "sce/err.h"
 
 /* ------------------------------------------------------------ statuses */
@@ -200,26 +201,81 @@ int j0_base64_decode(const char *text, size_t len, char **out, size_t *outlen)
 
 /* ------------------------------------------------------------ outcomes */
 
-void j0_outcome_from_events(const sce_run_events *e, j0_outcome *o)
+/* text[0..len) in the history's form (j0_outcome_from_events), malloc'd;
+ * NULL when out of memory. */
+static char *history_form(const char *text, size_t len, size_t *outlen)
+{
+    size_t n = text == NULL ? 0 : len < J0_HISTORY_TEXT_MAX_BYTES ? len : J0_HISTORY_TEXT_MAX_BYTES;
+    /* A cleaned byte takes at most 3 (U+FFFD); the copy is cut at the cap. */
+    size_t cap = n < J0_HISTORY_TEXT_MAX_BYTES / 3 ? n * 3 : J0_HISTORY_TEXT_MAX_BYTES;
+    char *out;
+
+    if ((out = malloc(cap + 1)) == NULL)
+        return NULL;
+    *outlen = sce_utf8_clean(text != NULL ? text : "", n, out, cap + 1, NULL);
+    return out;
+}
+
+/* Fills o's texts from the given ones, in the history's form. */
+static int outcome_texts(j0_outcome *o, const char *out, size_t outlen, const char *err,
+                         size_t errlen, const char *message)
+{
+    size_t mlen = message != NULL ? strlen(message) : 0;
+
+    o->owned[0] = history_form(out, outlen, &o->stdout_len);
+    o->owned[1] = history_form(err, errlen, &o->stderr_len);
+    /* The history's one-line message (its clean_line: 2048 bytes). */
+    o->owned[2] = malloc(2048);
+    if (o->owned[0] == NULL || o->owned[1] == NULL || o->owned[2] == NULL) {
+        j0_outcome_free(o);
+        return SCE_ERR_NO_MEMORY;
+    }
+    sce_utf8_clean_line(message != NULL ? message : "", mlen, o->owned[2], 2048);
+    o->stdout_data = o->owned[0];
+    o->stderr_data = o->owned[1];
+    o->message = o->owned[2];
+    return SCE_OK;
+}
+
+int j0_outcome_from_events(const sce_run_events *e, j0_outcome *o)
 {
     const sce_run_result *r = e->result;
 
     memset(o, 0, sizeof(*o));
     if (!e->done || r == NULL) {
         o->state = e->running ? J0_STATUS_PROCESSING : J0_STATUS_QUEUE;
-        return;
+        return SCE_OK;
     }
     o->verdict = r->verdict;
     o->exit_code = r->exit_code;
     o->signal = r->signal;
-    o->stdout_data = r->stdout_data;
-    o->stdout_len = r->stdout_len;
-    o->stderr_data = r->stderr_data;
-    o->stderr_len = r->stderr_len;
-    o->message = r->message;
     o->wall_ms = r->wall_ms;
     o->cpu_ms = r->cpu_ms;
     o->peak_memory_bytes = r->peak_memory_bytes;
+    return outcome_texts(o, r->stdout_data, r->stdout_len, r->stderr_data, r->stderr_len,
+                         r->message);
+}
+
+int j0_outcome_from_history(const sce_history_entry *h, j0_outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->verdict = h->verdict;
+    o->exit_code = h->exit_code;
+    o->signal = h->signal;
+    o->wall_ms = h->wall_ms;
+    o->cpu_ms = h->cpu_ms;
+    o->peak_memory_bytes = h->peak_memory_bytes;
+    /* Stored in that form already: cleaning it again changes nothing. */
+    return outcome_texts(o, h->output, h->output != NULL ? strlen(h->output) : 0, h->stderr_text,
+                         h->stderr_text != NULL ? strlen(h->stderr_text) : 0, h->message);
+}
+
+void j0_outcome_free(j0_outcome *o)
+{
+    for (size_t i = 0; i < sizeof(o->owned) / sizeof(o->owned[0]); i++) {
+        free(o->owned[i]);
+        o->owned[i] = NULL;
+    }
 }
 
 /* ------------------------------------------------------------ status */

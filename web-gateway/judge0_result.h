@@ -87,8 +87,14 @@ char *j0_base64_encode(const void *data, size_t len);
  * that is not base64, SCE_ERR_NO_MEMORY. */
 int j0_base64_decode(const char *text, size_t len, char **out, size_t *outlen);
 
-/* How far a submission's run got and how it ended.  Strings are borrowed
- * and need not be NUL-terminated. */
+/* What the server's history keeps of a program's text (its
+ * SCE_HISTORY_TEXT_MAX_BYTES, server/sce_limits.h): the first 64 KiB,
+ * cleaned by sce_utf8_clean into at most as many bytes. */
+#define J0_HISTORY_TEXT_MAX_BYTES (64 << 10)
+
+/* How far a submission's run got and how it ended.  Strings need not be
+ * NUL-terminated; those of j0_outcome_from_events/_from_history are the
+ * outcome's own (j0_outcome_free), a hand-filled outcome's are borrowed. */
 typedef struct j0_outcome {
     int state; /* J0_STATUS_QUEUE, J0_STATUS_PROCESSING, or 0: ended (below) */
     sce_verdict verdict;
@@ -102,10 +108,24 @@ typedef struct j0_outcome {
     uint32_t wall_ms;
     uint32_t cpu_ms;            /* 0: not reported (time is then the wall time) */
     uint64_t peak_memory_bytes; /* 0: not reported (memory is then null) */
+    char *owned[3];             /* what the strings above point into */
 } j0_outcome;
 
-/* The outcome of a followed run's poll: queued, processing, or its result. */
-void j0_outcome_from_events(const sce_run_events *e, j0_outcome *o);
+/* The outcome of a followed run's poll (queued, processing, or its result)
+ * and of its history entry, in the same form: stdout and stderr as the
+ * history stores them (the first J0_HISTORY_TEXT_MAX_BYTES bytes, invalid
+ * UTF-8 and NULs made U+FFFD, cut to J0_HISTORY_TEXT_MAX_BYTES), the
+ * message as one clean line, so that the status (Wrong Answer compares
+ * stdout) and the texts a submission answers do not change when the
+ * server forgets the run and its history entry answers instead.  SCE_OK,
+ * or SCE_ERR_NO_MEMORY (*o then holds nothing).  Free with
+ * j0_outcome_free. */
+int j0_outcome_from_events(const sce_run_events *e, j0_outcome *o);
+int j0_outcome_from_history(const sce_history_entry *h, j0_outcome *o);
+
+/* Releases an outcome's own strings; a zeroed or hand-filled one is
+ * accepted. */
+void j0_outcome_free(j0_outcome *o);
 
 /* The submission's status, exit_code, exit_signal and message as Judge0
  * would say them, from its outcome and its meta (the expected output and

@@ -8,8 +8,14 @@
  * echoes travels as its meta.  GET asks the run first (a poll from the
  * start that does not wait: queued, processing, or its result) and, once
  * the server has forgotten it (SCE_RUN_KEPT_MS after its end), its history
- * entry; the history is written asynchronously, so the order matters.
- * wait=true polls the run to its end, then answers as GET would.
+ * entry; the history is written asynchronously, so the order matters.  A
+ * run that failed in the engine (no result) answers its error to every
+ * poll until the server forgets it; its history entry (an internal error
+ * with its message, status 13) answers then, asked again over about a
+ * second while it is being written.  wait=true polls the run to its end,
+ * then answers as GET would; once the run exists its answer is 201 with
+ * the token, whatever happens.  Every submission's stdin is closed by the
+ * server once written (stdin_close), as a Judge0 program reads it to EOF.
  *
  * Tenants: a run is started and polled with the caller's tenant (another
  * tenant's run is NOT_FOUND to a poll); the history is asked for the
@@ -17,8 +23,9 @@
  * and another tenant's are the same 404.
  *
  * Rate limit: a POST takes one run per submission it starts; a GET takes
- * one only when it reads the history (a database read, as GET /history/{id}
- * does); polls of live runs are free, as Judge0's clients poll.
+ * one per history entry it reads (a database read, as GET /history/{id}
+ * does; a batch may read several); polls of live runs are free, as
+ * Judge0's clients poll.
  *
  * Errors in Judge0's shapes: 422 {"field": ["message"]}, 400 and 503
  * {"error": "..."}, 404 {"error": "Not Found", "status": 404} (Rails'
@@ -44,6 +51,13 @@
  * run's state is then. */
 #define J0_WAIT_POLL_MS 2000
 #define J0_WAIT_SLACK_MS 120000
+/* A poll answer holds about 1 MiB of chunks: the polls of one read at
+ * most (far past any run's output). */
+#define J0_POLL_PAGES_MAX 64
+/* A run whose poll fails: its history entry is asked this many times,
+ * this far apart (the history is written asynchronously). */
+#define J0_HISTORY_TRIES 5
+#define J0_HISTORY_RETRY_MS 250
 /* 422, whatever libmicrohttpd calls it (its newer name deprecates the old). */
 #define J0_HTTP_UNPROCESSABLE 422
 
@@ -158,17 +172,24 @@ static void answer_info(const gw_route_ctx *x, gw_answer *a)
 
 /* ------------------------------------------------------------ reading a submission */
 
-/* What a GET request carries along: its fields, base64, and whether it
- * has taken its one run from the rate limit yet. */
+/* What a GET request carries along: its fields, base64, the history reads
+ * it has paid for already, and the error of a submission it could not
+ * read (READ_ERROR). */
 typedef struct reader {
     const gw_route_ctx *x;
     json_t *fields;
     int base64;
-    int admitted;
+    int paid_reads;               /* history reads already taken from the rate limit */
     sce_language_list *languages; /* for the language's name; may stay NULL */
+    int languages_asked;
+    int rv; /* READ_ERROR: the error and its message */
+    char err[512];
 } reader;
 
-enum { READ_OK, READ_NOT_FOUND, READ_UTF8, READ_ANSWERED };
+/* READ_OK; READ_NOT_FOUND; READ_UTF8 (a text is not UTF-8 and base64 was
+ * not asked); READ_ERROR (rd->rv, rd->err: nothing answered);
+ * READ_LIMITED (the 429 is in *a). */
+enum { READ_OK, READ_NOT_FOUND, READ_UTF8, READ_ERROR, READ_LIMITED };
 
 static void reader_free(reader *rd)
 {
@@ -195,79 +216,148 @@ static int reader_init(reader *rd, const gw_route_ctx *x, gw_answer *a)
     return 1;
 }
 
-/* The submission of run_id as JSON into *out: READ_OK; READ_NOT_FOUND;
- * READ_UTF8 (a text is not UTF-8 and base64 was not asked); READ_ANSWERED
- * with the error (or the 429) in *a. */
-static int read_submission(reader *rd, const char *run_id, json_t **out, gw_answer *a)
+static int read_error(reader *rd, int rv, const char *msg)
+{
+    rd->rv = rv;
+    snprintf(rd->err, sizeof(rd->err), "%s", msg);
+    return READ_ERROR;
+}
+
+/* The run's state from its start to its last chunk: *first (its meta) and
+ * *last (its state; NULL when *first has it).  One answer holds about
+ * 1 MiB of chunks and `done` comes with the last of them, so the poll goes
+ * on from next_seq until done, or until a poll brings nothing new (the
+ * run is still going).  SCE_OK, or the first poll's error. */
+static int poll_run(const gw_route_ctx *x, const char *run_id, const char *tenant,
+                    sce_run_events **first, sce_run_events **last, char *err, size_t errlen)
+{
+    sce_run_events *e = NULL;
+    const sce_run_events *cur;
+    char ignored[256];
+    int rv;
+
+    *last = NULL;
+    if ((rv = gw_backends_run_poll(x->backends, run_id, tenant, 0, 0, first, err, errlen)) !=
+        SCE_OK)
+        return rv;
+    for (int i = 0; i < J0_POLL_PAGES_MAX; i++) {
+        cur = *last != NULL ? *last : *first;
+        if (cur->done)
+            break;
+        if (gw_backends_run_poll(x->backends, run_id, tenant, cur->next_seq, 0, &e, ignored,
+                                 sizeof(ignored)) != SCE_OK)
+            break; /* what is known so far stands */
+        if (!e->done && e->next_seq <= cur->next_seq) {
+            sce_run_events_free(e);
+            break;
+        }
+        sce_run_events_free(*last);
+        *last = e;
+    }
+    return SCE_OK;
+}
+
+/* The history entry of run_id into *h, taking one run from the rate limit
+ * unless one was paid for.  With retry, a NOT_FOUND is asked again over
+ * about a second (the history is written asynchronously, and a run that
+ * failed in the engine has nothing else).  READ_OK, READ_NOT_FOUND,
+ * READ_ERROR, READ_LIMITED. */
+static int read_history(reader *rd, const char *run_id, int retry, sce_history_entry **h,
+                        gw_answer *a)
 {
     const gw_route_ctx *x = rd->x;
     gw_caller who = gw_routes_caller(x);
-    sce_run_events *e = NULL;
-    sce_history_entry *h = NULL;
-    json_t *meta = NULL;
-    j0_outcome o;
-    char err[1024], token[40], name[96];
-    int rv, utf8 = 0, result = READ_ANSWERED;
+    char err[512];
+    int rv = SCE_ERR_NOT_FOUND;
 
-    *out = NULL;
-    j0_token_from_run_id(run_id, token, sizeof(token));
-    rv = gw_backends_run_poll(x->backends, run_id, who.tenant, 0, 0, &e, err, sizeof(err));
-    if (rv == SCE_OK) {
-        meta = json_loadb(e->meta != NULL ? e->meta : "", e->meta_len, 0, NULL);
-        j0_outcome_from_events(e, &o);
-    } else if (rv == SCE_ERR_NOT_FOUND) {
-        if (!rd->admitted && !gw_routes_admit(x, 1, a))
-            goto out;
-        rd->admitted = 1;
-        rv = gw_backends_history_get_run(x->backends, run_id, who.sees_all ? NULL : who.tenant, &h,
+    if (rd->paid_reads > 0)
+        rd->paid_reads--;
+    else if (!gw_routes_admit(x, 1, a))
+        return READ_LIMITED;
+    for (int i = 0; i < (retry ? J0_HISTORY_TRIES : 1); i++) {
+        if (i > 0)
+            sce_sleep_ms(J0_HISTORY_RETRY_MS);
+        rv = gw_backends_history_get_run(x->backends, run_id, who.sees_all ? NULL : who.tenant, h,
                                          err, sizeof(err));
-        if (rv == SCE_ERR_NOT_FOUND || rv == SCE_ERR_INVALID_ARGUMENT) {
-            result = READ_NOT_FOUND;
-            goto out;
-        }
-        if (rv != SCE_OK) {
-            server_error(a, rv, err);
-            goto out;
-        }
-        meta = json_loadb(h->meta != NULL ? h->meta : "", h->meta_len, 0, NULL);
-        memset(&o, 0, sizeof(o));
-        o.verdict = h->verdict;
-        o.exit_code = h->exit_code;
-        o.signal = h->signal;
-        o.stdout_data = h->output;
-        o.stdout_len = h->output != NULL ? strlen(h->output) : 0;
-        o.stderr_data = h->stderr_text;
-        o.stderr_len = h->stderr_text != NULL ? strlen(h->stderr_text) : 0;
-        o.message = h->message;
-        o.wall_ms = h->wall_ms;
-        o.cpu_ms = h->cpu_ms;
-        o.peak_memory_bytes = h->peak_memory_bytes;
-    } else {
-        server_error(a, rv, err);
-        goto out;
+        if (rv != SCE_ERR_NOT_FOUND)
+            break;
     }
+    if (rv == SCE_OK)
+        return READ_OK;
+    if (rv == SCE_ERR_NOT_FOUND || rv == SCE_ERR_INVALID_ARGUMENT)
+        return READ_NOT_FOUND;
+    return read_error(rd, rv, err);
+}
+
+/* The submission of `meta` and `o` as JSON into *out (READ_OK, READ_UTF8,
+ * READ_NOT_FOUND for a run that is not a Judge0 submission). */
+static int write_submission(reader *rd, const char *token, const json_t *meta, const j0_outcome *o,
+                            json_t **out)
+{
+    char err[512], name[96];
+    int utf8 = 0;
+
     /* A run that is not a Judge0 submission (sce's own streamed runs) has
      * no token. */
-    if (!json_is_object(meta) || json_object_get(meta, "judge0") == NULL) {
-        result = READ_NOT_FOUND;
-        goto out;
-    }
-    if (rd->languages == NULL) {
+    if (!json_is_object(meta) || json_object_get(meta, "judge0") == NULL)
+        return READ_NOT_FOUND;
+    if (!rd->languages_asked) {
         /* The name only: without the server's list it has no version. */
-        gw_backends_languages(x->backends, &rd->languages, err, sizeof(err));
+        rd->languages_asked = 1;
+        gw_backends_languages(rd->x->backends, &rd->languages, err, sizeof(err));
     }
     j0_language_name(j0_language_find(json_integer_value(json_object_get(meta, "language_id"))),
                      rd->languages, name, sizeof(name));
-    *out = j0_submission_json(token, meta, &o, rd->fields, rd->base64, name, &utf8);
+    *out = j0_submission_json(token, meta, o, rd->fields, rd->base64, name, &utf8);
     if (*out != NULL)
-        result = READ_OK;
-    else if (utf8)
-        result = READ_UTF8;
-    else
-        j0_error(a, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+        return READ_OK;
+    return utf8 ? READ_UTF8 : read_error(rd, SCE_ERR_NO_MEMORY, "out of memory");
+}
+
+/* The submission of run_id as JSON into *out: the run as a poll from its
+ * start says it; once the server has forgotten it (NOT_FOUND), its history
+ * entry; when the poll fails otherwise (a run that failed in the engine
+ * answers its error to every poll), its history entry all the same, asked
+ * again over about a second, else that error. */
+static int read_submission(reader *rd, const char *run_id, json_t **out, gw_answer *a)
+{
+    const gw_route_ctx *x = rd->x;
+    sce_run_events *first = NULL, *last = NULL;
+    sce_history_entry *h = NULL;
+    json_t *meta = NULL;
+    j0_outcome o;
+    char err[512], token[40] = "";
+    int rv, result;
+
+    *out = NULL;
+    memset(&o, 0, sizeof(o));
+    if (!j0_token_from_run_id(run_id, token, sizeof(token)))
+        return READ_NOT_FOUND;
+    rv = poll_run(x, run_id, gw_routes_caller(x).tenant, &first, &last, err, sizeof(err));
+    if (rv == SCE_OK) {
+        meta = json_loadb(first->meta != NULL ? first->meta : "", first->meta_len, 0, NULL);
+        if (j0_outcome_from_events(last != NULL ? last : first, &o) != SCE_OK) {
+            result = read_error(rd, SCE_ERR_NO_MEMORY, "out of memory");
+            goto out;
+        }
+    } else {
+        result = read_history(rd, run_id, rv != SCE_ERR_NOT_FOUND, &h, a);
+        if ((result == READ_NOT_FOUND || result == READ_ERROR) && rv != SCE_ERR_NOT_FOUND)
+            result = read_error(rd, rv, err); /* the poll's error, then */
+        if (result != READ_OK)
+            goto out;
+        meta = json_loadb(h->meta != NULL ? h->meta : "", h->meta_len, 0, NULL);
+        if (j0_outcome_from_history(h, &o) != SCE_OK) {
+            result = read_error(rd, SCE_ERR_NO_MEMORY, "out of memory");
+            goto out;
+        }
+    }
+    result = write_submission(rd, token, meta, &o, out);
 out:
+    j0_outcome_free(&o);
     json_decref(meta);
-    sce_run_events_free(e);
+    sce_run_events_free(first);
+    sce_run_events_free(last);
     sce_history_entry_free(h);
     return result;
 }
@@ -295,15 +385,23 @@ static void answer_show(const gw_route_ctx *x, const char *token, gw_answer *a)
     case READ_UTF8:
         j0_error(a, MHD_HTTP_BAD_REQUEST, J0_UTF8_ERROR);
         break;
-    default:
+    case READ_ERROR:
+        server_error(a, rd.rv, rd.err);
         break;
+    default:
+        break; /* READ_LIMITED: the 429 is in *a */
     }
 out:
     reader_free(&rd);
 }
 
 /* GET /submissions/batch?tokens=a,b,c (or a "tokens" header, as Judge0
- * reads first). */
+ * reads first).  Each token is read as GET reads it, and one's failure
+ * does not fail the others: a token that is not a submission, and one
+ * whose run cannot be read (its server is down, and its history has no
+ * entry), is null, as Judge0 answers a token it has no submission of.
+ * Each history read takes one run from the rate limit; a 429 answers the
+ * whole batch. */
 static void answer_batch_show(const gw_route_ctx *x, gw_answer *a)
 {
     const char *tokens = MHD_lookup_connection_value(x->c, MHD_HEADER_KIND, "tokens");
@@ -337,6 +435,7 @@ static void answer_batch_show(const gw_route_ctx *x, gw_answer *a)
             switch (read_submission(&rd, run_id, &out, a)) {
             case READ_OK:
             case READ_NOT_FOUND:
+            case READ_ERROR:
                 break;
             case READ_UTF8:
                 j0_error(a, MHD_HTTP_BAD_REQUEST,
@@ -374,16 +473,14 @@ static int start(const gw_route_ctx *x, j0_submission *s, char *run_id, size_t i
     s->req.meta = s->meta;
     s->req.meta_len = s->meta_len;
     s->req.detached = 1;
+    /* A Judge0 program reads its stdin to its end: the server closes it
+     * once stdin_data is written (a followed run's stays open otherwise). */
+    s->req.stdin_close = 1;
     if ((rv = gw_backends_run_start(x->backends, &s->req, &st, err, errlen)) != SCE_OK)
         return rv;
     snprintf(run_id, idlen, "%s", st->run_id);
     *timeout_ms = st->timeout_ms;
     sce_run_started_free(st);
-    /* A followed run's stdin stays open after stdin_data; a Judge0 program
-     * reads its stdin to its end.  A run that has ended already refuses
-     * the close, which changes nothing. */
-    gw_backends_run_stdin(x->backends, run_id, s->req.tenant, "", 0, 1, err, errlen);
-    err[0] = '\0';
     return SCE_OK;
 }
 
@@ -408,20 +505,43 @@ static json_t *body_json(const gw_route_ctx *x, gw_answer *a)
     return root;
 }
 
+/* A submission of which only its meta and how far its run got (queued,
+ * processing) are known, as GET would write it; NULL when out of memory. */
+static json_t *known_submission(reader *rd, const char *token, const char *meta_text, int state)
+{
+    json_t *meta = json_loads(meta_text, 0, NULL), *body = NULL;
+    j0_outcome o;
+
+    memset(&o, 0, sizeof(o));
+    o.state = state;
+    if (write_submission(rd, token, meta, &o, &body) != READ_OK)
+        body = json_pack("{s:s, s:{s:i, s:s}}", "token", token, "status", "id", state,
+                         "description", j0_status_name(state));
+    json_decref(meta);
+    return body;
+}
+
 /* wait=true: polls the run until it ends, or J0_WAIT_SLACK_MS past its
- * timeout, then answers as GET does, with 201. */
-static void wait_and_answer(const gw_route_ctx *x, const char *run_id, uint32_t timeout_ms,
-                            gw_answer *a)
+ * timeout, then answers as GET does, with 201.  The run exists: whatever
+ * happens the answer is 201 with its token, and when its result cannot be
+ * read, the status last known (In Queue, Processing) so that the client
+ * polls GET /submissions/{token}.  Its one history read is paid for by the
+ * POST's run. */
+static void wait_and_answer(const gw_route_ctx *x, const char *run_id, const char *meta_text,
+                            uint32_t timeout_ms, gw_answer *a)
 {
     const char *tenant = gw_routes_caller(x).tenant;
     int64_t deadline = sce_clock_ms() + timeout_ms + J0_WAIT_SLACK_MS;
     uint64_t seq = 0;
-    char err[512], token[40];
+    char err[512], token[40] = "";
+    int state = J0_STATUS_QUEUE, rv;
     json_t *body = NULL;
     reader rd;
-    int rv;
 
-    j0_token_from_run_id(run_id, token, sizeof(token));
+    if (!j0_token_from_run_id(run_id, token, sizeof(token))) {
+        j0_error(a, MHD_HTTP_BAD_GATEWAY, "the server answered a run id that is not 32 hex digits");
+        return;
+    }
     while (sce_clock_ms() < deadline) {
         sce_run_events *e = NULL;
         int done;
@@ -429,29 +549,32 @@ static void wait_and_answer(const gw_route_ctx *x, const char *run_id, uint32_t 
         rv = gw_backends_run_poll(x->backends, run_id, tenant, seq, J0_WAIT_POLL_MS, &e, err,
                                   sizeof(err));
         if (rv != SCE_OK)
-            break; /* forgotten already, or lost: GET below says what there is */
+            break; /* forgotten already, failed, or lost: GET below says what there is */
         done = e->done;
+        if (e->running)
+            state = J0_STATUS_PROCESSING;
         seq = e->next_seq;
         sce_run_events_free(e);
         if (done)
             break;
     }
-    if (!reader_init(&rd, x, a))
+    if (!reader_init(&rd, x, a)) {
+        /* Checked before the run started: only out of memory here. */
+        gw_answer_ok(a, MHD_HTTP_CREATED, json_pack("{s:s}", "token", token), NULL, token);
         return;
+    }
+    rd.paid_reads = 1;
     switch (read_submission(&rd, run_id, &body, a)) {
     case READ_OK:
-        gw_answer_ok(a, MHD_HTTP_CREATED, body, NULL, token);
         break;
     case READ_UTF8:
-        gw_answer_ok(a, MHD_HTTP_CREATED,
-                     json_pack("{s:s, s:s}", "token", token, "error", J0_UTF8_ERROR), NULL, token);
-        break;
-    case READ_NOT_FOUND:
-        not_found(a);
+        body = json_pack("{s:s, s:s}", "token", token, "error", J0_UTF8_ERROR);
         break;
     default:
+        body = known_submission(&rd, token, meta_text, state);
         break;
     }
+    gw_answer_ok(a, MHD_HTTP_CREATED, body, NULL, token);
     reader_free(&rd);
 }
 
@@ -460,7 +583,7 @@ static void answer_create(const gw_route_ctx *x, gw_answer *a)
 {
     int base64 = query_true(x, "base64_encoded"), wait = query_true(x, "wait");
     json_t *root, *errors = NULL, *fields;
-    char err[1024], run_id[SCE_RUN_ID_MAX + 1], token[40], *bad = NULL;
+    char err[1024], run_id[SCE_RUN_ID_MAX + 1], token[40] = "", *bad = NULL;
     uint32_t timeout_ms = 0;
     j0_submission s;
     int rv;
@@ -496,14 +619,15 @@ static void answer_create(const gw_route_ctx *x, gw_answer *a)
         server_error(a, rv, err);
         goto out;
     }
-    j0_submission_free(&s);
     if (wait) {
-        wait_and_answer(x, run_id, timeout_ms, a);
-        return;
+        wait_and_answer(x, run_id, s.meta, timeout_ms, a);
+        goto out;
     }
-    j0_token_from_run_id(run_id, token, sizeof(token));
+    if (!j0_token_from_run_id(run_id, token, sizeof(token))) {
+        j0_error(a, MHD_HTTP_BAD_GATEWAY, "the server answered a run id that is not 32 hex digits");
+        goto out;
+    }
     gw_answer_ok(a, MHD_HTTP_CREATED, json_pack("{s:s}", "token", token), NULL, token);
-    return;
 out:
     j0_submission_free(&s);
 }
@@ -514,7 +638,7 @@ static void answer_batch_create(const gw_route_ctx *x, gw_answer *a)
     int base64 = query_true(x, "base64_encoded"), rv = SCE_OK;
     json_t *root, *items, *list = NULL;
     j0_submission subs[J0_BATCH_MAX];
-    char ids[J0_BATCH_MAX][SCE_RUN_ID_MAX + 1], err[1024], msg[128], token[40];
+    char ids[J0_BATCH_MAX][SCE_RUN_ID_MAX + 1], err[1024], msg[128], token[40] = "";
     size_t n = 0, valid = 0, started = 0, i;
     uint32_t timeout_ms;
     int64_t now_ms = sce_wall_ms();
@@ -569,8 +693,13 @@ static void answer_batch_create(const gw_route_ctx *x, gw_answer *a)
             goto out;
         }
         started++;
-        j0_token_from_run_id(ids[i], token, sizeof(token));
-        json_array_set_new(list, i, json_pack("{s:s}", "token", token));
+        if (j0_token_from_run_id(ids[i], token, sizeof(token)))
+            json_array_set_new(list, i, json_pack("{s:s}", "token", token));
+        else
+            json_array_set_new(list, i,
+                               json_pack("{s:[s]}", "base",
+                                         "the server answered a run id that is not 32 hex "
+                                         "digits"));
     }
     snprintf(msg, sizeof(msg), "batch of %zu submissions, %zu started", n, started);
     gw_answer_ok(a, started > 0 ? MHD_HTTP_CREATED : J0_HTTP_UNPROCESSABLE, json_incref(list), NULL,

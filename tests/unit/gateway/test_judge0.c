@@ -308,6 +308,98 @@ static void test_serialise(void **state)
     json_decref(j);
 }
 
+/* The same run, read live and from its history entry, answers the same:
+ * the live output is put in the history's form (invalid UTF-8 and NULs
+ * as U+FFFD, the first 64 KiB) before the status is decided. */
+static json_t *answer_of(const j0_outcome *o, const json_t *meta, int base64)
+{
+    json_t *fields = j0_fields_parse("stdout,stderr,status,message", &(char *){NULL});
+    int u = 0;
+    json_t *j = j0_submission_json("t", meta, o, fields, base64, "", &u);
+
+    json_decref(fields);
+    return j;
+}
+
+static void test_live_and_history_agree(void **state)
+{
+    /* b"\xe9\n" is stored as "\xef\xbf\xbd\n" (U+FFFD). */
+    json_t *meta = json_pack("{s:i, s:i, s:s}", "judge0", 1, "language_id", 71, "expected_output",
+                             "77+9Cg=="),
+           *live, *hist;
+    sce_run_result r;
+    sce_run_events e;
+    sce_history_entry h;
+    j0_outcome o;
+    char *big, *stored;
+    size_t n = (64 << 10) + 100;
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    memset(&e, 0, sizeof(e));
+    memset(&h, 0, sizeof(h));
+    r.verdict = SCE_VERDICT_OK;
+    r.stdout_data = "\xe9\n";
+    r.stdout_len = 2;
+    r.stderr_data = "a\0b";
+    r.stderr_len = 3;
+    r.message = "";
+    e.done = 1;
+    e.result = &r;
+    h.verdict = SCE_VERDICT_OK;
+    h.output = "\xef\xbf\xbd\n";
+    h.stderr_text = "a\xef\xbf\xbd"
+                    "b";
+    h.message = "";
+    for (int base64 = 0; base64 <= 1; base64++) {
+        assert_int_equal(j0_outcome_from_events(&e, &o), SCE_OK);
+        live = answer_of(&o, meta, base64);
+        j0_outcome_free(&o);
+        assert_int_equal(j0_outcome_from_history(&h, &o), SCE_OK);
+        hist = answer_of(&o, meta, base64);
+        j0_outcome_free(&o);
+        assert_non_null(live);
+        assert_non_null(hist);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(live, "status"), "id")),
+                         J0_STATUS_ACCEPTED);
+        assert_true(json_equal(live, hist));
+        assert_string_equal(json_string_value(json_object_get(live, "stdout")),
+                            base64 ? "77+9Cg==\n" : "\xef\xbf\xbd\n");
+        json_decref(live);
+        json_decref(hist);
+    }
+
+    /* Past the history's 64 KiB: both end at its cap. */
+    big = malloc(n);
+    assert_non_null(big);
+    memset(big, 'x', n);
+    r.stdout_data = big;
+    r.stdout_len = n;
+    assert_int_equal(j0_outcome_from_events(&e, &o), SCE_OK);
+    assert_int_equal(o.stdout_len, J0_HISTORY_TEXT_MAX_BYTES);
+    stored = strndup(o.stdout_data, o.stdout_len);
+    j0_outcome_free(&o);
+    h.output = stored;
+    assert_int_equal(j0_outcome_from_history(&h, &o), SCE_OK);
+    assert_int_equal(o.stdout_len, J0_HISTORY_TEXT_MAX_BYTES);
+    j0_outcome_free(&o);
+    /* Invalid bytes at the cap: cut at a character, as the history cuts. */
+    memset(big, '\xe9', n);
+    assert_int_equal(j0_outcome_from_events(&e, &o), SCE_OK);
+    assert_int_equal(o.stdout_len, (J0_HISTORY_TEXT_MAX_BYTES / 3) * 3);
+    j0_outcome_free(&o);
+    free(stored);
+    free(big);
+
+    /* Still running: no texts. */
+    memset(&e, 0, sizeof(e));
+    e.running = 1;
+    assert_int_equal(j0_outcome_from_events(&e, &o), SCE_OK);
+    assert_int_equal(o.state, J0_STATUS_PROCESSING);
+    j0_outcome_free(&o);
+    json_decref(meta);
+}
+
 /* ------------------------------------------------------------ submissions */
 
 /* Parses a body that must be refused, and returns the 422 body as text. */
@@ -589,12 +681,19 @@ static void test_languages(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tokens),           cmocka_unit_test(test_output_matches),
-        cmocka_unit_test(test_statuses),         cmocka_unit_test(test_decide),
-        cmocka_unit_test(test_base64),           cmocka_unit_test(test_fields),
-        cmocka_unit_test(test_serialise),        cmocka_unit_test(test_submission_refused),
-        cmocka_unit_test(test_submission_ok),    cmocka_unit_test(test_submission_meta_cap),
-        cmocka_unit_test(test_submission_files), cmocka_unit_test(test_languages),
+        cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_output_matches),
+        cmocka_unit_test(test_statuses),
+        cmocka_unit_test(test_decide),
+        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_serialise),
+        cmocka_unit_test(test_submission_refused),
+        cmocka_unit_test(test_live_and_history_agree),
+        cmocka_unit_test(test_submission_ok),
+        cmocka_unit_test(test_submission_meta_cap),
+        cmocka_unit_test(test_submission_files),
+        cmocka_unit_test(test_languages),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
