@@ -13,7 +13,9 @@
 //      whitespace accepted), Time Limit Exceeded, NZEC, SIGSEGV and SIGFPE
 //      by signal, wait=false then In Queue/Processing then the result,
 //      a 404 token, 422s, callback_url and enable_network refused,
-//      fields=*, a base64 round trip of bytes that are not UTF-8, and a
+//      fields=*, base64 of bytes that are not UTF-8 (stdout as the history
+//      stores it, U+FFFD), the comparison in that form, stdin closed once
+//      written (EOF), limits past the maxima refused, and a
 //      token read back from the history once the run is forgotten is not
 //      waited for here (SCE_RUN_KEPT_MS is a minute; test_judge0 and the
 //      history tests cover the pieces).
@@ -250,19 +252,55 @@ try {
     });
 
     // ---------------------------------------------------------- fields, base64
-    await check('fields=* and a base64 round trip of bytes that are not UTF-8', async () => {
+    await check('fields=* and base64 of bytes that are not UTF-8', async () => {
         const src = 'import sys\nsys.stdout.buffer.write(bytes([0xfe, 0x00, 0x41]) + sys.stdin.buffer.read())';
         const r = await submit({ language_id: 71, source_code: Buffer.from(src).toString('base64'),
             stdin: Buffer.from([0xff, 0x42]).toString('base64') }, '?wait=true&base64_encoded=true&fields=*');
         assert.equal(r.status, 201, r.text);
         assert.equal(Object.keys(r.body).length, 35);
-        assert.deepEqual([...Buffer.from(r.body.stdout, 'base64')], [0xfe, 0x00, 0x41, 0xff, 0x42]);
+        // stdout as the history keeps it: invalid bytes and NULs are U+FFFD.
+        assert.equal(Buffer.from(r.body.stdout, 'base64').toString(), '\ufffd\ufffdA\ufffdB');
+        assert.deepEqual([...Buffer.from(r.body.stdin, 'base64')], [0xff, 0x42]);
         assert.equal(Buffer.from(r.body.source_code, 'base64').toString(), src);
         assert.equal(r.body.language.id, 71);
-        // Without base64 the answer cannot be JSON text: Judge0's 400.
+        // stdout is text now; the stdin echo is not: Judge0's 400 without base64.
         const plain = await call('GET', `/submissions/${r.body.token}`);
-        assert.equal(plain.status, 400);
-        assert.match(plain.body.error, /base64_encoded=true/);
+        assert.equal(plain.status, 200, plain.text);
+        assert.equal(plain.body.stdout, '\ufffd\ufffdA\ufffdB');
+        const echo = await call('GET', `/submissions/${r.body.token}?fields=stdin`);
+        assert.equal(echo.status, 400);
+        assert.match(echo.body.error, /base64_encoded=true/);
+    });
+    await check('output that is not UTF-8 is compared as the history stores it', async () => {
+        // b"\xe9\n" is stored as U+FFFD "\n": the same status live and later.
+        const r = await submit({ language_id: 71, source_code: 'import sys\nsys.stdout.buffer.write(b"\\xe9\\n")',
+            expected_output: '\ufffd\n' }, '?wait=true&base64_encoded=false&fields=status,stdout');
+        assert.equal(r.status, 201, r.text);
+        assert.equal(r.body.status.id, 3, r.text);
+        const r64 = await submit({ language_id: 71,
+            source_code: Buffer.from('import sys\nsys.stdout.buffer.write(b"\\xe9\\n")').toString('base64'),
+            expected_output: Buffer.from('\ufffd\n').toString('base64') }, '?wait=true&base64_encoded=true');
+        assert.equal(r64.status, 201, r64.text);
+        assert.equal(r64.body.status.id, 3, r64.text);
+        assert.equal(r64.body.stdout, '77+9Cg==\n');
+    });
+    await check('stdin is closed once written: a program reading to EOF ends', async () => {
+        const r = await submit({ language_id: 71, source_code: 'import sys\nprint(len(sys.stdin.read()))',
+            stdin: 'abc', wall_time_limit: 5 }, '?wait=true');
+        assert.equal(r.status, 201, r.text);
+        assert.equal(r.body.status.id, 3, r.text);
+        assert.equal(r.body.stdout, '3\n');
+        const none = await submit({ language_id: 93, source_code: 'process.stdin.resume(); process.stdin.on("end", () => console.log("eof"))',
+            wall_time_limit: 5 }, '?wait=true');
+        assert.equal(none.status, 201, none.text);
+        assert.equal(none.body.status.id, 3, none.text);
+        assert.equal(none.body.stdout, 'eof\n');
+    });
+    await check('422: limits past /config_info\'s maxima', async () => {
+        const r = await submit({ language_id: 71, source_code: 'print(1)', memory_limit: 1e300, cpu_time_limit: 1e300 }, '');
+        assert.equal(r.status, 422, r.text);
+        assert.deepEqual(r.body.memory_limit, ['must be less than or equal to 131072']);
+        assert.deepEqual(r.body.cpu_time_limit, ['must be less than or equal to 10.0']);
     });
 } finally {
     child.kill('SIGTERM');
