@@ -4,7 +4,8 @@
  * piston_request.h's; this file does the calls: the server's language
  * list, the rate limit, and the run as a followed run polled to its end,
  * so that `output` has stdout and stderr in the order they were written
- * (a plain run's result keeps the two apart).
+ * (a plain run's result keeps the two apart).  A client that hangs up
+ * before the end (seen between polls, as sse.c sees it) cancels its run.
  *
  * Every error is Piston's shape, {"message": ...}: its own 400s, and the
  * gateway's and server's errors (429, 503, ...) with their statuses.
@@ -18,6 +19,7 @@
 #include "piston_request.h"
 #include "piston_ws.h"
 #include "sce/err.h"
+#include "sse.h"
 
 /* Each poll's wait: well below the server's reader-gone time. */
 #define ROUTES_PISTON_POLL_WAIT_MS PISTON_POLL_WAIT_MS
@@ -89,6 +91,9 @@ static void follow(const gw_route_ctx *x, const piston_request *p, const sce_run
     size_t limit =
         st->output_limit_bytes > 0 ? 3 * (size_t)st->output_limit_bytes + 16 : (size_t)16 << 20;
     const char *tenant = p->req.tenant;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(x->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    int fd = ci != NULL ? ci->connect_fd : -1;
     piston_output o;
     uint64_t after = 0;
     char err[1024];
@@ -101,6 +106,14 @@ static void follow(const gw_route_ctx *x, const piston_request *p, const sce_run
 
         if (rv != SCE_OK) {
             piston_sce_error(a, rv, err);
+            break;
+        }
+        if (!ev->done && gw_sse_client_gone(fd)) {
+            /* Nobody waits for the answer any more: the run goes, as a
+             * streamed run's does. */
+            gw_backends_run_cancel(x->backends, st->run_id, tenant, err, sizeof(err));
+            piston_error(a, MHD_HTTP_BAD_REQUEST, "the client hung up before the run ended");
+            sce_run_events_free(ev);
             break;
         }
         piston_output_add(&o, ev);

@@ -161,8 +161,7 @@ int gw_sse_new(const gw_sse_config *cfg, sce_run_started *started, gw_sse **out)
     return SCE_OK;
 }
 
-/* 1 when the client has hung up (or the socket failed). */
-static int client_gone(int fd)
+int gw_sse_client_gone(int fd)
 {
     struct pollfd p = {.fd = fd, .events = POLLRDHUP};
 
@@ -243,7 +242,7 @@ ssize_t gw_sse_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
                 s->finished = -1;
             continue;
         }
-        if (client_gone(s->fd)) {
+        if (gw_sse_client_gone(s->fd)) {
             snprintf(s->note, sizeof(s->note), "streamed: client gone");
             gw_sse_abandon(s);
             return MHD_CONTENT_READER_END_WITH_ERROR;

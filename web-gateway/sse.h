@@ -68,6 +68,11 @@ typedef struct gw_sse_config {
  * run. */
 int gw_sse_new(const gw_sse_config *cfg, sce_run_started *started, gw_sse **out);
 
+/* 1 when the client of the connection whose socket is fd has hung up (or
+ * the socket failed); 0 while it is there, or for fd -1.  A followed run
+ * answered at its end (Piston's execute) asks it between polls too. */
+int gw_sse_client_gone(int fd);
+
 /* libmicrohttpd's content reader (MHD_ContentReaderCallback): blocks until
  * there are events, returns them, MHD_CONTENT_READER_END_OF_STREAM after
  * the result, MHD_CONTENT_READER_END_WITH_ERROR for a client gone. */

@@ -5,7 +5,8 @@
 // runtimes(), a Python run, stdin and args, stdin read to EOF (Python
 // and Node.js), an unknown language, a Node.js
 // run, stdout and stderr interleaved in `output` in the order written, and
-// a timeout (status TO, SIGKILL).
+// a timeout (status TO, SIGKILL), and a client that hangs up mid-run (its
+// run cancelled, as the history then says).
 //
 //   node tests/piston/piston_client.test.mjs   (SCE_TEST_STACK_ENV or SCE_GATEWAY set)
 import assert from 'node:assert/strict';
@@ -121,6 +122,27 @@ const tests = {
         assert.equal(r.run.signal, 'SIGKILL');
         assert.equal(r.run.code, null);
         assert.ok(Date.now() - t0 < 15000, 'the timeout held');
+    },
+
+    async hangUpCancels() {
+        // Not through piston-client: it cannot abort a request.  The run
+        // is marked by a unique string so its history entry can be found.
+        const mark = `hang-up-${process.pid}-${Date.now()}`;
+        const body = JSON.stringify({ language: 'python', version: '*', run_timeout: 10000,
+            files: [{ content: `import time\nprint(${JSON.stringify(mark)}, flush=True)\ntime.sleep(9)\n` }] });
+        const ac = new AbortController();
+        const t0 = Date.now();
+        const req = fetch(`${gatewayUrl()}/api/v2/execute`, { method: 'POST', body, signal: ac.signal });
+        setTimeout(() => ac.abort(), 1500);
+        await assert.rejects(req);
+        let entry;
+        while (Date.now() - t0 < 8000 && !entry) {
+            await new Promise(r => setTimeout(r, 250));
+            const h = await (await fetch(`${gatewayUrl()}/history?limit=20`)).json();
+            entry = h.entries.find(e => e.code.includes(mark));
+        }
+        assert.ok(entry, 'the run reached the history within 8 s of its start (not its 9 s sleep)');
+        assert.equal(entry.status, 'cancelled', JSON.stringify(entry));
     },
 };
 
