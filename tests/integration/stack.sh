@@ -12,18 +12,11 @@
 # never a skip.
 set -euo pipefail
 
-# Closes every descriptor above 2 of the calling subshell: a daemon must not
-# inherit the caller's lock (flock /tmp/sce-engine.lock ctest ...) or pipes,
-# or it holds them for its whole life, after its test has gone.
-close_fds() {
-    local fd
-    for fd in /proc/"$BASHPID"/fd/*; do
-        fd=${fd##*/}
-        if [ "$fd" -gt 2 ] 2>/dev/null; then
-            eval "exec $fd>&-" 2>/dev/null || true
-        fi
-    done
-}
+# sce__close_fds: a daemon must not inherit the caller's lock (flock
+# /tmp/sce-engine.lock ctest ...) or pipes, or it holds them for its whole
+# life, after its test has gone.
+# shellcheck source=../../scripts/lib/engine.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/engine.sh"
 
 cmd=${1:?usage: stack.sh start|stop BUILD_DIR ENV_FILE}
 build=${2:?build dir}
@@ -81,7 +74,7 @@ start)
     for attempt in 1 2 3 4 5; do
         port=$((20000 + RANDOM % 20000))
         server_url="tcp://127.0.0.1:$port"
-        (close_fds && exec setsid "$build/server/sce-server" --listen "$server_url" \
+        (sce__close_fds && exec setsid "$build/server/sce-server" --listen "$server_url" \
             --instance "$instance" --history-path "$dir/history.db" ${SCE_TEST_SERVER_ARGS:-} \
             >"$dir/server.log" 2>&1 </dev/null) &
         echo $! >"$dir/server.pid"
@@ -107,7 +100,7 @@ start)
     if [ -x "$build/web-gateway/sce-gateway" ]; then
         for attempt in 1 2 3 4 5; do
             port=$((20000 + RANDOM % 20000))
-            (close_fds && exec setsid "$build/web-gateway/sce-gateway" --listen "127.0.0.1:$port" \
+            (sce__close_fds && exec setsid "$build/web-gateway/sce-gateway" --listen "127.0.0.1:$port" \
                 --server "$server_url" ${SCE_TEST_GATEWAY_ARGS:-} >"$dir/gateway.log" 2>&1 \
                 </dev/null) &
             echo $! >"$dir/gateway.pid"
