@@ -61,6 +61,8 @@ sce_fuzzer(marker sce_server_core)
 # The gateway's JSON mapping (web-gateway/json.c).
 if(TARGET sce_gateway_core)
   sce_fuzzer(json sce_gateway_core)
+  # Piston's and Judge0's request/answer mapping (piston_request.c, judge0_*.c).
+  sce_fuzzer(compat sce_gateway_core)
 endif()
 # libsce's ZIP intake (client/bundle.c), checked against request_check_run.
 sce_fuzzer(zip sce sce_server_core)

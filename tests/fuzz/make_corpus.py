@@ -20,14 +20,23 @@ json:    POST /run and /run-batch bodies, good and bad, and GET /history
     parameters (limit&offset&verdict&language).
 zip:     archives built with zipfile: good projects, every compression
     zipfile writes, and the hostile kinds the intake must refuse.
+compat:  Piston execute bodies (tests/piston/fixtures/execute_*.json's
+    requests) and Judge0 submissions (tests/judge0/fixtures.json's POST
+    bodies, a batch's items one by one), then hostile bodies (wrong types,
+    huge numbers, 1e300, nested arrays, base64 garbage, a meta with an
+    out-of-range created_at_ms) and the strings the driver also reads the
+    input as: a token, ?fields=, command_line_arguments, base64.
 """
+import glob
 import io
+import json
 import os
 import struct
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "corpus")
+TESTS = os.path.dirname(HERE)
 
 
 def write(name, seed, data):
@@ -225,6 +234,61 @@ def jsons():
     yield "bad_history", b"0&-1&nope&"
 
 
+# ------------------------------------------------------------ compat
+
+def compat_json(obj):
+    return json.dumps(obj, ensure_ascii=False).encode()
+
+
+def compats():
+    for path in sorted(glob.glob(os.path.join(TESTS, "piston", "fixtures", "execute_*.json"))):
+        with open(path, encoding="utf-8") as f:
+            body = json.load(f)["request"]["body"]
+        yield "piston_" + os.path.basename(path)[len("execute_"):-len(".json")], compat_json(body)
+    with open(os.path.join(TESTS, "judge0", "fixtures.json"), encoding="utf-8") as f:
+        fixtures = json.load(f)
+    for key, case in sorted(fixtures.items()):
+        req = case.get("request") if isinstance(case, dict) else None
+        if req is None or req.get("method") != "POST":
+            continue
+        body = req["body"]
+        if "submissions" in body:
+            for i, item in enumerate(body["submissions"]):
+                yield "judge0_%s_%d" % (key, i), compat_json(item)
+        else:
+            yield "judge0_" + key, compat_json(body)
+    yield "piston_files", (b'{"language": "python3.11", "version": "3.x", "files": ['
+                           b'{"name": "data.bin", "content": "AAEC/w==", "encoding": "base64"}, '
+                           b'{"content": "import util"}, {"name": "util.py", "content": "7a", '
+                           b'"encoding": "hex"}], "stdin": "no newline", "args": ["a", ""], '
+                           b'"run_timeout": 1e300, "run_memory_limit": 1.8446744073709552e19}')
+    yield "piston_bad_types", (b'{"language": "node", "version": 24, "files": [{"content": 1}], '
+                               b'"args": [1], "stdin": {}, "run_timeout": -1}')
+    yield "piston_nested", (b'{"language": "js", "version": ">=20 <25", "files": [{"content": "x"}], '
+                            b'"args": ' + b"[" * 40 + b"]" * 40 + b"}")
+    yield "judge0_huge", (b'{"source_code": "x", "language_id": 71, "cpu_time_limit": 1e300, '
+                          b'"cpu_extra_time": -0.0, "wall_time_limit": "1e300", '
+                          b'"memory_limit": 18014398509481988, "number_of_runs": 1.0000001}')
+    yield "judge0_types", (b'{"source_code": ["x"], "language_id": {"id": 71}, "stdin": 5, '
+                           b'"expected_output": true, "command_line_arguments": [["a"]], '
+                           b'"callback_url": "http://169.254.169.254/", "enable_network": "yes"}')
+    yield "judge0_base64_garbage", compat_json({
+        "source_code": "cHJpbnQ(1)==!!", "language_id": "63", "stdin": "SnVk\nZ2Uw",
+        "expected_output": "====", "additional_files": "UEsDBAoAAAAAAA=="})
+    yield "judge0_args", compat_json({
+        "source_code": "print(1)", "language_id": 92, "wall_time_limit": 2, "cpu_time_limit": 0.5,
+        "cpu_extra_time": 0.25, "memory_limit": 2048,
+        "command_line_arguments": "a \"b c\" 'd e' f\\ g"})
+    yield "meta", (b'{"judge0": 1, "language_id": 71, "source_code": "cHJpbnQoMSk=", '
+                   b'"expected_output": "aGk=", "cpu_time_limit": 1e300, "wall_time_limit": -1e300, '
+                   b'"memory_limit": "x", "created_at_ms": 9223372036854775807}')
+    yield "token", b"EB0DD001-66db-47f4-8a69-b736c9bc23f6"
+    yield "fields", b"stdout,status_id,,language_id,*,foo"
+    yield "args", b"a 'b c' \"d\\\"e\" f\\ g"
+    yield "base64", b"aGVsbG8sIEp1ZGdlMAo=\n/go=\n"
+    yield "output", b"hello \t\n\n\r\x00hello\r\n  \n"
+
+
 # ------------------------------------------------------------ zip
 
 DATE = (2024, 1, 1, 0, 0, 0)
@@ -286,7 +350,8 @@ def zips():
 def main():
     import warnings
     warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
-    for name, gen in (("request", requests), ("stream", streams), ("marker", markers), ("json", jsons), ("zip", zips)):
+    for name, gen in (("request", requests), ("stream", streams), ("marker", markers), ("json", jsons),
+                      ("zip", zips), ("compat", compats)):
         n = 0
         for seed, data in gen():
             write(name, seed, data)
