@@ -28,6 +28,11 @@
  *           every field asked for, a status 1..14, the texts as given (or
  *           their base64), refuses only text that is not UTF-8 and dumps to
  *           JSON that jansson reads back.
+ * Four known faults of the gateway's (reported to their owners, marked
+ * "Known" below) are stepped around so the rest stays fuzzed: a 2^64
+ * run_memory_limit cast, created_at_ms + wall_ms overflowing, "language"
+ * of a meta without language_id failing as out of memory, and j0_decide's
+ * 160-byte message cut inside a UTF-8 character.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -633,6 +638,7 @@ static void check_answer(const json_t *meta, const json_t *fields, const j0_outc
                    meta_text_utf8(meta, "source_code") && meta_text_utf8(meta, "stdin") &&
                    meta_text_utf8(meta, "expected_output");
     json_t *back, *v;
+    j0_verdict dv;
     size_t i;
 
     if (ans == NULL) {
@@ -646,6 +652,12 @@ static void check_answer(const json_t *meta, const json_t *fields, const j0_outc
             fail("j0_submission_json: NULL without utf8_error (out of memory?)", NULL);
         if (base64)
             fail("j0_submission_json: utf8_error with base64", NULL);
+        /* Known (reported, not this driver's to fix): j0_decide cuts the
+         * message into 160 bytes, which may split a UTF-8 character. */
+        j0_decide(o, meta, &dv);
+        if (texts_ok && !utf8_ok(dv.message, strlen(dv.message)) &&
+            utf8_ok(o->message, o->message != NULL ? strlen(o->message) : 0))
+            return;
         if (texts_ok)
             fail("j0_submission_json: utf8_error with every text valid UTF-8", o->message);
         return;
@@ -675,17 +687,23 @@ static void check_answer(const json_t *meta, const json_t *fields, const j0_outc
     json_decref(ans);
 }
 
-/* An outcome of the input's bytes; message is its one clean line (as the
- * history keeps it, the form j0_outcome_from_* give). */
+/* An outcome of the input's bytes: its state, verdict, numbers and whether
+ * it has a message come from two FNV-1a hashes of the input (a JSON body
+ * nearly always starts with '{"', so its first bytes would fix them); its
+ * stdout and stderr are the input's halves, its message the input's one
+ * clean line (as the history keeps it, the form j0_outcome_from_* give). */
 static void outcome_of(const uint8_t *data, size_t size, const char *cstr, char *message,
                        size_t msglen, j0_outcome *o)
 {
+    uint64_t h[2] = {0xcbf29ce484222325u, 0x84222325cbf29ce4u};
     uint8_t b[16];
     uint32_t wall, cpu;
     uint64_t mem;
 
-    memset(b, 0, sizeof(b));
-    memcpy(b, data, size < sizeof(b) ? size : sizeof(b));
+    for (size_t i = 0; i < size; i++)
+        for (int k = 0; k < 2; k++)
+            h[k] = (h[k] ^ data[i]) * 0x100000001b3u;
+    memcpy(b, h, sizeof(b));
     memset(o, 0, sizeof(*o));
     o->state = b[0] % 4 == 1 ? J0_STATUS_QUEUE : b[0] % 4 == 2 ? J0_STATUS_PROCESSING : 0;
     o->verdict = (sce_verdict)(b[1] % (SCE_VERDICT_LAST + 1));
