@@ -6,6 +6,7 @@
 #include "judge0_result.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,6 +317,20 @@ static double meta_number(const json_t *meta, const char *key)
     return json_is_number(v) ? json_number_value(v) : 0;
 }
 
+/* v->message from a format whose arguments may hold any UTF-8 text (a
+ * server's message): cut at a character boundary, so the answer stays
+ * valid UTF-8 however long the text. */
+__attribute__((format(printf, 2, 3))) static void set_message(j0_verdict *v, const char *fmt, ...)
+{
+    char full[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(full, sizeof(full), fmt, ap);
+    va_end(ap);
+    sce_utf8_clean_line(full, strlen(full), v->message, sizeof(v->message));
+}
+
 void j0_decide(const j0_outcome *o, const json_t *meta, j0_verdict *v)
 {
     const char *msg = o->message != NULL ? o->message : "";
@@ -367,18 +382,18 @@ void j0_decide(const j0_outcome *o, const json_t *meta, j0_verdict *v)
         v->status = J0_STATUS_OTHER;
         v->exit_code = 0;
         v->exit_signal = 9;
-        snprintf(v->message, sizeof(v->message), "%s", msg[0] ? msg : "Memory limit exceeded");
+        set_message(v, "%s", msg[0] ? msg : "Memory limit exceeded");
         break;
     case SCE_VERDICT_OUTPUT_LIMIT:
         v->status = J0_STATUS_SIGXFSZ;
         v->exit_code = 0;
         v->exit_signal = 25;
-        snprintf(v->message, sizeof(v->message), "%s", msg[0] ? msg : "Output limit exceeded");
+        set_message(v, "%s", msg[0] ? msg : "Output limit exceeded");
         break;
     default:
         v->status = J0_STATUS_INTERNAL;
-        snprintf(v->message, sizeof(v->message), "%s: %s", sce_verdict_name(o->verdict),
-                 msg[0] ? msg : "the run did not complete");
+        set_message(v, "%s: %s", sce_verdict_name(o->verdict),
+                    msg[0] ? msg : "the run did not complete");
         break;
     }
     free(expected);
@@ -614,10 +629,14 @@ static json_t *field_json(const char *f, const char *token, const json_t *meta, 
         return json_pack("{s:i, s:s}", "id", v->status, "description", j0_status_name(v->status));
     if (strcmp(f, "created_at") == 0)
         return time_json(json_integer_value(json_object_get(meta, "created_at_ms")));
-    if (strcmp(f, "finished_at") == 0)
-        return ended ? time_json(json_integer_value(json_object_get(meta, "created_at_ms")) +
-                                 o->wall_ms)
-                     : json_null();
+    if (strcmp(f, "finished_at") == 0) {
+        json_int_t at = json_integer_value(json_object_get(meta, "created_at_ms"));
+
+        /* A meta says when: never an overflow, whatever it says. */
+        if (!ended || at <= 0 || at > INT64_MAX - (json_int_t)o->wall_ms)
+            return json_null();
+        return time_json(at + o->wall_ms);
+    }
     if (strcmp(f, "time") == 0)
         return ended ? seconds_json(o->cpu_ms > 0 ? o->cpu_ms : o->wall_ms) : json_null();
     if (strcmp(f, "wall_time") == 0)
@@ -643,9 +662,12 @@ static json_t *field_json(const char *f, const char *token, const json_t *meta, 
         strcmp(f, "enable_per_process_and_thread_memory_limit") == 0 ||
         strcmp(f, "redirect_stderr_to_stdout") == 0 || strcmp(f, "enable_network") == 0)
         return json_false();
-    if (strcmp(f, "language") == 0)
-        return json_pack("{s:O, s:s}", "id", json_object_get(meta, "language_id"), "name",
+    if (strcmp(f, "language") == 0) {
+        json_t *id = json_object_get(meta, "language_id");
+
+        return json_pack("{s:O, s:s}", "id", id != NULL ? id : json_null(), "name",
                          language_name != NULL ? language_name : "");
+    }
     /* stack_limit, max_processes_and_or_threads, max_file_size: sce has
      * none of its own (they are refused when set); compile_output,
      * compiler_options, callback_url: never; additional_files: not kept. */

@@ -224,7 +224,8 @@ static int parse_limits(piston_request *p, char *err, size_t errlen)
             if (c == 1)
                 p->req.timeout_ms = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
             else
-                p->req.memory_bytes = d > (double)UINT64_MAX ? UINT64_MAX : (uint64_t)d;
+                /* 2^64 itself is (double)UINT64_MAX: >=, or the cast is undefined. */
+                p->req.memory_bytes = d >= (double)UINT64_MAX ? UINT64_MAX : (uint64_t)d;
         }
     return SCE_OK;
 }

@@ -282,6 +282,10 @@ def compats():
     yield "meta", (b'{"judge0": 1, "language_id": 71, "source_code": "cHJpbnQoMSk=", '
                    b'"expected_output": "aGk=", "cpu_time_limit": 1e300, "wall_time_limit": -1e300, '
                    b'"memory_limit": "x", "created_at_ms": 9223372036854775807}')
+    # The first runs' findings, kept as seeds: a 2^64 run_memory_limit, and
+    # a long non-ASCII message cut at 160 bytes (judge0_result.c).
+    yield "piston_memory_2_64", b'{"language":"python","version":"*","files":[{"content":"x"}],"run_memory_limit":18446744073709551616.0}'
+    yield "judge0_message_cut", b'{"source_code":"x","language_id":71,"p34":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93\xe2\x9c\x93"}'
     yield "token", b"EB0DD001-66db-47f4-8a69-b736c9bc23f6"
     yield "fields", b"stdout,status_id,,language_id,*,foo"
     yield "args", b"a 'b c' \"d\\\"e\" f\\ g"
