@@ -323,7 +323,7 @@ static history_page *fetch_run(history *h, const char *run_id, const char *tenan
 static void test_followed_entry(void **state)
 {
     const size_t meta_len = 200 * 1024;
-    unsigned char *meta = malloc(meta_len);
+    unsigned char *meta;
     history_record r;
     history *a, *b;
     history_page *p;
@@ -331,6 +331,7 @@ static void test_followed_entry(void **state)
     (void)state;
     if (pg_url() == NULL)
         skip();
+    meta = malloc(meta_len);
     pg_exec("DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS sce_history_schema;"
             "CREATE TABLE runs (id BIGSERIAL PRIMARY KEY, time_ms BIGINT NOT NULL,"
             " language TEXT NOT NULL, code TEXT NOT NULL, code_truncated INTEGER NOT NULL,"
